@@ -1,0 +1,79 @@
+// Package backup is backupflow's public contract: the names, request and result
+// types, and workflow-ID rules shared by the worker, the starter CLI, the
+// Temporal CLI/UI and other services that start backups.
+//
+// It deliberately imports no cloud SDK, so a service can depend on it cheaply.
+package backup
+
+import (
+	"strings"
+)
+
+// Names a client needs to talk to backupflow workflows.
+const (
+	// TaskQueue is the default task queue the worker polls.
+	TaskQueue = "backups"
+
+	// CreateBackupWorkflow creates a backup of a database or instance.
+	CreateBackupWorkflow = "CreateBackup"
+	// CopyBackupWorkflow copies an existing backup (providers with a copy API only).
+	CopyBackupWorkflow = "CopyBackup"
+
+	// CancelSignal stops a running backup and cleans up what it created.
+	// Payload: CancelRequest, e.g. {"reason": "maintenance window closed"}.
+	CancelSignal = "cancel"
+	// ProgressQuery returns a Progress.
+	ProgressQuery = "progress"
+)
+
+// Search attributes the workflows keep current so the Web UI can filter on them.
+// All are of type Keyword.
+const (
+	SearchAttributeProvider = "BackupProvider"
+	SearchAttributeResource = "BackupResource"
+	SearchAttributeState    = "BackupState"
+)
+
+// SearchAttributeNames lists every search attribute backupflow uses, for registration.
+var SearchAttributeNames = []string{SearchAttributeProvider, SearchAttributeResource, SearchAttributeState}
+
+// Provider names, as used in the request's "provider" field.
+const (
+	ProviderSpanner  = "spanner"
+	ProviderTaurusDB = "taurusdb"
+	ProviderAliRDS   = "alirds"
+	ProviderOTCRDS   = "otcrds"
+	// ProviderMemory is an in-process provider for tests and experiments.
+	ProviderMemory = "memory"
+)
+
+// Kind says whether an operation creates a backup or copies one.
+type Kind string
+
+const (
+	KindCreate Kind = "create"
+	KindCopy   Kind = "copy"
+)
+
+// WorkflowType is the workflow type that runs operations of this kind.
+func (k Kind) WorkflowType() string {
+	if k == KindCopy {
+		return CopyBackupWorkflow
+	}
+	return CreateBackupWorkflow
+}
+
+// WorkflowID is the ID backupflow gives the workflow that backs up resource
+// with provider. One ID per target means Temporal itself refuses a second
+// concurrent backup of the same database or instance.
+//
+//	create/spanner/projects/p/instances/i/databases/d
+//	copy/spanner/projects/p/instances/dst/backups/b
+func WorkflowID(kind Kind, provider, resource string) string {
+	return strings.Join([]string{string(kind), provider, resource}, "/")
+}
+
+// CancelRequest is the payload of CancelSignal.
+type CancelRequest struct {
+	Reason string `json:"reason"`
+}

@@ -1,0 +1,123 @@
+package backup
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+)
+
+// Request is the input of both workflows. On the wire it is a "provider" field
+// plus one section, named after the provider, whose fields mirror that
+// provider's own API documentation:
+//
+//	{"provider": "taurusdb", "taurusdb": {"instance_id": "...in07", "name": "nightly-1"}}
+//
+// The section stays raw JSON here so the workflows stay provider-neutral: the
+// provider's driver decodes it strictly (unknown fields are errors) during
+// validation. Typed sections for Go callers are in sections.go.
+type Request struct {
+	Provider string
+	Section  json.RawMessage
+	// UnknownFields lists top-level keys that are neither "provider" nor the
+	// provider's section; validation rejects them so typos are not ignored.
+	UnknownFields []string
+}
+
+// Section is a typed provider section (SpannerCreate, AliRDSCreate, ...).
+type Section interface {
+	// ProviderName is the provider this section belongs to.
+	ProviderName() string
+	// Resource is the database or instance (or destination backup, for a
+	// copy) that the request targets; it keys the workflow ID.
+	Resource() string
+}
+
+// NewRequest wraps a typed section into a Request.
+func NewRequest(s Section) (Request, error) {
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return Request{}, fmt.Errorf("encode %s section: %w", s.ProviderName(), err)
+	}
+	return Request{Provider: s.ProviderName(), Section: raw}, nil
+}
+
+// MarshalJSON writes {"provider": p, p: section}.
+func (r Request) MarshalJSON() ([]byte, error) {
+	m := map[string]json.RawMessage{}
+	p, _ := json.Marshal(r.Provider)
+	m["provider"] = p
+	if r.Provider != "" && len(r.Section) > 0 {
+		m[r.Provider] = r.Section
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads {"provider": p, p: section}. It never fails on unknown
+// keys (a workflow must always be able to decode its input); it records them
+// for validation to report instead.
+func (r *Request) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("request must be a JSON object: %w", err)
+	}
+	*r = Request{}
+	if p, ok := m["provider"]; ok {
+		if err := json.Unmarshal(p, &r.Provider); err != nil {
+			return fmt.Errorf("provider must be a string: %w", err)
+		}
+	}
+	for k, v := range m {
+		switch {
+		case k == "provider":
+		case k == r.Provider && r.Provider != "":
+			r.Section = bytes.Clone(v)
+		default:
+			r.UnknownFields = append(r.UnknownFields, k)
+		}
+	}
+	sort.Strings(r.UnknownFields)
+	return nil
+}
+
+// Typed decodes the section into the typed section registered for the
+// provider and kind, strictly.
+func (r Request) Typed(kind Kind) (Section, error) {
+	newSection, ok := sectionTypes[sectionKey{r.Provider, kind}]
+	if !ok {
+		return nil, fmt.Errorf("provider %q has no %s request type", r.Provider, kind)
+	}
+	s := newSection()
+	if err := DecodeStrict(r.Section, s); err != nil {
+		return nil, fmt.Errorf("%s: %w", r.Provider, err)
+	}
+	return s, nil
+}
+
+// WorkflowID is the canonical workflow ID for this request: one per target.
+func (r Request) WorkflowID(kind Kind) (string, error) {
+	s, err := r.Typed(kind)
+	if err != nil {
+		return "", err
+	}
+	if s.Resource() == "" {
+		return "", fmt.Errorf("%s: the request names no resource", r.Provider)
+	}
+	return WorkflowID(kind, r.Provider, s.Resource()), nil
+}
+
+// DecodeStrict decodes JSON into v, rejecting unknown fields and trailing data.
+func DecodeStrict(raw json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return fmt.Errorf("the provider section is missing")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("unexpected data after the provider section")
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Class is the error taxonomy every driver maps its provider's errors into.
+type Class string
+
+const (
+	InvalidArgument Class = "InvalidArgument"
+	NotFound        Class = "NotFound"
+	AlreadyExists   Class = "AlreadyExists"
+	// Busy: a precondition that will clear by itself (instance busy, another
+	// backup running, source not ready yet). Retried with a long backoff.
+	Busy       Class = "Busy"
+	Quota      Class = "Quota"
+	Permission Class = "Permission"
+	Throttled  Class = "Throttled"
+	// Unavailable covers 5xx, timeouts and lost connections.
+	Unavailable Class = "Unavailable"
+	Internal    Class = "Internal"
+	// Unsupported: the provider has no API for what was asked (copy on RDS).
+	Unsupported Class = "Unsupported"
+	// BackupFailed: the provider ran the backup and reported failure.
+	BackupFailed Class = "BackupFailed"
+)
+
+// Retryable reports whether errors of this class are worth retrying.
+func (c Class) Retryable() bool {
+	switch c {
+	case Busy, Throttled, Unavailable, Internal:
+		return true
+	}
+	return false
+}
+
+// DefaultRetryDelay is the wait before retrying a class when the provider gave no hint.
+func (c Class) DefaultRetryDelay() time.Duration {
+	switch c {
+	case Busy:
+		return 30 * time.Second
+	case Throttled:
+		return 5 * time.Second
+	}
+	return 0 // let the activity retry policy's backoff decide
+}
+
+// Error is a provider answer, classified. It keeps the provider's own code,
+// message and request ID so operators can quote them to the provider.
+type Error struct {
+	Class    Class  `json:"class"`
+	Provider string `json:"provider,omitempty"`
+	// Code is the provider's error code (gRPC code, DBS.200011, Throttling.User ...).
+	Code      string `json:"code,omitempty"`
+	Message   string `json:"message"`
+	RequestID string `json:"requestId,omitempty"`
+	// HTTPStatus is the HTTP status, when the provider speaks HTTP.
+	HTTPStatus int `json:"httpStatus,omitempty"`
+	// Field and Rule name the request field at fault and the rule it broke.
+	Field string `json:"field,omitempty"`
+	Rule  string `json:"rule,omitempty"`
+	// RetryAfter is the provider's hint for when to try again.
+	RetryAfter time.Duration `json:"retryAfter,omitempty"`
+	Err        error         `json:"-"`
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if e.Field != "" {
+		msg = fmt.Sprintf("%s: %s", e.Field, msg)
+	}
+	if e.Provider != "" {
+		msg = e.Provider + ": " + msg
+	}
+	if e.Code != "" {
+		msg += " (code " + e.Code
+		if e.RequestID != "" {
+			msg += ", request " + e.RequestID
+		}
+		msg += ")"
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Invalid returns the error for a request field that breaks a documented rule.
+func Invalid(field, rule string, args ...any) *Error {
+	if len(args) > 0 {
+		rule = fmt.Sprintf(rule, args...)
+	}
+	return &Error{Class: InvalidArgument, Field: field, Rule: rule, Message: rule}
+}
+
+// Errorf returns a classified error with a formatted message.
+func Errorf(class Class, format string, args ...any) *Error {
+	return &Error{Class: class, Message: fmt.Sprintf(format, args...)}
+}
+
+// ClassOf returns the class of err, or "" when err is not a classified error.
+func ClassOf(err error) Class {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Class
+	}
+	return ""
+}
+
+// IsClass reports whether err is a classified error of class c.
+func IsClass(err error, c Class) bool { return ClassOf(err) == c }

@@ -1,0 +1,337 @@
+// Package providertest is the conformance suite every provider driver must
+// pass against its simulator, through the provider's official SDK. It is the
+// definition of "done" for a new driver (the idea of gocloud.dev's drivertest).
+package providertest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+)
+
+// Backend is the test control surface of a provider simulator.
+type Backend interface {
+	// Advance moves the simulator's clock: running backups progress by d.
+	Advance(d time.Duration)
+	// Inventory lists every backup the provider holds (in any state but deleted), by ID.
+	Inventory() []string
+	// Calls counts API calls the simulator has received.
+	Calls() int
+	// LoseNextCreate makes the next create (or copy) apply at the provider and
+	// then lose its response, as when a connection drops after the commit.
+	LoseNextCreate()
+	// FailNext makes the next n calls fail with a fault of the given class
+	// (Unavailable or Throttled); a Throttled fault carries retryAfter as the
+	// provider's own hint (Retry-After header or equivalent).
+	FailNext(class provider.Class, n int, retryAfter time.Duration)
+}
+
+// Harness describes one driver under test.
+type Harness struct {
+	// NewDriver returns a fresh driver talking to the simulator; the suite calls
+	// it more than once to prove operations resume across processes.
+	NewDriver func(t *testing.T) provider.Driver
+	// NewDriverWithBadCredentials returns a driver whose credentials the simulator refuses.
+	NewDriverWithBadCredentials func(t *testing.T) provider.Driver
+	Backend                     Backend
+	// Create returns a valid create section for a resource nobody else uses;
+	// tests pass distinct seeds so targets never collide.
+	Create func(seed int) json.RawMessage
+	// Copy returns a valid copy section of the given source backup ID (providers with copy only).
+	Copy func(seed int, sourceBackupID string) json.RawMessage
+	// Duration is how long a simulated backup runs (Advance by more to finish one).
+	Duration time.Duration
+	// Invalid lists every documented constraint, each as a request that breaks it.
+	Invalid []InvalidCase
+}
+
+// InvalidCase is a request that breaks one documented constraint.
+type InvalidCase struct {
+	Name    string
+	Kind    backup.Kind
+	Section json.RawMessage
+	// Field is the request field the error must name (e.g. "backup.expireTime").
+	Field string
+}
+
+// Run runs the whole conformance suite.
+func Run(t *testing.T, h Harness) {
+	t.Run("CreatePollDescribe", func(t *testing.T) { testCreatePollDescribe(t, h) })
+	t.Run("ResumeFromFreshDriver", func(t *testing.T) { testResume(t, h) })
+	t.Run("StartTwiceAdopts", func(t *testing.T) { testStartTwice(t, h) })
+	t.Run("AdoptAfterLostResponse", func(t *testing.T) { testLostResponse(t, h) })
+	t.Run("FindBeforeStartFindsNothing", func(t *testing.T) { testFindNothing(t, h) })
+	t.Run("CancelWhileRunningLeavesNothing", func(t *testing.T) { testCancelRunning(t, h) })
+	t.Run("DeleteAfterSuccessLeavesNothing", func(t *testing.T) { testDeleteAfterSuccess(t, h) })
+	t.Run("ErrorClasses", func(t *testing.T) { testErrorClasses(t, h) })
+	t.Run("BadCredentialsArePermission", func(t *testing.T) { testBadCredentials(t, h) })
+	t.Run("InvalidRejectedBeforeAnyCall", func(t *testing.T) { testInvalid(t, h) })
+	if h.Copy != nil {
+		t.Run("CopyFromReadySource", func(t *testing.T) { testCopy(t, h) })
+	}
+}
+
+var seedCounter = 1000
+
+func nextSeed() int { seedCounter++; return seedCounter }
+
+// Job returns a job owned by a fresh owner.
+func Job(kind backup.Kind, section json.RawMessage) provider.Job {
+	return provider.Job{Kind: kind, Section: section, Owner: provider.Owner{
+		WorkflowID: fmt.Sprintf("conformance-%d", time.Now().UnixNano()),
+		RunID:      "run-1",
+		StartedAt:  time.Now().Add(-time.Second).UTC(),
+	}}
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func startValid(t *testing.T, h Harness, d provider.Driver, job provider.Job) provider.Operation {
+	t.Helper()
+	_, err := d.Validate(job.Kind, job.Section, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, d.Preflight(ctx(t), job))
+	op, err := d.Start(ctx(t), job)
+	require.NoError(t, err)
+	require.NotEmpty(t, op.ID, "operation ID")
+	return op
+}
+
+// pollUntilDone advances the simulator and polls until the operation ends.
+func pollUntilDone(t *testing.T, h Harness, d provider.Driver, op provider.Operation) provider.Status {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		st, err := d.Poll(ctx(t), op)
+		require.NoError(t, err)
+		if st.Phase.Done() {
+			return st
+		}
+		h.Backend.Advance(h.Duration / 4)
+	}
+	t.Fatalf("operation %s did not end after 20 polls", op.ID)
+	return provider.Status{}
+}
+
+func inventoryContains(h Harness, id string) bool {
+	for _, b := range h.Backend.Inventory() {
+		if b == id {
+			return true
+		}
+	}
+	return false
+}
+
+func testCreatePollDescribe(t *testing.T, h Harness) {
+	d := h.NewDriver(t)
+	job := Job(backup.KindCreate, h.Create(nextSeed()))
+	op := startValid(t, h, d, job)
+
+	first, err := d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	require.Equal(t, provider.PhaseRunning, first.Phase, "a new backup is still running")
+	h.Backend.Advance(h.Duration / 2)
+	mid, err := d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	require.Equal(t, provider.PhaseRunning, mid.Phase)
+	assert.Greater(t, mid.Percent, first.Percent, "progress rises")
+	assert.Less(t, mid.Percent, 100.0)
+
+	h.Backend.Advance(h.Duration)
+	final, err := d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	require.Equal(t, provider.PhaseSucceeded, final.Phase, final.Message)
+
+	b, err := d.Describe(ctx(t), op)
+	require.NoError(t, err)
+	assert.NotEmpty(t, b.ID)
+	assert.NotEmpty(t, b.State)
+	assert.NotEmpty(t, b.Record, "the provider's final record")
+	assert.True(t, json.Valid(b.Record))
+	assert.True(t, inventoryContains(h, b.ID), "inventory %v holds %s", h.Backend.Inventory(), b.ID)
+}
+
+func testResume(t *testing.T, h Harness) {
+	job := Job(backup.KindCreate, h.Create(nextSeed()))
+	op := startValid(t, h, h.NewDriver(t), job)
+	// The operation is only data: it round-trips through JSON (workflow history).
+	raw, err := json.Marshal(op)
+	require.NoError(t, err)
+	var resumed provider.Operation
+	require.NoError(t, json.Unmarshal(raw, &resumed))
+	h.Backend.Advance(2 * h.Duration)
+	st := pollUntilDone(t, h, h.NewDriver(t), resumed)
+	require.Equal(t, provider.PhaseSucceeded, st.Phase, st.Message)
+}
+
+func testStartTwice(t *testing.T, h Harness) {
+	d := h.NewDriver(t)
+	job := Job(backup.KindCreate, h.Create(nextSeed()))
+	before := len(h.Backend.Inventory())
+	op1 := startValid(t, h, d, job)
+	op2, err := h.NewDriver(t).Start(ctx(t), job)
+	require.NoError(t, err, "a second start by the same owner adopts the first")
+	assert.Equal(t, op1.ID, op2.ID)
+	assert.Equal(t, op1.BackupID, op2.BackupID)
+	assert.Len(t, h.Backend.Inventory(), before+1, "exactly one backup")
+	h.Backend.Advance(2 * h.Duration)
+	pollUntilDone(t, h, d, op1)
+}
+
+func testLostResponse(t *testing.T, h Harness) {
+	d := h.NewDriver(t)
+	job := Job(backup.KindCreate, h.Create(nextSeed()))
+	_, err := d.Validate(job.Kind, job.Section, time.Now())
+	require.NoError(t, err)
+	before := len(h.Backend.Inventory())
+	h.Backend.LoseNextCreate()
+	_, err = d.Start(ctx(t), job)
+	require.Error(t, err, "the response was lost")
+	require.True(t, provider.ClassOf(err).Retryable(), "a lost response is retryable, got %v", err)
+	assert.Len(t, h.Backend.Inventory(), before+1, "the provider applied the create")
+
+	// What the activity does on its next attempt: find, else start.
+	found, err := d.Find(ctx(t), job)
+	require.NoError(t, err)
+	require.NotNil(t, found, "Find adopts the backup the lost attempt started")
+	op, err := d.Start(ctx(t), job)
+	require.NoError(t, err, "Start adopts it too")
+	assert.Equal(t, found.ID, op.ID)
+	assert.Len(t, h.Backend.Inventory(), before+1, "still exactly one backup")
+	h.Backend.Advance(2 * h.Duration)
+	st := pollUntilDone(t, h, d, op)
+	require.Equal(t, provider.PhaseSucceeded, st.Phase)
+}
+
+func testFindNothing(t *testing.T, h Harness) {
+	d := h.NewDriver(t)
+	job := Job(backup.KindCreate, h.Create(nextSeed()))
+	found, err := d.Find(ctx(t), job)
+	require.NoError(t, err)
+	assert.Nil(t, found)
+}
+
+// cleanup is the sequence the Cleanup activity runs: cancel where possible,
+// wait for the end, delete what exists.
+func cleanup(t *testing.T, h Harness, d provider.Driver, op provider.Operation) {
+	t.Helper()
+	_, err := d.Cancel(ctx(t), op)
+	require.NoError(t, err)
+	st := pollUntilDone(t, h, d, op)
+	if st.Phase == provider.PhaseSucceeded || st.Phase == provider.PhaseFailed {
+		require.NoError(t, d.Delete(ctx(t), op))
+	}
+	require.NoError(t, d.Delete(ctx(t), op), "deleting twice is not an error")
+}
+
+func testCancelRunning(t *testing.T, h Harness) {
+	d := h.NewDriver(t)
+	before := h.Backend.Inventory()
+	op := startValid(t, h, d, Job(backup.KindCreate, h.Create(nextSeed())))
+	h.Backend.Advance(h.Duration / 3)
+	cleanup(t, h, d, op)
+	assert.ElementsMatch(t, before, h.Backend.Inventory(), "nothing left behind")
+}
+
+func testDeleteAfterSuccess(t *testing.T, h Harness) {
+	d := h.NewDriver(t)
+	before := h.Backend.Inventory()
+	op := startValid(t, h, d, Job(backup.KindCreate, h.Create(nextSeed())))
+	h.Backend.Advance(2 * h.Duration)
+	require.Equal(t, provider.PhaseSucceeded, pollUntilDone(t, h, d, op).Phase)
+	// A cancel that loses the race against completion: the backup exists, delete it.
+	cleanup(t, h, d, op)
+	assert.ElementsMatch(t, before, h.Backend.Inventory(), "nothing left behind")
+}
+
+func testErrorClasses(t *testing.T, h Harness) {
+	d := h.NewDriver(t)
+	job := Job(backup.KindCreate, h.Create(nextSeed()))
+	op := startValid(t, h, d, job)
+
+	h.Backend.FailNext(provider.Unavailable, 1, 0)
+	_, err := d.Poll(ctx(t), op)
+	require.Error(t, err)
+	assert.Equal(t, provider.Unavailable, provider.ClassOf(err), "%v", err)
+	assert.True(t, provider.ClassOf(err).Retryable())
+
+	h.Backend.FailNext(provider.Throttled, 1, 7*time.Second)
+	_, err = d.Poll(ctx(t), op)
+	require.Error(t, err)
+	var pe *provider.Error
+	require.True(t, errors.As(err, &pe), "%T %v", err, err)
+	assert.Equal(t, provider.Throttled, pe.Class)
+	assert.GreaterOrEqual(t, pe.RetryAfter, 7*time.Second, "the provider's retry hint is kept")
+
+	h.Backend.Advance(2 * h.Duration)
+	require.Equal(t, provider.PhaseSucceeded, pollUntilDone(t, h, d, op).Phase)
+}
+
+func testBadCredentials(t *testing.T, h Harness) {
+	if h.NewDriverWithBadCredentials == nil {
+		t.Fatal("every driver authenticates: provide NewDriverWithBadCredentials")
+	}
+	d := h.NewDriverWithBadCredentials(t)
+	job := Job(backup.KindCreate, h.Create(nextSeed()))
+	before := len(h.Backend.Inventory())
+	err := d.Preflight(ctx(t), job)
+	if err == nil {
+		_, err = d.Start(ctx(t), job)
+	}
+	require.Error(t, err)
+	assert.Equal(t, provider.Permission, provider.ClassOf(err), "%v", err)
+	assert.False(t, provider.ClassOf(err).Retryable(), "wrong credentials must not be retried")
+	assert.Len(t, h.Backend.Inventory(), before)
+}
+
+func testInvalid(t *testing.T, h Harness) {
+	require.NotEmpty(t, h.Invalid, "list every documented constraint")
+	d := h.NewDriver(t)
+	calls := h.Backend.Calls()
+	for _, c := range h.Invalid {
+		t.Run(c.Name, func(t *testing.T) {
+			_, err := d.Validate(c.Kind, c.Section, time.Now())
+			require.Error(t, err, "%s must be rejected", c.Section)
+			var pe *provider.Error
+			require.True(t, errors.As(err, &pe), "%T %v", err, err)
+			assert.Equal(t, provider.InvalidArgument, pe.Class)
+			assert.Equal(t, c.Field, pe.Field, "error names the field: %v", err)
+			assert.NotEmpty(t, pe.Rule, "error states the rule")
+		})
+	}
+	assert.Equal(t, calls, h.Backend.Calls(), "validation makes no provider call")
+}
+
+func testCopy(t *testing.T, h Harness) {
+	d := h.NewDriver(t)
+	src := startValid(t, h, d, Job(backup.KindCreate, h.Create(nextSeed())))
+	h.Backend.Advance(2 * h.Duration)
+	require.Equal(t, provider.PhaseSucceeded, pollUntilDone(t, h, d, src).Phase)
+	srcBackup, err := d.Describe(ctx(t), src)
+	require.NoError(t, err)
+
+	cp := startValid(t, h, d, Job(backup.KindCopy, h.Copy(nextSeed(), srcBackup.ID)))
+	h.Backend.Advance(2 * h.Duration)
+	require.Equal(t, provider.PhaseSucceeded, pollUntilDone(t, h, d, cp).Phase)
+	dst, err := d.Describe(ctx(t), cp)
+	require.NoError(t, err)
+	assert.NotEqual(t, srcBackup.ID, dst.ID, "the copy is a new backup")
+	assert.True(t, inventoryContains(h, dst.ID))
+
+	before := h.Backend.Inventory()
+	cp2 := startValid(t, h, d, Job(backup.KindCopy, h.Copy(nextSeed(), srcBackup.ID)))
+	cleanup(t, h, d, cp2)
+	assert.ElementsMatch(t, before, h.Backend.Inventory(), "a cancelled copy leaves nothing")
+}
