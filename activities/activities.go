@@ -1,0 +1,303 @@
+// Package activities holds the activities of the backup workflows. They are
+// provider-neutral: each looks up the request's driver in the registry and
+// calls it, and this package is the one place where the provider error
+// taxonomy becomes Temporal retry behaviour.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+)
+
+// SearchAttributeChecker reports whether the namespace has backupflow's search
+// attributes registered, so the workflow only sets them when it can.
+type SearchAttributeChecker interface {
+	SearchAttributesRegistered(ctx context.Context) bool
+}
+
+// Activities are the activities of CreateBackup and CopyBackup.
+type Activities struct {
+	Registry         *provider.Registry
+	PollPolicy       provider.PollPolicy
+	SearchAttributes SearchAttributeChecker
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// New returns the activities over a registry of drivers.
+func New(registry *provider.Registry, policy provider.PollPolicy, sa SearchAttributeChecker) *Activities {
+	return &Activities{Registry: registry, PollPolicy: policy, SearchAttributes: sa, Now: time.Now}
+}
+
+// ValidateInput is the input of Validate.
+type ValidateInput struct {
+	Request backup.Request `json:"request"`
+	Job     provider.Job   `json:"job"`
+}
+
+// ValidateOutput is what Validate learned about the request.
+type ValidateOutput struct {
+	Target provider.Target `json:"target"`
+	// SearchAttributes reports whether the workflow may set its search attributes.
+	SearchAttributes bool `json:"searchAttributes"`
+}
+
+// Validate checks the request: locally against every documented rule, then
+// the provider's remote preconditions. Nothing is created.
+func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateOutput, error) {
+	if len(in.Request.UnknownFields) > 0 {
+		return ValidateOutput{}, toTemporal(provider.Invalid(in.Request.UnknownFields[0],
+			"unknown field; a request has \"provider\" and one section named after the provider"))
+	}
+	d, err := a.Registry.Driver(in.Request.Provider)
+	if err != nil {
+		return ValidateOutput{}, toTemporal(err)
+	}
+	if in.Job.Kind == backup.KindCopy && !d.SupportsCopy() {
+		return ValidateOutput{}, toTemporal(&provider.Error{Class: provider.Unsupported, Field: "provider",
+			Message: fmt.Sprintf("%s has no backup copy API; copy is supported by: %s",
+				d.Name(), strings.Join(a.Registry.CopyProviders(), ", "))})
+	}
+	target, err := d.Validate(in.Job.Kind, in.Job.Section, a.Now())
+	if err != nil {
+		return ValidateOutput{}, toTemporal(err)
+	}
+	if err := d.Preflight(ctx, in.Job); err != nil {
+		return ValidateOutput{}, toTemporal(err)
+	}
+	out := ValidateOutput{Target: target}
+	if a.SearchAttributes != nil {
+		out.SearchAttributes = a.SearchAttributes.SearchAttributesRegistered(ctx)
+	}
+	return out, nil
+}
+
+// OperationInput names a provider and one of its operations.
+type OperationInput struct {
+	Provider  string             `json:"provider"`
+	Operation provider.Operation `json:"operation"`
+}
+
+// StartInput is the input of StartOperation and Cleanup.
+type StartInput struct {
+	Provider string       `json:"provider"`
+	Job      provider.Job `json:"job"`
+}
+
+// StartOutput is the started (or adopted) operation.
+type StartOutput struct {
+	Operation provider.Operation `json:"operation"`
+	Adopted   bool               `json:"adopted"`
+	Attempts  int                `json:"attempts"`
+}
+
+// StartOperation asks the provider to start the backup. A retried attempt
+// first looks for what an earlier attempt may have started (its response
+// lost, or its worker killed) and adopts it, so there is never a second backup.
+func (a *Activities) StartOperation(ctx context.Context, in StartInput) (StartOutput, error) {
+	d, err := a.Registry.Driver(in.Provider)
+	if err != nil {
+		return StartOutput{}, toTemporal(err)
+	}
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	if attempt > 1 {
+		found, err := d.Find(ctx, in.Job)
+		if err != nil {
+			return StartOutput{}, toTemporal(err)
+		}
+		if found != nil {
+			activity.GetLogger(ctx).Info("adopted the operation an earlier attempt started", "operation", found.ID)
+			return StartOutput{Operation: *found, Adopted: true, Attempts: attempt}, nil
+		}
+	}
+	op, err := d.Start(ctx, in.Job)
+	if err != nil {
+		return StartOutput{}, toTemporal(err)
+	}
+	return StartOutput{Operation: op, Attempts: attempt}, nil
+}
+
+// PollOutput is the operation's final status.
+type PollOutput struct {
+	Status   provider.Status `json:"status"`
+	Attempts int             `json:"attempts"`
+}
+
+// ErrStillRunning is the error type of a poll that found the backup unfinished.
+// It is benign (no alerts, no error logs) and carries the next poll delay, so
+// the server, not a worker, waits; attempts are not written to history.
+const ErrStillRunning = "StillRunning"
+
+// PollOperation makes one provider call. If the operation is still running it
+// fails with a benign StillRunning error whose NextRetryDelay comes from the
+// poll policy (provider progress and retry hints).
+func (a *Activities) PollOperation(ctx context.Context, in OperationInput) (PollOutput, error) {
+	d, err := a.Registry.Driver(in.Provider)
+	if err != nil {
+		return PollOutput{}, toTemporal(err)
+	}
+	st, err := d.Poll(ctx, in.Operation)
+	if err != nil {
+		return PollOutput{}, toTemporal(err)
+	}
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	switch st.Phase {
+	case provider.PhaseRunning:
+		return PollOutput{}, a.stillRunning(ctx, in.Operation, st)
+	case provider.PhaseSucceeded:
+		return PollOutput{Status: st, Attempts: attempt}, nil
+	case provider.PhaseFailed:
+		return PollOutput{}, toTemporal(&provider.Error{Class: provider.BackupFailed, Provider: in.Provider,
+			Code: st.ProviderState, Message: "the provider reports the backup failed: " + st.Message})
+	default: // cancelled or gone behind our back
+		return PollOutput{}, toTemporal(&provider.Error{Class: provider.BackupFailed, Provider: in.Provider,
+			Code: st.ProviderState, Message: "the backup was cancelled or deleted outside backupflow"})
+	}
+}
+
+func (a *Activities) stillRunning(ctx context.Context, op provider.Operation, st provider.Status) error {
+	started := activity.GetInfo(ctx).ScheduledTime // first attempt of this poll activity
+	if st.StartedAt != nil {
+		started = *st.StartedAt
+	} else if op.StartedAt != nil {
+		started = *op.StartedAt
+	}
+	next := a.PollPolicy.Next(a.Now(), started, st)
+	percent := max(st.Percent, 0)
+	return temporal.NewApplicationErrorWithOptions(
+		fmt.Sprintf("backup still running: %.0f%% (%s); next check in %s", percent, st.ProviderState, next.Round(time.Second)),
+		ErrStillRunning,
+		temporal.ApplicationErrorOptions{
+			NextRetryDelay: next,
+			Category:       temporal.ApplicationErrorCategoryBenign,
+			Details:        []any{backup.PollProgress{Percent: percent, ProviderState: st.ProviderState, NextPoll: backup.Duration(next)}},
+		})
+}
+
+// FinalizeOutput is the confirmed final record.
+type FinalizeOutput struct {
+	Backup   backup.Backup `json:"backup"`
+	Attempts int           `json:"attempts"`
+}
+
+// Finalize confirms the finished backup through the provider's listing and
+// returns its final record.
+func (a *Activities) Finalize(ctx context.Context, in OperationInput) (FinalizeOutput, error) {
+	d, err := a.Registry.Driver(in.Provider)
+	if err != nil {
+		return FinalizeOutput{}, toTemporal(err)
+	}
+	b, err := d.Describe(ctx, in.Operation)
+	if err != nil {
+		return FinalizeOutput{}, toTemporal(err)
+	}
+	return FinalizeOutput{Backup: b, Attempts: int(activity.GetInfo(ctx).Attempt)}, nil
+}
+
+// CleanupInput says what to clean: the operation when the workflow knows it,
+// else the job, whose owner lets the driver find anything an attempt started.
+type CleanupInput struct {
+	Provider  string              `json:"provider"`
+	Job       provider.Job        `json:"job"`
+	Operation *provider.Operation `json:"operation,omitempty"`
+	Reason    string              `json:"reason"`
+}
+
+// Cleanup leaves nothing behind: it cancels the operation at the provider
+// where the provider can, waits (as benign retries, like PollOperation) for
+// it to end where it cannot, and deletes any backup that exists. Each attempt
+// is idempotent; progress across attempts is kept in heartbeat details.
+func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (backup.CleanupReport, error) {
+	d, err := a.Registry.Driver(in.Provider)
+	if err != nil {
+		return backup.CleanupReport{}, toTemporal(err)
+	}
+	report := backup.CleanupReport{Reason: in.Reason}
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &report)
+	}
+	op := in.Operation
+	if op == nil {
+		found, err := d.Find(ctx, in.Job)
+		switch {
+		case provider.IsClass(err, provider.AlreadyExists):
+			found = nil // the name is taken by somebody else's backup: nothing of ours
+		case err != nil:
+			return report, toTemporal(err)
+		}
+		if found == nil {
+			report.Note = "the provider holds nothing this workflow started"
+			return report, nil
+		}
+		op = found
+	}
+	report.Created = true
+	st, err := d.Poll(ctx, *op)
+	if err != nil {
+		return report, toTemporal(err)
+	}
+	if st.Phase == provider.PhaseRunning {
+		if !report.CancelledAtProvider {
+			stopped, err := d.Cancel(ctx, *op)
+			if err != nil {
+				return report, toTemporal(err)
+			}
+			report.CancelledAtProvider = stopped
+			if !stopped {
+				report.Note = "the provider cannot stop a running backup; waiting for it to end, then deleting it"
+			}
+			activity.RecordHeartbeat(ctx, report)
+		}
+		return report, a.stillRunning(ctx, *op, st)
+	}
+	if st.Phase == provider.PhaseCancelled || st.Phase == provider.PhaseGone {
+		if report.Note == "" {
+			report.Note = "the provider stopped the operation and removed its backup"
+		}
+		return report, nil
+	}
+	if err := d.Delete(ctx, *op); err != nil {
+		return report, toTemporal(err)
+	}
+	report.Deleted = append(report.Deleted, firstNonEmpty(op.BackupID, op.BackupName, op.ID))
+	report.Note = fmt.Sprintf("the backup had reached %s before it could be stopped; deleted it", st.ProviderState)
+	return report, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// toTemporal turns a classified provider error into a Temporal application
+// error: the give-up classes are non-retryable, the others retry after the
+// provider's hint (or the class default). Unclassified errors (context
+// deadlines, bugs) stay retryable under the activity's retry policy.
+func toTemporal(err error) error {
+	var pe *provider.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	opts := temporal.ApplicationErrorOptions{
+		NonRetryable: !pe.Class.Retryable(),
+		Cause:        pe.Err,
+		Details:      []any{pe},
+	}
+	if !opts.NonRetryable {
+		opts.NextRetryDelay = max(pe.RetryAfter, pe.Class.DefaultRetryDelay())
+	}
+	return temporal.NewApplicationErrorWithOptions(pe.Error(), string(pe.Class), opts)
+}

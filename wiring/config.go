@@ -1,0 +1,122 @@
+// Package wiring assembles the worker: config from the environment
+// (caarlos0/env/v11), then Temporal client, drivers, activities and worker,
+// put together by google/wire (wire.go, generated wire_gen.go).
+package wiring
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/backupflow/backupflow/provider"
+)
+
+// Config is everything the worker reads from its environment. Secrets have a
+// NAME and a NAME_FILE form and are never logged (provider.Secret).
+type Config struct {
+	Temporal TemporalConfig
+	Worker   WorkerConfig
+	Poll     PollConfig
+	// Providers lists the providers this worker runs, e.g. "spanner,alirds".
+	Providers []string `env:"BACKUPFLOW_PROVIDERS" envSeparator:","`
+	Drivers   DriverConfigs
+}
+
+// TemporalConfig uses the variable names of the Temporal CLI, so one
+// environment serves the CLI, the worker and the starter.
+type TemporalConfig struct {
+	Address                    string          `env:"TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
+	Namespace                  string          `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	TLS                        bool            `env:"TEMPORAL_TLS"`
+	TLSCertPath                string          `env:"TEMPORAL_TLS_CLIENT_CERT_PATH"`
+	TLSKeyPath                 string          `env:"TEMPORAL_TLS_CLIENT_KEY_PATH"`
+	TLSCACertPath              string          `env:"TEMPORAL_TLS_SERVER_CA_CERT_PATH"`
+	TLSServerName              string          `env:"TEMPORAL_TLS_SERVER_NAME"`
+	TLSDisableHostVerification bool            `env:"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"`
+	APIKey                     provider.Secret `env:"TEMPORAL_API_KEY"`
+	APIKeyFile                 provider.Secret `env:"TEMPORAL_API_KEY_FILE,file"`
+}
+
+// WorkerConfig tunes the worker process.
+type WorkerConfig struct {
+	TaskQueue string `env:"BACKUPFLOW_TASK_QUEUE" envDefault:"backups"`
+	// MaxConcurrentActivities bounds activity slots; an attempt is one provider call.
+	MaxConcurrentActivities int `env:"BACKUPFLOW_MAX_CONCURRENT_ACTIVITIES" envDefault:"200"`
+	// StopTimeout is how long a stopping worker lets running activities finish.
+	StopTimeout time.Duration `env:"BACKUPFLOW_STOP_TIMEOUT" envDefault:"30s"`
+	LogLevel    string        `env:"BACKUPFLOW_LOG_LEVEL" envDefault:"info"`
+	// LogFormat is json (default) or text.
+	LogFormat string `env:"BACKUPFLOW_LOG_FORMAT" envDefault:"json"`
+}
+
+// PollConfig tunes the poll policy (see provider.PollPolicy).
+type PollConfig struct {
+	Min           time.Duration `env:"BACKUPFLOW_POLL_MIN" envDefault:"1s"`
+	Max           time.Duration `env:"BACKUPFLOW_POLL_MAX" envDefault:"10m"`
+	DelayFloor    time.Duration `env:"BACKUPFLOW_POLL_DELAY_FLOOR" envDefault:"30s"`
+	DelayFraction float64       `env:"BACKUPFLOW_POLL_DELAY_FRACTION" envDefault:"0.05"`
+}
+
+// Policy returns the poll policy.
+func (p PollConfig) Policy() provider.PollPolicy {
+	return provider.PollPolicy{Min: p.Min, Max: p.Max, DelayFloor: p.DelayFloor, DelayFraction: p.DelayFraction}
+}
+
+// LoadConfig reads the environment. Every bad variable is reported, by name.
+func LoadConfig() (Config, error) {
+	cfg, err := env.ParseAs[Config]()
+	if err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks what env tags cannot, naming each variable at fault.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	if len(c.Providers) == 0 {
+		bad("BACKUPFLOW_PROVIDERS", "is required: a comma-separated list of %s", strings.Join(KnownProviders(), ", "))
+	}
+	for _, p := range c.Providers {
+		if _, ok := driverFactories[p]; !ok {
+			bad("BACKUPFLOW_PROVIDERS", "unknown provider %q; known: %s", p, strings.Join(KnownProviders(), ", "))
+		}
+	}
+	t := c.Temporal
+	if t.Address == "" {
+		bad("TEMPORAL_ADDRESS", "must not be empty")
+	}
+	if (t.TLSCertPath == "") != (t.TLSKeyPath == "") {
+		bad("TEMPORAL_TLS_CLIENT_CERT_PATH", "and TEMPORAL_TLS_CLIENT_KEY_PATH must be set together")
+	}
+	if t.APIKey != "" && t.APIKeyFile != "" {
+		bad("TEMPORAL_API_KEY", "and TEMPORAL_API_KEY_FILE are both set; set one")
+	}
+	w := c.Worker
+	if w.TaskQueue == "" {
+		bad("BACKUPFLOW_TASK_QUEUE", "must not be empty")
+	}
+	if w.MaxConcurrentActivities < 1 {
+		bad("BACKUPFLOW_MAX_CONCURRENT_ACTIVITIES", "must be at least 1, got %d", w.MaxConcurrentActivities)
+	}
+	if w.LogFormat != "json" && w.LogFormat != "text" {
+		bad("BACKUPFLOW_LOG_FORMAT", "must be json or text, got %q", w.LogFormat)
+	}
+	if _, err := parseLevel(w.LogLevel); err != nil {
+		bad("BACKUPFLOW_LOG_LEVEL", "%v", err)
+	}
+	p := c.Poll
+	if p.Min <= 0 || p.Max < p.Min {
+		bad("BACKUPFLOW_POLL_MIN", "must be positive and not above BACKUPFLOW_POLL_MAX (%s > %s)", p.Min, p.Max)
+	}
+	if p.DelayFraction < 0 || p.DelayFraction > 1 {
+		bad("BACKUPFLOW_POLL_DELAY_FRACTION", "must be between 0 and 1, got %v", p.DelayFraction)
+	}
+	return errors.Join(errs...)
+}

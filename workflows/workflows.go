@@ -1,0 +1,245 @@
+// Package workflows holds CreateBackup and CopyBackup. They never talk to a
+// cloud: every provider call is an activity, and nothing here knows which
+// provider it is driving.
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/backupflow/backupflow/activities"
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+)
+
+// a is a typed nil used only to name activity methods.
+var a *activities.Activities
+
+// CreateBackup creates one backup: validate, start, poll until done, finalize.
+func CreateBackup(ctx workflow.Context, req backup.Request) (backup.Result, error) {
+	return newRun(ctx, backup.KindCreate, req).execute()
+}
+
+// CopyBackup copies one backup, on providers that have a copy API.
+func CopyBackup(ctx workflow.Context, req backup.Request) (backup.Result, error) {
+	return newRun(ctx, backup.KindCopy, req).execute()
+}
+
+// Timeouts. Each activity attempt makes one or two provider calls, so
+// attempts are short; waiting happens between attempts, on the server.
+const (
+	callTimeout = time.Minute
+	// WaitLimit bounds how long a backup (and its cleanup) may take.
+	WaitLimit = 72 * time.Hour
+	// startLimit bounds how long a start may keep finding the resource busy.
+	startLimit = 24 * time.Hour
+)
+
+func retryPolicy() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute}
+}
+
+type run struct {
+	root     workflow.Context // Temporal-cancellable
+	ctx      workflow.Context // also cancelled by the cancel signal
+	kind     backup.Kind
+	req      backup.Request
+	job      provider.Job
+	progress backup.Progress
+	attempts int
+	// setSearchAttributes is false when the namespace lacks them (learned in Validate).
+	setSearchAttributes bool
+}
+
+func newRun(root workflow.Context, kind backup.Kind, req backup.Request) *run {
+	info := workflow.GetInfo(root)
+	r := &run{root: root, kind: kind, req: req}
+	r.job = provider.Job{Kind: kind, Section: req.Section, Owner: provider.Owner{
+		WorkflowID: info.WorkflowExecution.ID,
+		RunID:      info.WorkflowExecution.RunID,
+		StartedAt:  info.WorkflowStartTime,
+	}}
+	r.progress = backup.Progress{State: backup.StateValidating, Provider: req.Provider}
+	return r
+}
+
+func (r *run) execute() (backup.Result, error) {
+	if err := workflow.SetQueryHandler(r.root, backup.ProgressQuery, func() (backup.Progress, error) {
+		return r.progress, nil
+	}); err != nil {
+		return backup.Result{}, err
+	}
+	var cancelWork workflow.CancelFunc
+	r.ctx, cancelWork = workflow.WithCancel(r.root)
+	workflow.Go(r.root, func(gctx workflow.Context) {
+		var c backup.CancelRequest
+		workflow.GetSignalChannel(gctx, backup.CancelSignal).Receive(gctx, &c)
+		r.progress.CancelReason = c.Reason
+		if c.Reason == "" {
+			r.progress.CancelReason = "cancel signal"
+		}
+		cancelWork()
+	})
+
+	// Validate (local activity: it only reads, and it keeps history short).
+	var v activities.ValidateOutput
+	err := workflow.ExecuteLocalActivity(r.localOptions(), a.Validate, activities.ValidateInput{Request: r.req, Job: r.job}).Get(r.ctx, &v)
+	if r.cancelled() {
+		return r.cancel(nil)
+	}
+	if err != nil {
+		return r.fail(err)
+	}
+	r.progress.Resource = v.Target.Resource
+	r.setSearchAttributes = v.SearchAttributes
+	r.setState(backup.StateStarting)
+
+	// Start. If cancelled mid-attempt, wait for the attempt to end so that
+	// cleanup sees whatever it created.
+	var started activities.StartOutput
+	err = workflow.ExecuteActivity(r.activityOptions(startLimit, true), a.StartOperation,
+		activities.StartInput{Provider: r.req.Provider, Job: r.job}).Get(r.ctx, &started)
+	r.attempts += started.Attempts
+	if r.cancelled() {
+		return r.cancel(nil)
+	}
+	if err != nil {
+		return r.failAndClean(err, nil)
+	}
+	op := started.Operation
+	r.progress.Operation, r.progress.BackupID = op.ID, op.BackupID
+	r.setState(backup.StateRunning)
+
+	// Poll: one activity whose unfinished attempts are benign retries, so
+	// history does not grow while the backup runs.
+	var polled activities.PollOutput
+	err = workflow.ExecuteActivity(r.activityOptions(WaitLimit, false), a.PollOperation,
+		activities.OperationInput{Provider: r.req.Provider, Operation: op}).Get(r.ctx, &polled)
+	r.attempts += polled.Attempts
+	if r.cancelled() {
+		return r.cancel(&op)
+	}
+	if err != nil {
+		return r.failAndClean(err, &op)
+	}
+	r.progress.Percent = 100
+	r.setState(backup.StateFinalizing)
+
+	var final activities.FinalizeOutput
+	err = workflow.ExecuteLocalActivity(r.localOptions(), a.Finalize,
+		activities.OperationInput{Provider: r.req.Provider, Operation: op}).Get(r.ctx, &final)
+	r.attempts += final.Attempts
+	if r.cancelled() {
+		return r.cancel(&op)
+	}
+	if err != nil {
+		return r.fail(err)
+	}
+	r.setState(backup.StateSucceeded)
+	return backup.Result{
+		Provider:    r.req.Provider,
+		Kind:        r.kind,
+		Resource:    r.progress.Resource,
+		Backup:      final.Backup,
+		OperationID: op.ID,
+		Elapsed:     backup.Duration(workflow.Now(r.root).Sub(workflow.GetInfo(r.root).WorkflowStartTime)),
+		Attempts:    r.attempts,
+	}, nil
+}
+
+func (r *run) localOptions() workflow.Context {
+	return workflow.WithLocalActivityOptions(r.ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    callTimeout,
+		ScheduleToCloseTimeout: 30 * time.Minute,
+		RetryPolicy:            retryPolicy(),
+	})
+}
+
+func (r *run) activityOptions(limit time.Duration, waitForCancellation bool) workflow.Context {
+	return workflow.WithActivityOptions(r.ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    callTimeout,
+		ScheduleToCloseTimeout: limit,
+		RetryPolicy:            retryPolicy(),
+		WaitForCancellation:    waitForCancellation,
+	})
+}
+
+func (r *run) cancelled() bool { return r.ctx.Err() != nil }
+
+func (r *run) setState(s backup.State) {
+	r.progress.State = s
+	if !r.setSearchAttributes {
+		return
+	}
+	err := workflow.UpsertTypedSearchAttributes(r.root,
+		temporal.NewSearchAttributeKeyKeyword(backup.SearchAttributeProvider).ValueSet(r.req.Provider),
+		temporal.NewSearchAttributeKeyKeyword(backup.SearchAttributeResource).ValueSet(r.progress.Resource),
+		temporal.NewSearchAttributeKeyKeyword(backup.SearchAttributeState).ValueSet(string(s)),
+	)
+	if err != nil {
+		workflow.GetLogger(r.root).Warn("could not set search attributes", "error", err)
+	}
+}
+
+// cleanup runs the Cleanup activity on a context the cancellation cannot reach.
+func (r *run) cleanup(op *provider.Operation, reason string) (backup.CleanupReport, error) {
+	dctx, _ := workflow.NewDisconnectedContext(r.root)
+	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    callTimeout,
+		ScheduleToCloseTimeout: WaitLimit,
+		RetryPolicy:            retryPolicy(),
+	})
+	var report backup.CleanupReport
+	err := workflow.ExecuteActivity(dctx, a.Cleanup,
+		activities.CleanupInput{Provider: r.req.Provider, Job: r.job, Operation: op, Reason: reason}).Get(dctx, &report)
+	r.progress.Cleanup = &report
+	return report, err
+}
+
+// cancel cleans up and ends the workflow CANCELLED, with the cleanup report
+// as the cancellation's details.
+func (r *run) cancel(op *provider.Operation) (backup.Result, error) {
+	reason := r.progress.CancelReason
+	if reason == "" {
+		reason = "workflow cancelled"
+		r.progress.CancelReason = reason
+	}
+	r.setState(backup.StateCancelling)
+	report, err := r.cleanup(op, reason)
+	if err != nil {
+		r.progress.LastError = err.Error()
+		r.setState(backup.StateFailed)
+		return backup.Result{}, temporal.NewNonRetryableApplicationError("cancelled, but cleanup failed: "+err.Error(), "CleanupFailed", err, report)
+	}
+	r.setState(backup.StateCancelled)
+	return backup.Result{}, temporal.NewCanceledError(report)
+}
+
+func (r *run) fail(err error) (backup.Result, error) {
+	r.progress.LastError = describe(err)
+	r.setState(backup.StateFailed)
+	return backup.Result{}, err
+}
+
+// failAndClean fails the workflow after removing anything the provider holds
+// for it (a failed backup's record, or a start whose response was lost).
+func (r *run) failAndClean(err error, op *provider.Operation) (backup.Result, error) {
+	r.progress.LastError = describe(err)
+	if _, cerr := r.cleanup(op, "backup failed: "+r.progress.LastError); cerr != nil {
+		r.progress.LastError += "; cleanup failed too: " + describe(cerr)
+	}
+	r.setState(backup.StateFailed)
+	return backup.Result{}, err
+}
+
+// describe returns the innermost application error's message.
+func describe(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Error()
+	}
+	return err.Error()
+}
