@@ -6,6 +6,8 @@ package wiring
 import (
 	"errors"
 	"fmt"
+	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -69,9 +71,50 @@ func (p PollConfig) Policy() provider.PollPolicy {
 func LoadConfig() (Config, error) {
 	cfg, err := env.ParseAs[Config]()
 	if err != nil {
-		return cfg, fmt.Errorf("configuration: %w", err)
+		return cfg, nameVariables(err)
 	}
 	return cfg, cfg.Validate()
+}
+
+// nameVariables rewrites env/v11's parse errors, which name struct fields,
+// to name the environment variables an operator actually sets.
+func nameVariables(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	keys := map[string][]string{} // field name -> env keys
+	collectEnvKeys(reflect.TypeFor[Config](), keys)
+	var out []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			var set []string
+			for _, k := range keys[pe.Name] {
+				if v, ok := os.LookupEnv(k); ok {
+					set = append(set, fmt.Sprintf("%s=%q", k, v))
+				}
+			}
+			if len(set) > 0 {
+				out = append(out, fmt.Errorf("%s: not a valid %s: %v", strings.Join(set, ", "), pe.Type, pe.Err))
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}
+
+func collectEnvKeys(t reflect.Type, keys map[string][]string) {
+	for f := range t.Fields() {
+		if f.Type.Kind() == reflect.Struct && f.Tag.Get("env") == "" {
+			collectEnvKeys(f.Type, keys)
+			continue
+		}
+		if tag := f.Tag.Get("env"); tag != "" {
+			keys[f.Name] = append(keys[f.Name], strings.Split(tag, ",")[0])
+		}
+	}
 }
 
 // Validate checks what env tags cannot, naming each variable at fault.
