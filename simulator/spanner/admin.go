@@ -1,0 +1,675 @@
+package spanner
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"cloud.google.com/go/spanner/admin/database/apiv1/databasepb"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Documented bounds the simulator enforces server-side.
+const (
+	minExpiry = 6 * time.Hour
+	maxExpiry = 366 * 24 * time.Hour
+	// opRetention: ListBackupOperations returns operations that ended within
+	// the last 7 days, and all pending ones.
+	opRetention = 7 * 24 * time.Hour
+)
+
+var (
+	instanceRe = regexp.MustCompile(`^projects/([^/]+)/instances/([^/]+)$`)
+	databaseRe = regexp.MustCompile(`^(projects/([^/]+)/instances/[^/]+)/databases/([^/]+)$`)
+	backupRe   = regexp.MustCompile(`^(projects/([^/]+)/instances/[^/]+)/backups/([^/]+)$`)
+	backupIDRe = regexp.MustCompile(`^[a-z][a-z0-9_\-]*[a-z0-9]$`)
+	kmsKeyRe   = regexp.MustCompile(`^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$`)
+)
+
+// backupRecord is one backup, live while it is in s.backups; its operation
+// keeps it after deletion so a finished operation still reports its result.
+type backupRecord struct {
+	name        string
+	database    string
+	source      string // the source backup, for a copy
+	createTime  time.Time
+	versionTime time.Time
+	expireTime  time.Time
+	maxExpire   time.Time
+	start       time.Time
+	duration    time.Duration
+	size        int64
+	enc         []*databasepb.EncryptionInfo
+	op          *operation
+}
+
+type operation struct {
+	name       string
+	b          *backupRecord
+	copy       bool
+	cancelTime *time.Time
+}
+
+func (b *backupRecord) end() time.Time { return b.start.Add(b.duration) }
+
+func (o *operation) done(now time.Time) bool { return o.cancelTime != nil || !now.Before(o.b.end()) }
+
+// creating reports whether the backup is still being made at now.
+func (b *backupRecord) creating(now time.Time) bool { return !b.op.done(now) }
+
+func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+func invalid(format string, args ...any) error {
+	return status.Errorf(codes.InvalidArgument, format, args...)
+}
+
+// checkProject refuses resources outside the fixture's project like IAM does.
+func checkProject(project, resource, permission string) error {
+	if project != Project {
+		return status.Errorf(codes.PermissionDenied, "Caller is missing IAM permission %s on resource %s.", permission, resource)
+	}
+	return nil
+}
+
+// checkInstance validates an instance name and that it exists. Caller holds s.mu.
+func (s *Server) checkInstance(parent, permission string) error {
+	m := instanceRe.FindStringSubmatch(parent)
+	if m == nil {
+		return invalid("Invalid parent %q: expected projects/<project>/instances/<instance>.", parent)
+	}
+	if err := checkProject(m[1], parent, permission); err != nil {
+		return err
+	}
+	if !s.instances[parent] {
+		return status.Errorf(codes.NotFound, "Instance not found: %s", parent)
+	}
+	return nil
+}
+
+func checkBackupID(id string) error {
+	if len(id) < 2 || len(id) > 60 || !backupIDRe.MatchString(id) {
+		return invalid("Invalid backup_id %q: it must be 2-60 characters matching [a-z][a-z0-9_\\-]*[a-z0-9].", id)
+	}
+	return nil
+}
+
+func checkExpiry(expire, base time.Time, what string) error {
+	if expire.Before(base.Add(minExpiry)) || expire.After(base.Add(maxExpiry)) {
+		return invalid("Invalid expire_time %s: it must be at least 6 hours and at most 366 days from %s (%s).",
+			expire.Format(time.RFC3339Nano), what, base.Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// earliestVersion is the oldest version_time a backup of db may use at now.
+func (db *database) earliestVersion(now time.Time) time.Time {
+	e := now.Add(-db.retention)
+	if e.Before(db.createTime) {
+		return db.createTime
+	}
+	return e
+}
+
+func (db *database) encryption() []*databasepb.EncryptionInfo {
+	if db.kmsKey != "" {
+		return []*databasepb.EncryptionInfo{{EncryptionType: databasepb.EncryptionInfo_CUSTOMER_MANAGED_ENCRYPTION, KmsKeyVersion: db.kmsKey + "/cryptoKeyVersions/1"}}
+	}
+	return googleDefault()
+}
+
+func googleDefault() []*databasepb.EncryptionInfo {
+	return []*databasepb.EncryptionInfo{{EncryptionType: databasepb.EncryptionInfo_GOOGLE_DEFAULT_ENCRYPTION}}
+}
+
+// kmsInfos validates the keys of a customer-managed encryption config.
+func kmsInfos(kmsKeyName string, kmsKeyNames []string, cmek bool) ([]*databasepb.EncryptionInfo, error) {
+	keys := kmsKeyNames
+	if kmsKeyName != "" {
+		if len(keys) > 0 {
+			return nil, invalid("Only one of kms_key_name and kms_key_names may be set.")
+		}
+		keys = []string{kmsKeyName}
+	}
+	if !cmek {
+		if len(keys) > 0 {
+			return nil, invalid("KMS keys may only be set when encryption_type is CUSTOMER_MANAGED_ENCRYPTION.")
+		}
+		return nil, nil
+	}
+	if len(keys) == 0 {
+		return nil, invalid("kms_key_name or kms_key_names is required when encryption_type is CUSTOMER_MANAGED_ENCRYPTION.")
+	}
+	infos := make([]*databasepb.EncryptionInfo, 0, len(keys))
+	for _, k := range keys {
+		if !kmsKeyRe.MatchString(k) {
+			return nil, invalid("Invalid KMS key name %q: expected projects/<project>/locations/<location>/keyRings/<key_ring>/cryptoKeys/<kms_key_name>.", k)
+		}
+		infos = append(infos, &databasepb.EncryptionInfo{EncryptionType: databasepb.EncryptionInfo_CUSTOMER_MANAGED_ENCRYPTION, KmsKeyVersion: k + "/cryptoKeyVersions/1"})
+	}
+	return infos, nil
+}
+
+func createEncryption(cfg *databasepb.CreateBackupEncryptionConfig, db *database) ([]*databasepb.EncryptionInfo, error) {
+	if cfg == nil {
+		return db.encryption(), nil
+	}
+	t := cfg.GetEncryptionType()
+	cmek := t == databasepb.CreateBackupEncryptionConfig_CUSTOMER_MANAGED_ENCRYPTION
+	infos, err := kmsInfos(cfg.GetKmsKeyName(), cfg.GetKmsKeyNames(), cmek)
+	if err != nil {
+		return nil, err
+	}
+	switch t {
+	case databasepb.CreateBackupEncryptionConfig_USE_DATABASE_ENCRYPTION:
+		return db.encryption(), nil
+	case databasepb.CreateBackupEncryptionConfig_GOOGLE_DEFAULT_ENCRYPTION:
+		return googleDefault(), nil
+	case databasepb.CreateBackupEncryptionConfig_CUSTOMER_MANAGED_ENCRYPTION:
+		return infos, nil
+	case databasepb.CreateBackupEncryptionConfig_ENCRYPTION_TYPE_UNSPECIFIED:
+		return nil, invalid("encryption_config.encryption_type is required.")
+	}
+	return nil, invalid("Unknown encryption_config.encryption_type %d.", t)
+}
+
+func copyEncryption(cfg *databasepb.CopyBackupEncryptionConfig, src *backupRecord) ([]*databasepb.EncryptionInfo, error) {
+	if cfg == nil {
+		return src.enc, nil
+	}
+	t := cfg.GetEncryptionType()
+	cmek := t == databasepb.CopyBackupEncryptionConfig_CUSTOMER_MANAGED_ENCRYPTION
+	infos, err := kmsInfos(cfg.GetKmsKeyName(), cfg.GetKmsKeyNames(), cmek)
+	if err != nil {
+		return nil, err
+	}
+	switch t {
+	case databasepb.CopyBackupEncryptionConfig_USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION:
+		return src.enc, nil
+	case databasepb.CopyBackupEncryptionConfig_GOOGLE_DEFAULT_ENCRYPTION:
+		return googleDefault(), nil
+	case databasepb.CopyBackupEncryptionConfig_CUSTOMER_MANAGED_ENCRYPTION:
+		return infos, nil
+	case databasepb.CopyBackupEncryptionConfig_ENCRYPTION_TYPE_UNSPECIFIED:
+		return nil, invalid("encryption_config.encryption_type is required.")
+	}
+	return nil, invalid("Unknown encryption_config.encryption_type %d.", t)
+}
+
+// newOperation registers a backup and its operation. Caller holds s.mu.
+func (s *Server) newOperation(b *backupRecord, isCopy bool) *operation {
+	s.seq++
+	op := &operation{
+		name: fmt.Sprintf("%s/operations/_auto_op_%016x", b.name, uint64(s.seq)*0x9E3779B97F4A7C15),
+		b:    b,
+		copy: isCopy,
+	}
+	b.op = op
+	s.backups[b.name] = b
+	s.ops[op.name] = op
+	s.opOrder = append(s.opOrder, op)
+	return op
+}
+
+// CreateBackup starts a backup of a database in the parent instance.
+//
+// Checks, in order: request format (INVALID_ARGUMENT), project (PERMISSION_DENIED),
+// instance and database (NOT_FOUND), expire/version time and encryption
+// (INVALID_ARGUMENT), database READY (FAILED_PRECONDITION), backup name free
+// (ALREADY_EXISTS), then one pending creation per database (FAILED_PRECONDITION).
+func (s *Server) CreateBackup(_ context.Context, req *databasepb.CreateBackupRequest) (*longrunningpb.Operation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if err := s.checkInstance(req.GetParent(), "spanner.backups.create"); err != nil {
+		return nil, err
+	}
+	if err := checkBackupID(req.GetBackupId()); err != nil {
+		return nil, err
+	}
+	in := req.GetBackup()
+	if in == nil {
+		return nil, invalid("backup is required.")
+	}
+	m := databaseRe.FindStringSubmatch(in.GetDatabase())
+	if m == nil {
+		return nil, invalid("Invalid backup.database %q: expected projects/<project>/instances/<instance>/databases/<database>.", in.GetDatabase())
+	}
+	if m[1] != req.GetParent() {
+		return nil, invalid("Database %s must be in the same instance as the backup (%s).", in.GetDatabase(), req.GetParent())
+	}
+	if in.GetExpireTime() == nil {
+		return nil, invalid("backup.expire_time is required.")
+	}
+	expire := in.GetExpireTime().AsTime()
+	if err := checkExpiry(expire, now, "the time the request is processed"); err != nil {
+		return nil, err
+	}
+	db := s.databases[in.GetDatabase()]
+	if db == nil {
+		return nil, status.Errorf(codes.NotFound, "Database not found: %s", in.GetDatabase())
+	}
+	version := now
+	if in.GetVersionTime() != nil {
+		version = in.GetVersionTime().AsTime()
+		if version.After(now) {
+			return nil, invalid("Invalid version_time %s: it is in the future.", version.Format(time.RFC3339Nano))
+		}
+		if e := db.earliestVersion(now); version.Before(e) {
+			return nil, invalid("Invalid version_time %s: it is older than the earliest version time %s of database %s (version_retention_period %s).",
+				version.Format(time.RFC3339Nano), e.Format(time.RFC3339Nano), db.name, db.retention)
+		}
+	}
+	enc, err := createEncryption(req.GetEncryptionConfig(), db)
+	if err != nil {
+		return nil, err
+	}
+	if db.state != databasepb.Database_READY {
+		return nil, status.Errorf(codes.FailedPrecondition, "Database %s is not ready (state %s); a backup can be created once it is READY.", db.name, db.state)
+	}
+	name := req.GetParent() + "/backups/" + req.GetBackupId()
+	if _, exists := s.backups[name]; exists {
+		return nil, status.Errorf(codes.AlreadyExists, "Backup already exists: %s", name)
+	}
+	for _, b := range s.backups {
+		if b.source == "" && b.database == db.name && b.creating(now) {
+			return nil, status.Errorf(codes.FailedPrecondition,
+				"Cannot create backup %s: there is already a pending backup creation (%s) for database %s; only one pending backup creation per database is allowed.",
+				name, b.name, db.name)
+		}
+	}
+	b := &backupRecord{
+		name: name, database: db.name, createTime: now, versionTime: version, expireTime: expire,
+		maxExpire: now.Add(maxExpiry), start: now, duration: s.opts.Duration,
+		size: int64(db.index+1) * 64 << 20, enc: enc,
+	}
+	return s.opProto(s.newOperation(b, false), now), nil
+}
+
+// CopyBackup copies a READY backup into the parent instance.
+func (s *Server) CopyBackup(_ context.Context, req *databasepb.CopyBackupRequest) (*longrunningpb.Operation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if err := s.checkInstance(req.GetParent(), "spanner.backups.create"); err != nil {
+		return nil, err
+	}
+	if err := checkBackupID(req.GetBackupId()); err != nil {
+		return nil, err
+	}
+	m := backupRe.FindStringSubmatch(req.GetSourceBackup())
+	if m == nil {
+		return nil, invalid("Invalid source_backup %q: expected projects/<project>/instances/<instance>/backups/<backup>.", req.GetSourceBackup())
+	}
+	if err := checkProject(m[2], req.GetSourceBackup(), "spanner.backups.copy"); err != nil {
+		return nil, err
+	}
+	if req.GetExpireTime() == nil {
+		return nil, invalid("expire_time is required.")
+	}
+	src := s.backups[req.GetSourceBackup()]
+	if src == nil {
+		return nil, status.Errorf(codes.NotFound, "Backup not found: %s", req.GetSourceBackup())
+	}
+	if src.creating(now) {
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"Source backup %s is not ready for copying: it is still being created (state CREATING).", src.name)
+	}
+	expire := req.GetExpireTime().AsTime()
+	if err := checkExpiry(expire, src.createTime, "the create_time of the source backup"); err != nil {
+		return nil, err
+	}
+	enc, err := copyEncryption(req.GetEncryptionConfig(), src)
+	if err != nil {
+		return nil, err
+	}
+	name := req.GetParent() + "/backups/" + req.GetBackupId()
+	if _, exists := s.backups[name]; exists {
+		return nil, status.Errorf(codes.AlreadyExists, "Backup already exists: %s", name)
+	}
+	b := &backupRecord{
+		name: name, database: src.database, source: src.name, createTime: now, versionTime: src.versionTime,
+		expireTime: expire, maxExpire: src.createTime.Add(maxExpiry), start: now, duration: s.opts.Duration,
+		size: src.size, enc: enc,
+	}
+	return s.opProto(s.newOperation(b, true), now), nil
+}
+
+// lookupBackup validates a backup name and returns the live backup. Caller holds s.mu.
+func (s *Server) lookupBackup(name, permission string) (*backupRecord, error) {
+	m := backupRe.FindStringSubmatch(name)
+	if m == nil {
+		return nil, invalid("Invalid backup name %q: expected projects/<project>/instances/<instance>/backups/<backup>.", name)
+	}
+	if err := checkProject(m[2], name, permission); err != nil {
+		return nil, err
+	}
+	b := s.backups[name]
+	if b == nil {
+		return nil, status.Errorf(codes.NotFound, "Backup not found: %s", name)
+	}
+	return b, nil
+}
+
+// GetBackup returns a backup.
+func (s *Server) GetBackup(_ context.Context, req *databasepb.GetBackupRequest) (*databasepb.Backup, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.lookupBackup(req.GetName(), "spanner.backups.get")
+	if err != nil {
+		return nil, err
+	}
+	return s.backupProto(b, s.now()), nil
+}
+
+// copiesOf lists the copies of b still running. Caller holds s.mu.
+func (s *Server) copiesOf(b *backupRecord, now time.Time) []string {
+	var names []string
+	for _, c := range s.backups {
+		if c.source == b.name && c.creating(now) {
+			names = append(names, c.name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// DeleteBackup deletes a backup that is neither being created nor being copied.
+func (s *Server) DeleteBackup(_ context.Context, req *databasepb.DeleteBackupRequest) (*emptypb.Empty, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	b, err := s.lookupBackup(req.GetName(), "spanner.backups.delete")
+	if err != nil {
+		return nil, err
+	}
+	if b.creating(now) {
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"Backup %s is still being created and cannot be deleted; cancel its operation %s instead.", b.name, b.op.name)
+	}
+	if copies := s.copiesOf(b, now); len(copies) > 0 {
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"Backup %s cannot be deleted while it is being copied (referencing backups: %s).", b.name, strings.Join(copies, ", "))
+	}
+	delete(s.backups, b.name)
+	return &emptypb.Empty{}, nil
+}
+
+var backupFilterFields = map[string]bool{
+	"name": true, "database": true, "state": true, "create_time": true, "expire_time": true,
+	"version_time": true, "size_bytes": true,
+}
+
+// ListBackups lists the backups of an instance, ordered by name.
+func (s *Server) ListBackups(_ context.Context, req *databasepb.ListBackupsRequest) (*databasepb.ListBackupsResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if err := s.checkInstance(req.GetParent(), "spanner.backups.list"); err != nil {
+		return nil, err
+	}
+	f, err := parseFilter(req.GetFilter(), backupFilterFields)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	var all []*databasepb.Backup
+	for _, b := range s.backups {
+		if !strings.HasPrefix(b.name, req.GetParent()+"/backups/") {
+			continue
+		}
+		p := s.backupProto(b, now)
+		fields := map[string]string{
+			"name": p.Name, "database": p.Database, "state": p.State.String(),
+			"create_time": rfc(p.CreateTime), "expire_time": rfc(p.ExpireTime), "version_time": rfc(p.VersionTime),
+			"size_bytes": strconv.FormatInt(p.SizeBytes, 10),
+		}
+		if f.match(fields) {
+			all = append(all, p)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	from, to, next, err := page(len(all), req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &databasepb.ListBackupsResponse{Backups: all[from:to], NextPageToken: next}, nil
+}
+
+var operationFilterFields = map[string]bool{
+	"name": true, "done": true, "error": true, "metadata.@type": true, "metadata.name": true,
+	"metadata.database": true, "metadata.source_backup": true, "metadata.progress.start_time": true,
+	"metadata.progress.end_time": true, "metadata.progress.progress_percent": true,
+	"metadata.cancel_time": true, "response.@type": true, "response.name": true,
+	"response.database": true, "response.state": true,
+}
+
+// listOperations returns the operations whose name starts with prefix and
+// that match filter, most recently started first. Caller holds s.mu.
+func (s *Server) listOperations(prefix, filterExpr string, recentOnly bool, now time.Time) ([]*longrunningpb.Operation, error) {
+	f, err := parseFilter(filterExpr, operationFilterFields)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	var out []*longrunningpb.Operation
+	for i := len(s.opOrder) - 1; i >= 0; i-- { // newest first
+		op := s.opOrder[i]
+		if !strings.HasPrefix(op.name, prefix) {
+			continue
+		}
+		if recentOnly && op.done(now) && now.Sub(s.opEnd(op)) > opRetention {
+			continue
+		}
+		p := s.opProto(op, now)
+		if f.match(operationFields(op, p)) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) opEnd(op *operation) time.Time {
+	if op.cancelTime != nil {
+		return *op.cancelTime
+	}
+	return op.b.end()
+}
+
+func rfc(t *timestamppb.Timestamp) string {
+	if t == nil {
+		return ""
+	}
+	return t.AsTime().Format(time.RFC3339Nano)
+}
+
+func operationFields(op *operation, p *longrunningpb.Operation) map[string]string {
+	m := map[string]string{
+		"name": p.Name, "done": strconv.FormatBool(p.Done), "metadata.@type": p.Metadata.GetTypeUrl(),
+	}
+	var prog *databasepb.OperationProgress
+	var cancel *timestamppb.Timestamp
+	if op.copy {
+		var md databasepb.CopyBackupMetadata
+		_ = p.Metadata.UnmarshalTo(&md)
+		m["metadata.name"], m["metadata.source_backup"] = md.Name, md.SourceBackup
+		prog, cancel = md.Progress, md.CancelTime
+	} else {
+		var md databasepb.CreateBackupMetadata
+		_ = p.Metadata.UnmarshalTo(&md)
+		m["metadata.name"], m["metadata.database"] = md.Name, md.Database
+		prog, cancel = md.Progress, md.CancelTime
+	}
+	m["metadata.progress.start_time"] = rfc(prog.GetStartTime())
+	if prog.GetEndTime() != nil {
+		m["metadata.progress.end_time"] = rfc(prog.GetEndTime())
+	}
+	m["metadata.progress.progress_percent"] = strconv.Itoa(int(prog.GetProgressPercent()))
+	if cancel != nil {
+		m["metadata.cancel_time"] = rfc(cancel)
+	}
+	switch r := p.Result.(type) {
+	case *longrunningpb.Operation_Error:
+		m["error"] = codes.Code(r.Error.GetCode()).String() + ": " + r.Error.GetMessage()
+	case *longrunningpb.Operation_Response:
+		m["response.@type"] = r.Response.GetTypeUrl()
+		var b databasepb.Backup
+		if r.Response.UnmarshalTo(&b) == nil {
+			m["response.name"], m["response.database"], m["response.state"] = b.Name, b.Database, b.State.String()
+		}
+	}
+	return m
+}
+
+// ListBackupOperations lists the backup operations of an instance: pending
+// ones and those that ended within the last 7 days, newest first.
+func (s *Server) ListBackupOperations(_ context.Context, req *databasepb.ListBackupOperationsRequest) (*databasepb.ListBackupOperationsResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if err := s.checkInstance(req.GetParent(), "spanner.backupOperations.list"); err != nil {
+		return nil, err
+	}
+	all, err := s.listOperations(req.GetParent()+"/backups/", req.GetFilter(), true, now)
+	if err != nil {
+		return nil, err
+	}
+	from, to, next, err := page(len(all), req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &databasepb.ListBackupOperationsResponse{Operations: all[from:to], NextPageToken: next}, nil
+}
+
+// GetDatabase returns a fixture database.
+func (s *Server) GetDatabase(_ context.Context, req *databasepb.GetDatabaseRequest) (*databasepb.Database, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	m := databaseRe.FindStringSubmatch(req.GetName())
+	if m == nil {
+		return nil, invalid("Invalid database name %q: expected projects/<project>/instances/<instance>/databases/<database>.", req.GetName())
+	}
+	if err := checkProject(m[2], req.GetName(), "spanner.databases.get"); err != nil {
+		return nil, err
+	}
+	db := s.databases[req.GetName()]
+	if db == nil {
+		return nil, status.Errorf(codes.NotFound, "Database not found: %s", req.GetName())
+	}
+	out := &databasepb.Database{
+		Name:                   db.name,
+		State:                  db.state,
+		CreateTime:             ts(db.createTime),
+		VersionRetentionPeriod: formatRetention(db.retention),
+		EarliestVersionTime:    ts(db.earliestVersion(now)),
+		EncryptionInfo:         db.encryption(),
+		DatabaseDialect:        databasepb.DatabaseDialect_GOOGLE_STANDARD_SQL,
+	}
+	if db.kmsKey != "" {
+		out.EncryptionConfig = &databasepb.EncryptionConfig{KmsKeyName: db.kmsKey}
+	}
+	return out, nil
+}
+
+func formatRetention(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return fmt.Sprintf("%dm", d/time.Minute)
+}
+
+// page slices n results by page size (default 100) and an offset token.
+func page(n int, size int32, token string) (from, to int, next string, err error) {
+	if size <= 0 {
+		size = 100
+	}
+	if token != "" {
+		from, err = strconv.Atoi(token)
+		if err != nil || from < 0 || from > n {
+			return 0, 0, "", invalid("Invalid page_token %q.", token)
+		}
+	}
+	to = min(from+int(size), n)
+	if to < n {
+		next = strconv.Itoa(to)
+	}
+	return from, to, next, nil
+}
+
+func percent(b *backupRecord, at time.Time) int32 {
+	if b.duration <= 0 {
+		return 100
+	}
+	p := int64(at.Sub(b.start)) * 100 / int64(b.duration)
+	return int32(max(0, min(100, p)))
+}
+
+// backupProto renders a backup as the API returns it at now. Caller holds s.mu.
+func (s *Server) backupProto(b *backupRecord, now time.Time) *databasepb.Backup {
+	out := &databasepb.Backup{
+		Name:                  b.name,
+		Database:              b.database,
+		State:                 databasepb.Backup_CREATING,
+		CreateTime:            ts(b.createTime),
+		VersionTime:           ts(b.versionTime),
+		ExpireTime:            ts(b.expireTime),
+		MaxExpireTime:         ts(b.maxExpire),
+		OldestVersionTime:     ts(b.versionTime),
+		DatabaseDialect:       databasepb.DatabaseDialect_GOOGLE_STANDARD_SQL,
+		EncryptionInfo:        b.enc[0],
+		EncryptionInformation: b.enc,
+	}
+	if !b.creating(now) {
+		out.State = databasepb.Backup_READY
+		out.SizeBytes, out.FreeableSizeBytes, out.ExclusiveSizeBytes = b.size, b.size, b.size
+	}
+	out.ReferencingBackups = s.copiesOf(b, now)
+	return out
+}
+
+// opProto renders an operation as the API returns it at now. Caller holds s.mu.
+func (s *Server) opProto(op *operation, now time.Time) *longrunningpb.Operation {
+	b := op.b
+	done := op.done(now)
+	at := now
+	if done {
+		at = s.opEnd(op)
+	}
+	prog := &databasepb.OperationProgress{ProgressPercent: percent(b, at), StartTime: ts(b.start)}
+	if done {
+		prog.EndTime = ts(at)
+	}
+	var cancel *timestamppb.Timestamp
+	if op.cancelTime != nil {
+		cancel = ts(*op.cancelTime)
+	}
+	var md proto.Message = &databasepb.CreateBackupMetadata{Name: b.name, Database: b.database, Progress: prog, CancelTime: cancel}
+	if op.copy {
+		md = &databasepb.CopyBackupMetadata{Name: b.name, SourceBackup: b.source, Progress: prog, CancelTime: cancel}
+	}
+	mdAny, _ := anypb.New(md)
+	out := &longrunningpb.Operation{Name: op.name, Metadata: mdAny, Done: done}
+	switch {
+	case op.cancelTime != nil:
+		out.Result = &longrunningpb.Operation_Error{Error: &spb.Status{
+			Code:    int32(codes.Canceled),
+			Message: fmt.Sprintf("Backup %s was cancelled at the caller's request; the backup was deleted.", b.name),
+		}}
+	case done:
+		resp, _ := anypb.New(s.backupProto(b, at))
+		out.Result = &longrunningpb.Operation_Response{Response: resp}
+	}
+	return out
+}
