@@ -1,0 +1,94 @@
+package huaweicloud
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	core "github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+
+	"github.com/backupflow/backupflow/provider"
+)
+
+// DefaultCallTimeout bounds one SDK call (connect, send, wait, read) when the
+// configuration gives no other value.
+const DefaultCallTimeout = 30 * time.Second
+
+// ClientOptions configures an SDK client of the family.
+type ClientOptions struct {
+	// Endpoint is the service URL; "http://127.0.0.1:PORT" for a simulator.
+	Endpoint string
+	// Credential signs (AK/SK) or authenticates (token) each request.
+	Credential auth.ICredential
+	// CredentialType is the type name the SDK builder checks the credential
+	// against ("<package>.<Type>"); empty for the SDK's basic.Credentials.
+	CredentialType string
+	// Timeout bounds each call (the SDK's HttpConfig timeout).
+	Timeout time.Duration
+}
+
+// BuildClient finishes an SDK client builder (GaussDBClientBuilder(),
+// RdsClientBuilder()): endpoint, credential, per-call timeout, a transport of
+// its own and ErrorHandler, which keeps Retry-After. It uses SafeBuild, never Build.
+func BuildClient(b *core.HcHttpClientBuilder, o ClientOptions) (*core.HcHttpClient, error) {
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultCallTimeout
+	}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	hc := config.DefaultHttpConfig().WithTimeout(timeout).WithHttpTransport(transport)
+	if o.CredentialType != "" {
+		b = b.WithCredentialsType(o.CredentialType)
+	}
+	client, err := b.WithEndpoints([]string{o.Endpoint}).
+		WithCredential(o.Credential).
+		WithHttpConfig(hc).
+		WithErrorHandler(ErrorHandler{}).
+		SafeBuild()
+	if err != nil {
+		return nil, fmt.Errorf("build SDK client: %w", err)
+	}
+	return client, nil
+}
+
+// Invoke runs one context-less SDK call so that ctx still bounds the wait
+// (provider.Call; the SDK's own HTTP timeout bounds the abandoned call), and
+// maps its error into the taxonomy.
+func Invoke[T any](ctx context.Context, providerName string, fn func() (T, error)) (T, error) {
+	if err := ctx.Err(); err != nil {
+		var zero T
+		return zero, &provider.Error{Class: provider.Unavailable, Provider: providerName,
+			Message: "provider call not made: " + context.Cause(ctx).Error(), Err: err}
+	}
+	v, err := provider.Call(ctx, fn)
+	return v, MapError(providerName, err)
+}
+
+// ParsePercent reads a job's progress, "60%" or "60", into 0-100; ok is false
+// when there is no figure.
+func ParsePercent(s string) (float64, bool) {
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
+	if s == "" {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) {
+		return 0, false
+	}
+	return math.Max(0, math.Min(100, v)), true
+}

@@ -1,0 +1,536 @@
+// Package alirds is a loopback simulator of the Alibaba Cloud ApsaraDB RDS
+// OpenAPI (RPC style, version 2014-08-15), just large enough for backupflow:
+// CreateBackup, DescribeBackupTasks, DescribeBackups, DeleteBackup,
+// DescribeDBInstanceAttribute and DescribeDatabases.
+//
+// It speaks the real wire protocol so the official Go SDK
+// (github.com/aliyun/alibaba-cloud-sdk-go/services/rds) runs end to end
+// against it: POST (or GET) to "/", every parameter in the query string (form
+// body parameters are accepted and signed too, as the SDK's signer would),
+// the RPC HMAC-SHA1 signature verified, JSON answers that carry a RequestId,
+// and errors in Alibaba's shape ({"RequestId","HostId","Code","Message",
+// "Recommend"} with the HTTP status the API documents).
+//
+// The model: instances with an engine (MySQL, SQLServer, MariaDB,
+// PostgreSQL), a state (Running, Rebooting, Deleting, ...), a lock mode and
+// databases; at most one unfinished backup task per instance; at most 20
+// backup sets per instance per (UTC) day; a task moves through NoStart,
+// Checking, Preparing, Waiting, Uploading and ends Finished (or Failed),
+// with Process rising from 0 to 100 over Options.Duration of simulator time.
+//
+// Codes the public docs do not pin down are marked "unverified" in
+// errors.go; the driver (provider/alirds) maps exactly the same table.
+package alirds
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/backupflow/backupflow/provider"
+)
+
+// Test-only credentials the simulator accepts by default. They are not secrets.
+const (
+	// AccessKeyID is the AccessKeyId the simulator knows.
+	AccessKeyID = "LTAI5tBackupflowSimulator"
+	// AccessKeySecret is its secret (test-only, never a real credential).
+	AccessKeySecret = "backupflow-simulator-secret-test-only"
+	// Region is the region the fixture lives in; any RegionId is accepted.
+	Region = "cn-hangzhou"
+	// APIVersion is the only RDS API version the simulator speaks.
+	APIVersion = "2014-08-15"
+)
+
+// Options configure a simulator.
+type Options struct {
+	// Addr is the listen address; it must be a loopback address. Default "127.0.0.1:0".
+	Addr string
+	// Duration is how long (simulator time) a backup task runs. Default 2s.
+	Duration time.Duration
+	// Resources is the number of MySQL instances in the fixture. Default 200.
+	Resources int
+	// AccessKeyID and AccessKeySecret are the credentials accepted; default
+	// the AccessKeyID and AccessKeySecret constants.
+	AccessKeyID     string
+	AccessKeySecret string
+	// MaxClockSkew is how far a request's Timestamp may be from real time. Default 15m.
+	MaxClockSkew time.Duration
+}
+
+// DefaultResources is the fixture size CreateSection assumes.
+const DefaultResources = 200
+
+// Server is a running simulator. It implements providertest.Backend.
+type Server struct {
+	opts     Options
+	listener net.Listener
+	srv      *http.Server
+
+	mu        sync.Mutex
+	offset    time.Duration
+	instances map[string]*instance
+	order     []string
+	tasks     map[int64]*task
+	backups   map[string]*backupSet
+	jobSeq    int64
+	backupSeq int64
+	reqSeq    uint64
+	nonces    map[string]time.Time
+
+	calls    int
+	byAction map[string]int
+
+	loseNextCreate bool
+	faults         []fault
+	latency        time.Duration
+	faultRate      float64
+	rng            *rand.Rand
+	faultCount     int
+}
+
+type fault struct {
+	class      provider.Class
+	retryAfter time.Duration
+}
+
+// Start starts a simulator with the default fixture on a loopback address.
+func Start(opts Options) (*Server, error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.Duration <= 0 {
+		opts.Duration = 2 * time.Second
+	}
+	if opts.Resources <= 0 {
+		opts.Resources = DefaultResources
+	}
+	if opts.AccessKeyID == "" {
+		opts.AccessKeyID = AccessKeyID
+	}
+	if opts.AccessKeySecret == "" {
+		opts.AccessKeySecret = AccessKeySecret
+	}
+	if opts.MaxClockSkew <= 0 {
+		opts.MaxClockSkew = 15 * time.Minute
+	}
+	host, _, err := net.SplitHostPort(opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("alirds simulator: address %q: %w", opts.Addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("alirds simulator: address %q is not a loopback address", opts.Addr)
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("alirds simulator: listen: %w", err)
+	}
+	s := &Server{
+		opts:      opts,
+		listener:  ln,
+		instances: map[string]*instance{},
+		tasks:     map[int64]*task{},
+		backups:   map[string]*backupSet{},
+		jobSeq:    5073730,
+		backupSeq: 346650270,
+		nonces:    map[string]time.Time{},
+		byAction:  map[string]int{},
+	}
+	s.seed(time.Now().UTC())
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Endpoint is the simulator's base URL, http://127.0.0.1:PORT.
+func (s *Server) Endpoint() string { return "http://" + s.listener.Addr().String() }
+
+// Addr is the simulator's host:port.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Close stops the simulator.
+func (s *Server) Close() { _ = s.srv.Close() }
+
+// Now is the simulator's clock: real time plus what Advance added.
+func (s *Server) Now() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.nowLocked() }
+
+func (s *Server) nowLocked() time.Time { return time.Now().UTC().Add(s.offset) }
+
+// Advance moves the simulator's clock forward: running tasks progress by d.
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.offset += d
+	s.settleLocked(s.nowLocked())
+}
+
+// Inventory lists the ID of every backup set the simulator holds, finished or
+// still being made by a task (in any state but deleted), sorted.
+func (s *Server) Inventory() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settleLocked(s.nowLocked())
+	ids := make([]string, 0, len(s.backups)+len(s.tasks))
+	for id := range s.backups {
+		ids = append(ids, id)
+	}
+	for _, t := range s.tasks {
+		if !t.settled {
+			ids = append(ids, t.backupID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Calls counts the API requests the simulator received (refused ones too).
+func (s *Server) Calls() int { s.mu.Lock(); defer s.mu.Unlock(); return s.calls }
+
+// CallsOf counts the requests received for one Action (e.g. "CreateBackup").
+func (s *Server) CallsOf(action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byAction[action]
+}
+
+// LoseNextCreate makes the next successful CreateBackup apply and then drop
+// the connection without an answer.
+func (s *Server) LoseNextCreate() { s.mu.Lock(); s.loseNextCreate = true; s.mu.Unlock() }
+
+// FailNext makes the next n authenticated calls fail without effect:
+// Unavailable as HTTP 503 ServiceUnavailable, Throttled as HTTP 400
+// Throttling.User with a Retry-After header of retryAfter (rounded up to
+// seconds), anything else as HTTP 500 InternalError.
+func (s *Server) FailNext(class provider.Class, n int, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, fault{class, retryAfter})
+	}
+}
+
+// SetLatency delays every answer by d.
+func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
+
+// SetFaultRate injects a random retryable fault into each authenticated call
+// with probability p, deterministically for a seed: HTTP 503
+// ServiceUnavailable, HTTP 500 InternalError, HTTP 400 Throttling.User with
+// Retry-After: 1, or a lost response after the call was applied.
+func (s *Server) SetFaultRate(p float64, seed int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faultRate = p
+	s.rng = rand.New(rand.NewPCG(uint64(seed), 0x616c69726473))
+}
+
+// Faults counts the faults injected so far (FailNext, SetFaultRate and LoseNextCreate).
+func (s *Server) Faults() int { s.mu.Lock(); defer s.mu.Unlock(); return s.faultCount }
+
+// ServeHTTP serves the RPC API on "/".
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+
+	s.mu.Lock()
+	requestID := s.newRequestIDLocked()
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		s.calls++
+		s.mu.Unlock()
+		writeError(w, requestID, apiErr(http.StatusMethodNotAllowed, "UnsupportedHTTPMethod", "This http method is not supported."))
+		return
+	}
+	params, err := readParams(r)
+	if err != nil {
+		s.calls++
+		s.mu.Unlock()
+		writeError(w, requestID, apiErr(http.StatusBadRequest, "InvalidParameter", err.Error()))
+		return
+	}
+	action := params.Get("Action")
+	s.calls++
+	s.byAction[action]++
+	if e := s.authenticateLocked(r.Method, params); e != nil {
+		s.mu.Unlock()
+		writeError(w, requestID, e)
+		return
+	}
+	e, loseAfterApply := s.injectedFaultLocked()
+	if e != nil {
+		s.mu.Unlock()
+		writeError(w, requestID, e)
+		return
+	}
+	body, e := s.dispatchLocked(action, params)
+	if e == nil && action == "CreateBackup" && s.loseNextCreate {
+		s.loseNextCreate = false
+		s.faultCount++
+		loseAfterApply = true
+	}
+	s.mu.Unlock()
+
+	if loseAfterApply {
+		dropConnection(w)
+		return
+	}
+	if e != nil {
+		writeError(w, requestID, e)
+		return
+	}
+	body["RequestId"] = requestID
+	writeJSON(w, http.StatusOK, requestID, body)
+}
+
+// injectedFaultLocked serves a FailNext fault, or a random one under
+// SetFaultRate: an error answered before the call is applied, or (lose)
+// the instruction to apply the call and then drop its answer.
+func (s *Server) injectedFaultLocked() (e *apiError, lose bool) {
+	if len(s.faults) > 0 {
+		f := s.faults[0]
+		s.faults = s.faults[1:]
+		s.faultCount++
+		return faultError(f.class, f.retryAfter), false
+	}
+	if s.faultRate <= 0 || s.rng == nil || s.rng.Float64() >= s.faultRate {
+		return nil, false
+	}
+	s.faultCount++
+	switch s.rng.IntN(4) {
+	case 0:
+		return faultError(provider.Unavailable, 0), false
+	case 1:
+		return faultError(provider.Internal, 0), false
+	case 2:
+		return faultError(provider.Throttled, time.Second), false
+	}
+	return nil, true
+}
+
+func faultError(class provider.Class, retryAfter time.Duration) *apiError {
+	switch class {
+	case provider.Unavailable:
+		return apiErr(http.StatusServiceUnavailable, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
+	case provider.Throttled:
+		e := apiErr(http.StatusBadRequest, "Throttling.User", "Request was denied due to user flow control.")
+		if retryAfter > 0 {
+			e.retryAfter = retryAfter
+		}
+		return e
+	default:
+		return apiErr(http.StatusInternalServerError, "InternalError", "The request processing has failed due to some unknown error, exception or failure.")
+	}
+}
+
+// dropConnection closes the client's connection without an answer, as when a
+// connection breaks after the provider committed the request.
+func dropConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+// readParams collects the query parameters and, for a form body, the body
+// parameters: the RPC signature covers both.
+func readParams(r *http.Request) (url.Values, error) {
+	params, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("the query string is malformed: %v", err)
+	}
+	if r.Body == nil {
+		return params, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("the request body could not be read: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return params, nil
+	}
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
+		return params, nil
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("the form body is malformed: %v", err)
+	}
+	for k, vs := range form {
+		if _, dup := params[k]; dup {
+			return nil, fmt.Errorf("parameter %q appears in both the query and the body", k)
+		}
+		params[k] = vs
+	}
+	return params, nil
+}
+
+// PercentEncode is the RPC signature's encoding: RFC 3986 percent-encoding
+// with only A-Z a-z 0-9 - _ . ~ left as they are.
+func PercentEncode(s string) string {
+	e := url.QueryEscape(s)
+	e = strings.ReplaceAll(e, "+", "%20")
+	e = strings.ReplaceAll(e, "*", "%2A")
+	return strings.ReplaceAll(e, "%7E", "~")
+}
+
+// StringToSign is the RPC string to sign for a request's parameters (the
+// Signature parameter excluded): METHOD&%2F&percentEncode(canonical query),
+// the canonical query being the parameters sorted by name, each name and
+// value percent-encoded and joined as name=value with '&'.
+func StringToSign(method string, params url.Values) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		if k != "Signature" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	pairs := make([]string, 0, len(keys))
+	for _, k := range keys {
+		pairs = append(pairs, PercentEncode(k)+"="+PercentEncode(params.Get(k)))
+	}
+	return method + "&" + PercentEncode("/") + "&" + PercentEncode(strings.Join(pairs, "&"))
+}
+
+// Sign returns base64(HMAC-SHA1(secret + "&", stringToSign)).
+func Sign(stringToSign, secret string) string {
+	mac := hmac.New(sha1.New, []byte(secret+"&"))
+	mac.Write([]byte(stringToSign))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// authenticateLocked checks the common parameters and the signature.
+func (s *Server) authenticateLocked(method string, p url.Values) *apiError {
+	for _, name := range []string{"Action", "Version", "AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp"} {
+		if p.Get(name) == "" {
+			if strings.HasPrefix(name, "Signature") {
+				return apiErr(http.StatusBadRequest, "IncompleteSignature", fmt.Sprintf("The request signature does not conform to Aliyun standards: %s is missing.", name))
+			}
+			return apiErr(http.StatusBadRequest, "MissingParameter", fmt.Sprintf("The input parameter %q that is mandatory for processing this request is not supplied.", name))
+		}
+	}
+	if p.Get("SignatureMethod") != "HMAC-SHA1" || p.Get("SignatureVersion") != "1.0" {
+		return apiErr(http.StatusBadRequest, "IncompleteSignature", "The request signature does not conform to Aliyun standards: only SignatureMethod HMAC-SHA1 and SignatureVersion 1.0 are supported.")
+	}
+	if p.Get("AccessKeyId") != s.opts.AccessKeyID {
+		return apiErr(http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+	}
+	sts := StringToSign(method, p)
+	want := Sign(sts, s.opts.AccessKeySecret)
+	if !hmac.Equal([]byte(want), []byte(p.Get("Signature"))) {
+		return apiErr(http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:"+sts)
+	}
+	ts, err := time.Parse("2006-01-02T15:04:05Z", p.Get("Timestamp"))
+	if err != nil {
+		return apiErr(http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+	}
+	// Signatures are checked against real time: the simulator clock (Advance) only drives backups.
+	real := time.Now()
+	if d := real.Sub(ts); d > s.opts.MaxClockSkew || d < -s.opts.MaxClockSkew {
+		return apiErr(http.StatusBadRequest, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+	}
+	for n, seen := range s.nonces {
+		if real.Sub(seen) > s.opts.MaxClockSkew {
+			delete(s.nonces, n)
+		}
+	}
+	nonce := p.Get("SignatureNonce")
+	if _, used := s.nonces[nonce]; used {
+		return apiErr(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")
+	}
+	s.nonces[nonce] = real
+	if p.Get("Version") != APIVersion {
+		return apiErr(http.StatusBadRequest, "InvalidVersion", fmt.Sprintf("Specified parameter Version %q is not valid.", p.Get("Version")))
+	}
+	if f := p.Get("Format"); f != "" && !strings.EqualFold(f, "JSON") {
+		return apiErr(http.StatusBadRequest, "InvalidParameter", "The simulator answers in JSON only (Format=JSON).")
+	}
+	return nil
+}
+
+func (s *Server) newRequestIDLocked() string {
+	s.reqSeq++
+	n := s.reqSeq
+	return fmt.Sprintf("5E1D0C3A-%04X-4B1F-8AC5-%012X", (n>>48)&0xffff, n&0xffffffffffff)
+}
+
+// apiError is an answer in Alibaba's error shape.
+type apiError struct {
+	status     int
+	code       string
+	message    string
+	retryAfter time.Duration
+}
+
+func apiErr(status int, code, message string) *apiError {
+	return &apiError{status: status, code: code, message: message}
+}
+
+func writeError(w http.ResponseWriter, requestID string, e *apiError) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.retryAfter+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, e.status, requestID, map[string]any{
+		"RequestId": requestID,
+		"HostId":    "rds.aliyuncs.com",
+		"Code":      e.code,
+		"Message":   e.message,
+		"Recommend": "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(e.code) + "&product=Rds",
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, requestID string, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"Code":"InternalError","Message":"encoding the answer failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.Header().Set("x-acs-request-id", requestID)
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// ErrUnknownInstance is returned by the test knobs for an instance the fixture lacks.
+var ErrUnknownInstance = errors.New("alirds simulator: no such instance")
+
+// shutdownContext bounds Close in tests that prefer a graceful stop.
+func shutdownContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 5*time.Second)
+}
+
+// Shutdown stops the simulator gracefully, letting in-flight calls finish.
+func (s *Server) Shutdown() error {
+	ctx, cancel := shutdownContext()
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
