@@ -523,14 +523,5 @@ func writeJSON(w http.ResponseWriter, status int, requestID string, body any) {
 // ErrUnknownInstance is returned by the test knobs for an instance the fixture lacks.
 var ErrUnknownInstance = errors.New("alirds simulator: no such instance")
 
-// shutdownContext bounds Close in tests that prefer a graceful stop.
-func shutdownContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), 5*time.Second)
-}
-
 // Shutdown stops the simulator gracefully, letting in-flight calls finish.
-func (s *Server) Shutdown() error {
-	ctx, cancel := shutdownContext()
-	defer cancel()
-	return s.srv.Shutdown(ctx)
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }

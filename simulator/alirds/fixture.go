@@ -1,0 +1,133 @@
+package alirds
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/backupflow/backupflow/backup"
+)
+
+// Special fixture instances, besides the Options.Resources MySQL instances
+// named by MySQLInstanceID. Each has databases unless said otherwise.
+const (
+	// SQLServerInstance runs SQL Server (databases "sales" and "hr").
+	SQLServerInstance = "rm-bfsqlserver0001"
+	// MariaDBInstance runs MariaDB (database "shop").
+	MariaDBInstance = "rm-bfmariadb000001"
+	// PostgreSQLInstance runs PostgreSQL (database "app").
+	PostgreSQLInstance = "pgm-bfpostgres0001"
+	// NotRunningInstance is a MySQL instance that is Rebooting: it will be Running again.
+	NotRunningInstance = "rm-bfrebooting0001"
+	// DeletingInstance is a MySQL instance being deleted: it will never run again.
+	DeletingInstance = "rm-bfdeleting00001"
+	// LockedInstance is a Running MySQL instance locked because it expired (LockMode LockByExpiration).
+	LockedInstance = "rm-bflocked0000001"
+	// NoDatabaseInstance is a Running MySQL instance without any database.
+	NoDatabaseInstance = "rm-bfnodatabase001"
+	// BusyInstance is a MySQL instance with an ongoing (automated, very long) backup task.
+	BusyInstance = "rm-bfbusy000000001"
+	// FullInstance is a MySQL instance that already has 20 backup sets today (UTC).
+	FullInstance = "rm-bffull000000001"
+)
+
+// MySQLDatabases are the databases of every MySQL fixture instance.
+var MySQLDatabases = []string{"db01", "db02", "rds_mysql"}
+
+// MySQLInstanceID names MySQL fixture instance i (0 <= i < Options.Resources).
+func MySQLInstanceID(i int) string { return fmt.Sprintf("rm-bfmysql%08d", i) }
+
+// CreateSection returns a valid alirds create section for MySQL instance
+// seed % DefaultResources of the default fixture. Even seeds ask for the
+// default (physical) backup; odd seeds for a single-database logical backup
+// of db01, so both request shapes are exercised.
+func CreateSection(seed int) json.RawMessage {
+	s := backup.AliRDSCreate{DBInstanceID: MySQLInstanceID(((seed % DefaultResources) + DefaultResources) % DefaultResources)}
+	if seed%2 != 0 {
+		s.BackupMethod, s.BackupStrategy, s.DBName = "Logical", "db", "db01"
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// seed builds the deterministic fixture around the simulator's start time.
+func (s *Server) seed(now time.Time) {
+	add := func(id, engine, version, status string, dbs ...string) *instance {
+		inst := &instance{id: id, engine: engine, engineVersion: version, status: status, lockMode: "Unlock", databases: dbs}
+		s.instances[id] = inst
+		s.order = append(s.order, id)
+		return inst
+	}
+	for i := range s.opts.Resources {
+		add(MySQLInstanceID(i), EngineMySQL, "8.0", "Running", MySQLDatabases...)
+	}
+	add(SQLServerInstance, EngineSQLServer, "2019_std_ha", "Running", "sales", "hr")
+	add(MariaDBInstance, EngineMariaDB, "10.3", "Running", "shop")
+	add(PostgreSQLInstance, EnginePostgreSQL, "14.0", "Running", "app")
+	add(NotRunningInstance, EngineMySQL, "8.0", "Rebooting", MySQLDatabases...)
+	add(DeletingInstance, EngineMySQL, "8.0", "Deleting", MySQLDatabases...)
+	locked := add(LockedInstance, EngineMySQL, "8.0", "Running", MySQLDatabases...)
+	locked.lockMode, locked.lockReason = "LockByExpiration", "instance expired"
+	add(NoDatabaseInstance, EngineMySQL, "8.0", "Running")
+
+	busy := add(BusyInstance, EngineMySQL, "8.0", "Running", MySQLDatabases...)
+	s.newTaskLocked(busy, "Automated", now.Add(-time.Minute), 10*365*24*time.Hour)
+
+	full := add(FullInstance, EngineMySQL, "8.0", "Running", MySQLDatabases...)
+	day := now.Truncate(24 * time.Hour)
+	for i := range DailyBackupLimit {
+		start := now.Add(-time.Duration(i+2) * time.Minute)
+		if start.Before(day) {
+			start = day
+		}
+		mode := "Manual"
+		if i == DailyBackupLimit-1 {
+			mode = "Automated"
+		}
+		s.backupSeq++
+		id := fmt.Sprintf("%d", s.backupSeq)
+		s.backups[id] = &backupSet{id: id, instance: full.id, status: "Success", mode: mode, method: "Physical",
+			backupType: "FullBackup", engine: full.engine, engineVersion: full.engineVersion,
+			start: start, end: start.Add(30 * time.Second), size: 1 << 30}
+	}
+}
+
+// SetInstanceStatus sets an instance's DBInstanceStatus (Running, Rebooting, Deleting, ...).
+func (s *Server) SetInstanceStatus(id, status string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, ok := s.instances[id]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownInstance, id)
+	}
+	inst.status = status
+	return nil
+}
+
+// FailNextBackup makes the next backup task created on the instance end
+// Failed (leaving no backup set) with the given message.
+func (s *Server) FailNextBackup(id, message string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, ok := s.instances[id]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownInstance, id)
+	}
+	if message == "" {
+		message = "backup failed"
+	}
+	inst.failNext = message
+	return nil
+}
+
+// BackupsToday counts an instance's backup sets started on the simulator's UTC day.
+func (s *Server) BackupsToday(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.nowLocked()
+	s.settleLocked(now)
+	return s.backupsTodayLocked(id, now)
+}
