@@ -24,7 +24,7 @@ type orFilter struct{ l, r filter }
 type notFilter struct{ f filter }
 type trueFilter struct{}
 
-func (trueFilter) match(map[string]string) bool   { return true }
+func (trueFilter) match(map[string]string) bool    { return true }
 func (f andFilter) match(m map[string]string) bool { return f.l.match(m) && f.r.match(m) }
 func (f orFilter) match(m map[string]string) bool  { return f.l.match(m) || f.r.match(m) }
 func (f notFilter) match(m map[string]string) bool { return !f.f.match(m) }

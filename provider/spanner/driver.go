@@ -1,0 +1,435 @@
+// Package spanner is backupflow's Google Cloud Spanner driver, built on the
+// official Database Admin client (cloud.google.com/go/spanner/admin/database/apiv1).
+//
+// Create is CreateBackup, copy is CopyBackup; both return a long-running
+// operation named projects/<p>/instances/<i>/backups/<b>/operations/<op>,
+// which is the Operation.ID, so any process resumes it by name
+// (CreateBackupOperation(name) / CopyBackupOperation(name)).
+//
+// Idempotency: the backup ID is the caller's and deterministic, so a retried
+// Start gets ALREADY_EXISTS and adopts the backup when it is ours (see owns);
+// Find does the same lookup without creating. Cancel is CancelOperation: if it
+// wins, the operation ends CANCELLED and Spanner deletes the backup; if the
+// backup finished first the caller deletes it (Delete = DeleteBackup).
+//
+// The driver turns the SDK's own retries off (gax.WithRetry(nil) on every
+// call): each driver call makes exactly one RPC, so errors reach the activity
+// layer classified (errors.go) and its retry policy, honouring retry hints,
+// decides when to try again without holding a worker slot in a backoff sleep.
+package spanner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	database "cloud.google.com/go/spanner/admin/database/apiv1"
+	"cloud.google.com/go/spanner/admin/database/apiv1/databasepb"
+	gax "github.com/googleapis/gax-go/v2"
+	"google.golang.org/api/iterator"
+	"google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+)
+
+// ClockSkew is how much earlier than the workflow's start (Temporal's clock)
+// a backup's createTime (Spanner's clock) may be and still count as ours.
+// The backup is created after the workflow starts, so only clock skew can put
+// it earlier; anything older was made by someone else.
+const ClockSkew = 5 * time.Second
+
+// noRetry turns the SDK's automatic retries off for one call (see package doc).
+var noRetry = gax.WithRetry(nil)
+
+// Driver is the Spanner driver. Build it with New.
+type Driver struct {
+	client *database.DatabaseAdminClient
+}
+
+var _ provider.Driver = (*Driver)(nil)
+
+func (*Driver) Name() string       { return backup.ProviderSpanner }
+func (*Driver) SupportsCopy() bool { return true }
+
+func typeURL(m proto.Message) string {
+	return "type.googleapis.com/" + string(m.ProtoReflect().Descriptor().FullName())
+}
+
+func asTime(t *timestamppb.Timestamp) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.AsTime()
+	return &v
+}
+
+// Preflight checks what Validate cannot: for a create, that the database
+// exists, is READY and still holds versionTime; for a copy, that the source
+// exists and is READY (else Busy: it will be) and that expireTime is within
+// 6 hours to 366 days of the source's createTime (and below its maxExpireTime).
+func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
+	s, err := parse(job.Kind, job.Section)
+	if err != nil {
+		return err
+	}
+	if s.kind == backup.KindCreate {
+		db, err := d.client.GetDatabase(ctx, &databasepb.GetDatabaseRequest{Name: s.database}, noRetry)
+		if err != nil {
+			return mapError(err)
+		}
+		if db.GetState() == databasepb.Database_CREATING {
+			return &provider.Error{Class: provider.Busy, Provider: backup.ProviderSpanner,
+				Message: fmt.Sprintf("database %s is still being created (not ready); it can be backed up once READY", s.database)}
+		}
+		if e := db.GetEarliestVersionTime(); s.versionTime != nil && e != nil && s.versionTime.Before(e.AsTime()) {
+			return provider.Invalid(field("backup.versionTime"),
+				"must not be older than the database's earliestVersionTime %s (versionRetentionPeriod %s), got %s",
+				e.AsTime().Format(time.RFC3339Nano), db.GetVersionRetentionPeriod(), s.versionTime.Format(time.RFC3339Nano))
+		}
+		return nil
+	}
+	src, err := d.client.GetBackup(ctx, &databasepb.GetBackupRequest{Name: s.source}, noRetry)
+	if err != nil {
+		return mapError(err)
+	}
+	if src.GetState() != databasepb.Backup_READY {
+		return &provider.Error{Class: provider.Busy, Provider: backup.ProviderSpanner,
+			Message: fmt.Sprintf("source backup %s is %s, not READY yet; it can be copied once READY", s.source, src.GetState())}
+	}
+	created := src.GetCreateTime().AsTime()
+	if s.expireTime.Before(created.Add(MinExpiry)) || s.expireTime.After(created.Add(MaxExpiry)) {
+		return provider.Invalid(field("expireTime"),
+			"must be at least 6 hours and at most 366 days after the source backup's createTime %s, got %s",
+			created.Format(time.RFC3339Nano), s.expireTime.UTC().Format(time.RFC3339Nano))
+	}
+	if m := src.GetMaxExpireTime(); m != nil && s.expireTime.After(m.AsTime()) {
+		return provider.Invalid(field("expireTime"), "must not be after the source backup's maxExpireTime %s, got %s",
+			m.AsTime().Format(time.RFC3339Nano), s.expireTime.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// Start creates (or copies) the backup. When the backup ID is taken, or the
+// database already has a pending creation, it adopts the backup if it is
+// ours (a retry after a lost response); otherwise it returns the error.
+func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operation, error) {
+	s, err := parse(job.Kind, job.Section)
+	if err != nil {
+		return provider.Operation{}, err
+	}
+	var name string
+	var progress *databasepb.OperationProgress
+	if s.kind == backup.KindCreate {
+		lro, cerr := d.client.CreateBackup(ctx, s.createRequest(), noRetry)
+		if err = cerr; err == nil {
+			name = lro.Name()
+			md, _ := lro.Metadata()
+			progress = md.GetProgress()
+		}
+	} else {
+		lro, cerr := d.client.CopyBackup(ctx, s.copyRequest(), noRetry)
+		if err = cerr; err == nil {
+			name = lro.Name()
+			md, _ := lro.Metadata()
+			progress = md.GetProgress()
+		}
+	}
+	if err == nil {
+		return s.operation(name, asTime(progress.GetStartTime())), nil
+	}
+	perr := mapError(err)
+	class := provider.ClassOf(perr)
+	if class != provider.AlreadyExists && class != provider.Busy {
+		return provider.Operation{}, perr
+	}
+	found, ferr := d.Find(ctx, job)
+	switch {
+	case found != nil:
+		return *found, nil
+	case ferr != nil && class == provider.AlreadyExists:
+		return provider.Operation{}, ferr
+	}
+	return provider.Operation{}, perr
+}
+
+// operation is the Operation for the backup s names.
+func (s spec) operation(opName string, startedAt *time.Time) provider.Operation {
+	extra := map[string]string{"parent": s.parent}
+	if s.kind == backup.KindCreate {
+		extra["database"] = s.database
+	} else {
+		extra["sourceBackup"] = s.source
+	}
+	return provider.Operation{ID: opName, BackupID: s.backupID, BackupName: s.backupName,
+		Resource: s.target().Resource, Kind: s.kind, Extra: extra, StartedAt: startedAt}
+}
+
+// Find returns the operation of the backup the job names when it exists and
+// is ours, nil when there is no such backup, and AlreadyExists when the
+// backup exists but is somebody else's.
+//
+// "Ours" means: the backup was created no earlier than the workflow started
+// (Owner.StartedAt, less ClockSkew) AND it is of the requested database (a
+// create) or of the requested source backup (a copy: the source named in its
+// CopyBackupMetadata, or, when that operation is no longer listed, the
+// source's database and versionTime, which a copy inherits). Backups carry
+// no labels, so the workflow ID itself cannot be recorded on them.
+func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operation, error) {
+	s, err := parse(job.Kind, job.Section)
+	if err != nil {
+		return nil, err
+	}
+	b, err := d.client.GetBackup(ctx, &databasepb.GetBackupRequest{Name: s.backupName}, noRetry)
+	if isCode(err, codes.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, mapError(err)
+	}
+	lro, md, err := d.findOperation(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	ours, why, err := d.owns(ctx, s, b, md, job.Owner)
+	if err != nil {
+		return nil, err
+	}
+	if !ours {
+		return nil, &provider.Error{Class: provider.AlreadyExists, Provider: backup.ProviderSpanner,
+			Code: code.Code_ALREADY_EXISTS.String(), Field: field("backupId"),
+			Message: fmt.Sprintf("backup %s already exists and was not created by this workflow (%s); choose another backupId", s.backupName, why)}
+	}
+	if lro == nil {
+		// The operation is no longer listed: poll the backup itself.
+		op := s.operation(b.GetName(), asTime(b.GetCreateTime()))
+		return &op, nil
+	}
+	op := s.operation(lro.GetName(), asTime(md.progress.GetStartTime()))
+	return &op, nil
+}
+
+// opMeta is what create and copy metadata have in common.
+type opMeta struct {
+	name, database, source string
+	progress               *databasepb.OperationProgress
+	cancelTime             *timestamppb.Timestamp
+}
+
+func decodeMeta(op *longrunningpb.Operation) (opMeta, bool) {
+	var c databasepb.CreateBackupMetadata
+	if op.GetMetadata().MessageIs(&c) && op.GetMetadata().UnmarshalTo(&c) == nil {
+		return opMeta{name: c.Name, database: c.Database, progress: c.Progress, cancelTime: c.CancelTime}, true
+	}
+	var p databasepb.CopyBackupMetadata
+	if op.GetMetadata().MessageIs(&p) && op.GetMetadata().UnmarshalTo(&p) == nil {
+		return opMeta{name: p.Name, source: p.SourceBackup, progress: p.Progress, cancelTime: p.CancelTime}, true
+	}
+	return opMeta{}, false
+}
+
+// findOperation lists the instance's backup operations of the job's kind for
+// the backup name and returns the most recently started one (nil if none).
+// The filter's ":" is "contains", so names are compared exactly here.
+func (d *Driver) findOperation(ctx context.Context, s spec) (*longrunningpb.Operation, *opMeta, error) {
+	mdType := typeURL(&databasepb.CreateBackupMetadata{})
+	if s.kind == backup.KindCopy {
+		mdType = typeURL(&databasepb.CopyBackupMetadata{})
+	}
+	it := d.client.ListBackupOperations(ctx, &databasepb.ListBackupOperationsRequest{
+		Parent: s.parent,
+		Filter: fmt.Sprintf(`(metadata.@type=%s) AND (metadata.name:"%s")`, mdType, s.backupName),
+	}, noRetry)
+	var best *longrunningpb.Operation
+	var bestMeta opMeta
+	for {
+		op, err := it.Next()
+		if err == iterator.Done {
+			break
+		}
+		if err != nil {
+			return nil, nil, mapError(err)
+		}
+		md, ok := decodeMeta(op)
+		if !ok || md.name != s.backupName || op.GetMetadata().GetTypeUrl() != mdType {
+			continue
+		}
+		if best == nil || md.progress.GetStartTime().AsTime().After(bestMeta.progress.GetStartTime().AsTime()) {
+			best, bestMeta = op, md
+		}
+	}
+	if best == nil {
+		return nil, nil, nil
+	}
+	return best, &bestMeta, nil
+}
+
+// owns decides whether an existing backup is the job's (see Find).
+func (d *Driver) owns(ctx context.Context, s spec, b *databasepb.Backup, md *opMeta, owner provider.Owner) (bool, string, error) {
+	created := b.GetCreateTime().AsTime()
+	if !owner.StartedAt.IsZero() && created.Before(owner.StartedAt.Add(-ClockSkew)) {
+		return false, fmt.Sprintf("it was created at %s, before this workflow started at %s",
+			created.Format(time.RFC3339Nano), owner.StartedAt.UTC().Format(time.RFC3339Nano)), nil
+	}
+	if s.kind == backup.KindCreate {
+		if b.GetDatabase() != s.database {
+			return false, fmt.Sprintf("it is a backup of %s, not of %s", b.GetDatabase(), s.database), nil
+		}
+		return true, "", nil
+	}
+	if md != nil {
+		if md.source != s.source {
+			return false, fmt.Sprintf("it is a copy of %s, not of %s", md.source, s.source), nil
+		}
+		return true, "", nil
+	}
+	src, err := d.client.GetBackup(ctx, &databasepb.GetBackupRequest{Name: s.source}, noRetry)
+	if isCode(err, codes.NotFound) {
+		return false, "its copy operation is no longer listed and the source is gone", nil
+	}
+	if err != nil {
+		return false, "", mapError(err)
+	}
+	if src.GetDatabase() != b.GetDatabase() || !proto.Equal(src.GetVersionTime(), b.GetVersionTime()) {
+		return false, fmt.Sprintf("its database and versionTime differ from those of %s", s.source), nil
+	}
+	return true, "", nil
+}
+
+func isOperationName(id string) bool { return strings.Contains(id, "/operations/") }
+
+// Poll makes one GetOperation call (through the SDK's operation handle).
+func (d *Driver) Poll(ctx context.Context, op provider.Operation) (provider.Status, error) {
+	if !isOperationName(op.ID) {
+		return d.pollBackup(ctx, op)
+	}
+	var (
+		result *databasepb.Backup
+		err    error
+		done   bool
+		md     opMeta
+	)
+	if op.Kind == backup.KindCopy {
+		h := d.client.CopyBackupOperation(op.ID)
+		result, err = h.Poll(ctx, noRetry)
+		done = h.Done()
+		if m, _ := h.Metadata(); m != nil {
+			md = opMeta{progress: m.Progress, cancelTime: m.CancelTime}
+		}
+	} else {
+		h := d.client.CreateBackupOperation(op.ID)
+		result, err = h.Poll(ctx, noRetry)
+		done = h.Done()
+		if m, _ := h.Metadata(); m != nil {
+			md = opMeta{progress: m.Progress, cancelTime: m.CancelTime}
+		}
+	}
+	if err != nil && !done {
+		if isCode(err, codes.NotFound) {
+			// Spanner forgets finished operations after a while: ask the backup.
+			return d.pollBackup(ctx, op)
+		}
+		return provider.Status{}, mapError(err)
+	}
+	st := provider.Status{Percent: float64(md.progress.GetProgressPercent()), StartedAt: asTime(md.progress.GetStartTime())}
+	switch {
+	case !done:
+		st.Phase, st.ProviderState = provider.PhaseRunning, databasepb.Backup_CREATING.String()
+		if md.cancelTime != nil {
+			st.Message = "cancellation requested at " + md.cancelTime.AsTime().Format(time.RFC3339Nano)
+		}
+	case err != nil:
+		s, _ := status.FromError(err)
+		st.ProviderState, st.Message = s.Code().String(), s.Message()
+		st.Phase = provider.PhaseFailed
+		if s.Code() == codes.Canceled {
+			st.Phase, st.ProviderState = provider.PhaseCancelled, "CANCELLED"
+		}
+	default:
+		st.Phase, st.Percent, st.ProviderState = provider.PhaseSucceeded, 100, result.GetState().String()
+	}
+	return st, nil
+}
+
+// pollBackup reports an operation's phase from its backup alone.
+func (d *Driver) pollBackup(ctx context.Context, op provider.Operation) (provider.Status, error) {
+	b, err := d.client.GetBackup(ctx, &databasepb.GetBackupRequest{Name: op.BackupName}, noRetry)
+	if isCode(err, codes.NotFound) {
+		return provider.Status{Phase: provider.PhaseGone, Percent: -1, ProviderState: "DELETED",
+			Message: fmt.Sprintf("backup %s does not exist (any more)", op.BackupName)}, nil
+	}
+	if err != nil {
+		return provider.Status{}, mapError(err)
+	}
+	st := provider.Status{Percent: -1, ProviderState: b.GetState().String(), StartedAt: asTime(b.GetCreateTime())}
+	if b.GetState() == databasepb.Backup_READY {
+		st.Phase, st.Percent = provider.PhaseSucceeded, 100
+	} else {
+		st.Phase = provider.PhaseRunning
+	}
+	return st, nil
+}
+
+// Cancel asks Spanner to cancel the operation; true when it accepted. An
+// operation that is unknown or already finished (NOT_FOUND,
+// FAILED_PRECONDITION) cannot be cancelled: false, and the caller polls to
+// the end and deletes what finished.
+func (d *Driver) Cancel(ctx context.Context, op provider.Operation) (bool, error) {
+	if !isOperationName(op.ID) {
+		return false, nil
+	}
+	err := d.client.CancelOperation(ctx, &longrunningpb.CancelOperationRequest{Name: op.ID}, noRetry)
+	switch {
+	case err == nil:
+		return true, nil
+	case isCode(err, codes.NotFound), isCode(err, codes.FailedPrecondition):
+		return false, nil
+	}
+	return false, mapError(err)
+}
+
+// Delete deletes the backup; one already gone is not an error. A backup still
+// being created (or being copied) is refused by Spanner with
+// FAILED_PRECONDITION, which maps to Busy.
+func (d *Driver) Delete(ctx context.Context, op provider.Operation) error {
+	if op.BackupName == "" {
+		return provider.Errorf(provider.InvalidArgument, "operation %s names no backup", op.ID)
+	}
+	err := d.client.DeleteBackup(ctx, &databasepb.DeleteBackupRequest{Name: op.BackupName}, noRetry)
+	if err == nil || isCode(err, codes.NotFound) {
+		return nil
+	}
+	return mapError(err)
+}
+
+// Describe returns the backup's record (GetBackup); Record is its protojson.
+func (d *Driver) Describe(ctx context.Context, op provider.Operation) (backup.Backup, error) {
+	b, err := d.client.GetBackup(ctx, &databasepb.GetBackupRequest{Name: op.BackupName}, noRetry)
+	if err != nil {
+		return backup.Backup{}, mapError(err)
+	}
+	rec, err := protojson.Marshal(b)
+	if err != nil {
+		return backup.Backup{}, provider.Errorf(provider.Internal, "encode backup record: %v", err)
+	}
+	out := backup.Backup{
+		ID:         b.GetName(),
+		Name:       b.GetName()[strings.LastIndex(b.GetName(), "/")+1:],
+		State:      b.GetState().String(),
+		CreateTime: asTime(b.GetCreateTime()),
+		ExpireTime: asTime(b.GetExpireTime()),
+		Record:     rec,
+	}
+	if b.GetState() == databasepb.Backup_READY {
+		size := b.GetSizeBytes()
+		out.SizeBytes = &size
+	}
+	return out, nil
+}
