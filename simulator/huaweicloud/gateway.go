@@ -1,0 +1,101 @@
+package huaweicloud
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Gateway fronts a simulated provider API the way the cloud's API gateway
+// does: it counts calls, adds latency, authenticates, injects faults, stamps
+// X-Request-Id and Date (from the simulator clock), and answers unknown paths
+// with the provider's error shape.
+type Gateway struct {
+	Clock  *Clock
+	Faults *Faults
+	// Authenticate returns nil for an authenticated request, else the 401/403 answer.
+	Authenticate func(r *http.Request, body []byte) *APIError
+	// IsCreate reports whether r is a create call (for LoseNextCreate).
+	IsCreate func(r *http.Request) bool
+	// Open serves requests that need no authentication and get no faults
+	// (the IAM token endpoint); nil when there are none.
+	Open func(r *http.Request) bool
+	// API serves authenticated calls; it reads the body from r.Body.
+	API http.Handler
+
+	calls atomic.Int64
+	reqs  atomic.Int64
+}
+
+// Calls counts API calls received (authenticated or not, faulted or not).
+func (g *Gateway) Calls() int { return int(g.calls.Load()) }
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.calls.Add(1)
+	w.Header().Set("X-Request-Id", strconv.FormatInt(time.Now().UnixNano(), 36)+"-"+strconv.FormatInt(g.reqs.Add(1), 10))
+	w.Header().Set("Date", g.Clock.Now().UTC().Format(http.TimeFormat))
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		WriteError(w, Invalid("unreadable request body"))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if d := g.Faults.delay(); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if g.Open != nil && g.Open(r) {
+		g.API.ServeHTTP(w, r)
+		return
+	}
+	if e := g.Authenticate(r, body); e != nil {
+		WriteError(w, e)
+		return
+	}
+	ft, faulted := g.Faults.next(g.IsCreate != nil && g.IsCreate(r))
+	if !faulted {
+		g.API.ServeHTTP(w, r)
+		return
+	}
+	if ft.kind != faultLost {
+		WriteError(w, ft.answer())
+		return
+	}
+	// Apply the call, then drop the connection before any response byte.
+	rec := &discardWriter{header: http.Header{}}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	g.API.ServeHTTP(rec, r)
+	dropConnection(w)
+}
+
+// discardWriter swallows the response of a call whose answer gets lost.
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+func dropConnection(w http.ResponseWriter) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Cannot hijack (HTTP/2): abort the handler, which resets the stream.
+		panic(http.ErrAbortHandler)
+	}
+	closeQuietly(conn, buf)
+}
+
+func closeQuietly(conn net.Conn, _ *bufio.ReadWriter) {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // reset, as a dropped connection looks to the client
+	}
+	_ = conn.Close()
+}

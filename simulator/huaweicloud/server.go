@@ -1,0 +1,100 @@
+package huaweicloud
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Listen starts an HTTP server for h on a loopback address (addr defaults to
+// 127.0.0.1:0); it refuses any non-loopback host.
+func Listen(addr string, h http.Handler) (*http.Server, net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("simulator address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, nil, fmt.Errorf("simulator address %q: only loopback addresses are allowed", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err // the listener was closed under us; nothing to report to
+		}
+	}()
+	return srv, ln, nil
+}
+
+// The provider-side checks of the documented request rules (the simulators
+// enforce them as the provider would, independently of the drivers).
+var nameRule = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{3,63}$`)
+
+// CheckName applies the backup-name rule.
+func CheckName(name string) *APIError {
+	if !nameRule.MatchString(name) {
+		return Invalid("Invalid backup name %q: 4 to 64 characters, starting with a letter; letters, digits, - and _ only", name)
+	}
+	return nil
+}
+
+// CheckDescription applies the description rule.
+func CheckDescription(d string) *APIError {
+	if utf8.RuneCountInString(d) > 256 || strings.ContainsAny(d, "\r!<\"='>&") {
+		return Invalid("Invalid backup description: at most 256 characters, no carriage return and none of !<\"='>&")
+	}
+	return nil
+}
+
+// CheckLanguage applies the X-Language header rule.
+func CheckLanguage(r *http.Request) *APIError {
+	switch r.Header.Get("X-Language") {
+	case "", "en-us", "zh-cn":
+		return nil
+	}
+	return Invalid("Invalid X-Language header: en-us or zh-cn")
+}
+
+// Page reads offset and limit query parameters (defaults 0 and 100, limit at most 100).
+func Page(r *http.Request) (offset, limit int, e *APIError) {
+	offset, limit = 0, 100
+	if v := r.URL.Query().Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, 0, Invalid("Invalid offset %q", v)
+		}
+		offset = n
+	}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return 0, 0, Invalid("Invalid limit %q: 1 to 100", v)
+		}
+		limit = n
+	}
+	return offset, limit, nil
+}
+
+// Slice returns the page [offset, offset+limit) of n items as indices.
+func Slice(n, offset, limit int) (from, to int) {
+	from = min(offset, n)
+	to = min(from+limit, n)
+	return from, to
+}
+
+// NotFoundAPI answers a path the API does not have.
+func NotFoundAPI(w http.ResponseWriter, r *http.Request) {
+	WriteError(w, Errf(http.StatusNotFound, CodeNoSuchAPI, "The API does not exist or has not been published: %s %s", r.Method, r.URL.Path))
+}
