@@ -174,7 +174,8 @@ func (s *Server) LoseNextCreate() { s.mu.Lock(); s.loseNext = true; s.mu.Unlock(
 // FailNext makes the next n calls fail before being applied: Unavailable ->
 // UNAVAILABLE; Throttled -> RESOURCE_EXHAUSTED with a google.rpc.RetryInfo
 // detail of retryAfter (when non-zero); Internal -> INTERNAL; Permission ->
-// PERMISSION_DENIED; Busy -> FAILED_PRECONDITION; anything else UNAVAILABLE.
+// PERMISSION_DENIED; Busy -> FAILED_PRECONDITION (about a pending creation);
+// anything else UNAVAILABLE.
 func (s *Server) FailNext(class provider.Class, n int, retryAfter time.Duration) {
 	f := fault{kind: faultUnavailable}
 	switch class {
@@ -275,7 +276,11 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 			}
 			return nil, withRequestID(st, requestID)
 		case faultCode:
-			return nil, withRequestID(status.Newf(f.code, "injected %s fault", f.code), requestID)
+			msg := fmt.Sprintf("injected %s fault", f.code)
+			if f.code == codes.FailedPrecondition {
+				msg = "injected fault: another backup creation is pending on this database"
+			}
+			return nil, withRequestID(status.New(f.code, msg), requestID)
 		}
 	}
 	resp, err := handler(ctx, req)

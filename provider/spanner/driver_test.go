@@ -1,0 +1,627 @@
+package spanner_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/spanner/admin/database/apiv1/databasepb"
+	"github.com/caarlos0/env/v11"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/spanner"
+	sim "github.com/backupflow/backupflow/simulator/spanner"
+)
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func ownerNow() provider.Owner {
+	return provider.Owner{WorkflowID: fmt.Sprintf("test-%d", time.Now().UnixNano()), RunID: "r1", StartedAt: time.Now().Add(-time.Second).UTC()}
+}
+
+func jobOf(kind backup.Kind, section json.RawMessage) provider.Job {
+	return provider.Job{Kind: kind, Section: section, Owner: ownerNow()}
+}
+
+func mustStart(t *testing.T, d provider.Driver, job provider.Job) provider.Operation {
+	t.Helper()
+	_, err := d.Validate(job.Kind, job.Section, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, d.Preflight(testCtx(t), job))
+	op, err := d.Start(testCtx(t), job)
+	require.NoError(t, err)
+	return op
+}
+
+// finish advances the simulator past a backup's duration and polls it to the end.
+func finish(t *testing.T, srv *sim.Server, d provider.Driver, op provider.Operation) provider.Status {
+	t.Helper()
+	srv.Advance(2 * simDuration)
+	st, err := d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	require.True(t, st.Phase.Done(), "%+v", st)
+	return st
+}
+
+func record(t *testing.T, b backup.Backup) *databasepb.Backup {
+	t.Helper()
+	var rec databasepb.Backup
+	require.NoError(t, protojson.Unmarshal(b.Record, &rec))
+	return &rec
+}
+
+func createSection(t *testing.T, id string, db int, mutate func(*backup.SpannerCreate)) json.RawMessage {
+	t.Helper()
+	var s backup.SpannerCreate
+	s.Parent, s.BackupID = sim.Instance, id
+	s.Backup.Database = sim.DatabaseName(db)
+	s.Backup.ExpireTime = time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	if mutate != nil {
+		mutate(&s)
+	}
+	b, err := json.Marshal(s)
+	require.NoError(t, err)
+	return b
+}
+
+func copySection(t *testing.T, id, source string, mutate func(*backup.SpannerCopy)) json.RawMessage {
+	t.Helper()
+	s := backup.SpannerCopy{Parent: sim.CopyInstance, BackupID: id, SourceBackup: source,
+		ExpireTime: time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)}
+	if mutate != nil {
+		mutate(&s)
+	}
+	b, err := json.Marshal(s)
+	require.NoError(t, err)
+	return b
+}
+
+var opNameRe = regexp.MustCompile(`^projects/demo-project/instances/(demo|copy)-instance/backups/[a-z0-9-]+/operations/[^/]+$`)
+
+func TestOperationIsNamedAndTargetsAreResources(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	job := jobOf(backup.KindCreate, createSection(t, "named", 3, nil))
+	target, err := d.Validate(job.Kind, job.Section, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, provider.Target{Resource: sim.DatabaseName(3), BackupName: "named"}, target)
+
+	op := mustStart(t, d, job)
+	assert.Regexp(t, opNameRe, op.ID, "the documented operation name format")
+	assert.True(t, strings.HasPrefix(op.ID, sim.Instance+"/backups/named/operations/"))
+	assert.Equal(t, sim.Instance+"/backups/named", op.BackupName)
+	assert.Equal(t, "named", op.BackupID)
+	require.NotNil(t, op.StartedAt)
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, op).Phase)
+
+	cjob := jobOf(backup.KindCopy, copySection(t, "named-copy", op.BackupName, nil))
+	target, err = d.Validate(cjob.Kind, cjob.Section, time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, provider.Target{Resource: sim.CopyInstance + "/backups/named-copy", BackupName: "named-copy"}, target)
+	cop := mustStart(t, d, cjob)
+	assert.Regexp(t, opNameRe, cop.ID)
+	assert.Equal(t, backup.KindCopy, cop.Kind)
+}
+
+func TestDescribeReturnsTheBackupRecord(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	version := srv.Now().Add(-10 * time.Minute).Truncate(time.Second)
+	expire := time.Now().Add(10 * 24 * time.Hour).UTC().Truncate(time.Second)
+	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "described", 4, func(s *backup.SpannerCreate) {
+		s.Backup.VersionTime = version.Format(time.RFC3339)
+		s.Backup.ExpireTime = expire.Format(time.RFC3339)
+		s.EncryptionConfig = &backup.SpannerEncryptionConfig{EncryptionType: "GOOGLE_DEFAULT_ENCRYPTION"}
+	})))
+	st := finish(t, srv, d, op)
+	require.Equal(t, provider.PhaseSucceeded, st.Phase)
+	assert.Equal(t, "READY", st.ProviderState)
+	assert.Equal(t, 100.0, st.Percent)
+
+	b, err := d.Describe(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, sim.Instance+"/backups/described", b.ID)
+	assert.Equal(t, "described", b.Name)
+	assert.Equal(t, "READY", b.State)
+	require.NotNil(t, b.SizeBytes)
+	assert.Positive(t, *b.SizeBytes)
+	require.NotNil(t, b.ExpireTime)
+	assert.True(t, expire.Equal(*b.ExpireTime))
+	rec := record(t, b)
+	assert.Equal(t, sim.DatabaseName(4), rec.GetDatabase())
+	assert.True(t, version.Equal(rec.GetVersionTime().AsTime()), "versionTime reaches the provider")
+	assert.Equal(t, databasepb.EncryptionInfo_GOOGLE_DEFAULT_ENCRYPTION, rec.GetEncryptionInfo().GetEncryptionType())
+	assert.Contains(t, string(b.Record), `"state":"READY"`, "the record is the provider's JSON")
+}
+
+func TestEncryptionConfigReachesTheProvider(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	const (
+		k1 = "projects/demo-project/locations/us-central1/keyRings/ring/cryptoKeys/k1"
+		k2 = "projects/demo-project/locations/us-east1/keyRings/ring/cryptoKeys/k2"
+	)
+	describe := func(op provider.Operation) *databasepb.Backup {
+		require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, op).Phase)
+		b, err := d.Describe(testCtx(t), op)
+		require.NoError(t, err)
+		return record(t, b)
+	}
+	versions := func(rec *databasepb.Backup) []string {
+		var out []string
+		for _, e := range rec.GetEncryptionInformation() {
+			require.Equal(t, databasepb.EncryptionInfo_CUSTOMER_MANAGED_ENCRYPTION, e.GetEncryptionType())
+			out = append(out, e.GetKmsKeyVersion())
+		}
+		return out
+	}
+
+	multi := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "cmek-multi", 10, func(s *backup.SpannerCreate) {
+		s.EncryptionConfig = &backup.SpannerEncryptionConfig{EncryptionType: "CUSTOMER_MANAGED_ENCRYPTION", KmsKeyNames: []string{k1, k2}}
+	})))
+	assert.Equal(t, []string{k1 + "/cryptoKeyVersions/1", k2 + "/cryptoKeyVersions/1"}, versions(describe(multi)))
+
+	single := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "cmek-single", 11, func(s *backup.SpannerCreate) {
+		s.EncryptionConfig = &backup.SpannerEncryptionConfig{EncryptionType: "CUSTOMER_MANAGED_ENCRYPTION", KmsKeyName: k1}
+	})))
+	singleRec := describe(single)
+	assert.Equal(t, []string{k1 + "/cryptoKeyVersions/1"}, versions(singleRec))
+
+	// USE_DATABASE_ENCRYPTION (explicit) on a CMEK database uses the database's key.
+	var s backup.SpannerCreate
+	s.Parent, s.BackupID = sim.CMEKInstance, "dbenc"
+	s.Backup.Database = sim.CMEKDatabase
+	s.Backup.ExpireTime = time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	s.EncryptionConfig = &backup.SpannerEncryptionConfig{EncryptionType: "USE_DATABASE_ENCRYPTION"}
+	raw, _ := json.Marshal(s)
+	assert.Equal(t, []string{sim.DemoKMSKey + "/cryptoKeyVersions/1"}, versions(describe(mustStart(t, d, jobOf(backup.KindCreate, raw)))))
+
+	// Copies: the default inherits the source's encryption; the others override it.
+	inherit := mustStart(t, d, jobOf(backup.KindCopy, copySection(t, "copy-inherit", single.BackupName, nil)))
+	assert.Equal(t, []string{k1 + "/cryptoKeyVersions/1"}, versions(describe(inherit)))
+	explicit := mustStart(t, d, jobOf(backup.KindCopy, copySection(t, "copy-default", single.BackupName, func(c *backup.SpannerCopy) {
+		c.EncryptionConfig = &backup.SpannerEncryptionConfig{EncryptionType: "USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION"}
+	})))
+	assert.Equal(t, []string{k1 + "/cryptoKeyVersions/1"}, versions(describe(explicit)))
+	google := mustStart(t, d, jobOf(backup.KindCopy, copySection(t, "copy-google", single.BackupName, func(c *backup.SpannerCopy) {
+		c.EncryptionConfig = &backup.SpannerEncryptionConfig{EncryptionType: "GOOGLE_DEFAULT_ENCRYPTION"}
+	})))
+	assert.Equal(t, databasepb.EncryptionInfo_GOOGLE_DEFAULT_ENCRYPTION, describe(google).GetEncryptionInfo().GetEncryptionType())
+	cmek := mustStart(t, d, jobOf(backup.KindCopy, copySection(t, "copy-cmek", single.BackupName, func(c *backup.SpannerCopy) {
+		c.EncryptionConfig = &backup.SpannerEncryptionConfig{EncryptionType: "CUSTOMER_MANAGED_ENCRYPTION", KmsKeyNames: []string{k2}}
+	})))
+	assert.Equal(t, []string{k2 + "/cryptoKeyVersions/1"}, versions(describe(cmek)))
+}
+
+func TestValidateAcceptsDocumentedVariants(t *testing.T) {
+	d := &spanner.Driver{} // Validate makes no call: no client needed
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const key = "projects/p/locations/l/keyRings/r/cryptoKeys/k"
+	create := func(mut func(m map[string]any)) json.RawMessage {
+		m := validCreate(now)
+		mut(m)
+		return raw(m)
+	}
+	cases := map[string]json.RawMessage{
+		"expire exactly 6h":         create(func(m map[string]any) { with(m, "backup.expireTime", now.Add(6*time.Hour).Format(time.RFC3339)) }),
+		"expire exactly 366d":       create(func(m map[string]any) { with(m, "backup.expireTime", now.Add(366*24*time.Hour).Format(time.RFC3339)) }),
+		"expire with offset":        create(func(m map[string]any) { with(m, "backup.expireTime", now.Add(48*time.Hour).In(time.FixedZone("", 5*3600+1800)).Format(time.RFC3339)) }),
+		"expire with nanoseconds":   create(func(m map[string]any) { with(m, "backup.expireTime", "2026-03-10T15:01:23.045123456Z") }),
+		"versionTime now":           create(func(m map[string]any) { with(m, "backup.versionTime", now.Format(time.RFC3339)) }),
+		"versionTime 7 days ago":    create(func(m map[string]any) { with(m, "backup.versionTime", now.Add(-7*24*time.Hour).Format(time.RFC3339)) }),
+		"database encryption":       create(func(m map[string]any) { m["encryptionConfig"] = map[string]any{"encryptionType": "USE_DATABASE_ENCRYPTION"} }),
+		"google default encryption": create(func(m map[string]any) { m["encryptionConfig"] = map[string]any{"encryptionType": "GOOGLE_DEFAULT_ENCRYPTION"} }),
+		"cmek kmsKeyName": create(func(m map[string]any) {
+			m["encryptionConfig"] = map[string]any{"encryptionType": "CUSTOMER_MANAGED_ENCRYPTION", "kmsKeyName": key}
+		}),
+		"cmek kmsKeyNames": create(func(m map[string]any) {
+			m["encryptionConfig"] = map[string]any{"encryptionType": "CUSTOMER_MANAGED_ENCRYPTION", "kmsKeyNames": []string{key, key + "2"}}
+		}),
+		"backupId 2 chars":  create(func(m map[string]any) { m["backupId"] = "b1" }),
+		"backupId 60 chars": create(func(m map[string]any) { m["backupId"] = "b" + strings.Repeat("_-9", 19) + "az" }),
+	}
+	for name, section := range cases {
+		t.Run("create/"+name, func(t *testing.T) {
+			_, err := d.Validate(backup.KindCreate, section, now)
+			assert.NoError(t, err)
+		})
+	}
+	copyCases := map[string]func(m map[string]any){
+		"no encryption config":  func(map[string]any) {},
+		"config default":        func(m map[string]any) { m["encryptionConfig"] = map[string]any{"encryptionType": "USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION"} },
+		"google default":        func(m map[string]any) { m["encryptionConfig"] = map[string]any{"encryptionType": "GOOGLE_DEFAULT_ENCRYPTION"} },
+		"cmek":                  func(m map[string]any) { m["encryptionConfig"] = map[string]any{"encryptionType": "CUSTOMER_MANAGED_ENCRYPTION", "kmsKeyNames": []string{key}} },
+		"expire 1h from now":    func(m map[string]any) { m["expireTime"] = now.Add(time.Hour).Format(time.RFC3339) }, // fine if the source is older than 5h
+		"expire exactly 366d":   func(m map[string]any) { m["expireTime"] = now.Add(366 * 24 * time.Hour).Format(time.RFC3339) },
+		"same ID, new instance": func(m map[string]any) { m["backupId"] = "nightly-1" },
+	}
+	for name, mut := range copyCases {
+		t.Run("copy/"+name, func(t *testing.T) {
+			m := validCopy(now)
+			mut(m)
+			_, err := d.Validate(backup.KindCopy, raw(m), now)
+			assert.NoError(t, err)
+		})
+	}
+	_, err := d.Validate("restore", raw(validCreate(now)), now)
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "kind", pe.Field)
+}
+
+func TestOnePendingCreationPerDatabaseIsBusy(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	first := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "first", 5, nil)))
+	second := jobOf(backup.KindCreate, createSection(t, "second", 5, nil))
+	_, err := d.Start(testCtx(t), second)
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, provider.Busy, pe.Class, "%v", err)
+	assert.True(t, pe.Class.Retryable())
+	assert.Equal(t, "FAILED_PRECONDITION", pe.Code)
+	assert.Contains(t, pe.Message, "pending")
+	assert.NotEmpty(t, pe.RequestID, "the provider's request ID is kept")
+	assert.NotContains(t, srv.Inventory(), sim.Instance+"/backups/second")
+
+	// Another database is not blocked.
+	mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "other-db", 6, nil)))
+
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, first).Phase)
+	op, err := d.Start(testCtx(t), second)
+	require.NoError(t, err, "once the first backup is done the second may start")
+	assert.Contains(t, op.ID, "/backups/second/operations/")
+}
+
+func TestStartAdoptsOwnBackupOnPendingCreation(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	job := jobOf(backup.KindCreate, createSection(t, "mine", 7, nil))
+	op := mustStart(t, d, job)
+	// Spanner may answer a retried create with FAILED_PRECONDITION (pending creation) rather than ALREADY_EXISTS.
+	srv.FailNext(provider.Busy, 1, 0)
+	again, err := newDriver(t, srv, sim.AccessToken).Start(testCtx(t), job)
+	require.NoError(t, err)
+	assert.Equal(t, op.ID, again.ID)
+}
+
+func TestAlreadyExistsWhenNotOurs(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	section := createSection(t, "taken", 8, nil)
+	src := mustStart(t, d, jobOf(backup.KindCreate, section))
+
+	assertNotOurs := func(t *testing.T, job provider.Job) {
+		t.Helper()
+		var pe *provider.Error
+		_, err := d.Start(testCtx(t), job)
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, provider.AlreadyExists, pe.Class, "%v", err)
+		assert.Equal(t, "spanner.backupId", pe.Field)
+		assert.False(t, pe.Class.Retryable())
+		found, err := d.Find(testCtx(t), job)
+		assert.Nil(t, found)
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, provider.AlreadyExists, pe.Class)
+	}
+	t.Run("created before the workflow started", func(t *testing.T) {
+		later := jobOf(backup.KindCreate, section)
+		later.Owner.StartedAt = srv.Now().Add(time.Hour)
+		assertNotOurs(t, later)
+	})
+	t.Run("backup of another database", func(t *testing.T) {
+		assertNotOurs(t, jobOf(backup.KindCreate, createSection(t, "taken", 9, nil)))
+	})
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, src).Phase)
+	other := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "other-source", 12, nil)))
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, other).Phase)
+	cp := mustStart(t, d, jobOf(backup.KindCopy, copySection(t, "copy-taken", src.BackupName, nil)))
+	t.Run("copy of another source", func(t *testing.T) {
+		assertNotOurs(t, jobOf(backup.KindCopy, copySection(t, "copy-taken", other.BackupName, nil)))
+	})
+	t.Run("same source adopts", func(t *testing.T) {
+		again, err := d.Start(testCtx(t), jobOf(backup.KindCopy, copySection(t, "copy-taken", src.BackupName, nil)))
+		require.NoError(t, err)
+		assert.Equal(t, cp.ID, again.ID)
+	})
+	assert.Len(t, srv.Inventory(), 3, "no extra backup was created: %v", srv.Inventory())
+}
+
+func TestPreflightCreateChecksDatabase(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	check := func(section json.RawMessage) error {
+		return d.Preflight(testCtx(t), jobOf(backup.KindCreate, section))
+	}
+	assert.Equal(t, provider.NotFound, provider.ClassOf(check(createSection(t, "b1", 9999, nil))), "unknown database")
+	creating := createSection(t, "b1", 0, func(s *backup.SpannerCreate) { s.Backup.Database = sim.CreatingDatabase })
+	assert.Equal(t, provider.Busy, provider.ClassOf(check(creating)), "a database still being created")
+	otherProject := createSection(t, "b1", 0, func(s *backup.SpannerCreate) {
+		s.Parent = "projects/someone-else/instances/i"
+		s.Backup.Database = s.Parent + "/databases/d"
+	})
+	assert.Equal(t, provider.Permission, provider.ClassOf(check(otherProject)))
+
+	old := createSection(t, "b1", 2, func(s *backup.SpannerCreate) {
+		s.Backup.VersionTime = srv.Now().Add(-2 * time.Hour).Format(time.RFC3339)
+	})
+	_, err := d.Validate(backup.KindCreate, old, time.Now())
+	require.NoError(t, err, "2 hours back is within the 7-day local bound")
+	err = check(old)
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, provider.InvalidArgument, pe.Class)
+	assert.Equal(t, "spanner.backup.versionTime", pe.Field)
+	assert.Contains(t, pe.Rule, "earliestVersionTime")
+
+	recent := createSection(t, "b1", 2, func(s *backup.SpannerCreate) {
+		s.Backup.VersionTime = srv.Now().Add(-30 * time.Minute).Format(time.RFC3339)
+	})
+	assert.NoError(t, check(recent))
+	assert.NoError(t, check(createSection(t, "b1", 2, nil)))
+}
+
+func TestPreflightCopyChecksSource(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	check := func(section json.RawMessage) error {
+		return d.Preflight(testCtx(t), jobOf(backup.KindCopy, section))
+	}
+	assert.Equal(t, provider.NotFound, provider.ClassOf(check(copySection(t, "c1", sim.Instance+"/backups/nope", nil))))
+
+	src := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "src", 13, nil)))
+	still := jobOf(backup.KindCopy, copySection(t, "c1", src.BackupName, nil))
+	err := d.Preflight(testCtx(t), still)
+	assert.Equal(t, provider.Busy, provider.ClassOf(err), "a source still CREATING is busy, not failed: %v", err)
+	_, err = d.Start(testCtx(t), still)
+	assert.Equal(t, provider.Busy, provider.ClassOf(err), "the provider's FAILED_PRECONDITION is busy too: %v", err)
+	assert.NotContains(t, srv.Inventory(), sim.CopyInstance+"/backups/c1")
+
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, src).Phase)
+	b, err := d.Describe(testCtx(t), src)
+	require.NoError(t, err)
+	created := *b.CreateTime
+	expiring := func(at time.Time) json.RawMessage {
+		return copySection(t, "c1", src.BackupName, func(c *backup.SpannerCopy) { c.ExpireTime = at.Format(time.RFC3339Nano) })
+	}
+	for name, at := range map[string]time.Time{
+		"under 6 hours after the source's createTime": created.Add(5 * time.Hour),
+		"over 366 days after the source's createTime": created.Add(367 * 24 * time.Hour),
+	} {
+		err := check(expiring(at))
+		var pe *provider.Error
+		require.ErrorAs(t, err, &pe, name)
+		assert.Equal(t, provider.InvalidArgument, pe.Class, name)
+		assert.Equal(t, "spanner.expireTime", pe.Field, name)
+	}
+	assert.NoError(t, check(expiring(created.Add(6*time.Hour))))
+	assert.NoError(t, check(expiring(created.Add(366*24*time.Hour))))
+}
+
+func TestDeleteWhileCreatingIsBusy(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "busy-delete", 14, nil)))
+	err := d.Delete(testCtx(t), op)
+	assert.Equal(t, provider.Busy, provider.ClassOf(err), "%v", err)
+	assert.Contains(t, srv.Inventory(), op.BackupName)
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, op).Phase)
+
+	// While a copy runs, its source cannot be deleted either.
+	cp := mustStart(t, d, jobOf(backup.KindCopy, copySection(t, "busy-copy", op.BackupName, nil)))
+	err = d.Delete(testCtx(t), op)
+	assert.Equal(t, provider.Busy, provider.ClassOf(err), "%v", err)
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, cp).Phase)
+	require.NoError(t, d.Delete(testCtx(t), op))
+	require.NoError(t, d.Delete(testCtx(t), op), "already gone is fine")
+	assert.NotContains(t, srv.Inventory(), op.BackupName)
+}
+
+func TestCancelOutcomes(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "cancelled", 15, nil)))
+	srv.Advance(simDuration / 2)
+	ok, err := d.Cancel(testCtx(t), op)
+	require.NoError(t, err)
+	assert.True(t, ok, "Spanner accepts the cancel of a running operation")
+	st, err := d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseCancelled, st.Phase)
+	assert.Equal(t, "CANCELLED", st.ProviderState)
+	assert.NotContains(t, srv.Inventory(), op.BackupName, "Spanner deleted the cancelled backup")
+
+	// Lost race: the backup finished first, the cancel changes nothing, the caller deletes.
+	done := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "finished", 16, nil)))
+	srv.Advance(2 * simDuration)
+	_, err = d.Cancel(testCtx(t), done)
+	require.NoError(t, err)
+	st, err = d.Poll(testCtx(t), done)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseSucceeded, st.Phase, "the cancel lost the race")
+	assert.Contains(t, srv.Inventory(), done.BackupName)
+
+	unknown := op
+	unknown.ID = sim.Instance + "/backups/none/operations/_auto_op_0"
+	ok, err = d.Cancel(testCtx(t), unknown)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	noOp := done
+	noOp.ID = done.BackupName
+	ok, err = d.Cancel(testCtx(t), noOp)
+	require.NoError(t, err)
+	assert.False(t, ok, "without an operation name nothing can be cancelled")
+}
+
+func TestPollWithoutOperationFallsBackToTheBackup(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "fallback", 17, nil)))
+	bare := op
+	bare.ID = op.BackupName // as Find returns when the operation is no longer listed
+	st, err := d.Poll(testCtx(t), bare)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseRunning, st.Phase)
+	assert.Equal(t, -1.0, st.Percent, "no progress without the operation")
+	srv.Advance(2 * simDuration)
+	st, err = d.Poll(testCtx(t), bare)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseSucceeded, st.Phase)
+	require.NoError(t, d.Delete(testCtx(t), bare))
+	st, err = d.Poll(testCtx(t), bare)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseGone, st.Phase)
+
+	// An operation Spanner no longer knows: the backup decides.
+	forgotten := op
+	forgotten.ID = op.BackupName + "/operations/_auto_op_forgotten"
+	st, err = d.Poll(testCtx(t), forgotten)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseGone, st.Phase)
+}
+
+func TestEveryCodeThroughTheSDK(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "codes", 18, nil)))
+	want := map[codes.Code]provider.Class{
+		codes.Canceled: provider.Unavailable, codes.Unknown: provider.Internal, codes.InvalidArgument: provider.InvalidArgument,
+		codes.DeadlineExceeded: provider.Unavailable, codes.NotFound: provider.NotFound, codes.AlreadyExists: provider.AlreadyExists,
+		codes.PermissionDenied: provider.Permission, codes.ResourceExhausted: provider.Throttled,
+		codes.FailedPrecondition: provider.Busy, // the simulator's injected precondition is about a pending creation
+		codes.Aborted:            provider.Internal, codes.OutOfRange: provider.InvalidArgument, codes.Unimplemented: provider.Unsupported,
+		codes.Internal: provider.Internal, codes.Unavailable: provider.Unavailable, codes.DataLoss: provider.Internal,
+		codes.Unauthenticated: provider.Permission,
+	}
+	for c, class := range want {
+		t.Run(c.String(), func(t *testing.T) {
+			srv.FailNextCode(c)
+			_, err := d.Describe(testCtx(t), op)
+			var pe *provider.Error
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, class, pe.Class)
+			assert.Equal(t, strings.ToUpper(regexp.MustCompile(`([a-z])([A-Z])`).ReplaceAllString(c.String(), "${1}_${2}")),
+				strings.ReplaceAll(pe.Code, "CANCELLED", "CANCELED"))
+			assert.Regexp(t, `^sim-req-\d+$`, pe.RequestID)
+			assert.Contains(t, pe.Message, "injected")
+		})
+	}
+	srv.FailNext(provider.Throttled, 1, 3*time.Second)
+	_, err := d.Poll(testCtx(t), op)
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, provider.Throttled, pe.Class)
+	assert.Equal(t, 3*time.Second, pe.RetryAfter, "RetryInfo becomes RetryAfter")
+}
+
+// TestSurvivesRandomFaults drives a create and a copy the way the activities
+// do (Find, else Start; retry retryable errors) while a fifth of all calls
+// fail, and checks that exactly one backup of each results.
+func TestSurvivesRandomFaults(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	srv.SetFaultRate(0.2, 7)
+	retry := func(what string, fn func() error) {
+		t.Helper()
+		for range 50 {
+			err := fn()
+			if err == nil {
+				return
+			}
+			require.True(t, provider.ClassOf(err).Retryable(), "%s: %v", what, err)
+		}
+		t.Fatalf("%s did not succeed in 50 attempts", what)
+	}
+	run := func(job provider.Job) provider.Operation {
+		var op provider.Operation
+		retry("preflight", func() error { return d.Preflight(testCtx(t), job) })
+		retry("start", func() error {
+			found, err := d.Find(testCtx(t), job)
+			if err != nil {
+				return err
+			}
+			if found != nil {
+				op = *found
+				return nil
+			}
+			op, err = d.Start(testCtx(t), job)
+			return err
+		})
+		srv.Advance(2 * simDuration)
+		retry("poll", func() error {
+			st, err := d.Poll(testCtx(t), op)
+			if err == nil && st.Phase != provider.PhaseSucceeded {
+				return fmt.Errorf("phase %s: %w", st.Phase, provider.Errorf(provider.Unavailable, "not yet"))
+			}
+			return err
+		})
+		return op
+	}
+	src := run(jobOf(backup.KindCreate, createSection(t, "chaos", 19, nil)))
+	run(jobOf(backup.KindCopy, copySection(t, "chaos-copy", src.BackupName, nil)))
+	assert.Equal(t, []string{sim.CopyInstance + "/backups/chaos-copy", sim.Instance + "/backups/chaos"}, srv.Inventory())
+	assert.Positive(t, srv.Faults())
+}
+
+func TestNewReportsConfigErrorsByVariable(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.json")
+	cases := map[string]spanner.Config{
+		"BACKUPFLOW_SPANNER_INSECURE":         {Insecure: true},
+		"BACKUPFLOW_SPANNER_ENDPOINT":         {Endpoint: "no-port"},
+		"BACKUPFLOW_SPANNER_CREDENTIALS_FILE": {CredentialsFile: missing},
+		"BACKUPFLOW_SPANNER_ACCESS_TOKEN":     {AccessToken: "a", AccessTokenFile: "b"},
+	}
+	for variable, cfg := range cases {
+		_, err := spanner.New(cfg)
+		require.Error(t, err, variable)
+		assert.Contains(t, err.Error(), variable)
+	}
+	_, err := spanner.New(spanner.Config{Endpoint: "spanner.example.com:443", Insecure: true})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "loopback")
+	_, err = spanner.New(spanner.Config{Endpoint: "127.0.0.1:1", Insecure: true, CredentialsFile: os.Args[0]})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "BACKUPFLOW_SPANNER_CREDENTIALS_FILE")
+	assert.NotContains(t, fmt.Sprintf("%v %+v", spanner.Config{AccessToken: "s3cr3t"}, spanner.Config{AccessToken: "s3cr3t"}), "s3cr3t")
+}
+
+func TestConfigFromEnvironmentWithTokenFile(t *testing.T) {
+	srv := startSim(t)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte(sim.AccessToken+"\n"), 0o600))
+	t.Setenv("BACKUPFLOW_SPANNER_ENDPOINT", srv.Endpoint())
+	t.Setenv("BACKUPFLOW_SPANNER_INSECURE", "true")
+	t.Setenv("BACKUPFLOW_SPANNER_ACCESS_TOKEN_FILE", tokenFile)
+	cfg, err := env.ParseAs[spanner.Config]()
+	require.NoError(t, err)
+	assert.Equal(t, srv.Endpoint(), cfg.Endpoint)
+	d, err := spanner.New(cfg)
+	require.NoError(t, err)
+	defer d.Close()
+	require.NoError(t, d.Preflight(testCtx(t), jobOf(backup.KindCreate, sim.CreateSection(1))), "the token from the file is accepted")
+
+	bad, err := spanner.New(spanner.Config{Endpoint: srv.Endpoint(), Insecure: true})
+	require.NoError(t, err)
+	defer bad.Close()
+	err = bad.Preflight(testCtx(t), jobOf(backup.KindCreate, sim.CreateSection(1)))
+	assert.Equal(t, provider.Permission, provider.ClassOf(err), "no token: %v", err)
+	var pe *provider.Error
+	require.True(t, errors.As(err, &pe))
+	assert.Equal(t, "UNAUTHENTICATED", pe.Code)
+}
