@@ -219,14 +219,20 @@ func TestValidateAcceptsDocumentedVariants(t *testing.T) {
 		return raw(m)
 	}
 	cases := map[string]json.RawMessage{
-		"expire exactly 6h":         create(func(m map[string]any) { with(m, "backup.expireTime", now.Add(6*time.Hour).Format(time.RFC3339)) }),
-		"expire exactly 366d":       create(func(m map[string]any) { with(m, "backup.expireTime", now.Add(366*24*time.Hour).Format(time.RFC3339)) }),
-		"expire with offset":        create(func(m map[string]any) { with(m, "backup.expireTime", now.Add(48*time.Hour).In(time.FixedZone("", 5*3600+1800)).Format(time.RFC3339)) }),
-		"expire with nanoseconds":   create(func(m map[string]any) { with(m, "backup.expireTime", "2026-03-10T15:01:23.045123456Z") }),
-		"versionTime now":           create(func(m map[string]any) { with(m, "backup.versionTime", now.Format(time.RFC3339)) }),
-		"versionTime 7 days ago":    create(func(m map[string]any) { with(m, "backup.versionTime", now.Add(-7*24*time.Hour).Format(time.RFC3339)) }),
-		"database encryption":       create(func(m map[string]any) { m["encryptionConfig"] = map[string]any{"encryptionType": "USE_DATABASE_ENCRYPTION"} }),
-		"google default encryption": create(func(m map[string]any) { m["encryptionConfig"] = map[string]any{"encryptionType": "GOOGLE_DEFAULT_ENCRYPTION"} }),
+		"expire exactly 6h":   create(func(m map[string]any) { with(m, "backup.expireTime", now.Add(6*time.Hour).Format(time.RFC3339)) }),
+		"expire exactly 366d": create(func(m map[string]any) { with(m, "backup.expireTime", now.Add(366*24*time.Hour).Format(time.RFC3339)) }),
+		"expire with offset": create(func(m map[string]any) {
+			with(m, "backup.expireTime", now.Add(48*time.Hour).In(time.FixedZone("", 5*3600+1800)).Format(time.RFC3339))
+		}),
+		"expire with nanoseconds": create(func(m map[string]any) { with(m, "backup.expireTime", "2026-03-10T15:01:23.045123456Z") }),
+		"versionTime now":         create(func(m map[string]any) { with(m, "backup.versionTime", now.Format(time.RFC3339)) }),
+		"versionTime 7 days ago":  create(func(m map[string]any) { with(m, "backup.versionTime", now.Add(-7*24*time.Hour).Format(time.RFC3339)) }),
+		"database encryption": create(func(m map[string]any) {
+			m["encryptionConfig"] = map[string]any{"encryptionType": "USE_DATABASE_ENCRYPTION"}
+		}),
+		"google default encryption": create(func(m map[string]any) {
+			m["encryptionConfig"] = map[string]any{"encryptionType": "GOOGLE_DEFAULT_ENCRYPTION"}
+		}),
 		"cmek kmsKeyName": create(func(m map[string]any) {
 			m["encryptionConfig"] = map[string]any{"encryptionType": "CUSTOMER_MANAGED_ENCRYPTION", "kmsKeyName": key}
 		}),
@@ -243,10 +249,16 @@ func TestValidateAcceptsDocumentedVariants(t *testing.T) {
 		})
 	}
 	copyCases := map[string]func(m map[string]any){
-		"no encryption config":  func(map[string]any) {},
-		"config default":        func(m map[string]any) { m["encryptionConfig"] = map[string]any{"encryptionType": "USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION"} },
-		"google default":        func(m map[string]any) { m["encryptionConfig"] = map[string]any{"encryptionType": "GOOGLE_DEFAULT_ENCRYPTION"} },
-		"cmek":                  func(m map[string]any) { m["encryptionConfig"] = map[string]any{"encryptionType": "CUSTOMER_MANAGED_ENCRYPTION", "kmsKeyNames": []string{key}} },
+		"no encryption config": func(map[string]any) {},
+		"config default": func(m map[string]any) {
+			m["encryptionConfig"] = map[string]any{"encryptionType": "USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION"}
+		},
+		"google default": func(m map[string]any) {
+			m["encryptionConfig"] = map[string]any{"encryptionType": "GOOGLE_DEFAULT_ENCRYPTION"}
+		},
+		"cmek": func(m map[string]any) {
+			m["encryptionConfig"] = map[string]any{"encryptionType": "CUSTOMER_MANAGED_ENCRYPTION", "kmsKeyNames": []string{key}}
+		},
 		"expire 1h from now":    func(m map[string]any) { m["expireTime"] = now.Add(time.Hour).Format(time.RFC3339) }, // fine if the source is older than 5h
 		"expire exactly 366d":   func(m map[string]any) { m["expireTime"] = now.Add(366 * 24 * time.Hour).Format(time.RFC3339) },
 		"same ID, new instance": func(m map[string]any) { m["backupId"] = "nightly-1" },
