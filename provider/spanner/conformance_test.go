@@ -103,65 +103,71 @@ const (
 )
 
 // invalidCases lists every documented constraint of seeds 000 (create) and
-// 001 (copy), each as a request that breaks it.
+// 001 (copy), each as a request that breaks it. Constraint table
+// (constraint, source -> case names):
 //
-// Constraint (source)                                                   -> case
-// create: parent required, projects/<p>/instances/<i> (000)             -> create/parent missing, create/parent malformed
-// create: backupId required (000)                                       -> create/backupId missing
-// create: backupId 2-60 chars [a-z][a-z0-9_\-]*[a-z0-9] (Backup.name)   -> create/backupId too short, too long, uppercase,
-//
-//	starts with digit, ends with hyphen, bad character
-//
-// create: backup.database required, .../databases/<d> (Backup.database) -> create/database missing, create/database malformed
-// create: database in the same instance as parent (000)                 -> create/database in another instance
-// create: expireTime required (Backup.expireTime "Required for create") -> create/expireTime missing
-// create: expireTime RFC 3339 (Timestamp format)                        -> create/expireTime not RFC 3339
-// create: expireTime >= 6h after the request is processed (000)         -> create/expireTime under 6 hours
-// create: expireTime <= 366d after the request is processed (000)       -> create/expireTime over 366 days
-// create: versionTime RFC 3339                                          -> create/versionTime not RFC 3339
-// create: versionTime not in the future                                 -> create/versionTime in the future
-// create: versionTime within version retention (max 7 days)             -> create/versionTime older than 7 days
-// create+copy: encryptionType required in encryptionConfig (001)        -> create/encryptionType missing, copy/encryptionType missing
-// create: encryptionType one of USE_DATABASE_ENCRYPTION,
-//
-//	GOOGLE_DEFAULT_ENCRYPTION, CUSTOMER_MANAGED_ENCRYPTION (000)   -> create/encryptionType unknown, create/encryptionType unspecified,
-//	                                                                 create/encryptionType copy-only value
-//
-// create+copy: CUSTOMER_MANAGED_ENCRYPTION requires kmsKeyName(s) (001) -> create/cmek without key, copy/cmek without key
-// create+copy: keys only with CUSTOMER_MANAGED_ENCRYPTION (001)         -> create/key with google default, create/keys with database encryption,
-//
-//	copy/key with config default
-//
-// create+copy: not both kmsKeyName and kmsKeyNames                      -> create/kmsKeyName and kmsKeyNames, copy/kmsKeyName and kmsKeyNames
-// create+copy: key form projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k> (001)
-//
-//	-> create/kmsKeyName malformed, create/kmsKeyNames entry malformed,
-//	   copy/kmsKeyName malformed
-//
-// create: kmsKeyNames entries distinct                                  -> create/kmsKeyNames duplicate
-// create+copy: no unknown fields                                        -> create/unknown field, copy/unknown field
-// copy: parent required, projects/<p>/instances/<i> (001)               -> copy/parent missing, copy/parent malformed
-// copy: backupId required, same ID rule (001)                           -> copy/backupId missing, copy/backupId invalid
-// copy: sourceBackup required, .../backups/<b> (001)                    -> copy/sourceBackup missing, copy/sourceBackup malformed,
-//
-//	copy/sourceBackup bad backup id
-//
-// copy: the copy differs from its source                                -> copy/destination is the source
-// copy: expireTime required (001)                                       -> copy/expireTime missing
-// copy: expireTime RFC 3339 (001)                                       -> copy/expireTime not RFC 3339
-// copy: expireTime <= 366d after the source's createTime (001; the
-//
-//	source is never newer than now)                                 -> copy/expireTime over 366 days from now
-//
-// copy: encryptionType one of USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION,
-//
-//	GOOGLE_DEFAULT_ENCRYPTION, CUSTOMER_MANAGED_ENCRYPTION (001)     -> copy/encryptionType create-only value, copy/encryptionType unknown
-//
-// copy: expireTime >= 6h after the source's createTime, and the source
-//
-//	READY (001): need the source, so Preflight checks them          -> TestPreflightCopyChecksSource (driver_test.go)
-//
-// create: database exists and still holds versionTime (remote)          -> TestPreflightCreateChecksDatabase (driver_test.go)
+//	create: parent required, form projects/<p>/instances/<i> (000)
+//	    -> create/parent missing; create/parent malformed
+//	create: backupId required (000)
+//	    -> create/backupId missing
+//	create: backupId 2-60 chars [a-z][a-z0-9_\-]*[a-z0-9] (Backup.name)
+//	    -> create/backupId too short; too long; uppercase; starts with digit; ends with hyphen; bad character
+//	create: backup.database required, form .../databases/<d>
+//	    -> create/database missing; create/database malformed
+//	create: database in the same instance as parent (000)
+//	    -> create/database in another instance
+//	create: expireTime required (Backup.expireTime: required for create)
+//	    -> create/expireTime missing
+//	create: expireTime is RFC 3339
+//	    -> create/expireTime not RFC 3339
+//	create: expireTime >= 6h after the request is processed
+//	    -> create/expireTime under 6 hours
+//	create: expireTime <= 366d after the request is processed
+//	    -> create/expireTime over 366 days
+//	create: versionTime is RFC 3339
+//	    -> create/versionTime not RFC 3339
+//	create: versionTime not in the future
+//	    -> create/versionTime in the future
+//	create: versionTime within version retention (at most 7 days)
+//	    -> create/versionTime older than 7 days
+//	create+copy: encryptionType required in encryptionConfig
+//	    -> create/encryptionType missing; copy/encryptionType missing
+//	create: encryptionType USE_DATABASE_ENCRYPTION | GOOGLE_DEFAULT_ENCRYPTION | CUSTOMER_MANAGED_ENCRYPTION (000)
+//	    -> create/encryptionType unknown; unspecified; copy-only value
+//	create+copy: CUSTOMER_MANAGED_ENCRYPTION requires kmsKeyName(s) (001)
+//	    -> create/cmek without key; copy/cmek without key
+//	create+copy: keys only with CUSTOMER_MANAGED_ENCRYPTION (001)
+//	    -> create/key with google default; create/keys with database encryption; copy/key with config default
+//	create+copy: not both kmsKeyName and kmsKeyNames
+//	    -> create/kmsKeyName and kmsKeyNames; copy/kmsKeyName and kmsKeyNames
+//	create+copy: key form projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k> (001)
+//	    -> create/kmsKeyName malformed; create/kmsKeyNames entry malformed; copy/kmsKeyName malformed
+//	create: kmsKeyNames entries distinct
+//	    -> create/kmsKeyNames duplicate
+//	create+copy: no unknown fields
+//	    -> create/unknown field; copy/unknown field
+//	copy: parent required, form projects/<p>/instances/<i> (001)
+//	    -> copy/parent missing; copy/parent malformed
+//	copy: backupId required, same ID rule (001)
+//	    -> copy/backupId missing; copy/backupId invalid
+//	copy: sourceBackup required, form .../backups/<b> (001)
+//	    -> copy/sourceBackup missing; malformed; bad backup id
+//	copy: the copy differs from its source
+//	    -> copy/destination is the source
+//	copy: expireTime required (001)
+//	    -> copy/expireTime missing
+//	copy: expireTime is RFC 3339 (001)
+//	    -> copy/expireTime not RFC 3339
+//	copy: expireTime <= 366d after source createTime (001; source is never newer than now)
+//	    -> copy/expireTime over 366 days from now
+//	copy: encryptionType USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION | GOOGLE_DEFAULT_ENCRYPTION | CUSTOMER_MANAGED_ENCRYPTION (001)
+//	    -> copy/encryptionType create-only value; copy/encryptionType unknown
+//	copy: expireTime >= 6h / <= 366d after the source's createTime, source READY (001; remote)
+//	    -> TestPreflightCopyChecksSource (driver_test.go)
+//	create: database exists, READY, still holds versionTime (remote)
+//	    -> TestPreflightCreateChecksDatabase (driver_test.go)
+//	create: one pending backup creation per database (000; remote)
+//	    -> TestOnePendingCreationPerDatabaseIsBusy (driver_test.go)
 func invalidCases(now time.Time) []providertest.InvalidCase {
 	type c = providertest.InvalidCase
 	cr, cp := backup.KindCreate, backup.KindCopy
