@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	core "github.com/huaweicloud/huaweicloud-sdk-go-v3/core"
@@ -32,6 +33,23 @@ type ClientOptions struct {
 	CredentialType string
 	// Timeout bounds each call (the SDK's HttpConfig timeout).
 	Timeout time.Duration
+	// Transport carries the requests; nil means a new NewTransport(). Drivers
+	// share one transport between clients, and wrap it (HeaderCapture) for a
+	// client that must see response headers.
+	Transport http.RoundTripper
+}
+
+// NewTransport returns the HTTP transport for a driver's SDK clients.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
 }
 
 // BuildClient finishes an SDK client builder (GaussDBClientBuilder(),
@@ -42,16 +60,11 @@ func BuildClient(b *core.HcHttpClientBuilder, o ClientOptions) (*core.HcHttpClie
 	if timeout <= 0 {
 		timeout = DefaultCallTimeout
 	}
-	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          64,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
+	transport := o.Transport
+	if transport == nil {
+		transport = NewTransport()
 	}
-	hc := config.DefaultHttpConfig().WithTimeout(timeout).WithHttpTransport(transport)
+	hc := config.DefaultHttpConfig().WithTimeout(timeout).WithHttpRoundTripper(transport)
 	if o.CredentialType != "" {
 		b = b.WithCredentialsType(o.CredentialType)
 	}
@@ -78,6 +91,44 @@ func Invoke[T any](ctx context.Context, providerName string, fn func() (T, error
 	v, err := provider.Call(ctx, fn)
 	return v, MapError(providerName, err)
 }
+
+// HeaderCapture is a RoundTripper that keeps the headers of the last response
+// it carried. Give a client of its own to a call whose successful answer's
+// headers matter (the SDK's response models drop them), e.g. Date, the
+// provider's own clock.
+type HeaderCapture struct {
+	Base http.RoundTripper
+
+	mu     sync.Mutex
+	header http.Header
+}
+
+// RoundTrip implements http.RoundTripper.
+func (c *HeaderCapture) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.Base.RoundTrip(r)
+	if resp != nil {
+		c.mu.Lock()
+		c.header = resp.Header.Clone()
+		c.mu.Unlock()
+	}
+	return resp, err
+}
+
+// ServerTime returns the Date of the last response, if it had one.
+func (c *HeaderCapture) ServerTime() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.header == nil {
+		return time.Time{}, false
+	}
+	t, err := http.ParseTime(c.header.Get("Date"))
+	return t, err == nil
+}
+
+// VisibilityGrace is how long after a backup began a missing job or backup
+// record still counts as "not visible yet" rather than gone: the family's
+// task records can take seconds to appear.
+const VisibilityGrace = 2 * time.Minute
 
 // ParsePercent reads a job's progress, "60%" or "60", into 0-100; ok is false
 // when there is no figure.

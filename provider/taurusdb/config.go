@@ -29,9 +29,6 @@ type Config struct {
 	SecretKeyFile provider.Secret `env:"BACKUPFLOW_TAURUSDB_SECRET_KEY_FILE,file"`
 	// CallTimeout bounds each SDK call (the SDK's HttpConfig timeout).
 	CallTimeout time.Duration `env:"BACKUPFLOW_TAURUSDB_CALL_TIMEOUT" envDefault:"30s"`
-	// JobGrace is how long after a backup began a missing job and backup
-	// record still count as "not visible yet" rather than gone.
-	JobGrace time.Duration `env:"BACKUPFLOW_TAURUSDB_JOB_GRACE" envDefault:"2m"`
 }
 
 var projectIDRule = regexp.MustCompile(`^[A-Za-z0-9]{32}$`)
@@ -76,9 +73,6 @@ func (c Config) resolve() (endpoint string, secretKey string, err error) {
 	}
 	if c.CallTimeout < 0 {
 		bad("BACKUPFLOW_TAURUSDB_CALL_TIMEOUT", "must not be negative")
-	}
-	if c.JobGrace < 0 {
-		bad("BACKUPFLOW_TAURUSDB_JOB_GRACE", "must not be negative")
 	}
 	return endpoint, sk.Reveal(), errors.Join(errs...)
 }

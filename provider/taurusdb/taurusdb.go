@@ -48,7 +48,6 @@ var instanceIDRule = regexp.MustCompile(`^[A-Za-z0-9]{32}in07$`)
 // Driver is the TaurusDB driver.
 type Driver struct {
 	client *gaussdb.GaussDBClient
-	grace  time.Duration
 	now    func() time.Time
 }
 
@@ -70,11 +69,7 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("taurusdb: %w", err)
 	}
-	grace := cfg.JobGrace
-	if grace == 0 {
-		grace = 2 * time.Minute
-	}
-	return &Driver{client: gaussdb.NewGaussDBClient(hc), grace: grace, now: time.Now}, nil
+	return &Driver{client: gaussdb.NewGaussDBClient(hc), now: time.Now}, nil
 }
 
 func (*Driver) Name() string       { return name }
@@ -310,7 +305,7 @@ func (d *Driver) findJob(ctx context.Context, s backup.TaurusDBCreate, begin tim
 // yet (the documentation warns new job IDs take seconds to appear) is not an
 // error: Poll then reads the backup list, and reports Running with an unknown
 // percent (-1) while the backup is listed as building, or while neither is
-// visible within JobGrace of the backup's begin time; after that, Gone.
+// visible within huaweicloud.VisibilityGrace of the backup's begin time; after that, Gone.
 func (d *Driver) Poll(ctx context.Context, op provider.Operation) (provider.Status, error) {
 	if op.ID == "" || op.ID == op.BackupID {
 		return d.pollBackup(ctx, op)
@@ -366,7 +361,7 @@ func (d *Driver) pollBackup(ctx context.Context, op provider.Operation) (provide
 		return provider.Status{}, err
 	}
 	if b == nil {
-		if op.StartedAt != nil && d.now().Sub(*op.StartedAt) < d.grace {
+		if op.StartedAt != nil && d.now().Sub(*op.StartedAt) < huaweicloud.VisibilityGrace {
 			return provider.Status{Phase: provider.PhaseRunning, Percent: -1, ProviderState: "NOT_VISIBLE_YET", StartedAt: op.StartedAt}, nil
 		}
 		return provider.Status{Phase: provider.PhaseGone, Percent: -1, ProviderState: "DELETED", StartedAt: op.StartedAt}, nil

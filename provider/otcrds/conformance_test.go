@@ -1,0 +1,146 @@
+package otcrds_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/otcrds"
+	"github.com/backupflow/backupflow/provider/providertest"
+	sim "github.com/backupflow/backupflow/simulator/otcrds"
+)
+
+func startSim(t *testing.T, opts sim.Options) *sim.Server {
+	t.Helper()
+	s, err := sim.Start(opts)
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func tokenConfig(s *sim.Server, password string) otcrds.Config {
+	return otcrds.Config{
+		Endpoint: s.Endpoint(), ProjectID: sim.ProjectID, Auth: otcrds.AuthToken,
+		IAMEndpoint: s.IAMEndpoint(), Username: sim.Username, Password: provider.Secret(password), Domain: sim.Domain,
+		CallTimeout: 10 * time.Second,
+	}
+}
+
+func akskConfig(s *sim.Server, secret string) otcrds.Config {
+	return otcrds.Config{
+		Endpoint: s.Endpoint(), ProjectID: sim.ProjectID, Auth: otcrds.AuthAKSK,
+		AccessKey: sim.AccessKey, SecretKey: provider.Secret(secret), CallTimeout: 10 * time.Second,
+	}
+}
+
+func newDriver(t *testing.T, cfg otcrds.Config) *otcrds.Driver {
+	t.Helper()
+	d, err := otcrds.New(cfg)
+	require.NoError(t, err)
+	return d
+}
+
+// section returns a valid create section with some fields replaced (a nil
+// value removes the field).
+func section(changes map[string]any) json.RawMessage {
+	m := map[string]any{
+		"instance_id": sim.InstanceID(0),
+		"name":        "nightly-backup_01",
+		"description": "manual backup",
+	}
+	for k, v := range changes {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	raw, _ := json.Marshal(m)
+	return raw
+}
+
+// invalidCases lists every documented constraint of seed 004 (OTC RDS v3
+// POST /v3/{project_id}/backups) that can be checked without a provider
+// call, one request breaking each:
+//
+//	seed constraint                                    -> case name(s)
+//	instance_id mandatory                              -> instance_id missing
+//	instance_id form (best guess: 32 hex + in01/03/04) -> instance_id 31 hex, instance_id uppercase hex, instance_id unknown suffix, instance_id TaurusDB form
+//	name mandatory                                     -> name missing
+//	name: 4 to 64 characters                           -> name 3 chars, name 65 chars
+//	name: starts with a letter                         -> name starts with digit, name starts with hyphen
+//	name: only letters, digits, - and _ (case-sens.)   -> name with dot, name with slash
+//	description: at most 256 characters                -> description 257 chars
+//	description: none of > ! < " & ' =                 -> description with > / ! / < / " / & / ' / =
+//	description: no carriage return (family rule)      -> description with carriage return
+//	databases[].name mandatory                         -> database name missing, database name empty
+//	(request shape) unknown fields are errors          -> unknown field, unknown database field
+//
+// Checked in Preflight, because they need the instance (ListInstances), with
+// explicit tests in otcrds_test.go:
+//
+//	read replicas do not support manual backups        -> TestPreflightRefusesReadReplica
+//	databases only for Microsoft SQL Server            -> TestPreflightRefusesDatabasesOnNonSQLServer
+//	the backup name must be unique                     -> TestSameNameNotOursIsAlreadyExists (Find/Start)
+func invalidCases() []providertest.InvalidCase {
+	c := func(n string, changes map[string]any, field string) providertest.InvalidCase {
+		return providertest.InvalidCase{Name: n, Kind: backup.KindCreate, Section: section(changes), Field: field}
+	}
+	raw := func(n, js, field string) providertest.InvalidCase {
+		return providertest.InvalidCase{Name: n, Kind: backup.KindCreate, Section: json.RawMessage(js), Field: field}
+	}
+	id := sim.InstanceID(0)
+	cases := []providertest.InvalidCase{
+		c("instance_id missing", map[string]any{"instance_id": nil}, "otcrds.instance_id"),
+		c("instance_id 31 hex", map[string]any{"instance_id": id[1:]}, "otcrds.instance_id"),
+		c("instance_id uppercase hex", map[string]any{"instance_id": strings.ToUpper(id[:32]) + "in01"}, "otcrds.instance_id"),
+		c("instance_id unknown suffix", map[string]any{"instance_id": id[:32] + "in02"}, "otcrds.instance_id"),
+		c("instance_id TaurusDB form", map[string]any{"instance_id": id[:32] + "in07"}, "otcrds.instance_id"),
+		c("name missing", map[string]any{"name": nil}, "otcrds.name"),
+		c("name 3 chars", map[string]any{"name": "abc"}, "otcrds.name"),
+		c("name 65 chars", map[string]any{"name": "a" + strings.Repeat("1", 64)}, "otcrds.name"),
+		c("name starts with digit", map[string]any{"name": "9backup"}, "otcrds.name"),
+		c("name starts with hyphen", map[string]any{"name": "-backup"}, "otcrds.name"),
+		c("name with dot", map[string]any{"name": "backup.1"}, "otcrds.name"),
+		c("name with slash", map[string]any{"name": "backup/1"}, "otcrds.name"),
+		c("description 257 chars", map[string]any{"description": strings.Repeat("x", 257)}, "otcrds.description"),
+		c("description with carriage return", map[string]any{"description": "a\rb"}, "otcrds.description"),
+		c("database name missing", map[string]any{"databases": []map[string]string{{"name": "sales"}, {}}}, "otcrds.databases[1].name"),
+		c("database name empty", map[string]any{"databases": []map[string]string{{"name": ""}}}, "otcrds.databases[0].name"),
+		raw("unknown field", `{"instance_id":"`+id+`","name":"nightly","backup_database_individually":true}`, "otcrds"),
+		raw("unknown database field", `{"instance_id":"`+id+`","name":"nightly","databases":[{"name":"a","size":1}]}`, "otcrds"),
+	}
+	for _, ch := range `>!<"&'=` {
+		cases = append(cases, c("description with "+string(ch), map[string]any{"description": "a " + string(ch) + " b"}, "otcrds.description"))
+	}
+	return cases
+}
+
+func TestConformanceToken(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	providertest.Run(t, providertest.Harness{
+		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, tokenConfig(s, sim.Password)) },
+		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, tokenConfig(s, "wrong-password")) },
+		Backend:                     s,
+		Create:                      sim.CreateSection,
+		Duration:                    s.Options().Duration,
+		Invalid:                     invalidCases(),
+	})
+}
+
+func TestConformanceAKSK(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	providertest.Run(t, providertest.Harness{
+		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, akskConfig(s, sim.SecretKey)) },
+		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, akskConfig(s, "wrong-secret")) },
+		Backend:                     s,
+		Create:                      sim.CreateSection,
+		Duration:                    s.Options().Duration,
+		Invalid:                     invalidCases(),
+	})
+}

@@ -1,0 +1,572 @@
+// Package otcrds simulates Open Telekom Cloud RDS v3 on 127.0.0.1, as far as
+// backupflow uses it: creating a manual backup (POST /v3/{project_id}/backups),
+// listing backups (GET /v3/{project_id}/backups), deleting one
+// (DELETE /v3/{project_id}/backups/{backup_id}) and listing instances
+// (GET /v3/{project_id}/instances), plus the IAM token API
+// (POST /v3/auth/tokens). Requests authenticate with an IAM token
+// (X-Auth-Token, checked for validity and expiry on the simulator clock) or
+// with the SDK's AK/SK signature; answers use the documented JSON and the
+// {error_code, error_msg} error shape, so the official SDK runs end to end.
+package otcrds
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/providertest"
+	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
+)
+
+// Test-only credentials and identifiers the simulator accepts by default.
+// They are not secrets: nothing but this simulator accepts them.
+const (
+	ProjectID = "0483b6b16e954cb88930a360d2c4e663"
+	AccessKey = "SIMOTCRDSAK000000001"
+	SecretKey = "sim-otcrds-secret-key-for-tests-only"
+	Username  = "backupflow-sim"
+	Password  = "sim-otcrds-password-for-tests-only"
+	Domain    = "OTC00000000001000000001"
+)
+
+// Special fixture instances, outside the numbered demo instances (which are
+// all MySQL primaries). IDs are 32 hex characters and the engine suffix:
+// in01 MySQL, in03 PostgreSQL, in04 Microsoft SQL Server.
+const (
+	// ReplicaInstance is a MySQL read replica: manual backups are refused.
+	ReplicaInstance = "5e11ca5e11ca5e11ca5e11ca5e11ca01in01"
+	// ReplicaPrimary is the primary ReplicaInstance replicates.
+	ReplicaPrimary = "9a1a9a1a9a1a9a1a9a1a9a1a9a1a9a01in01"
+	// SQLServerInstance is a Microsoft SQL Server instance (partial backups allowed).
+	SQLServerInstance = "5015e5e5015e5e5015e5e5015e5e5e01in04"
+	// PostgreSQLInstance is a PostgreSQL instance.
+	PostgreSQLInstance = "9059e59059e59059e59059e59059e501in03"
+	// BusyInstance is being modified (status MODIFYING): creates answer 409.
+	BusyInstance = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b001in01"
+	// FailingInstance accepts backups, which then end FAILED.
+	FailingInstance = "fa11fa11fa11fa11fa11fa11fa11fa11in01"
+)
+
+// SQLServerDatabases are the databases of SQLServerInstance.
+var SQLServerDatabases = []string{"sales", "inventory", "audit"}
+
+// Defaults.
+const (
+	DefaultResources         = 200
+	DefaultDuration          = 2 * time.Second
+	DefaultManualBackupLimit = 1000
+	DefaultTokenTTL          = 24 * time.Hour
+)
+
+// Options configures a simulator.
+type Options struct {
+	// Addr is the listen address; default 127.0.0.1:0. Loopback only.
+	Addr string
+	// Duration is how long a backup runs; default 2s.
+	Duration time.Duration
+	// Resources is the number of numbered demo instances; default 200.
+	Resources int
+	// ProjectID, AccessKey, SecretKey, Username, Password and Domain are the
+	// credentials accepted; defaults are the package constants.
+	ProjectID, AccessKey, SecretKey string
+	Username, Password, Domain      string
+	// TokenTTL is the lifetime of IAM tokens, on the simulator clock; default 24h.
+	TokenTTL time.Duration
+	// ManualBackupLimit is the project's manual-backup quota (413 RDS.3003
+	// beyond it); default 1000.
+	ManualBackupLimit int
+}
+
+// InstanceID returns the ID of numbered demo instance i (a MySQL primary):
+// 32 hex characters and "in01", the form of OTC's documented example.
+func InstanceID(i int) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("otcrds-demo-instance-%d", i)))
+	return hex.EncodeToString(sum[:16]) + "in01"
+}
+
+var sectionSeq atomic.Int64
+
+// CreateSection returns a valid create section for demo instance
+// seed%DefaultResources; the name is unique per call.
+func CreateSection(seed int) json.RawMessage {
+	n := sectionSeq.Add(1)
+	s := backup.OTCRDSCreate{
+		InstanceID:  InstanceID(((seed % DefaultResources) + DefaultResources) % DefaultResources),
+		Name:        fmt.Sprintf("bf-%d-%s-%d", seed, strconv.FormatInt(time.Now().UnixNano()%1e9, 36), n),
+		Description: fmt.Sprintf("backupflow demo backup %d", seed),
+	}
+	raw, _ := json.Marshal(s)
+	return raw
+}
+
+type instance struct {
+	id, name, status, kind, engine, version string
+	primary                                 string
+	databases                               []string
+	failing                                 bool
+}
+
+type backupRec struct {
+	id, name, description, instanceID string
+	databases                         []string
+	begin                             time.Time
+	duration                          time.Duration
+	failing                           bool
+}
+
+func (b *backupRec) done(now time.Time) bool { return !now.Before(b.begin.Add(b.duration)) }
+
+func (b *backupRec) status(now time.Time) string {
+	switch {
+	case !b.done(now):
+		return "BUILDING"
+	case b.failing:
+		return "FAILED"
+	}
+	return "COMPLETED"
+}
+
+// Server is a running simulator. It implements providertest.Backend.
+type Server struct {
+	opts   Options
+	clock  *hw.Clock
+	faults *hw.Faults
+	tokens *hw.Tokens
+	gw     *hw.Gateway
+	srv    *http.Server
+	ln     net.Listener
+
+	mu        sync.Mutex
+	instances map[string]*instance
+	order     []string
+	backups   map[string]*backupRec
+}
+
+var _ providertest.Backend = (*Server)(nil)
+
+// Start starts a simulator.
+func Start(opts Options) (*Server, error) {
+	if opts.Duration <= 0 {
+		opts.Duration = DefaultDuration
+	}
+	if opts.Resources <= 0 {
+		opts.Resources = DefaultResources
+	}
+	if opts.ProjectID == "" {
+		opts.ProjectID = ProjectID
+	}
+	if opts.AccessKey == "" {
+		opts.AccessKey, opts.SecretKey = AccessKey, SecretKey
+	}
+	if opts.Username == "" {
+		opts.Username, opts.Password, opts.Domain = Username, Password, Domain
+	}
+	if opts.TokenTTL <= 0 {
+		opts.TokenTTL = DefaultTokenTTL
+	}
+	if opts.ManualBackupLimit <= 0 {
+		opts.ManualBackupLimit = DefaultManualBackupLimit
+	}
+	s := &Server{opts: opts, clock: &hw.Clock{}, faults: &hw.Faults{},
+		instances: map[string]*instance{}, backups: map[string]*backupRec{}}
+	s.tokens = &hw.Tokens{Clock: s.clock, ProjectID: opts.ProjectID, TTL: opts.TokenTTL,
+		User: hw.IAMUser{Name: opts.Username, Password: opts.Password, Domain: opts.Domain}}
+	add := func(in *instance) {
+		if in.status == "" {
+			in.status = "ACTIVE"
+		}
+		if in.kind == "" {
+			in.kind = "Ha"
+		}
+		if in.engine == "" {
+			in.engine, in.version = "MySQL", "8.0"
+		}
+		s.instances[in.id] = in
+		s.order = append(s.order, in.id)
+	}
+	for i := range opts.Resources {
+		add(&instance{id: InstanceID(i), name: fmt.Sprintf("rds-demo-%03d", i)})
+	}
+	add(&instance{id: ReplicaPrimary, name: "rds-primary"})
+	add(&instance{id: ReplicaInstance, name: "rds-replica", kind: "Replica", primary: ReplicaPrimary})
+	add(&instance{id: SQLServerInstance, name: "rds-sqlserver", engine: "SQLServer", version: "2019_SE", databases: SQLServerDatabases})
+	add(&instance{id: PostgreSQLInstance, name: "rds-postgres", engine: "PostgreSQL", version: "16"})
+	add(&instance{id: BusyInstance, name: "rds-busy", status: "MODIFYING"})
+	add(&instance{id: FailingInstance, name: "rds-failing", failing: true})
+
+	mux := http.NewServeMux()
+	mux.Handle("POST "+hw.IAMTokenPath, s.tokens)
+	mux.HandleFunc("POST /v3/{project_id}/backups", s.create)
+	mux.HandleFunc("GET /v3/{project_id}/backups", s.listBackups)
+	mux.HandleFunc("DELETE /v3/{project_id}/backups/{backup_id}", s.deleteBackup)
+	mux.HandleFunc("GET /v3/{project_id}/instances", s.listInstances)
+	mux.HandleFunc("/", hw.NotFoundAPI)
+	s.gw = &hw.Gateway{
+		Clock:        s.clock,
+		Faults:       s.faults,
+		Authenticate: s.authenticate,
+		IsCreate: func(r *http.Request) bool {
+			return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/backups")
+		},
+		Open: func(r *http.Request) bool { return r.URL.Path == hw.IAMTokenPath },
+		API:  mux,
+	}
+	srv, ln, err := hw.Listen(opts.Addr, s.gw)
+	if err != nil {
+		return nil, err
+	}
+	s.srv, s.ln = srv, ln
+	return s, nil
+}
+
+// Endpoint is the base URL of the RDS API (http://127.0.0.1:PORT).
+func (s *Server) Endpoint() string { return "http://" + s.ln.Addr().String() }
+
+// IAMEndpoint is the base URL of the IAM token API (the same server).
+func (s *Server) IAMEndpoint() string { return s.Endpoint() }
+
+// Close stops the simulator.
+func (s *Server) Close() { _ = s.srv.Close() }
+
+// Options returns the options in effect (defaults filled in).
+func (s *Server) Options() Options { return s.opts }
+
+// Now is the simulator's clock.
+func (s *Server) Now() time.Time { return s.clock.Now() }
+
+// Advance moves the clock: running backups progress, tokens age by d.
+func (s *Server) Advance(d time.Duration) { s.clock.Advance(d) }
+
+// Calls counts calls received (RDS and IAM).
+func (s *Server) Calls() int { return s.gw.Calls() }
+
+// LoseNextCreate makes the next create apply and then lose its response.
+func (s *Server) LoseNextCreate() { s.faults.LoseNextCreate() }
+
+// FailNext makes the next n RDS calls fail with class (Unavailable: 503,
+// Throttled: 429 with Retry-After, Busy: 409). IAM calls get no faults.
+func (s *Server) FailNext(class provider.Class, n int, retryAfter time.Duration) {
+	s.faults.FailNext(class, n, retryAfter)
+}
+
+// SetLatency delays every call by d.
+func (s *Server) SetLatency(d time.Duration) { s.faults.SetLatency(d) }
+
+// SetFaultRate injects random retryable faults with probability p per RDS call.
+func (s *Server) SetFaultRate(p float64, seed int64) { s.faults.SetFaultRate(p, seed) }
+
+// Faults counts injected faults.
+func (s *Server) Faults() int { return s.faults.Injected() }
+
+// TokensIssued counts IAM tokens issued.
+func (s *Server) TokensIssued() int { return s.tokens.Issued() }
+
+// RevokeTokens invalidates every token issued so far.
+func (s *Server) RevokeTokens() { s.tokens.RevokeAll() }
+
+// Inventory lists the IDs of every backup held (any state), sorted.
+func (s *Server) Inventory() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.backups))
+	for id := range s.backups {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// BackupStatus returns a backup's status (BUILDING, COMPLETED, FAILED), if it exists.
+func (s *Server) BackupStatus(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.backups[id]
+	if !ok {
+		return "", false
+	}
+	return b.status(s.clock.Now()), true
+}
+
+func (s *Server) authenticate(r *http.Request, body []byte) *hw.APIError {
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	project := ""
+	if len(parts) >= 2 {
+		project = parts[1]
+	}
+	if tok := r.Header.Get("X-Auth-Token"); tok != "" {
+		return s.tokens.Verify(tok, project)
+	}
+	if e := hw.VerifySignature(r, body, func(ak string) (string, bool) {
+		if ak == s.opts.AccessKey {
+			return s.opts.SecretKey, true
+		}
+		return "", false
+	}, time.Now()); e != nil {
+		return e
+	}
+	if project != s.opts.ProjectID {
+		return hw.Errf(http.StatusForbidden, hw.CodeForbidden, "The credentials are not authorized for project %s", project)
+	}
+	return nil
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		InstanceID  string  `json:"instance_id"`
+		Name        string  `json:"name"`
+		Description *string `json:"description"`
+		Databases   []struct {
+			Name string `json:"name"`
+		} `json:"databases"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		hw.WriteError(w, hw.Invalid("The request body is not valid JSON"))
+		return
+	}
+	desc := ""
+	if req.Description != nil {
+		desc = *req.Description
+	}
+	if req.InstanceID == "" {
+		hw.WriteError(w, hw.Invalid("instance_id is mandatory"))
+		return
+	}
+	for _, e := range []*hw.APIError{hw.CheckName(req.Name), hw.CheckDescription(desc)} {
+		if e != nil {
+			hw.WriteError(w, e)
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	in, ok := s.instances[req.InstanceID]
+	if !ok {
+		hw.WriteError(w, hw.Errf(http.StatusNotFound, hw.CodeNotFound, "The DB instance %s does not exist", req.InstanceID))
+		return
+	}
+	if in.kind == "Replica" {
+		hw.WriteError(w, hw.Invalid("Read replicas do not support manual backup creation"))
+		return
+	}
+	var dbs []string
+	for _, db := range req.Databases {
+		dbs = append(dbs, db.Name)
+	}
+	if len(dbs) > 0 {
+		if in.engine != "SQLServer" {
+			hw.WriteError(w, hw.Invalid("Only Microsoft SQL Server instances support partial backups (databases)"))
+			return
+		}
+		for _, db := range dbs {
+			if !contains(in.databases, db) {
+				hw.WriteError(w, hw.Invalid("The database %q does not exist on the instance", db))
+				return
+			}
+		}
+	}
+	if in.status != "ACTIVE" {
+		hw.WriteError(w, hw.Errf(http.StatusConflict, hw.CodeInstanceBusyRDS, "The DB instance status is %s; try again later", in.status))
+		return
+	}
+	for _, b := range s.backups {
+		if b.instanceID != in.id {
+			continue
+		}
+		if b.name == req.Name {
+			hw.WriteError(w, hw.Errf(http.StatusBadRequest, hw.CodeNameExists, "The backup name %s already exists", req.Name))
+			return
+		}
+		if !b.done(now) {
+			hw.WriteError(w, hw.Errf(http.StatusConflict, hw.CodeBackupInProgRDS, "A backup of the DB instance is in progress"))
+			return
+		}
+	}
+	if len(s.backups) >= s.opts.ManualBackupLimit {
+		hw.WriteError(w, hw.Errf(http.StatusRequestEntityTooLarge, hw.CodeManualBackupLimit,
+			"The number of manual backups has reached the limit (%d)", s.opts.ManualBackupLimit))
+		return
+	}
+	b := &backupRec{id: hw.NewHex(16) + "br01", name: req.Name, description: desc, instanceID: in.id,
+		databases: dbs, begin: now, duration: s.opts.Duration, failing: in.failing}
+	s.backups[b.id] = b
+	out := map[string]any{
+		"id": b.id, "instance_id": b.instanceID, "name": b.name, "description": desc,
+		"begin_time": b.begin.Format(hw.TimeLayout), "status": "BUILDING", "type": "manual",
+	}
+	if len(dbs) > 0 {
+		out["databases"] = dbObjects(dbs)
+	}
+	hw.WriteJSON(w, http.StatusOK, map[string]any{"backup": out})
+}
+
+func dbObjects(names []string) []map[string]string {
+	out := make([]map[string]string, 0, len(names))
+	for _, n := range names {
+		out = append(out, map[string]string{"name": n})
+	}
+	return out
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) backupJSON(b *backupRec, now time.Time) map[string]any {
+	in := s.instances[b.instanceID]
+	m := map[string]any{
+		"id": b.id, "instance_id": b.instanceID, "name": b.name,
+		"begin_time": b.begin.Format(hw.TimeLayout), "end_time": "",
+		"status": b.status(now), "type": "manual", "size": 0,
+		"datastore":           map[string]string{"type": in.engine, "version": in.version},
+		"associated_with_ddm": false,
+	}
+	if len(b.databases) > 0 {
+		m["databases"] = dbObjects(b.databases)
+	}
+	if b.done(now) {
+		m["end_time"] = b.begin.Add(b.duration).Format(hw.TimeLayout)
+		if !b.failing {
+			m["size"] = 2097152
+		}
+	}
+	return m
+}
+
+func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("instance_id") == "" {
+		hw.WriteError(w, hw.Invalid("instance_id is mandatory"))
+		return
+	}
+	offset, limit, e := hw.Page(r)
+	if e != nil {
+		hw.WriteError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	var matched []*backupRec
+	for _, b := range s.backups {
+		switch {
+		case b.instanceID != q.Get("instance_id"),
+			q.Get("backup_id") != "" && b.id != q.Get("backup_id"),
+			q.Get("backup_type") != "" && q.Get("backup_type") != "manual",
+			q.Get("status") != "" && q.Get("status") != b.status(now):
+			continue
+		}
+		matched = append(matched, b)
+	}
+	sort.Slice(matched, func(i, j int) bool {
+		if !matched[i].begin.Equal(matched[j].begin) {
+			return matched[i].begin.After(matched[j].begin)
+		}
+		return matched[i].id < matched[j].id
+	})
+	from, to := hw.Slice(len(matched), offset, limit)
+	out := make([]map[string]any, 0, to-from)
+	for _, b := range matched[from:to] {
+		out = append(out, s.backupJSON(b, now))
+	}
+	hw.WriteJSON(w, http.StatusOK, map[string]any{"backups": out, "total_count": len(matched)})
+}
+
+func (s *Server) deleteBackup(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("backup_id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.backups[id]
+	if !ok {
+		hw.WriteError(w, hw.Errf(http.StatusNotFound, hw.CodeNotFound, "The backup %s does not exist", id))
+		return
+	}
+	if !b.done(s.clock.Now()) {
+		hw.WriteError(w, hw.Errf(http.StatusConflict, hw.CodeBackupInProgress, "The backup %s is being created and cannot be deleted", id))
+		return
+	}
+	delete(s.backups, id)
+	hw.WriteJSON(w, http.StatusOK, map[string]any{})
+}
+
+func (s *Server) instanceJSON(in *instance) map[string]any {
+	related := []map[string]string{}
+	if in.primary != "" {
+		related = append(related, map[string]string{"id": in.primary, "type": "replica_of"})
+	}
+	for _, other := range s.instances {
+		if other.primary == in.id {
+			related = append(related, map[string]string{"id": other.id, "type": "replica"})
+		}
+	}
+	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Format(hw.TimeLayout)
+	return map[string]any{
+		"id": in.id, "name": in.name, "status": in.status, "type": in.kind,
+		"datastore":             map[string]string{"type": in.engine, "version": in.version},
+		"region":                "eu-de",
+		"created":               created,
+		"updated":               created,
+		"port":                  3306,
+		"enable_ssl":            false,
+		"private_ips":           []string{"192.168.0.10"},
+		"public_ips":            []string{},
+		"db_user_name":          "root",
+		"switch_strategy":       "reliability",
+		"nodes":                 []map[string]any{{"id": in.id + "no01", "name": in.name + "_node0", "role": "master", "status": "ACTIVE"}},
+		"related_instance":      related,
+		"flavor_ref":            "rds.mysql.s1.large.ha",
+		"volume":                map[string]any{"type": "COMMON", "size": 100},
+		"vpc_id":                "vpc-sim",
+		"subnet_id":             "subnet-sim",
+		"time_zone":             "UTC",
+		"tags":                  []any{},
+		"backup_strategy":       map[string]any{"start_time": "01:00-02:00", "keep_days": 7},
+		"maintenance_window":    "02:00-06:00",
+		"enterprise_project_id": "0",
+	}
+}
+
+func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
+	offset, limit, e := hw.Page(r)
+	if e != nil {
+		hw.WriteError(w, e)
+		return
+	}
+	q := r.URL.Query()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var matched []*instance
+	for _, id := range s.order {
+		in := s.instances[id]
+		switch {
+		case q.Get("id") != "" && q.Get("id") != in.id,
+			q.Get("name") != "" && q.Get("name") != in.name,
+			q.Get("type") != "" && q.Get("type") != in.kind,
+			q.Get("datastore_type") != "" && q.Get("datastore_type") != in.engine:
+			continue
+		}
+		matched = append(matched, in)
+	}
+	from, to := hw.Slice(len(matched), offset, limit)
+	out := make([]map[string]any, 0, to-from)
+	for _, in := range matched[from:to] {
+		out = append(out, s.instanceJSON(in))
+	}
+	hw.WriteJSON(w, http.StatusOK, map[string]any{"instances": out, "total_count": len(matched)})
+}
