@@ -223,4 +223,6 @@ func (c *tokenCredentials) ProcessAuthRequest(_ *impl.DefaultHttpClient, req *re
 		Build(), nil
 }
 
-func (c *tokenCredentials) String() string { return fmt.Sprintf("otcrds token credentials (project %s)", c.projectID) }
+func (c *tokenCredentials) String() string {
+	return fmt.Sprintf("otcrds token credentials (project %s)", c.projectID)
+}
