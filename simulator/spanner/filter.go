@@ -11,8 +11,8 @@ import (
 // A filter is the list filter language of the Spanner admin API (the subset
 // of AIP-160 that ListBackups and ListBackupOperations document): comparisons
 // `field op value` with op one of < > <= >= != = : (":" is "contains", and
-// "field:*" means "has a value"), combined with parentheses, AND, OR and NOT;
-// juxtaposed expressions are ANDed. Matching is case-insensitive. Values that
+// "field:*" means "has a value"), combined with parentheses, AND, OR (which
+// binds tighter than AND) and NOT; juxtaposed expressions are ANDed. Matching is case-insensitive. Values that
 // both parse as RFC 3339 timestamps compare as times, as integers numerically.
 type filter interface {
 	match(fields map[string]string) bool
@@ -85,7 +85,7 @@ func parseFilter(expr string, known map[string]bool) (filter, error) {
 	if p.eof() {
 		return trueFilter{}, nil
 	}
-	f, err := p.or()
+	f, err := p.and()
 	if err != nil {
 		return nil, err
 	}
@@ -124,23 +124,11 @@ func (p *filterParser) keyword(kw string) bool {
 	return true
 }
 
-func (p *filterParser) or() (filter, error) {
-	l, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for p.keyword("OR") {
-		r, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		l = orFilter{l, r}
-	}
-	return l, nil
-}
-
+// and parses a conjunction of disjunctions: as AIP-160 specifies (and the
+// Spanner docs' examples rely on), OR binds tighter than AND, so
+// "a OR b AND c" is "(a OR b) AND c".
 func (p *filterParser) and() (filter, error) {
-	l, err := p.unary()
+	l, err := p.or()
 	if err != nil {
 		return nil, err
 	}
@@ -149,18 +137,28 @@ func (p *filterParser) and() (filter, error) {
 		if p.eof() || p.s[p.i] == ')' {
 			return l, nil
 		}
-		save := p.i
-		if p.keyword("OR") {
-			p.i = save
-			return l, nil
-		}
 		p.keyword("AND")
-		r, err := p.unary()
+		r, err := p.or()
 		if err != nil {
 			return nil, err
 		}
 		l = andFilter{l, r}
 	}
+}
+
+func (p *filterParser) or() (filter, error) {
+	l, err := p.unary()
+	if err != nil {
+		return nil, err
+	}
+	for p.keyword("OR") {
+		r, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		l = orFilter{l, r}
+	}
+	return l, nil
 }
 
 func (p *filterParser) unary() (filter, error) {
@@ -182,7 +180,7 @@ func (p *filterParser) unary() (filter, error) {
 	}
 	if !p.eof() && p.s[p.i] == '(' {
 		p.i++
-		f, err := p.or()
+		f, err := p.and()
 		if err != nil {
 			return nil, err
 		}
