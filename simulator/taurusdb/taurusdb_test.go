@@ -1,0 +1,281 @@
+package taurusdb_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backupflow/backupflow/provider"
+	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
+	sim "github.com/backupflow/backupflow/simulator/taurusdb"
+)
+
+type answer struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func (a answer) str(k string) string { s, _ := a.body[k].(string); return s }
+
+// call sends a request signed with secret (unsigned when secret is "").
+func call(t *testing.T, s *sim.Server, method, path string, query url.Values, body any, secret string, header ...string) answer {
+	t.Helper()
+	var raw []byte
+	if body != nil {
+		var err error
+		raw, err = json.Marshal(body)
+		require.NoError(t, err)
+	}
+	u := s.Endpoint() + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	r, err := http.NewRequest(method, u, bytes.NewReader(raw))
+	require.NoError(t, err)
+	r.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	if secret != "" {
+		hw.SignRequest(r, raw, sim.AccessKey, secret, time.Now())
+	}
+	resp, err := http.DefaultClient.Do(r)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	a := answer{status: resp.StatusCode, header: resp.Header, body: map[string]any{}}
+	if len(data) > 0 {
+		require.NoError(t, json.Unmarshal(data, &a.body), "%s", data)
+	}
+	return a
+}
+
+func start(t *testing.T, opts sim.Options) *sim.Server {
+	t.Helper()
+	s, err := sim.Start(opts)
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s
+}
+
+var project = "/v3/" + sim.ProjectID
+
+func create(t *testing.T, s *sim.Server, instance, name string) answer {
+	return call(t, s, http.MethodPost, project+"/backups/create", nil,
+		map[string]any{"instance_id": instance, "name": name, "description": "sim test"}, sim.SecretKey)
+}
+
+func assertError(t *testing.T, a answer, status int, code string) {
+	t.Helper()
+	assert.Equal(t, status, a.status, "%v", a.body)
+	assert.Equal(t, code, a.str("error_code"), "%v", a.body)
+	assert.NotEmpty(t, a.str("error_msg"))
+	assert.NotEmpty(t, a.header.Get("X-Request-Id"))
+}
+
+func TestSignatureRequired(t *testing.T) {
+	s := start(t, sim.Options{})
+	assertError(t, call(t, s, http.MethodGet, project+"/backups", nil, nil, ""), http.StatusUnauthorized, hw.CodeAuthFailed)
+	assertError(t, call(t, s, http.MethodGet, project+"/backups", nil, nil, "wrong-secret"), http.StatusUnauthorized, hw.CodeAuthFailed)
+	// A create with a bad signature changes nothing.
+	a := call(t, s, http.MethodPost, project+"/backups/create", nil,
+		map[string]any{"instance_id": sim.InstanceID(1), "name": "backup-1"}, "wrong-secret")
+	assertError(t, a, http.StatusUnauthorized, hw.CodeAuthFailed)
+	assert.Empty(t, s.Inventory())
+	// Another project's path is refused even with a good signature.
+	assertError(t, call(t, s, http.MethodGet, "/v3/ffffffffffffffffffffffffffffffff/backups", nil, nil, sim.SecretKey),
+		http.StatusForbidden, hw.CodeForbidden)
+	ok := call(t, s, http.MethodGet, project+"/backups", nil, nil, sim.SecretKey)
+	assert.Equal(t, http.StatusOK, ok.status, "%v", ok.body)
+	assert.Equal(t, 5, s.Calls())
+}
+
+func TestUnknownAPI(t *testing.T) {
+	s := start(t, sim.Options{})
+	assertError(t, call(t, s, http.MethodGet, project+"/nothing-here", nil, nil, sim.SecretKey), http.StatusNotFound, hw.CodeNoSuchAPI)
+}
+
+func TestBackupLifecycle(t *testing.T) {
+	s := start(t, sim.Options{Duration: time.Minute})
+	inst := sim.InstanceID(3)
+	a := create(t, s, inst, "backup-one")
+	require.Equal(t, http.StatusCreated, a.status, "%v", a.body)
+	b := a.body["backup"].(map[string]any)
+	id, job := b["id"].(string), a.str("job_id")
+	assert.Equal(t, "BUILDING", b["status"])
+	assert.Equal(t, "manual", b["type"])
+	assert.Equal(t, inst, b["instance_id"])
+	_, err := time.Parse(hw.TimeLayout, b["begin_time"].(string))
+	require.NoError(t, err, "begin_time in the documented form")
+	assert.NotEmpty(t, job)
+	assert.Equal(t, []string{id}, s.Inventory())
+
+	jobState := func() (string, int) {
+		j := call(t, s, http.MethodGet, project+"/jobs", url.Values{"id": {job}}, nil, sim.SecretKey)
+		require.Equal(t, http.StatusOK, j.status, "%v", j.body)
+		m := j.body["job"].(map[string]any)
+		pct, err := strconv.Atoi(strings.TrimSuffix(m["process"].(string), "%"))
+		require.NoError(t, err)
+		return m["status"].(string), pct
+	}
+	st, p0 := jobState()
+	assert.Equal(t, "Running", st)
+	s.Advance(30 * time.Second)
+	st, p1 := jobState()
+	assert.Equal(t, "Running", st)
+	assert.Greater(t, p1, p0, "progress rises")
+	assert.Less(t, p1, 100)
+
+	// Another backup of the same instance is refused while this one runs.
+	assertError(t, create(t, s, inst, "backup-two"), http.StatusConflict, hw.CodeBackupInProgress)
+	// A building backup cannot be deleted.
+	assertError(t, call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, sim.SecretKey), http.StatusConflict, hw.CodeBackupInProgress)
+
+	s.Advance(time.Minute)
+	st, p2 := jobState()
+	assert.Equal(t, "Completed", st)
+	assert.Equal(t, 100, p2)
+	list := call(t, s, http.MethodGet, project+"/backups", url.Values{"instance_id": {inst}, "backup_id": {id}}, nil, sim.SecretKey)
+	require.Equal(t, http.StatusOK, list.status)
+	backups := list.body["backups"].([]any)
+	require.Len(t, backups, 1)
+	rec := backups[0].(map[string]any)
+	assert.Equal(t, "COMPLETED", rec["status"])
+	assert.NotEmpty(t, rec["end_time"])
+
+	// Names are unique per instance, also after the backup finished.
+	assertError(t, create(t, s, inst, "backup-one"), http.StatusBadRequest, hw.CodeNameExists)
+	// The same name on another instance is fine.
+	require.Equal(t, http.StatusCreated, create(t, s, sim.InstanceID(4), "backup-one").status)
+
+	del := call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, sim.SecretKey)
+	assert.Equal(t, http.StatusOK, del.status, "%v", del.body)
+	assert.Equal(t, id, del.str("backup_id"))
+	assertError(t, call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, sim.SecretKey), http.StatusNotFound, hw.CodeNotFound)
+	assert.Len(t, s.Inventory(), 1)
+}
+
+func TestCreateRules(t *testing.T) {
+	s := start(t, sim.Options{ManualBackupLimit: 2})
+	cases := []struct {
+		name   string
+		body   map[string]any
+		header []string
+		status int
+		code   string
+	}{
+		{"bad instance id", map[string]any{"instance_id": "abc", "name": "backup-1"}, nil, 400, hw.CodeInvalidParameter},
+		{"unknown instance", map[string]any{"instance_id": "00000000000000000000000000000000in07", "name": "backup-1"}, nil, 404, hw.CodeNotFound},
+		{"bad name", map[string]any{"instance_id": sim.InstanceID(0), "name": "1x"}, nil, 400, hw.CodeInvalidParameter},
+		{"bad description", map[string]any{"instance_id": sim.InstanceID(0), "name": "backup-1", "description": "a=b"}, nil, 400, hw.CodeInvalidParameter},
+		{"bad X-Language", map[string]any{"instance_id": sim.InstanceID(0), "name": "backup-1"}, []string{"X-Language", "fr-fr"}, 400, hw.CodeInvalidParameter},
+		{"busy instance", map[string]any{"instance_id": sim.BusyInstance, "name": "backup-1"}, nil, 409, hw.CodeInstanceBusy},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assertError(t, call(t, s, http.MethodPost, project+"/backups/create", nil, c.body, sim.SecretKey, c.header...), c.status, c.code)
+		})
+	}
+	assert.Empty(t, s.Inventory())
+
+	// The manual-backup quota of the project.
+	require.Equal(t, http.StatusCreated, create(t, s, sim.InstanceID(0), "backup-1").status)
+	require.Equal(t, http.StatusCreated, create(t, s, sim.InstanceID(1), "backup-1").status)
+	assertError(t, create(t, s, sim.InstanceID(2), "backup-1"), http.StatusRequestEntityTooLarge, hw.CodeManualBackupLimit)
+	assert.Len(t, s.Inventory(), 2)
+}
+
+func TestFailingInstance(t *testing.T) {
+	s := start(t, sim.Options{})
+	a := create(t, s, sim.FailingInstance, "doomed")
+	require.Equal(t, http.StatusCreated, a.status)
+	s.Advance(time.Hour)
+	j := call(t, s, http.MethodGet, project+"/jobs", url.Values{"id": {a.str("job_id")}}, nil, sim.SecretKey)
+	m := j.body["job"].(map[string]any)
+	assert.Equal(t, "Failed", m["status"])
+	assert.NotEmpty(t, m["fail_reason"])
+	st, ok := s.BackupStatus(a.body["backup"].(map[string]any)["id"].(string))
+	assert.True(t, ok)
+	assert.Equal(t, "FAILED", st)
+}
+
+func TestJobVisibilityDelay(t *testing.T) {
+	s := start(t, sim.Options{JobVisibilityDelay: 5 * time.Second})
+	a := create(t, s, sim.InstanceID(0), "backup-1")
+	job := a.str("job_id")
+	assertError(t, call(t, s, http.MethodGet, project+"/jobs", url.Values{"id": {job}}, nil, sim.SecretKey), http.StatusNotFound, hw.CodeNotFound)
+	jobs := call(t, s, http.MethodGet, project+"/immediate-jobs", nil, nil, sim.SecretKey)
+	assert.Empty(t, jobs.body["jobs"], "not listed either")
+	s.Advance(6 * time.Second)
+	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/jobs", url.Values{"id": {job}}, nil, sim.SecretKey).status)
+	jobs = call(t, s, http.MethodGet, project+"/immediate-jobs",
+		url.Values{"start_time": {time.Now().Add(-time.Hour).UTC().Format(hw.TimeLayout)}}, nil, sim.SecretKey)
+	list := jobs.body["jobs"].([]any)
+	require.Len(t, list, 1)
+	assert.Equal(t, job, list[0].(map[string]any)["job_id"])
+	assert.Equal(t, sim.JobName, list[0].(map[string]any)["job_name"])
+}
+
+func TestInjectedFaults(t *testing.T) {
+	s := start(t, sim.Options{})
+	s.FailNext(provider.Throttled, 1, 7*time.Second)
+	a := call(t, s, http.MethodGet, project+"/backups", nil, nil, sim.SecretKey)
+	assertError(t, a, http.StatusTooManyRequests, hw.CodeThrottled)
+	assert.Equal(t, "7", a.header.Get("Retry-After"))
+	s.FailNext(provider.Unavailable, 1, 0)
+	assertError(t, call(t, s, http.MethodGet, project+"/backups", nil, nil, sim.SecretKey), http.StatusServiceUnavailable, hw.CodeUnavailable)
+	assert.Equal(t, 2, s.Faults())
+
+	// A lost create is applied, but the client sees the connection drop.
+	s.LoseNextCreate()
+	raw, _ := json.Marshal(map[string]any{"instance_id": sim.InstanceID(0), "name": "lost-one"})
+	r, _ := http.NewRequest(http.MethodPost, s.Endpoint()+project+"/backups/create", bytes.NewReader(raw))
+	r.Header.Set("Content-Type", "application/json")
+	hw.SignRequest(r, raw, sim.AccessKey, sim.SecretKey, time.Now())
+	_, err := http.DefaultClient.Do(r)
+	require.Error(t, err, "no response")
+	assert.Len(t, s.Inventory(), 1, "but the backup exists")
+	assert.Equal(t, 3, s.Faults())
+}
+
+func TestLatency(t *testing.T) {
+	s := start(t, sim.Options{})
+	s.SetLatency(150 * time.Millisecond)
+	began := time.Now()
+	call(t, s, http.MethodGet, project+"/backups", nil, nil, sim.SecretKey)
+	assert.GreaterOrEqual(t, time.Since(began), 150*time.Millisecond)
+}
+
+func TestFixture(t *testing.T) {
+	seen := map[string]bool{}
+	for i := range sim.DefaultResources {
+		id := sim.InstanceID(i)
+		assert.Len(t, id, 36)
+		assert.True(t, strings.HasSuffix(id, "in07"))
+		assert.False(t, seen[id], "distinct")
+		seen[id] = true
+	}
+	assert.Equal(t, sim.InstanceID(5), sim.InstanceID(5), "deterministic")
+	for _, id := range []string{sim.BusyInstance, sim.FailingInstance} {
+		assert.Len(t, id, 36)
+		assert.True(t, strings.HasSuffix(id, "in07"))
+		assert.False(t, seen[id], "special instances are not demo instances")
+	}
+	var a, b map[string]string
+	require.NoError(t, json.Unmarshal(sim.CreateSection(7), &a))
+	require.NoError(t, json.Unmarshal(sim.CreateSection(7), &b))
+	assert.Equal(t, sim.InstanceID(7), a["instance_id"])
+	assert.Equal(t, sim.InstanceID(7), sim.InstanceID(207%sim.DefaultResources))
+	assert.NotEqual(t, a["name"], b["name"], "names never collide")
+}
