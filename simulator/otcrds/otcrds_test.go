@@ -31,7 +31,9 @@ func signed(secret string) auth {
 	return func(r *http.Request, raw []byte) { hw.SignRequest(r, raw, sim.AccessKey, secret, time.Now()) }
 }
 
-func token(tok string) auth { return func(r *http.Request, _ []byte) { r.Header.Set("X-Auth-Token", tok) } }
+func token(tok string) auth {
+	return func(r *http.Request, _ []byte) { r.Header.Set("X-Auth-Token", tok) }
+}
 
 func none(*http.Request, []byte) {}
 
