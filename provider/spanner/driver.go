@@ -20,6 +20,7 @@ package spanner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -156,6 +157,14 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 		return *found, nil
 	case ferr != nil && class == provider.AlreadyExists:
 		return provider.Operation{}, ferr
+	case ferr == nil && class == provider.AlreadyExists:
+		// The backup vanished between the two calls: the next attempt creates it.
+		var pe *provider.Error
+		if errors.As(perr, &pe) {
+			e := *pe
+			e.Class, e.Message = provider.Busy, e.Message+" (but it was gone a moment later; try again)"
+			return provider.Operation{}, &e
+		}
 	}
 	return provider.Operation{}, perr
 }
@@ -176,8 +185,8 @@ func (s spec) operation(opName string, startedAt *time.Time) provider.Operation 
 // is ours, nil when there is no such backup, and AlreadyExists when the
 // backup exists but is somebody else's.
 //
-// "Ours" means: the backup was created no earlier than the workflow started
-// (Owner.StartedAt, less ClockSkew) AND it is of the requested database (a
+// "Ours" means: the request that made the backup was received no earlier
+// than the workflow started (Owner.StartedAt, less ClockSkew) AND it is of the requested database (a
 // create) or of the requested source backup (a copy: the source named in its
 // CopyBackupMetadata, or, when that operation is no longer listed, the
 // source's database and versionTime, which a copy inherits). Backups carry
@@ -273,7 +282,13 @@ func (d *Driver) findOperation(ctx context.Context, s spec) (*longrunningpb.Oper
 
 // owns decides whether an existing backup is the job's (see Find).
 func (d *Driver) owns(ctx context.Context, s spec, b *databasepb.Backup, md *opMeta, owner provider.Owner) (bool, string, error) {
+	// When the request was received: the operation's progress.startTime
+	// ("time the request was received"), else the backup's createTime (for a
+	// copy, Spanner's docs do not promise createTime is the copy's own).
 	created := b.GetCreateTime().AsTime()
+	if md != nil && md.progress.GetStartTime() != nil {
+		created = md.progress.GetStartTime().AsTime()
+	}
 	if !owner.StartedAt.IsZero() && created.Before(owner.StartedAt.Add(-ClockSkew)) {
 		return false, fmt.Sprintf("it was created at %s, before this workflow started at %s",
 			created.Format(time.RFC3339Nano), owner.StartedAt.UTC().Format(time.RFC3339Nano)), nil

@@ -637,3 +637,37 @@ func TestConfigFromEnvironmentWithTokenFile(t *testing.T) {
 	require.True(t, errors.As(err, &pe))
 	assert.Equal(t, "UNAUTHENTICATED", pe.Code)
 }
+
+// TestFindWhenTheOperationIsNoLongerListed: ListBackupOperations only lists
+// operations that ended within 7 days; Find then adopts the backup itself
+// (a copy is recognised by the database and versionTime it inherits).
+func TestFindWhenTheOperationIsNoLongerListed(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	create := jobOf(backup.KindCreate, createSection(t, "old-source", 21, nil))
+	src := mustStart(t, d, create)
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, src).Phase)
+	other := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "old-other", 22, nil)))
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, other).Phase)
+	cpJob := jobOf(backup.KindCopy, copySection(t, "old-copy", src.BackupName, nil))
+	cp := mustStart(t, d, cpJob)
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, cp).Phase)
+	srv.Advance(8 * 24 * time.Hour)
+
+	for _, job := range []provider.Job{create, cpJob} {
+		found, err := d.Find(testCtx(t), job)
+		require.NoError(t, err)
+		require.NotNil(t, found)
+		assert.Equal(t, found.BackupName, found.ID, "no operation: the backup name stands in")
+		st, err := d.Poll(testCtx(t), *found)
+		require.NoError(t, err)
+		assert.Equal(t, provider.PhaseSucceeded, st.Phase)
+		ok, err := d.Cancel(testCtx(t), *found)
+		require.NoError(t, err)
+		assert.False(t, ok)
+	}
+	wrongSource := cpJob
+	wrongSource.Section = copySection(t, "old-copy", other.BackupName, nil)
+	_, err := d.Find(testCtx(t), wrongSource)
+	assert.Equal(t, provider.AlreadyExists, provider.ClassOf(err), "%v", err)
+}
