@@ -55,24 +55,24 @@ type ValidateOutput struct {
 // the provider's remote preconditions. Nothing is created.
 func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateOutput, error) {
 	if len(in.Request.UnknownFields) > 0 {
-		return ValidateOutput{}, toTemporal(provider.Invalid(in.Request.UnknownFields[0],
+		return ValidateOutput{}, toTemporal(ctx, provider.Invalid(in.Request.UnknownFields[0],
 			"unknown field; a request has \"provider\" and one section named after the provider"))
 	}
 	d, err := a.Registry.Driver(in.Request.Provider)
 	if err != nil {
-		return ValidateOutput{}, toTemporal(err)
+		return ValidateOutput{}, toTemporal(ctx, err)
 	}
 	if in.Job.Kind == backup.KindCopy && !d.SupportsCopy() {
-		return ValidateOutput{}, toTemporal(&provider.Error{Class: provider.Unsupported, Field: "provider",
+		return ValidateOutput{}, toTemporal(ctx, &provider.Error{Class: provider.Unsupported, Field: "provider",
 			Message: fmt.Sprintf("%s has no backup copy API; copy is supported by: %s",
 				d.Name(), strings.Join(a.Registry.CopyProviders(), ", "))})
 	}
 	target, err := d.Validate(in.Job.Kind, in.Job.Section, a.Now())
 	if err != nil {
-		return ValidateOutput{}, toTemporal(err)
+		return ValidateOutput{}, toTemporal(ctx, err)
 	}
 	if err := d.Preflight(ctx, in.Job); err != nil {
-		return ValidateOutput{}, toTemporal(err)
+		return ValidateOutput{}, toTemporal(ctx, err)
 	}
 	out := ValidateOutput{Target: target}
 	if a.SearchAttributes != nil {
@@ -106,13 +106,13 @@ type StartOutput struct {
 func (a *Activities) StartOperation(ctx context.Context, in StartInput) (StartOutput, error) {
 	d, err := a.Registry.Driver(in.Provider)
 	if err != nil {
-		return StartOutput{}, toTemporal(err)
+		return StartOutput{}, toTemporal(ctx, err)
 	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
 	if attempt > 1 {
 		found, err := d.Find(ctx, in.Job)
 		if err != nil {
-			return StartOutput{}, toTemporal(err)
+			return StartOutput{}, toTemporal(ctx, err)
 		}
 		if found != nil {
 			activity.GetLogger(ctx).Info("adopted the operation an earlier attempt started", "operation", found.ID)
@@ -121,7 +121,7 @@ func (a *Activities) StartOperation(ctx context.Context, in StartInput) (StartOu
 	}
 	op, err := d.Start(ctx, in.Job)
 	if err != nil {
-		return StartOutput{}, toTemporal(err)
+		return StartOutput{}, toTemporal(ctx, err)
 	}
 	return StartOutput{Operation: op, Attempts: attempt}, nil
 }
@@ -143,11 +143,11 @@ const ErrStillRunning = "StillRunning"
 func (a *Activities) PollOperation(ctx context.Context, in OperationInput) (PollOutput, error) {
 	d, err := a.Registry.Driver(in.Provider)
 	if err != nil {
-		return PollOutput{}, toTemporal(err)
+		return PollOutput{}, toTemporal(ctx, err)
 	}
 	st, err := d.Poll(ctx, in.Operation)
 	if err != nil {
-		return PollOutput{}, toTemporal(err)
+		return PollOutput{}, toTemporal(ctx, err)
 	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
 	switch st.Phase {
@@ -156,10 +156,10 @@ func (a *Activities) PollOperation(ctx context.Context, in OperationInput) (Poll
 	case provider.PhaseSucceeded:
 		return PollOutput{Status: st, Attempts: attempt}, nil
 	case provider.PhaseFailed:
-		return PollOutput{}, toTemporal(&provider.Error{Class: provider.BackupFailed, Provider: in.Provider,
+		return PollOutput{}, toTemporal(ctx, &provider.Error{Class: provider.BackupFailed, Provider: in.Provider,
 			Code: st.ProviderState, Message: "the provider reports the backup failed: " + st.Message})
 	default: // cancelled or gone behind our back
-		return PollOutput{}, toTemporal(&provider.Error{Class: provider.BackupFailed, Provider: in.Provider,
+		return PollOutput{}, toTemporal(ctx, &provider.Error{Class: provider.BackupFailed, Provider: in.Provider,
 			Code: st.ProviderState, Message: "the backup was cancelled or deleted outside backupflow"})
 	}
 }
@@ -194,11 +194,11 @@ type FinalizeOutput struct {
 func (a *Activities) Finalize(ctx context.Context, in OperationInput) (FinalizeOutput, error) {
 	d, err := a.Registry.Driver(in.Provider)
 	if err != nil {
-		return FinalizeOutput{}, toTemporal(err)
+		return FinalizeOutput{}, toTemporal(ctx, err)
 	}
 	b, err := d.Describe(ctx, in.Operation)
 	if err != nil {
-		return FinalizeOutput{}, toTemporal(err)
+		return FinalizeOutput{}, toTemporal(ctx, err)
 	}
 	return FinalizeOutput{Backup: b, Attempts: int(activity.GetInfo(ctx).Attempt)}, nil
 }
@@ -219,7 +219,7 @@ type CleanupInput struct {
 func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (backup.CleanupReport, error) {
 	d, err := a.Registry.Driver(in.Provider)
 	if err != nil {
-		return backup.CleanupReport{}, toTemporal(err)
+		return backup.CleanupReport{}, toTemporal(ctx, err)
 	}
 	report := backup.CleanupReport{Reason: in.Reason}
 	if activity.HasHeartbeatDetails(ctx) {
@@ -232,7 +232,7 @@ func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (backup.Clean
 		case provider.IsClass(err, provider.AlreadyExists):
 			found = nil // the name is taken by somebody else's backup: nothing of ours
 		case err != nil:
-			return report, toTemporal(err)
+			return report, toTemporal(ctx, err)
 		}
 		if found == nil {
 			report.Note = "the provider holds nothing this workflow started"
@@ -243,13 +243,13 @@ func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (backup.Clean
 	report.Created = true
 	st, err := d.Poll(ctx, *op)
 	if err != nil {
-		return report, toTemporal(err)
+		return report, toTemporal(ctx, err)
 	}
 	if st.Phase == provider.PhaseRunning {
 		if !report.CancelledAtProvider {
 			stopped, err := d.Cancel(ctx, *op)
 			if err != nil {
-				return report, toTemporal(err)
+				return report, toTemporal(ctx, err)
 			}
 			report.CancelledAtProvider = stopped
 			if !stopped {
@@ -266,7 +266,7 @@ func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (backup.Clean
 		return report, nil
 	}
 	if err := d.Delete(ctx, *op); err != nil {
-		return report, toTemporal(err)
+		return report, toTemporal(ctx, err)
 	}
 	report.Deleted = append(report.Deleted, firstNonEmpty(op.BackupID, op.BackupName, op.ID))
 	report.Note = fmt.Sprintf("the backup had reached %s before it could be stopped; deleted it", st.ProviderState)
@@ -282,14 +282,14 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// toTemporal turns a classified provider error into a Temporal application
-// error: the give-up classes are non-retryable, the others retry after the
-// provider's hint (or the class default). Unclassified errors (context
-// deadlines, bugs) stay retryable under the activity's retry policy.
-func toTemporal(err error) error {
+// toTemporal turns an error into a Temporal application error: the give-up
+// classes are non-retryable; the others retry after the provider's hint, or
+// the class's backoff for this attempt, whichever is longer. Unclassified
+// errors (timeouts, lost connections, bugs) are treated as Unavailable.
+func toTemporal(ctx context.Context, err error) error {
 	var pe *provider.Error
 	if !errors.As(err, &pe) {
-		return err
+		pe = &provider.Error{Class: provider.Unavailable, Message: err.Error(), Err: err}
 	}
 	opts := temporal.ApplicationErrorOptions{
 		NonRetryable: !pe.Class.Retryable(),
@@ -297,7 +297,7 @@ func toTemporal(err error) error {
 		Details:      []any{pe},
 	}
 	if !opts.NonRetryable {
-		opts.NextRetryDelay = max(pe.RetryAfter, pe.Class.DefaultRetryDelay())
+		opts.NextRetryDelay = max(pe.RetryAfter, pe.Class.RetryDelay(int(activity.GetInfo(ctx).Attempt)))
 	}
 	return temporal.NewApplicationErrorWithOptions(pe.Error(), string(pe.Class), opts)
 }

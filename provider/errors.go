@@ -37,15 +37,20 @@ func (c Class) Retryable() bool {
 	return false
 }
 
-// DefaultRetryDelay is the wait before retrying a class when the provider gave no hint.
-func (c Class) DefaultRetryDelay() time.Duration {
+// RetryDelay is the wait before retry number attempt (1-based) of an error
+// of this class when the provider gave no hint: exponential from the class's
+// base, capped at 5 minutes. Activities always state the delay explicitly, so
+// the activity retry policy's own backoff never applies.
+func (c Class) RetryDelay(attempt int) time.Duration {
+	base := time.Second
 	switch c {
 	case Busy:
-		return 30 * time.Second
+		base = 30 * time.Second // a busy instance or a pending backup takes a while to clear
 	case Throttled:
-		return 5 * time.Second
+		base = 5 * time.Second
 	}
-	return 0 // let the activity retry policy's backoff decide
+	d := base << min(max(attempt-1, 0), 16)
+	return min(d, 5*time.Minute)
 }
 
 // Error is a provider answer, classified. It keeps the provider's own code,

@@ -38,8 +38,11 @@ const (
 	startLimit = 24 * time.Hour
 )
 
+// retryPolicy is only a ceiling: activities state every retry's delay
+// (NextRetryDelay) from provider hints, the poll policy and the error class.
+// The server caps NextRetryDelay at MaximumInterval, so that is set high.
 func retryPolicy() *temporal.RetryPolicy {
-	return &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute}
+	return &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 24 * time.Hour}
 }
 
 type run struct {

@@ -1,0 +1,172 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+)
+
+// memoRequest holds a fingerprint of the request in the workflow's memo, so an
+// identical re-submission can be told from a conflicting one.
+const memoRequest = "backupflow.request"
+
+// Client starts and follows backups for other Go services.
+type Client struct {
+	Temporal  client.Client
+	TaskQueue string
+}
+
+// NewClient returns a client on the default task queue.
+func NewClient(c client.Client) *Client { return &Client{Temporal: c, TaskQueue: TaskQueue} }
+
+// ConflictError means the resource already has a backup running for a different request.
+type ConflictError struct {
+	WorkflowID, RunID string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("a different backup of this resource is already running: workflow %s (run %s); "+
+		"wait for it, or cancel it with the %q signal", e.WorkflowID, e.RunID, CancelSignal)
+}
+
+// StartCreate starts CreateBackup. An identical request for a resource whose
+// backup is running attaches to it (Handle.Attached); a different one fails
+// with *ConflictError naming the running workflow.
+func (c *Client) StartCreate(ctx context.Context, req Request) (*Handle, error) {
+	return c.start(ctx, KindCreate, req)
+}
+
+// StartCopy starts CopyBackup, with the same rules as StartCreate.
+func (c *Client) StartCopy(ctx context.Context, req Request) (*Handle, error) {
+	return c.start(ctx, KindCopy, req)
+}
+
+func (c *Client) start(ctx context.Context, kind Kind, req Request) (*Handle, error) {
+	id, err := req.WorkflowID(kind)
+	if err != nil {
+		return nil, err
+	}
+	fp, err := fingerprint(req)
+	if err != nil {
+		return nil, err
+	}
+	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                c.TaskQueue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		Memo:                                     map[string]any{memoRequest: fp},
+	}, kind.WorkflowType(), req)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return c.attach(ctx, id, started.RunId, fp)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", kind.WorkflowType(), err)
+	}
+	return &Handle{client: c, WorkflowID: id, RunID: run.GetRunID()}, nil
+}
+
+func (c *Client) attach(ctx context.Context, id, runID, fp string) (*Handle, error) {
+	desc, err := c.Temporal.DescribeWorkflowExecution(ctx, id, runID)
+	if err != nil {
+		return nil, fmt.Errorf("describe running workflow %s: %w", id, err)
+	}
+	var running string
+	if p, ok := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoRequest]; ok {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &running)
+	}
+	if running != fp {
+		return nil, &ConflictError{WorkflowID: id, RunID: runID}
+	}
+	return &Handle{client: c, WorkflowID: id, RunID: runID, Attached: true}, nil
+}
+
+// fingerprint identifies a request regardless of JSON formatting.
+func fingerprint(req Request) (string, error) {
+	var section bytes.Buffer
+	if err := json.Compact(&section, req.Section); err != nil {
+		return "", fmt.Errorf("%s section is not valid JSON: %w", req.Provider, err)
+	}
+	sum := sha256.Sum256([]byte(req.Provider + "\x00" + section.String()))
+	return hex.EncodeToString(sum[:12]), nil
+}
+
+// Handle follows one backup workflow.
+type Handle struct {
+	client            *Client
+	WorkflowID, RunID string
+	// Attached is true when the start found an identical backup already running.
+	Attached bool
+}
+
+// Handle returns a handle on an existing workflow (RunID may be empty: the latest run).
+func (c *Client) Handle(workflowID, runID string) *Handle {
+	return &Handle{client: c, WorkflowID: workflowID, RunID: runID}
+}
+
+// Progress asks the workflow where it is, and adds the live percent from its
+// pending poll (unfinished polls are not recorded in history).
+func (h *Handle) Progress(ctx context.Context) (Progress, error) {
+	var p Progress
+	v, err := h.client.Temporal.QueryWorkflow(ctx, h.WorkflowID, h.RunID, ProgressQuery)
+	if err != nil {
+		return p, fmt.Errorf("query %s: %w", h.WorkflowID, err)
+	}
+	if err := v.Get(&p); err != nil {
+		return p, err
+	}
+	if p.State.Terminal() {
+		return p, nil
+	}
+	desc, err := h.client.Temporal.DescribeWorkflowExecution(ctx, h.WorkflowID, h.RunID)
+	if err != nil {
+		return p, nil // the query answer stands on its own
+	}
+	for _, pa := range desc.GetPendingActivities() {
+		p.Attempts = max(p.Attempts, int(pa.GetAttempt()))
+		payloads := pa.GetLastFailure().GetApplicationFailureInfo().GetDetails()
+		if payloads == nil {
+			continue
+		}
+		var live PollProgress
+		if converter.GetDefaultDataConverter().FromPayloads(payloads, &live) == nil && live.Percent > p.Percent {
+			p.Percent = live.Percent
+		}
+	}
+	return p, nil
+}
+
+// Cancel asks the backup to stop and clean up; it ends CANCELLED with a CleanupReport.
+func (h *Handle) Cancel(ctx context.Context, reason string) error {
+	return h.client.Temporal.SignalWorkflow(ctx, h.WorkflowID, h.RunID, CancelSignal, CancelRequest{Reason: reason})
+}
+
+// Result waits for the backup to end. A cancelled backup returns an error for
+// which CleanupOf reports what was cleaned.
+func (h *Handle) Result(ctx context.Context) (Result, error) {
+	var r Result
+	err := h.client.Temporal.GetWorkflow(ctx, h.WorkflowID, h.RunID).Get(ctx, &r)
+	return r, err
+}
+
+// CleanupOf returns the cleanup report of a cancelled backup's error.
+func CleanupOf(err error) (CleanupReport, bool) {
+	var canceled *temporal.CanceledError
+	var report CleanupReport
+	if errors.As(err, &canceled) && canceled.HasDetails() && canceled.Details(&report) == nil {
+		return report, true
+	}
+	return report, false
+}

@@ -1,0 +1,240 @@
+package huaweicloud_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/response"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/huaweicloud"
+)
+
+// TestClassify is the error-mapping table: each family code and each HTTP
+// status the brief names, and what the workflow does with it.
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		status int
+		code   string
+		want   provider.Class
+	}{
+		// Busy codes (409): retry later.
+		{409, "DBS.200011", provider.Busy},
+		{409, "DBS.200019", provider.Busy},
+		{409, "DBS.200047", provider.Busy},
+		{409, "DBS.201202", provider.Busy},
+		{409, "RDS.0011", provider.Busy},
+		{409, "DBS.201205", provider.Busy},
+		{409, "RDS.3004", provider.Busy},
+		{400, "DBS.201205", provider.Busy}, // the code wins over the status
+		{409, "", provider.Busy},
+		// Give up.
+		{413, "RDS.3003", provider.Quota},
+		{413, "", provider.Quota},
+		{400, "DBS.280127", provider.InvalidArgument},
+		{400, "", provider.InvalidArgument},
+		{422, "", provider.InvalidArgument},
+		{401, "APIGW.0301", provider.Permission},
+		{401, "APIGW.0307", provider.Permission},
+		{401, "", provider.Permission},
+		{403, "", provider.Permission},
+		{404, "DBS.200002", provider.NotFound},
+		{400, "DBS.200002", provider.NotFound},
+		{404, "", provider.NotFound},
+		{400, "DBS.201201", provider.AlreadyExists},
+		// Retry with backoff.
+		{429, "APIGW.0308", provider.Throttled},
+		{429, "", provider.Throttled},
+		{500, "", provider.Unavailable},
+		{502, "", provider.Unavailable},
+		{503, "SYS.0503", provider.Unavailable},
+		{504, "", provider.Unavailable},
+		{408, "", provider.Unavailable},
+		{200, "", provider.Internal}, // an answer the SDK could not decode
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%d %s", c.status, c.code), func(t *testing.T) {
+			got := huaweicloud.Classify(c.status, c.code)
+			assert.Equal(t, c.want, got)
+		})
+	}
+	for _, c := range []provider.Class{provider.Busy, provider.Throttled, provider.Unavailable} {
+		assert.True(t, c.Retryable(), c)
+	}
+	for _, c := range []provider.Class{provider.InvalidArgument, provider.Permission, provider.NotFound, provider.Quota, provider.AlreadyExists} {
+		assert.False(t, c.Retryable(), c)
+	}
+}
+
+func httpResponse(status int, body string, header ...string) *response.DefaultHttpResponse {
+	h := http.Header{"Content-Type": {"application/json"}}
+	for i := 0; i+1 < len(header); i += 2 {
+		h.Set(header[i], header[i+1])
+	}
+	return response.NewDefaultHttpResponse(&http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(body))})
+}
+
+func TestErrorHandlerKeepsEverything(t *testing.T) {
+	resp := httpResponse(429, `{"error_code":"APIGW.0308","error_msg":"The throttling threshold has been reached"}`,
+		"Retry-After", "7", "X-Request-Id", "req-42")
+	err := huaweicloud.ErrorHandler{}.HandleError(nil, resp)
+	require.Error(t, err)
+	mapped := huaweicloud.MapError("taurusdb", fmt.Errorf("wrapped: %w", err))
+	var pe *provider.Error
+	require.True(t, errors.As(mapped, &pe))
+	assert.Equal(t, provider.Throttled, pe.Class)
+	assert.Equal(t, "taurusdb", pe.Provider)
+	assert.Equal(t, "APIGW.0308", pe.Code)
+	assert.Equal(t, "The throttling threshold has been reached", pe.Message)
+	assert.Equal(t, "req-42", pe.RequestID)
+	assert.Equal(t, 429, pe.HTTPStatus)
+	assert.Equal(t, 7*time.Second, pe.RetryAfter)
+	var sre *sdkerr.ServiceResponseError
+	assert.True(t, errors.As(mapped, &sre), "the SDK error stays reachable")
+
+	assert.NoError(t, huaweicloud.ErrorHandler{}.HandleError(nil, httpResponse(201, `{}`)))
+
+	// A 5xx without a JSON body still classifies by status.
+	err = huaweicloud.ErrorHandler{}.HandleError(nil, httpResponse(502, `bad gateway`))
+	pe = huaweicloud.MapError("otcrds", err).(*provider.Error)
+	assert.Equal(t, provider.Unavailable, pe.Class)
+	assert.Equal(t, "bad gateway", pe.Message)
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	assert.Equal(t, 7*time.Second, huaweicloud.ParseRetryAfter("7", now))
+	assert.Equal(t, 1500*time.Millisecond, huaweicloud.ParseRetryAfter("1.5", now))
+	assert.Equal(t, 30*time.Second, huaweicloud.ParseRetryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now))
+	assert.Zero(t, huaweicloud.ParseRetryAfter("", now))
+	assert.Zero(t, huaweicloud.ParseRetryAfter("soon", now))
+	assert.Zero(t, huaweicloud.ParseRetryAfter("-3", now))
+	assert.Zero(t, huaweicloud.ParseRetryAfter(now.Add(-time.Minute).Format(http.TimeFormat), now))
+}
+
+func TestMapErrorKinds(t *testing.T) {
+	sre := &sdkerr.ServiceResponseError{StatusCode: 409, ErrorCode: "DBS.201205", ErrorMessage: "backup in progress", RequestId: "r1"}
+	cases := []struct {
+		name string
+		err  error
+		want provider.Class
+	}{
+		{"SDK error by pointer", sre, provider.Busy},
+		{"SDK error by value", *sre, provider.Busy},
+		{"connection refused", &url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: errors.New("connection refused")}, provider.Unavailable},
+		{"connection reset", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), provider.Unavailable},
+		{"SDK timeout", sdkerr.NewRequestTimeoutError("timeout"), provider.Unavailable},
+		{"context deadline", context.DeadlineExceeded, provider.Unavailable},
+		{"anything else", errors.New("request field Body read null value"), provider.Internal},
+		{"already classified", provider.Errorf(provider.Quota, "limit"), provider.Quota},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := huaweicloud.MapError("otcrds", c.err)
+			var pe *provider.Error
+			require.True(t, errors.As(err, &pe))
+			assert.Equal(t, c.want, pe.Class)
+			assert.Equal(t, "otcrds", pe.Provider)
+			assert.NotEmpty(t, pe.Message)
+		})
+	}
+	assert.NoError(t, huaweicloud.MapError("otcrds", nil))
+	pe := huaweicloud.MapError("otcrds", sre).(*provider.Error)
+	assert.Equal(t, "DBS.201205", pe.Code)
+	assert.Equal(t, "r1", pe.RequestID)
+	assert.Equal(t, 409, pe.HTTPStatus)
+
+	assert.True(t, huaweicloud.IsUnauthorized(huaweicloud.MapError("x", &sdkerr.ServiceResponseError{StatusCode: 401})))
+	assert.False(t, huaweicloud.IsUnauthorized(huaweicloud.MapError("x", &sdkerr.ServiceResponseError{StatusCode: 403})))
+	f := huaweicloud.WithField(pe, "otcrds.name").(*provider.Error)
+	assert.Equal(t, "otcrds.name", f.Field)
+	assert.Empty(t, pe.Field, "WithField copies")
+}
+
+func TestInvokeHonoursContext(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	_, err := huaweicloud.Invoke(ctx, "taurusdb", func() (int, error) { <-release; return 1, nil })
+	assert.Less(t, time.Since(began), 5*time.Second)
+	assert.Equal(t, provider.Unavailable, provider.ClassOf(err))
+
+	called := false
+	done, cancelDone := context.WithCancel(context.Background())
+	cancelDone()
+	_, err = huaweicloud.Invoke(done, "taurusdb", func() (int, error) { called = true; return 1, nil })
+	assert.Equal(t, provider.Unavailable, provider.ClassOf(err))
+	assert.False(t, called, "no call with a context already done")
+
+	v, err := huaweicloud.Invoke(context.Background(), "taurusdb", func() (int, error) { return 0, &sdkerr.ServiceResponseError{StatusCode: 404} })
+	assert.Zero(t, v)
+	assert.Equal(t, provider.NotFound, provider.ClassOf(err))
+}
+
+func TestValidators(t *testing.T) {
+	for _, ok := range []string{"abcd", "a" + strings.Repeat("b", 63), "Backup_2026-01-01", "Z9-_"} {
+		assert.NoError(t, huaweicloud.ValidateBackupName("x.name", ok), ok)
+	}
+	for _, bad := range []string{"", "abc", "a" + strings.Repeat("b", 64), "1abc", "-abc", "_abc", "ab.c", "ab c", "äbcd", "abcé"} {
+		err := huaweicloud.ValidateBackupName("x.name", bad)
+		require.Error(t, err, bad)
+		assert.Equal(t, "x.name", err.(*provider.Error).Field)
+	}
+	for _, ok := range []string{"", strings.Repeat("é", 256), "multi\nline is fine", "commas, dots. (parens) #%*+/:;?@[]^`{|}~"} {
+		assert.NoError(t, huaweicloud.ValidateDescription("x.description", ok), ok)
+	}
+	for _, bad := range []string{strings.Repeat("a", 257), "a\rb", "!", "<", "\"", "=", "'", ">", "&"} {
+		err := huaweicloud.ValidateDescription("x.description", bad)
+		require.Error(t, err, bad)
+		assert.Equal(t, "x.description", err.(*provider.Error).Field)
+		assert.NotEmpty(t, err.(*provider.Error).Rule)
+	}
+	assert.NoError(t, huaweicloud.ValidateLanguage("x.X-Language", ""))
+	assert.NoError(t, huaweicloud.ValidateLanguage("x.X-Language", "en-us"))
+	assert.NoError(t, huaweicloud.ValidateLanguage("x.X-Language", "zh-cn"))
+	assert.Error(t, huaweicloud.ValidateLanguage("x.X-Language", "en"))
+}
+
+func TestParseTimeAndOwnership(t *testing.T) {
+	want := time.Date(2020, 7, 6, 17, 17, 5, 0, time.UTC)
+	for _, s := range []string{"2020-07-07T01:17:05+0800", "2020-07-06T17:17:05Z", "2020-07-06T17:17:05", "2020-07-06T17:17:05+00:00"} {
+		got, err := huaweicloud.ParseTime(s)
+		require.NoError(t, err, s)
+		assert.True(t, want.Equal(got), "%s -> %s", s, got)
+	}
+	_, err := huaweicloud.ParseTime("yesterday")
+	assert.Error(t, err)
+	assert.Nil(t, huaweicloud.ParseTimePtr(""))
+
+	started := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	owner := provider.Owner{WorkflowID: "wf", StartedAt: started}
+	assert.True(t, huaweicloud.Ours("2026-03-01T12:00:10+0000", owner), "began after the workflow")
+	assert.True(t, huaweicloud.Ours("2026-03-01T11:59:30+0000", owner), "within the clock-skew allowance")
+	assert.False(t, huaweicloud.Ours("2026-03-01T11:58:00+0000", owner), "began before the workflow")
+	assert.False(t, huaweicloud.Ours("garbage", owner))
+	assert.False(t, huaweicloud.Ours("2026-03-01T12:00:10+0000", provider.Owner{}), "no start time, no claim")
+}
+
+func TestParsePercent(t *testing.T) {
+	for in, want := range map[string]float64{"60%": 60, "0%": 0, "100%": 100, " 7 % ": 7, "12.5": 12.5, "150%": 100} {
+		got, ok := huaweicloud.ParsePercent(in)
+		assert.True(t, ok, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "%", "half"} {
+		_, ok := huaweicloud.ParsePercent(in)
+		assert.False(t, ok, in)
+	}
+}

@@ -1,0 +1,315 @@
+package taurusdb_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/providertest"
+	"github.com/backupflow/backupflow/provider/taurusdb"
+	sim "github.com/backupflow/backupflow/simulator/taurusdb"
+)
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func pe(t *testing.T, err error) *provider.Error {
+	t.Helper()
+	var e *provider.Error
+	require.True(t, errors.As(err, &e), "%T %v", err, err)
+	return e
+}
+
+func job(raw json.RawMessage) provider.Job { return providertest.Job(backup.KindCreate, raw) }
+
+func poll(t *testing.T, s *sim.Server, d provider.Driver, op provider.Operation) provider.Status {
+	t.Helper()
+	for range 20 {
+		st, err := d.Poll(ctx(t), op)
+		require.NoError(t, err)
+		if st.Phase.Done() {
+			return st
+		}
+		s.Advance(s.Options().Duration / 2)
+	}
+	t.Fatal("operation did not end")
+	return provider.Status{}
+}
+
+func TestValidateAcceptsDocumentedBoundaries(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	for name, changes := range map[string]map[string]any{
+		"name 4 chars":              {"name": "abcd"},
+		"name 64 chars":             {"name": "a" + strings.Repeat("B", 63)},
+		"name case and symbols":     {"name": "Nightly_Backup-2026"},
+		"description 256 chars":     {"description": strings.Repeat("d", 256)},
+		"description 256 runes":     {"description": strings.Repeat("ü", 256)},
+		"description with newline":  {"description": "line one\nline two"},
+		"no description":            {"description": nil},
+		"X-Language zh-cn":          {"X-Language": "zh-cn"},
+		"no X-Language":             {"X-Language": nil},
+		"instance_id uppercase hex": {"instance_id": strings.ToUpper(sim.InstanceID(0)[:32]) + "in07"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			target, err := d.Validate(backup.KindCreate, section(changes), time.Now())
+			require.NoError(t, err)
+			assert.NotEmpty(t, target.Resource)
+		})
+	}
+	assert.Zero(t, s.Calls())
+}
+
+func TestCopyIsUnsupported(t *testing.T) {
+	d := newDriver(t, startSim(t, sim.Options{}), sim.SecretKey)
+	assert.False(t, d.SupportsCopy())
+	_, err := d.Validate(backup.KindCopy, section(nil), time.Now())
+	e := pe(t, err)
+	assert.Equal(t, provider.Unsupported, e.Class)
+	assert.False(t, e.Class.Retryable())
+}
+
+func TestBusyInstanceIsRetriedAsBusy(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.BusyInstance})))
+	e := pe(t, err)
+	assert.Equal(t, provider.Busy, e.Class)
+	assert.True(t, e.Class.Retryable())
+	assert.Equal(t, "DBS.200011", e.Code)
+	assert.Equal(t, 409, e.HTTPStatus)
+	assert.NotEmpty(t, e.RequestID)
+	assert.Empty(t, s.Inventory())
+
+	// Once the instance is free, the same job starts.
+	s.SetBusy(sim.BusyInstance, false)
+	op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.BusyInstance})))
+	require.NoError(t, err)
+	assert.Equal(t, []string{op.BackupID}, s.Inventory())
+}
+
+func TestBackupInProgressIsBusy(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	_, err := d.Start(ctx(t), job(section(map[string]any{"name": "first-one"})))
+	require.NoError(t, err)
+	_, err = d.Start(ctx(t), job(section(map[string]any{"name": "second-one"})))
+	e := pe(t, err)
+	assert.Equal(t, provider.Busy, e.Class)
+	assert.Equal(t, "DBS.201205", e.Code)
+	assert.Len(t, s.Inventory(), 1)
+}
+
+func TestFailedBackup(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.FailingInstance})))
+	require.NoError(t, err)
+	st := poll(t, s, d, op)
+	assert.Equal(t, provider.PhaseFailed, st.Phase)
+	assert.Equal(t, "Failed", st.ProviderState)
+	assert.Contains(t, st.Message, "backup lock")
+	// The failed record is still there to clean up.
+	require.NoError(t, d.Delete(ctx(t), op))
+	assert.Empty(t, s.Inventory())
+}
+
+func TestSameNameNotOursIsAlreadyExists(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	raw := section(map[string]any{"name": "shared-name"})
+	first := job(raw)
+	op, err := d.Start(ctx(t), first)
+	require.NoError(t, err)
+	poll(t, s, d, op)
+
+	// Another workflow, started after the backup began, asks for the same name.
+	other := first
+	other.Owner = provider.Owner{WorkflowID: "someone-else", RunID: "r", StartedAt: s.Now().Add(10 * time.Minute)}
+	found, err := d.Find(ctx(t), other)
+	assert.Nil(t, found)
+	e := pe(t, err)
+	assert.Equal(t, provider.AlreadyExists, e.Class)
+	assert.Equal(t, "taurusdb.name", e.Field)
+	assert.False(t, e.Class.Retryable())
+	_, err = d.Start(ctx(t), other)
+	assert.Equal(t, "taurusdb.name", pe(t, err).Field)
+	assert.Len(t, s.Inventory(), 1, "nothing created")
+
+	// The owner itself still adopts it.
+	again, err := d.Find(ctx(t), first)
+	require.NoError(t, err)
+	require.NotNil(t, again)
+	assert.Equal(t, op.ID, again.ID)
+}
+
+func TestManualBackupLimitIsQuota(t *testing.T) {
+	s := startSim(t, sim.Options{ManualBackupLimit: 1})
+	d := newDriver(t, s, sim.SecretKey)
+	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(1)})))
+	require.NoError(t, err)
+	_, err = d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(2)})))
+	e := pe(t, err)
+	assert.Equal(t, provider.Quota, e.Class)
+	assert.Equal(t, "RDS.3003", e.Code)
+	assert.Equal(t, 413, e.HTTPStatus)
+	assert.False(t, e.Class.Retryable())
+}
+
+func TestJobNotVisibleYetIsRunning(t *testing.T) {
+	s := startSim(t, sim.Options{JobVisibilityDelay: 30 * time.Second, Duration: 10 * time.Second})
+	d := newDriver(t, s, sim.SecretKey)
+	op, err := d.Start(ctx(t), job(section(nil)))
+	require.NoError(t, err)
+	require.NotEqual(t, op.BackupID, op.ID, "the job ID")
+
+	st, err := d.Poll(ctx(t), op)
+	require.NoError(t, err, "an invisible job is not an error")
+	assert.Equal(t, provider.PhaseRunning, st.Phase)
+	assert.Equal(t, -1.0, st.Percent, "no figure without the job")
+	assert.Equal(t, "BUILDING", st.ProviderState, "read from the backup list")
+
+	s.Advance(31 * time.Second)
+	st, err = d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseSucceeded, st.Phase)
+	assert.Equal(t, "Completed", st.ProviderState, "read from the job")
+}
+
+func TestPollMissingJobAndBackup(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	recent, old := time.Now(), time.Now().Add(-time.Hour)
+	op := provider.Operation{ID: "8d1c7d4e-0000-4000-8000-000000000001", BackupID: "8d1c7d4e-0000-4000-8000-000000000002",
+		Resource: sim.InstanceID(0), Kind: backup.KindCreate, StartedAt: &recent}
+	st, err := d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseRunning, st.Phase, "within the visibility grace")
+	assert.Equal(t, -1.0, st.Percent)
+	op.StartedAt = &old
+	st, err = d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseGone, st.Phase, "after it")
+}
+
+func TestDeleteWhileBuildingIsBusy(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	op, err := d.Start(ctx(t), job(section(nil)))
+	require.NoError(t, err)
+	cancelled, err := d.Cancel(ctx(t), op)
+	require.NoError(t, err)
+	assert.False(t, cancelled, "TaurusDB cannot stop a backup")
+	e := pe(t, d.Delete(ctx(t), op))
+	assert.Equal(t, provider.Busy, e.Class)
+	assert.Len(t, s.Inventory(), 1)
+	poll(t, s, d, op)
+	require.NoError(t, d.Delete(ctx(t), op))
+	assert.Empty(t, s.Inventory())
+}
+
+func TestLostCreateAdoptsWithJobID(t *testing.T) {
+	s := startSim(t, sim.Options{Duration: time.Minute})
+	d := newDriver(t, s, sim.SecretKey)
+	j := job(section(map[string]any{"X-Language": "zh-cn"}))
+	s.LoseNextCreate()
+	_, err := d.Start(ctx(t), j)
+	assert.Equal(t, provider.Unavailable, provider.ClassOf(err))
+	op, err := d.Start(ctx(t), j)
+	require.NoError(t, err)
+	assert.NotEqual(t, op.BackupID, op.ID, "the job ID was recovered from the job list")
+	assert.Equal(t, "zh-cn", op.Extra["X-Language"])
+	s.Advance(30 * time.Second)
+	st, err := d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.InDelta(t, 50, st.Percent, 2, "progress from the job")
+	assert.Equal(t, "Running", st.ProviderState)
+	require.NotNil(t, st.StartedAt)
+}
+
+func TestDescribeRecord(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	op, err := d.Start(ctx(t), job(section(nil)))
+	require.NoError(t, err)
+	poll(t, s, d, op)
+	b, err := d.Describe(ctx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, op.BackupID, b.ID)
+	assert.Equal(t, "nightly-backup_01", b.Name)
+	assert.Equal(t, "COMPLETED", b.State)
+	require.NotNil(t, b.CreateTime)
+	require.NotNil(t, b.SizeBytes)
+	assert.Positive(t, *b.SizeBytes)
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal(b.Record, &rec))
+	assert.Equal(t, sim.InstanceID(0), rec["instance_id"])
+	assert.Equal(t, "manual", rec["type"])
+
+	require.NoError(t, d.Delete(ctx(t), op))
+	_, err = d.Describe(ctx(t), op)
+	assert.Equal(t, provider.NotFound, provider.ClassOf(err))
+}
+
+func TestCallDeadline(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	s.SetLatency(2 * time.Second)
+	c, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	_, err := d.Find(c, job(section(nil)))
+	assert.Less(t, time.Since(began), time.Second, "the context bounds the wait, not the SDK")
+	assert.Equal(t, provider.Unavailable, provider.ClassOf(err))
+}
+
+func TestConfig(t *testing.T) {
+	_, err := taurusdb.New(taurusdb.Config{})
+	require.Error(t, err)
+	for _, v := range []string{"BACKUPFLOW_TAURUSDB_ENDPOINT", "BACKUPFLOW_TAURUSDB_PROJECT_ID", "BACKUPFLOW_TAURUSDB_ACCESS_KEY", "BACKUPFLOW_TAURUSDB_SECRET_KEY"} {
+		assert.Contains(t, err.Error(), v)
+	}
+	_, err = taurusdb.New(taurusdb.Config{Endpoint: "ftp://x", ProjectID: "short", AccessKey: "a", SecretKey: "s", SecretKeyFile: "s"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "BACKUPFLOW_TAURUSDB_ENDPOINT: must be an http(s) URL")
+	assert.Contains(t, err.Error(), "BACKUPFLOW_TAURUSDB_PROJECT_ID: must be 32")
+	assert.Contains(t, err.Error(), "both set")
+	assert.NotContains(t, err.Error(), "\"s\"", "secrets never print")
+
+	_, err = taurusdb.New(taurusdb.Config{Region: "nowhere-1", ProjectID: sim.ProjectID, AccessKey: "a", SecretKey: "s"})
+	assert.ErrorContains(t, err, "BACKUPFLOW_TAURUSDB_REGION")
+	_, err = taurusdb.New(taurusdb.Config{Region: "cn-north-4", ProjectID: sim.ProjectID, AccessKey: "a", SecretKey: "s"})
+	assert.NoError(t, err, "the SDK's region table gives the endpoint")
+}
+
+func TestConfigFromEnvironment(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	file := filepath.Join(t.TempDir(), "sk")
+	require.NoError(t, os.WriteFile(file, []byte(sim.SecretKey+"\n"), 0o600))
+	t.Setenv("BACKUPFLOW_TAURUSDB_ENDPOINT", s.Endpoint())
+	t.Setenv("BACKUPFLOW_TAURUSDB_PROJECT_ID", sim.ProjectID)
+	t.Setenv("BACKUPFLOW_TAURUSDB_ACCESS_KEY", sim.AccessKey)
+	t.Setenv("BACKUPFLOW_TAURUSDB_SECRET_KEY_FILE", file)
+	cfg, err := env.ParseAs[taurusdb.Config]()
+	require.NoError(t, err)
+	assert.Equal(t, 30*time.Second, cfg.CallTimeout)
+	d, err := taurusdb.New(cfg)
+	require.NoError(t, err)
+	found, err := d.Find(ctx(t), job(section(nil)))
+	require.NoError(t, err, "the secret key from the file signs")
+	assert.Nil(t, found)
+}
