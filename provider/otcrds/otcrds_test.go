@@ -1,0 +1,368 @@
+package otcrds_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/otcrds"
+	"github.com/backupflow/backupflow/provider/providertest"
+	sim "github.com/backupflow/backupflow/simulator/otcrds"
+)
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func pe(t *testing.T, err error) *provider.Error {
+	t.Helper()
+	var e *provider.Error
+	require.True(t, errors.As(err, &e), "%T %v", err, err)
+	return e
+}
+
+func job(raw json.RawMessage) provider.Job { return providertest.Job(backup.KindCreate, raw) }
+
+func poll(t *testing.T, s *sim.Server, d provider.Driver, op provider.Operation) provider.Status {
+	t.Helper()
+	for range 20 {
+		st, err := d.Poll(ctx(t), op)
+		require.NoError(t, err)
+		if st.Phase.Done() {
+			return st
+		}
+		s.Advance(s.Options().Duration / 2)
+	}
+	t.Fatal("operation did not end")
+	return provider.Status{}
+}
+
+// bothAuth runs f with a token driver and with an AK/SK driver.
+func bothAuth(t *testing.T, s *sim.Server, f func(t *testing.T, d *otcrds.Driver)) {
+	t.Run("token", func(t *testing.T) { f(t, newDriver(t, tokenConfig(s, sim.Password))) })
+	t.Run("aksk", func(t *testing.T) { f(t, newDriver(t, akskConfig(s, sim.SecretKey))) })
+}
+
+// Seed 004: "Read replicas do not support manual backup creation."
+func TestPreflightRefusesReadReplica(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	bothAuth(t, s, func(t *testing.T, d *otcrds.Driver) {
+		j := job(section(map[string]any{"instance_id": sim.ReplicaInstance}))
+		_, err := d.Validate(j.Kind, j.Section, time.Now())
+		require.NoError(t, err, "the ID alone does not tell a replica")
+		e := pe(t, d.Preflight(ctx(t), j))
+		assert.Equal(t, provider.InvalidArgument, e.Class)
+		assert.Equal(t, "otcrds.instance_id", e.Field)
+		assert.Contains(t, e.Rule, "read replica")
+		assert.False(t, e.Class.Retryable())
+		assert.Empty(t, s.Inventory(), "no backup created")
+
+		// Its primary can be backed up.
+		require.NoError(t, d.Preflight(ctx(t), job(section(map[string]any{"instance_id": sim.ReplicaPrimary}))))
+	})
+	// Even without Preflight, the provider refuses, and nothing is created.
+	d := newDriver(t, akskConfig(s, sim.SecretKey))
+	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.ReplicaInstance})))
+	assert.Equal(t, provider.InvalidArgument, pe(t, err).Class)
+	assert.Empty(t, s.Inventory())
+}
+
+// Seed 004: databases — "Only Microsoft SQL Server support partial backups."
+func TestPreflightRefusesDatabasesOnNonSQLServer(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	dbs := []map[string]string{{"name": "sales"}}
+	bothAuth(t, s, func(t *testing.T, d *otcrds.Driver) {
+		for _, inst := range []string{sim.InstanceID(0), sim.PostgreSQLInstance} {
+			j := job(section(map[string]any{"instance_id": inst, "databases": dbs}))
+			_, err := d.Validate(j.Kind, j.Section, time.Now())
+			require.NoError(t, err)
+			e := pe(t, d.Preflight(ctx(t), j))
+			assert.Equal(t, provider.InvalidArgument, e.Class, inst)
+			assert.Equal(t, "otcrds.databases", e.Field)
+			assert.Contains(t, e.Rule, "SQL Server")
+		}
+		// Without databases, the same instances pass.
+		require.NoError(t, d.Preflight(ctx(t), job(section(map[string]any{"instance_id": sim.PostgreSQLInstance}))))
+	})
+	assert.Empty(t, s.Inventory(), "no backup created")
+	d := newDriver(t, akskConfig(s, sim.SecretKey))
+	_, err := d.Start(ctx(t), job(section(map[string]any{"databases": dbs})))
+	assert.Equal(t, provider.InvalidArgument, pe(t, err).Class, "the provider refuses too")
+	assert.Empty(t, s.Inventory())
+}
+
+func TestSQLServerPartialBackup(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, tokenConfig(s, sim.Password))
+	j := job(section(map[string]any{"instance_id": sim.SQLServerInstance, "databases": []map[string]string{{"name": "sales"}, {"name": "audit"}}}))
+	require.NoError(t, d.Preflight(ctx(t), j))
+	op, err := d.Start(ctx(t), j)
+	require.NoError(t, err)
+	assert.Equal(t, op.BackupID, op.ID, "no job ID on OTC: the backup ID")
+	assert.Equal(t, provider.PhaseSucceeded, poll(t, s, d, op).Phase)
+	b, err := d.Describe(ctx(t), op)
+	require.NoError(t, err)
+	var rec struct {
+		Databases []struct{ Name string } `json:"databases"`
+		Status    string                  `json:"status"`
+	}
+	require.NoError(t, json.Unmarshal(b.Record, &rec))
+	assert.Equal(t, "COMPLETED", rec.Status)
+	require.Len(t, rec.Databases, 2)
+	assert.Equal(t, "sales", rec.Databases[0].Name)
+	require.NotNil(t, b.SizeBytes)
+	assert.Positive(t, *b.SizeBytes)
+}
+
+func TestPreflightUnknownAndBusyInstances(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, tokenConfig(s, sim.Password))
+	e := pe(t, d.Preflight(ctx(t), job(section(map[string]any{"instance_id": "0123456789abcdef0123456789abcdefin01"}))))
+	assert.Equal(t, provider.NotFound, e.Class)
+	assert.Equal(t, "otcrds.instance_id", e.Field)
+	e = pe(t, d.Preflight(ctx(t), job(section(map[string]any{"instance_id": sim.BusyInstance}))))
+	assert.Equal(t, provider.Busy, e.Class)
+	assert.True(t, e.Class.Retryable())
+	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.BusyInstance})))
+	assert.Equal(t, "DBS.200019", pe(t, err).Code, "the create itself answers busy too")
+	assert.Empty(t, s.Inventory())
+}
+
+// Seed 004: "The backup name must be unique."
+func TestSameNameNotOursIsAlreadyExists(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, tokenConfig(s, sim.Password))
+	first := job(section(map[string]any{"name": "unique-name"}))
+	op, err := d.Start(ctx(t), first)
+	require.NoError(t, err)
+	poll(t, s, d, op)
+
+	other := first
+	other.Owner = provider.Owner{WorkflowID: "someone-else", RunID: "r", StartedAt: s.Now().Add(10 * time.Minute)}
+	_, err = d.Start(ctx(t), other)
+	e := pe(t, err)
+	assert.Equal(t, provider.AlreadyExists, e.Class)
+	assert.Equal(t, "otcrds.name", e.Field)
+	assert.Contains(t, e.Message, op.BackupID)
+	assert.Len(t, s.Inventory(), 1)
+
+	again, err := d.Start(ctx(t), first)
+	require.NoError(t, err, "the owner adopts its own")
+	assert.Equal(t, op.ID, again.ID)
+}
+
+func TestFindPagesThroughBackups(t *testing.T) {
+	s := startSim(t, sim.Options{Duration: time.Second})
+	d := newDriver(t, akskConfig(s, sim.SecretKey))
+	var ops []provider.Operation
+	for i := range 105 {
+		op, err := d.Start(ctx(t), job(section(map[string]any{"name": "page-" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + "-" + itoa(i)})))
+		require.NoError(t, err)
+		ops = append(ops, op)
+		s.Advance(2 * time.Second)
+	}
+	// The oldest one is on the second page (newest first).
+	j := job(section(map[string]any{"name": "page-a-0"}))
+	j.Owner.StartedAt = s.Now().Add(-time.Hour)
+	found, err := d.Find(ctx(t), j)
+	require.NoError(t, err)
+	require.NotNil(t, found)
+	assert.Equal(t, ops[0].BackupID, found.BackupID)
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestManualBackupLimitIsQuota(t *testing.T) {
+	s := startSim(t, sim.Options{ManualBackupLimit: 1})
+	d := newDriver(t, tokenConfig(s, sim.Password))
+	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(1)})))
+	require.NoError(t, err)
+	_, err = d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(2)})))
+	e := pe(t, err)
+	assert.Equal(t, provider.Quota, e.Class)
+	assert.Equal(t, "RDS.3003", e.Code)
+	assert.Equal(t, 413, e.HTTPStatus)
+}
+
+func TestDeleteWhileBuildingIsBusy(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, tokenConfig(s, sim.Password))
+	op, err := d.Start(ctx(t), job(section(nil)))
+	require.NoError(t, err)
+	cancelled, err := d.Cancel(ctx(t), op)
+	require.NoError(t, err)
+	assert.False(t, cancelled)
+	assert.Equal(t, provider.Busy, pe(t, d.Delete(ctx(t), op)).Class)
+	poll(t, s, d, op)
+	require.NoError(t, d.Delete(ctx(t), op))
+	require.NoError(t, d.Delete(ctx(t), op))
+	st, err := d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseRunning, st.Phase, "a just-started backup missing from the list may not be visible yet")
+	old := time.Now().Add(-time.Hour)
+	op.StartedAt = &old
+	st, err = d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseGone, st.Phase)
+}
+
+func TestFailedBackup(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, akskConfig(s, sim.SecretKey))
+	op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.FailingInstance})))
+	require.NoError(t, err)
+	st := poll(t, s, d, op)
+	assert.Equal(t, provider.PhaseFailed, st.Phase)
+	assert.Equal(t, "FAILED", st.ProviderState)
+}
+
+// OTC reports no progress: the estimate follows the provider's clock (Date).
+func TestPollPercentFollowsProviderClock(t *testing.T) {
+	s := startSim(t, sim.Options{Duration: 2 * time.Hour})
+	cfg := akskConfig(s, sim.SecretKey)
+	cfg.ExpectedDuration = 10 * time.Minute
+	d := newDriver(t, cfg)
+	op, err := d.Start(ctx(t), job(section(nil)))
+	require.NoError(t, err)
+	st, err := d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.Less(t, st.Percent, 1.0)
+	s.Advance(5 * time.Minute)
+	st, err = d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.InDelta(t, 100*5.0/15, st.Percent, 1, "100·5m/(5m+10m)")
+	s.Advance(time.Hour)
+	st, err = d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.InDelta(t, 100*65.0/75, st.Percent, 1)
+	assert.Less(t, st.Percent, 100.0)
+	assert.Equal(t, "BUILDING", st.ProviderState)
+}
+
+// fakeClock is the driver's clock in token tests.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestTokenRefreshBeforeExpiry(t *testing.T) {
+	s := startSim(t, sim.Options{TokenTTL: time.Hour})
+	d := newDriver(t, tokenConfig(s, sim.Password))
+	clock := &fakeClock{t: time.Now()}
+	d.SetClock(clock.Now)
+	find := func() {
+		t.Helper()
+		_, err := d.Find(ctx(t), job(section(nil)))
+		require.NoError(t, err)
+	}
+	find()
+	assert.Equal(t, 1, s.TokensIssued())
+	clock.Add(47 * time.Minute)
+	find()
+	assert.Equal(t, 1, s.TokensIssued(), "78%% of the lifetime: the token is reused")
+	clock.Add(2 * time.Minute)
+	find()
+	assert.Equal(t, 2, s.TokensIssued(), "past 80%%: a new token before the old one expires")
+	find()
+	assert.Equal(t, 2, s.TokensIssued())
+}
+
+func TestTokenRefreshedOnceOn401(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, tokenConfig(s, sim.Password))
+	_, err := d.Find(ctx(t), job(section(nil)))
+	require.NoError(t, err)
+	require.Equal(t, 1, s.TokensIssued())
+
+	// The provider stops accepting the token (revoked): one 401, one new token, success.
+	s.RevokeTokens()
+	calls := s.Calls()
+	_, err = d.Find(ctx(t), job(section(nil)))
+	require.NoError(t, err)
+	assert.Equal(t, 2, s.TokensIssued())
+	assert.Equal(t, calls+3, s.Calls(), "refused call, token, retried call")
+
+	// The provider's clock passes the token's expiry (the driver's does not).
+	s.Advance(25 * time.Hour)
+	_, err = d.Find(ctx(t), job(section(nil)))
+	require.NoError(t, err, "an expired token is replaced once")
+	assert.Equal(t, 3, s.TokensIssued())
+}
+
+func TestTokenRefusedIsPermission(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, tokenConfig(s, "wrong-password"))
+	err := d.Preflight(ctx(t), job(section(nil)))
+	e := pe(t, err)
+	assert.Equal(t, provider.Permission, e.Class)
+	assert.Equal(t, 401, e.HTTPStatus)
+	assert.Contains(t, e.Message, "IAM")
+	assert.False(t, e.Class.Retryable())
+	assert.Equal(t, 1, s.Calls(), "only the IAM call: no RDS call without a token")
+	assert.Zero(t, s.TokensIssued())
+}
+
+func TestAKSKRefusedIsPermission(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, akskConfig(s, "wrong"))
+	e := pe(t, d.Preflight(ctx(t), job(section(nil))))
+	assert.Equal(t, provider.Permission, e.Class)
+	assert.Equal(t, "APIGW.0301", e.Code)
+	assert.Equal(t, 1, s.Calls(), "a 401 with AK/SK is not retried")
+}
+
+func TestConfig(t *testing.T) {
+	_, err := otcrds.New(otcrds.Config{Auth: otcrds.AuthToken})
+	require.Error(t, err)
+	for _, v := range []string{"BACKUPFLOW_OTCRDS_ENDPOINT", "BACKUPFLOW_OTCRDS_PROJECT_ID", "BACKUPFLOW_OTCRDS_IAM_ENDPOINT",
+		"BACKUPFLOW_OTCRDS_USERNAME", "BACKUPFLOW_OTCRDS_PASSWORD", "BACKUPFLOW_OTCRDS_DOMAIN"} {
+		assert.Contains(t, err.Error(), v)
+	}
+	_, err = otcrds.New(otcrds.Config{Auth: otcrds.AuthAKSK, Endpoint: "http://127.0.0.1:1", ProjectID: sim.ProjectID})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "BACKUPFLOW_OTCRDS_ACCESS_KEY")
+	assert.Contains(t, err.Error(), "BACKUPFLOW_OTCRDS_SECRET_KEY")
+	assert.NotContains(t, err.Error(), "BACKUPFLOW_OTCRDS_USERNAME", "token settings are not needed for aksk")
+	_, err = otcrds.New(otcrds.Config{Auth: "basic", Endpoint: "http://127.0.0.1:1", ProjectID: sim.ProjectID})
+	assert.ErrorContains(t, err, "BACKUPFLOW_OTCRDS_AUTH: must be token or aksk")
+}
+
+func TestConfigFromEnvironment(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	file := filepath.Join(t.TempDir(), "password")
+	require.NoError(t, os.WriteFile(file, []byte(sim.Password+"\n"), 0o600))
+	t.Setenv("BACKUPFLOW_OTCRDS_ENDPOINT", s.Endpoint())
+	t.Setenv("BACKUPFLOW_OTCRDS_PROJECT_ID", sim.ProjectID)
+	t.Setenv("BACKUPFLOW_OTCRDS_IAM_ENDPOINT", s.IAMEndpoint())
+	t.Setenv("BACKUPFLOW_OTCRDS_USERNAME", sim.Username)
+	t.Setenv("BACKUPFLOW_OTCRDS_PASSWORD_FILE", file)
+	t.Setenv("BACKUPFLOW_OTCRDS_DOMAIN", sim.Domain)
+	cfg, err := env.ParseAs[otcrds.Config]()
+	require.NoError(t, err)
+	assert.Equal(t, otcrds.AuthToken, cfg.Auth, "token is the default")
+	d, err := otcrds.New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, d.Preflight(ctx(t), job(section(nil))))
+	assert.Equal(t, 1, s.TokensIssued())
+}
