@@ -44,6 +44,10 @@ type Driver struct {
 
 var _ provider.Driver = (*Driver)(nil)
 
+// The SDK fills rds.EndpointMap lazily, unsynchronized, on the first client;
+// fill it once here so concurrent first calls do not race.
+var _ = rds.GetEndpointMap()
+
 // New returns a driver for the configuration, or an error naming every
 // missing or malformed environment variable.
 func New(cfg Config) (*Driver, error) {

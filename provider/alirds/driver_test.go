@@ -245,3 +245,34 @@ func TestCopyIsUnsupported(t *testing.T) {
 	_, err := d.Validate(backup.KindCopy, sim.CreateSection(1), time.Now())
 	assert.Equal(t, provider.Unsupported, provider.ClassOf(err))
 }
+
+// TestConcurrentUse: one driver serves concurrent activities (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	s := startSim(t)
+	d := newDriver(t, simConfig(s))
+	const n = 8
+	ops := make([]provider.Operation, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			job := providertest.Job(backup.KindCreate, sim.CreateSection(100+i))
+			if err := d.Preflight(testCtx(t), job); err != nil {
+				errs <- err
+				return
+			}
+			op, err := d.Start(testCtx(t), job)
+			ops[i] = op
+			errs <- err
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs)
+	}
+	assert.Equal(t, n, s.CallsOf("CreateBackup"))
+	s.Advance(2 * simDuration)
+	for _, op := range ops {
+		st, err := d.Poll(testCtx(t), op)
+		require.NoError(t, err)
+		assert.Equal(t, provider.PhaseSucceeded, st.Phase)
+	}
+}

@@ -259,6 +259,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	requestID := s.newRequestIDLocked()
+	if r.URL.Path != "/" && r.URL.Path != "" {
+		s.calls++
+		s.mu.Unlock()
+		writeError(w, requestID, apiErr(http.StatusNotFound, "InvalidAction.NotFound", "RPC-style requests go to \"/\"."))
+		return
+	}
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		s.calls++
 		s.mu.Unlock()

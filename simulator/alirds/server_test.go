@@ -215,6 +215,10 @@ func TestUnknownActionAndInstance(t *testing.T) {
 	s := start(t)
 	requireError(t, do(t, s, request{params: action("StopDBInstance", "DBInstanceId", sim.MySQLInstanceID(1))}), 404, "InvalidAction.NotFound")
 	requireError(t, do(t, s, request{params: action("DescribeBackups", "DBInstanceId", "rm-nope")}), 404, "InvalidDBInstanceId.NotFound")
+	resp, err := http.Post(s.Endpoint()+"/v1/backups", "application/json", nil)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "RPC requests go to /")
 	requireError(t, do(t, s, request{params: action("CreateBackup")}), 400, "MissingDBInstanceId")
 	requireError(t, do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1), "Version", "2099-01-01")}), 400, "InvalidVersion")
 }
