@@ -7,12 +7,20 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/alirds"
 	"github.com/backupflow/backupflow/provider/memory"
+	"github.com/backupflow/backupflow/provider/otcrds"
+	"github.com/backupflow/backupflow/provider/spanner"
+	"github.com/backupflow/backupflow/provider/taurusdb"
 )
 
 // DriverConfigs holds each provider's own settings (BACKUPFLOW_<PROVIDER>_*).
 type DriverConfigs struct {
-	Memory MemoryConfig
+	Memory   MemoryConfig
+	Spanner  spanner.Config
+	AliRDS   alirds.Config
+	TaurusDB taurusdb.Config
+	OTCRDS   otcrds.Config
 }
 
 // MemoryConfig configures the in-process provider (tests, experiments).
@@ -25,6 +33,10 @@ var driverFactories = map[string]func(DriverConfigs) (provider.Driver, error){
 	backup.ProviderMemory: func(c DriverConfigs) (provider.Driver, error) {
 		return memory.NewCloud(c.Memory.Token.Reveal()).Driver(c.Memory.Token.Reveal()), nil
 	},
+	backup.ProviderSpanner:  func(c DriverConfigs) (provider.Driver, error) { return spanner.New(c.Spanner) },
+	backup.ProviderAliRDS:   func(c DriverConfigs) (provider.Driver, error) { return alirds.New(c.AliRDS) },
+	backup.ProviderTaurusDB: func(c DriverConfigs) (provider.Driver, error) { return taurusdb.New(c.TaurusDB) },
+	backup.ProviderOTCRDS:   func(c DriverConfigs) (provider.Driver, error) { return otcrds.New(c.OTCRDS) },
 }
 
 // KnownProviders lists every provider this build can run.

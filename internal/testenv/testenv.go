@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/temporaltest"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/searchattr"
@@ -48,11 +48,19 @@ func Start(t *testing.T, registerSearchAttributes bool) *Env {
 // empty), pointed at this server, with a fast poll policy for tests.
 func (e *Env) Config(t *testing.T, providers ...string) wiring.Config {
 	t.Helper()
-	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: map[string]string{}})
+	return e.ConfigFromEnv(t, map[string]string{}, providers...)
+}
+
+// ConfigFromEnv is Config with the given environment (simulator endpoints and credentials).
+func (e *Env) ConfigFromEnv(t *testing.T, environment map[string]string, providers ...string) wiring.Config {
+	t.Helper()
+	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: environment})
 	require.NoError(t, err)
 	cfg.Temporal.Address = e.Server.GetFrontendHostPort()
 	cfg.Temporal.Namespace = e.Namespace
-	cfg.Providers = providers
+	if len(providers) > 0 {
+		cfg.Providers = providers
+	}
 	cfg.Worker.StopTimeout = 2 * time.Second
 	cfg.Poll = wiring.PollConfig{Min: 50 * time.Millisecond, Max: 500 * time.Millisecond, DelayFloor: 500 * time.Millisecond, DelayFraction: 0.05}
 	return cfg

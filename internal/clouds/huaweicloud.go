@@ -1,0 +1,48 @@
+package clouds
+
+import (
+	otcsim "github.com/backupflow/backupflow/simulator/otcrds"
+	taurussim "github.com/backupflow/backupflow/simulator/taurusdb"
+)
+
+func startTaurusDB(o Options) (*Cloud, error) {
+	sim, err := taurussim.Start(taurussim.Options{Duration: o.Duration, Resources: o.Resources})
+	if err != nil {
+		return nil, err
+	}
+	return &Cloud{
+		Provider:  "taurusdb",
+		Simulator: sim,
+		Env: map[string]string{
+			"BACKUPFLOW_TAURUSDB_ENDPOINT":   sim.Endpoint(),
+			"BACKUPFLOW_TAURUSDB_PROJECT_ID": taurussim.ProjectID,
+			"BACKUPFLOW_TAURUSDB_ACCESS_KEY": taurussim.AccessKey,
+			"BACKUPFLOW_TAURUSDB_SECRET_KEY": taurussim.SecretKey,
+		},
+		CreateSection: taurussim.CreateSection,
+	}, nil
+}
+
+// startOTCRDS uses OTC's documented token authentication (IAM X-Auth-Token).
+func startOTCRDS(o Options) (*Cloud, error) {
+	sim, err := otcsim.Start(otcsim.Options{Duration: o.Duration, Resources: o.Resources})
+	if err != nil {
+		return nil, err
+	}
+	return &Cloud{
+		Provider:  "otcrds",
+		Simulator: sim,
+		Env: map[string]string{
+			"BACKUPFLOW_OTCRDS_ENDPOINT":     sim.Endpoint(),
+			"BACKUPFLOW_OTCRDS_PROJECT_ID":   otcsim.ProjectID,
+			"BACKUPFLOW_OTCRDS_AUTH":         "token",
+			"BACKUPFLOW_OTCRDS_IAM_ENDPOINT": sim.IAMEndpoint(),
+			"BACKUPFLOW_OTCRDS_USERNAME":     otcsim.Username,
+			"BACKUPFLOW_OTCRDS_PASSWORD":     otcsim.Password,
+			"BACKUPFLOW_OTCRDS_DOMAIN":       otcsim.Domain,
+			// The simulator's backups run for seconds, not OTC's typical minutes.
+			"BACKUPFLOW_OTCRDS_EXPECTED_DURATION": o.Duration.String(),
+		},
+		CreateSection: otcsim.CreateSection,
+	}, nil
+}

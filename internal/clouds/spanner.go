@@ -1,0 +1,23 @@
+package clouds
+
+import (
+	spannersim "github.com/backupflow/backupflow/simulator/spanner"
+)
+
+func startSpanner(o Options) (*Cloud, error) {
+	sim, err := spannersim.Start(spannersim.Options{Duration: o.Duration, Resources: o.Resources, Token: spannersim.AccessToken})
+	if err != nil {
+		return nil, err
+	}
+	return &Cloud{
+		Provider:  "spanner",
+		Simulator: sim,
+		Env: map[string]string{
+			"BACKUPFLOW_SPANNER_ENDPOINT":     sim.Endpoint(),
+			"BACKUPFLOW_SPANNER_INSECURE":     "true",
+			"BACKUPFLOW_SPANNER_ACCESS_TOKEN": spannersim.AccessToken,
+		},
+		CreateSection: spannersim.CreateSection,
+		CopySection:   spannersim.CopySection,
+	}, nil
+}
