@@ -228,3 +228,24 @@ func TestWorksWithoutSearchAttributes(t *testing.T) {
 	_, err = h.Result(ctx)
 	require.NoError(t, err, "a namespace without the search attributes must not break backups")
 }
+
+func TestProviderReportedFailureCleansUp(t *testing.T) {
+	e := startCore(t)
+	ctx := testenv.Context(t, time.Minute)
+	req, err := backup.NewRequest(&backup.MemoryCreate{Target: "flaky-db", Name: "doomed", DurationSeconds: 0.2, FailWith: "disk full"})
+	require.NoError(t, err)
+	h, err := e.client.StartCreate(ctx, req)
+	require.NoError(t, err)
+	_, err = h.Result(ctx)
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "%v", err)
+	assert.Equal(t, "BackupFailed", app.Type())
+	assert.Contains(t, app.Error(), "disk full")
+	assert.Empty(t, e.cloud.Inventory(), "the failed backup's record was removed")
+	p, err := h.Progress(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, backup.StateFailed, p.State)
+	require.NotNil(t, p.Cleanup)
+	assert.Len(t, p.Cleanup.Deleted, 1)
+	e.RecordHistory(t, "create-memory-failure", h.WorkflowID, h.RunID)
+}

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/backupflow/backupflow/backup"
@@ -60,6 +62,28 @@ func TestEveryProviderEndToEnd(t *testing.T) {
 				assert.NotEqual(t, res.Backup.ID, cres.Backup.ID)
 				assert.Len(t, sim.Inventory(), len(before)+2)
 				e.RecordHistory(t, "copy-"+cloud.Provider+"-success", ch.WorkflowID, ch.RunID)
+			})
+
+			t.Run("invalid request fails before any call", func(t *testing.T) {
+				ctx := testenv.Context(t, time.Minute)
+				calls := sim.Calls()
+				var section map[string]any
+				require.NoError(t, json.Unmarshal(cloud.CreateSection(20), &section))
+				section["notAField"] = true
+				raw, err := json.Marshal(section)
+				require.NoError(t, err)
+				_, err = bc.StartCreate(ctx, backup.Request{Provider: cloud.Provider, Section: raw})
+				require.Error(t, err, "the typed client refuses it before starting")
+				// Started anyway, as the Temporal CLI would:
+				run, err := e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: backup.TaskQueue}, backup.CreateBackupWorkflow,
+					backup.Request{Provider: cloud.Provider, Section: raw})
+				require.NoError(t, err)
+				var app *temporal.ApplicationError
+				require.True(t, errors.As(run.Get(ctx, nil), &app))
+				assert.Equal(t, "InvalidArgument", app.Type())
+				assert.Contains(t, app.Error(), "notAField")
+				assert.Equal(t, calls, sim.Calls(), "no provider call")
+				e.RecordHistory(t, "create-"+cloud.Provider+"-invalid", run.GetID(), run.GetRunID())
 			})
 
 			for i, how := range []string{"signal", "temporal"} {

@@ -1,0 +1,45 @@
+package workflows
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/backupflow/backupflow/backup"
+)
+
+// TestReplayRecordedHistories replays every committed history with the
+// current workflow code: a change that breaks determinism for a running
+// backup fails here. Histories come from real runs on a real server
+// (`go tool task histories` regenerates them); keep those of released
+// versions forever.
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "the replay corpus is missing")
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(CreateBackup, workflow.RegisterOptions{Name: backup.CreateBackupWorkflow})
+			r.RegisterWorkflowWithOptions(CopyBackup, workflow.RegisterOptions{Name: backup.CopyBackupWorkflow})
+			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
+		})
+	}
+}
+
+// TestReplayCorpusCoversEveryOutcome keeps the corpus honest: both workflow
+// types, and success, failure and cancel.
+func TestReplayCorpusCoversEveryOutcome(t *testing.T) {
+	for _, pattern := range []string{"create-*-success.json", "copy-*-success.json", "create-*-cancel-signal.json",
+		"create-*-cancel-temporal.json", "create-*-failure.json", "create-*-invalid.json"} {
+		files, err := filepath.Glob(filepath.Join("testdata", "histories", pattern))
+		require.NoError(t, err)
+		require.NotEmpty(t, files, "no history matches %s", pattern)
+	}
+	_, err := os.Stat(filepath.Join("testdata", "histories"))
+	require.NoError(t, err)
+}
