@@ -54,8 +54,8 @@ type ValidateOutput struct {
 // Validate checks the request: locally against every documented rule, then
 // the provider's remote preconditions. Nothing is created.
 func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateOutput, error) {
-	if len(in.Request.UnknownFields) > 0 {
-		return ValidateOutput{}, toTemporal(ctx, provider.Invalid(in.Request.UnknownFields[0],
+	if unknown := in.Request.UnknownFields(); len(unknown) > 0 {
+		return ValidateOutput{}, toTemporal(ctx, provider.Invalid(unknown[0],
 			"unknown field; a request has \"provider\" and one section named after the provider"))
 	}
 	d, err := a.Registry.Driver(in.Request.Provider)

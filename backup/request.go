@@ -19,9 +19,20 @@ import (
 type Request struct {
 	Provider string
 	Section  json.RawMessage
-	// UnknownFields lists top-level keys that are neither "provider" nor the
-	// provider's section; validation rejects them so typos are not ignored.
-	UnknownFields []string
+	// Unknown holds top-level keys that are neither "provider" nor the
+	// provider's section. They survive encoding, so validation (in whichever
+	// process runs it) rejects them and typos are not silently ignored.
+	Unknown map[string]json.RawMessage
+}
+
+// UnknownFields lists the unknown top-level keys, sorted.
+func (r Request) UnknownFields() []string {
+	keys := make([]string, 0, len(r.Unknown))
+	for k := range r.Unknown {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // Section is a typed provider section (SpannerCreate, AliRDSCreate, ...).
@@ -45,6 +56,9 @@ func NewRequest(s Section) (Request, error) {
 // MarshalJSON writes {"provider": p, p: section}.
 func (r Request) MarshalJSON() ([]byte, error) {
 	m := map[string]json.RawMessage{}
+	for k, v := range r.Unknown {
+		m[k] = v
+	}
 	p, _ := json.Marshal(r.Provider)
 	m["provider"] = p
 	if r.Provider != "" && len(r.Section) > 0 {
@@ -73,10 +87,12 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 		case k == r.Provider && r.Provider != "":
 			r.Section = bytes.Clone(v)
 		default:
-			r.UnknownFields = append(r.UnknownFields, k)
+			if r.Unknown == nil {
+				r.Unknown = map[string]json.RawMessage{}
+			}
+			r.Unknown[k] = bytes.Clone(v)
 		}
 	}
-	sort.Strings(r.UnknownFields)
 	return nil
 }
 
