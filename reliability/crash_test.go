@@ -149,4 +149,3 @@ func waitFor(ctx context.Context, limit time.Duration, what string, cond func() 
 	}
 	return "a random moment (waited " + limit.String() + " for " + what + ")"
 }
-
