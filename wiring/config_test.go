@@ -1,0 +1,72 @@
+package wiring
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"testing"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func load(t *testing.T, vars map[string]string) (Config, error) {
+	t.Helper()
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+	return LoadConfig()
+}
+
+func TestConfigNamesEveryMalformedVariable(t *testing.T) {
+	_, err := load(t, map[string]string{
+		"BACKUPFLOW_PROVIDERS":                 "spanner,oracle",
+		"BACKUPFLOW_POLL_MIN":                  "soon",
+		"BACKUPFLOW_MAX_CONCURRENT_ACTIVITIES": "many",
+	})
+	require.Error(t, err)
+	for _, name := range []string{"BACKUPFLOW_POLL_MIN", "BACKUPFLOW_MAX_CONCURRENT_ACTIVITIES"} {
+		assert.Contains(t, err.Error(), name)
+	}
+}
+
+func TestConfigNamesEveryInvalidVariable(t *testing.T) {
+	_, err := load(t, map[string]string{
+		"BACKUPFLOW_PROVIDERS":          "spanner,oracle",
+		"BACKUPFLOW_LOG_FORMAT":         "xml",
+		"TEMPORAL_TLS_CLIENT_CERT_PATH": "/cert.pem",
+	})
+	require.Error(t, err)
+	for _, want := range []string{`unknown provider "oracle"`, "BACKUPFLOW_LOG_FORMAT", "TEMPORAL_TLS_CLIENT_KEY_PATH"} {
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+func TestConfigRequiresProviders(t *testing.T) {
+	_, err := load(t, map[string]string{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "BACKUPFLOW_PROVIDERS: is required")
+}
+
+func TestSecretsFromFilesAndNeverPrinted(t *testing.T) {
+	keyFile := t.TempDir() + "/api-key"
+	require.NoError(t, writeFile(keyFile, "very-secret-key\n"))
+	cfg, err := load(t, map[string]string{"BACKUPFLOW_PROVIDERS": "memory", "TEMPORAL_API_KEY_FILE": keyFile})
+	require.NoError(t, err)
+	assert.Equal(t, "very-secret-key\n", cfg.Temporal.APIKeyFile.Reveal())
+
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "config", cfg, "temporal", cfg.Temporal, "key", cfg.Temporal.APIKeyFile)
+	printed := logs.String() + fmt.Sprintf("%v %+v %#v %s", cfg, cfg.Temporal, cfg.Temporal, cfg)
+	assert.NotContains(t, printed, "very-secret-key")
+	assert.Contains(t, printed, "[redacted]")
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := env.ParseAsWithOptions[Config](env.Options{Environment: map[string]string{}})
+	require.NoError(t, err)
+	assert.Equal(t, "backups", cfg.Worker.TaskQueue)
+	assert.Equal(t, "127.0.0.1:7233", cfg.Temporal.Address)
+	assert.Equal(t, "default", cfg.Temporal.Namespace)
+}
