@@ -1,0 +1,460 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"go.temporal.io/sdk/client"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/wiring"
+)
+
+// Exit codes, for scripts. Usage lists them.
+const (
+	ExitOK        = 0
+	ExitFailed    = 1 // the backup failed (or was terminated or timed out)
+	ExitBadInput  = 2 // usage, a request field, an unknown workflow
+	ExitCancelled = 3 // the backup was cancelled
+	ExitConflict  = 4 // a different backup of the resource is running
+	ExitError     = 5 // connection and other errors; waiting interrupted
+)
+
+const usage = `backupflow: start and follow database backups run by backupflow workers on Temporal.
+
+Usage:
+  backupflow create   (--input '<json>' | --input-file <path|->) [--wait]
+  backupflow copy     (--input '<json>' | --input-file <path|->) [--wait]
+  backupflow watch    <workflow-id>
+  backupflow cancel   <workflow-id> [--reason <text>] [--wait]
+  backupflow describe <workflow-id>
+  backupflow list     [--provider p] [--resource r] [--state s] [--kind create|copy] [--limit n]
+  backupflow <command> --help
+
+A request is the JSON that 'temporal workflow start --input' takes, e.g.
+  {"provider": "alirds", "alirds": {"DBInstanceId": "rm-uf6wjk5xxxxxxx"}}
+one file per provider in docs/examples/. The workflow ID is derived from the
+request (create/<provider>/<resource>), so one backup per resource runs at a time.
+
+Every command takes:
+  --address     Temporal frontend host:port   (TEMPORAL_ADDRESS, default 127.0.0.1:7233)
+  --namespace   Temporal namespace            (TEMPORAL_NAMESPACE, default "default")
+  --task-queue  the workers' task queue       (BACKUPFLOW_TASK_QUEUE, default "backups")
+  --output      text (default) or json: exactly one JSON document on stdout
+TLS and API keys come from TEMPORAL_TLS*, TEMPORAL_API_KEY and TEMPORAL_API_KEY_FILE,
+as for the Temporal CLI and the worker.
+
+--wait and watch show a progress bar on a terminal and lines like "RUNNING 42%"
+otherwise; with --output json, progress goes to stderr when it is a terminal.
+
+Exit codes:
+  0  success: started; with --wait or watch, the backup succeeded
+  1  the backup failed (or was terminated or timed out)
+  2  bad input: usage, a request field (named in the message), an unknown workflow
+  3  the backup was cancelled; its cleanup report is printed
+  4  conflict: a different backup of the same resource is running (its workflow ID is printed)
+  5  connection or other errors; also an interrupted wait (the backup goes on)
+`
+
+// CLI is the starter with its surroundings, so tests can run it in-process.
+type CLI struct {
+	// Env is the environment (TEMPORAL_*, BACKUPFLOW_TASK_QUEUE).
+	Env            map[string]string
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// StdoutTTY and StderrTTY choose the progress bar over plain lines.
+	StdoutTTY, StderrTTY bool
+	// Dial connects to Temporal; nil means client.DialContext.
+	Dial func(context.Context, client.Options) (client.Client, error)
+}
+
+// options are the flags every command shares.
+type options struct {
+	address, namespace, taskQueue, output string
+	interval, connectTimeout              time.Duration
+}
+
+func (o *options) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.address, "address", "", "Temporal frontend host:port (overrides TEMPORAL_ADDRESS)")
+	fs.StringVar(&o.namespace, "namespace", "", "Temporal namespace (overrides TEMPORAL_NAMESPACE)")
+	fs.StringVar(&o.taskQueue, "task-queue", "", "the workers' task queue (overrides BACKUPFLOW_TASK_QUEUE)")
+	fs.StringVar(&o.output, "output", "text", "text or json (one JSON document on stdout)")
+	fs.DurationVar(&o.interval, "interval", time.Second, "how often to refresh progress while waiting")
+	fs.DurationVar(&o.connectTimeout, "connect-timeout", 10*time.Second, "how long to try to reach Temporal")
+}
+
+func (o *options) check() error {
+	if o.output != "text" && o.output != "json" {
+		return &InputError{Field: "--output", Message: fmt.Sprintf("must be text or json, got %q", o.output)}
+	}
+	if o.interval <= 0 {
+		return &InputError{Field: "--interval", Message: "must be positive"}
+	}
+	return nil
+}
+
+// Run runs one command and returns its exit code.
+func (c *CLI) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(c.Stderr, usage)
+		return ExitBadInput
+	}
+	cmd, rest := args[0], args[1:]
+	var o options
+	var out Output
+	switch cmd {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(c.Stdout, usage)
+		return ExitOK
+	case "create":
+		out = c.start(ctx, backup.KindCreate, rest, &o)
+	case "copy":
+		out = c.start(ctx, backup.KindCopy, rest, &o)
+	case "watch":
+		out = c.watch(ctx, rest, &o)
+	case "cancel":
+		out = c.cancel(ctx, rest, &o)
+	case "describe":
+		out = c.describe(ctx, rest, &o)
+	case "list":
+		out = c.list(ctx, rest, &o)
+	default:
+		fmt.Fprintf(c.Stderr, "backupflow: unknown command %q\n\n%s", cmd, usage)
+		return ExitBadInput
+	}
+	if _, ok := out.(helpShown); ok {
+		return ExitOK
+	}
+	if msg := out.errorText(); msg != "" {
+		fmt.Fprintln(c.Stderr, "backupflow: "+msg)
+	}
+	if o.output == "json" {
+		if err := writeJSON(c.Stdout, out); err != nil {
+			fmt.Fprintln(c.Stderr, "backupflow: "+err.Error())
+			return ExitError
+		}
+	} else {
+		out.writeText(c.Stdout)
+	}
+	return out.exitCode()
+}
+
+// flags parses a command's flags, allowing them before and after positional
+// arguments ("cancel <id> --reason x"). It returns the positional arguments;
+// errHelp means --help was asked for and printed.
+func (c *CLI) flags(name, synopsis string, args []string, o *options, define func(*flag.FlagSet)) ([]string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	o.register(fs)
+	if define != nil {
+		define(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: backupflow %s %s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\nRun 'backupflow --help' for the request format and the exit codes.")
+	}
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
+			fs.SetOutput(c.Stdout) // asked for: usage is the answer, on stdout
+		}
+	}
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, &InputError{Message: err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	return positional, nil
+}
+
+var errHelp = errors.New("help")
+
+// taskQueueConfig is the starter's share of the worker's BACKUPFLOW_* settings.
+type taskQueueConfig struct {
+	TaskQueue string `env:"BACKUPFLOW_TASK_QUEUE" envDefault:"backups"`
+}
+
+// Settings resolves where to connect: the TEMPORAL_* variables the worker and
+// the Temporal CLI read, then the flags, which win.
+func (c *CLI) Settings(o options) (wiring.TemporalConfig, string, error) {
+	opts := env.Options{Environment: c.Env}
+	cfg, err := env.ParseAsWithOptions[wiring.TemporalConfig](opts)
+	if err != nil {
+		return cfg, "", envError(reflect.TypeFor[wiring.TemporalConfig](), err, c.Env)
+	}
+	tq, err := env.ParseAsWithOptions[taskQueueConfig](opts)
+	if err != nil {
+		return cfg, "", envError(reflect.TypeFor[taskQueueConfig](), err, c.Env)
+	}
+	if o.address != "" {
+		cfg.Address = o.address
+	}
+	if o.namespace != "" {
+		cfg.Namespace = o.namespace
+	}
+	if o.taskQueue != "" {
+		tq.TaskQueue = o.taskQueue
+	}
+	if tq.TaskQueue == "" {
+		return cfg, "", &InputError{Field: "--task-queue", Message: "must not be empty (BACKUPFLOW_TASK_QUEUE)"}
+	}
+	return cfg, tq.TaskQueue, nil
+}
+
+// envError names the environment variable behind each of env/v11's parse
+// errors (which name struct fields).
+func envError(t reflect.Type, err error, environment map[string]string) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return &InputError{Message: "environment: " + err.Error()}
+	}
+	var msgs []string
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if f, ok := t.FieldByName(pe.Name); ok {
+				key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+				msgs = append(msgs, fmt.Sprintf("%s=%q: not a valid %s: %v", key, environment[key], pe.Type, pe.Err))
+				continue
+			}
+		}
+		msgs = append(msgs, e.Error())
+	}
+	return &InputError{Message: "environment: " + strings.Join(msgs, "; ")}
+}
+
+// connect dials Temporal and returns the typed backupflow client.
+func (c *CLI) connect(ctx context.Context, o options) (*backup.Client, func(), error) {
+	cfg, taskQueue, err := c.Settings(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The SDK logs through slog; only warnings and errors reach the operator.
+	logger := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	copts, err := wiring.ClientOptions(cfg, logger)
+	if err != nil {
+		return nil, nil, &InputError{Message: err.Error()}
+	}
+	dial := c.Dial
+	if dial == nil {
+		dial = client.DialContext
+	}
+	dctx, cancel := context.WithTimeout(ctx, o.connectTimeout)
+	defer cancel()
+	tc, err := dial(dctx, copts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Address, cfg.Namespace, err)
+	}
+	bc := backup.NewClient(tc)
+	bc.TaskQueue = taskQueue
+	return bc, tc.Close, nil
+}
+
+// readInput returns the request bytes from --input or --input-file ("-" is stdin).
+func (c *CLI) readInput(input, inputFile string) ([]byte, error) {
+	switch {
+	case input != "" && inputFile != "":
+		return nil, &InputError{Field: "--input", Message: "give --input or --input-file, not both"}
+	case input != "":
+		return []byte(input), nil
+	case inputFile == "-":
+		b, err := io.ReadAll(c.Stdin)
+		if err != nil {
+			return nil, &InputError{Field: "--input-file", Message: "read stdin: " + err.Error()}
+		}
+		return b, nil
+	case inputFile != "":
+		b, err := os.ReadFile(inputFile)
+		if err != nil {
+			return nil, &InputError{Field: "--input-file", Message: err.Error()}
+		}
+		return b, nil
+	}
+	return nil, &InputError{Field: "--input", Message: "a request is required: --input '<json>' or --input-file <path> (see docs/examples/)"}
+}
+
+// start runs create and copy.
+func (c *CLI) start(ctx context.Context, kind backup.Kind, args []string, o *options) Output {
+	var input, inputFile string
+	var wait bool
+	pos, err := c.flags(string(kind), "(--input '<json>' | --input-file <path|->) [--wait] [flags]", args, o, func(fs *flag.FlagSet) {
+		fs.StringVar(&input, "input", "", "the request, as JSON (what 'temporal workflow start --input' takes)")
+		fs.StringVar(&inputFile, "input-file", "", "read the request from this file; - reads stdin")
+		fs.BoolVar(&wait, "wait", false, "wait for the backup to end, showing its progress")
+	})
+	if out := flagOutcome(err); out != nil {
+		return out
+	}
+	if len(pos) > 0 {
+		return errorReport(&InputError{Message: fmt.Sprintf("unexpected argument %q: give the request with --input or --input-file", pos[0])})
+	}
+	raw, err := c.readInput(input, inputFile)
+	if err != nil {
+		return errorReport(err)
+	}
+	req, err := ParseRequest(raw, kind)
+	if err != nil {
+		return errorReport(err)
+	}
+	bc, closeClient, err := c.connect(ctx, *o)
+	if err != nil {
+		return errorReport(err)
+	}
+	defer closeClient()
+	var h *backup.Handle
+	if kind == backup.KindCopy {
+		h, err = bc.StartCopy(ctx, req)
+	} else {
+		h, err = bc.StartCreate(ctx, req)
+	}
+	var conflict *backup.ConflictError
+	if errors.As(err, &conflict) {
+		rep := errorReport(err)
+		rep.WorkflowID, rep.RunID, rep.ExitCode = conflict.WorkflowID, conflict.RunID, ExitConflict
+		rep.Hint = fmt.Sprintf("follow it with 'backupflow watch %s' or stop it with 'backupflow cancel %s'", conflict.WorkflowID, conflict.WorkflowID)
+		return rep
+	}
+	if err != nil {
+		return errorReport(err)
+	}
+	rep := &Report{WorkflowID: h.WorkflowID, RunID: h.RunID, WorkflowType: kind.WorkflowType(), Attached: h.Attached, Status: StatusRunning}
+	if o.output == "text" {
+		verb := "started"
+		if h.Attached {
+			verb = "attached to the identical backup already running:"
+		}
+		fmt.Fprintf(c.Stdout, "%s %s %s (run %s)\n", verb, kind.WorkflowType(), h.WorkflowID, h.RunID)
+	}
+	if !wait {
+		return rep
+	}
+	c.follow(ctx, h, *o, rep)
+	return rep
+}
+
+// watch follows an existing backup to its end.
+func (c *CLI) watch(ctx context.Context, args []string, o *options) Output {
+	pos, err := c.flags("watch", "<workflow-id> [flags]", args, o, nil)
+	if out := flagOutcome(err); out != nil {
+		return out
+	}
+	id, err := oneID(pos)
+	if err != nil {
+		return errorReport(err)
+	}
+	bc, closeClient, err := c.connect(ctx, *o)
+	if err != nil {
+		return errorReport(err)
+	}
+	defer closeClient()
+	rep, h, err := c.describeExecution(ctx, bc, id)
+	if err != nil {
+		return errorReport(err)
+	}
+	c.follow(ctx, h, *o, rep)
+	return rep
+}
+
+// cancel sends the cancel signal; with --wait it follows the cleanup to the end.
+func (c *CLI) cancel(ctx context.Context, args []string, o *options) Output {
+	var reason string
+	var wait bool
+	pos, err := c.flags("cancel", "<workflow-id> [--reason <text>] [--wait] [flags]", args, o, func(fs *flag.FlagSet) {
+		fs.StringVar(&reason, "reason", "cancelled with backupflow cancel", "why, recorded in the workflow's progress and cleanup report")
+		fs.BoolVar(&wait, "wait", false, "wait until the backup has stopped and cleaned up")
+	})
+	if out := flagOutcome(err); out != nil {
+		return out
+	}
+	id, err := oneID(pos)
+	if err != nil {
+		return errorReport(err)
+	}
+	bc, closeClient, err := c.connect(ctx, *o)
+	if err != nil {
+		return errorReport(err)
+	}
+	defer closeClient()
+	h := bc.Handle(id, "")
+	if err := h.Cancel(ctx, reason); err != nil {
+		if isNotFound(err) {
+			return errorReport(&InputError{Message: fmt.Sprintf("no running workflow %s: %v", id, err)})
+		}
+		return errorReport(fmt.Errorf("signal %s: %w", id, err))
+	}
+	if o.output == "text" {
+		fmt.Fprintf(c.Stdout, "asked %s to cancel (%q)\n", id, reason)
+	}
+	rep := &Report{WorkflowID: id, Status: StatusRunning, CancelRequested: true}
+	if !wait {
+		return rep
+	}
+	rep, h, err = c.describeExecution(ctx, bc, id)
+	if err != nil {
+		return errorReport(err)
+	}
+	rep.CancelRequested = true
+	c.follow(ctx, h, *o, rep)
+	return rep
+}
+
+func oneID(pos []string) (string, error) {
+	if len(pos) != 1 || pos[0] == "" {
+		return "", &InputError{Message: fmt.Sprintf("expected one workflow ID, got %d arguments", len(pos))}
+	}
+	return pos[0], nil
+}
+
+// flagOutcome turns a flag parsing result into the command's outcome: nil to
+// go on, an empty outcome for --help, an error report otherwise.
+func flagOutcome(err error) Output {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errHelp):
+		return helpShown{}
+	}
+	return errorReport(err)
+}
+
+// helpShown is the outcome of --help: nothing more to print.
+type helpShown struct{}
+
+func (helpShown) exitCode() int       { return ExitOK }
+func (helpShown) errorText() string   { return "" }
+func (helpShown) writeText(io.Writer) {}
+
+// progressView returns where progress goes: stdout in text mode (a bar on a
+// terminal, lines otherwise); in json mode stdout holds only the document, so
+// progress goes to stderr, and only when that is a terminal. Nil: no progress.
+func (c *CLI) progressView(o options) ProgressView {
+	if o.output == "json" {
+		if !c.StderrTTY {
+			return nil
+		}
+		return NewProgressView(c.Stderr, true)
+	}
+	return NewProgressView(c.Stdout, c.StdoutTTY)
+}
