@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/backupflow/backupflow/activities"
+	"github.com/backupflow/backupflow/internal/ops"
 	"github.com/backupflow/backupflow/internal/searchattr"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/workflows"
@@ -25,20 +28,98 @@ type App struct {
 	Client client.Client
 	Worker worker.Worker
 	Logger *slog.Logger
+	// Metrics is the registry /metrics serves (the SDK's and backupflow's).
+	Metrics *ops.Metrics
+	// Health is the worker's readiness (see ops.Health for the rule).
+	Health *ops.Health
+	// Codec encrypts payloads when BACKUPFLOW_CODEC_KEY_FILE is set, else nil.
+	Codec *ops.Codec
+	// opsAddr receives the ops server's bound address once it listens.
+	opsAddr chan string
 }
 
-// Run polls the task queue until ctx ends, then stops, letting running
-// activities finish within BACKUPFLOW_STOP_TIMEOUT.
+// Run serves the ops endpoints, polls the task queue until ctx ends (or the
+// worker fails fatally), then stops: readiness turns false, running
+// activities get BACKUPFLOW_STOP_TIMEOUT to finish, and only then does the
+// ops server shut down, so probes and scrapes see the whole drain.
 func (a *App) Run(ctx context.Context) error {
+	var srv *ops.Server
+	if a.Config.Ops.Addr != "off" {
+		codecSrv, err := a.codecServer()
+		if err != nil {
+			return err
+		}
+		srv, err = ops.Listen(a.Config.Ops.Addr, ops.Handler(a.Metrics, a.Health, codecSrv), a.Logger)
+		if err != nil {
+			return err
+		}
+		a.Logger.Info("ops server listening", "addr", srv.Addr(), "codec", codecSrv != nil)
+		a.publishOpsAddr(srv.Addr())
+	}
 	if err := a.Worker.Start(); err != nil {
+		a.shutdownOps(srv)
 		return fmt.Errorf("start worker: %w", err)
 	}
+	a.Health.Started()
 	a.Logger.Info("worker polling", "taskQueue", a.Config.Worker.TaskQueue, "namespace", a.Config.Temporal.Namespace,
 		"address", a.Config.Temporal.Address, "providers", a.Config.Providers)
-	<-ctx.Done()
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case <-a.Health.Fatal():
+		runErr = fmt.Errorf("worker stopped: %w", a.Health.FatalError())
+		a.Logger.Error("worker failed", "error", runErr)
+	}
+	a.Health.Stopping()
 	a.Logger.Info("stopping worker", "stopTimeout", a.Config.Worker.StopTimeout)
 	a.Worker.Stop()
-	return nil
+	a.Logger.Info("worker stopped")
+	a.shutdownOps(srv)
+	return runErr
+}
+
+// OpsAddr returns the ops server's bound address once Run has bound it.
+func (a *App) OpsAddr(ctx context.Context) (string, error) {
+	select {
+	case addr := <-a.opsAddr:
+		a.publishOpsAddr(addr)
+		return addr, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (a *App) publishOpsAddr(addr string) {
+	select {
+	case a.opsAddr <- addr:
+	default:
+	}
+}
+
+func (a *App) shutdownOps(srv *ops.Server) {
+	if srv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		a.Logger.Warn("ops server shutdown", "error", err)
+	}
+}
+
+func (a *App) codecServer() (*ops.CodecServer, error) {
+	if a.Codec == nil {
+		return nil, nil
+	}
+	cs := &ops.CodecServer{Codec: a.Codec, Origins: a.Config.Ops.CodecCORSOrigins}
+	if f := a.Config.Ops.CodecAuthTokenFile; f != "" {
+		token, err := ops.ReadToken(f)
+		if err != nil {
+			return nil, err
+		}
+		cs.Token = token
+	}
+	return cs, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -90,17 +171,72 @@ func ClientOptions(cfg TemporalConfig, logger *slog.Logger) (client.Options, err
 	return opts, nil
 }
 
-// NewTemporalClient dials Temporal.
-func NewTemporalClient(cfg Config, logger *slog.Logger) (client.Client, func(), error) {
+// NewTemporalClient dials Temporal, with the SDK's metrics going to the
+// worker's registry and payloads encrypted when a codec is configured.
+func NewTemporalClient(cfg Config, logger *slog.Logger, metrics *ops.Metrics, codec *ops.Codec) (client.Client, func(), error) {
 	opts, err := ClientOptions(cfg.Temporal, logger)
 	if err != nil {
 		return nil, nil, err
+	}
+	opts.MetricsHandler = metrics.SDKHandler()
+	if codec != nil {
+		opts.DataConverter = codec.DataConverter()
 	}
 	c, err := client.Dial(opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.Temporal.Address, err)
 	}
 	return c, c.Close, nil
+}
+
+// NewCodec loads the payload codec named by BACKUPFLOW_CODEC_KEY_FILE; nil when unset.
+//
+// The codec must be on the client the worker runs on: InitializeWorker puts
+// it there; a caller of InitializeWorkerWithClient must build its client with
+// DataConverter (the same key), and so must every client that starts
+// backups or reads their results (the starter, backup.Client users).
+func NewCodec(cfg Config) (*ops.Codec, error) {
+	if cfg.Ops.CodecKeyFile == "" {
+		return nil, nil
+	}
+	return ops.LoadCodec(cfg.Ops.CodecKeyFile)
+}
+
+// DataConverter returns the data converter for a client of backupflow's
+// workflows: the default one, encrypting with the key in keyFile
+// (BACKUPFLOW_CODEC_KEY_FILE) when keyFile is set.
+func DataConverter(keyFile string) (converter.DataConverter, error) {
+	if keyFile == "" {
+		return converter.GetDefaultDataConverter(), nil
+	}
+	codec, err := ops.LoadCodec(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return codec.DataConverter(), nil
+}
+
+// NewMetrics returns the worker's metrics registry.
+func NewMetrics() (*ops.Metrics, error) { return ops.NewMetrics() }
+
+// NewHealth returns the worker's readiness, probing Temporal through c.
+func NewHealth(c client.Client) *ops.Health { return ops.NewHealth(c) }
+
+// NewLimiter returns the per-provider call limiter (BACKUPFLOW_PROVIDER_RATE_LIMIT), nil when unlimited.
+func NewLimiter(cfg Config) activities.CallLimiter {
+	if l := ops.NewProviderLimiter(cfg.Ops.ProviderRateLimit, cfg.Ops.ProviderRateBurst); l != nil {
+		return l
+	}
+	return nil
+}
+
+// NewActivities returns the activities, reporting to metrics and paced by limiter.
+func NewActivities(registry *provider.Registry, policy provider.PollPolicy, sa activities.SearchAttributeChecker,
+	metrics *ops.Metrics, limiter activities.CallLimiter) *activities.Activities {
+	a := activities.New(registry, policy, sa)
+	a.Metrics = metrics
+	a.Limiter = limiter
+	return a
 }
 
 // NewSearchAttributeChecker checks the namespace's search attributes once per process.
@@ -112,19 +248,22 @@ func NewSearchAttributeChecker(c client.Client, cfg Config, logger *slog.Logger)
 func NewPollPolicy(cfg Config) provider.PollPolicy { return cfg.Poll.Policy() }
 
 // NewWorker creates the worker and registers the workflows and activities.
-func NewWorker(c client.Client, cfg Config, acts *activities.Activities) worker.Worker {
+func NewWorker(c client.Client, cfg Config, acts *activities.Activities, health *ops.Health) worker.Worker {
 	w := worker.New(c, cfg.Worker.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:      cfg.Worker.MaxConcurrentActivities,
 		MaxConcurrentLocalActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
 		WorkerStopTimeout:                       cfg.Worker.StopTimeout,
+		OnFatalError:                            health.WorkerFailed,
 	})
 	workflows.Register(w, acts)
 	return w
 }
 
 // NewApp bundles the parts.
-func NewApp(cfg Config, c client.Client, w worker.Worker, logger *slog.Logger) *App {
-	return &App{Config: cfg, Client: c, Worker: w, Logger: logger}
+func NewApp(cfg Config, c client.Client, w worker.Worker, logger *slog.Logger, metrics *ops.Metrics,
+	health *ops.Health, codec *ops.Codec) *App {
+	return &App{Config: cfg, Client: c, Worker: w, Logger: logger, Metrics: metrics, Health: health, Codec: codec,
+		opsAddr: make(chan string, 1)}
 }
 
 // String describes the config without secrets, for start-up logs.

@@ -22,6 +22,7 @@ type Config struct {
 	Temporal TemporalConfig
 	Worker   WorkerConfig
 	Poll     PollConfig
+	Ops      OpsConfig
 	// Providers lists the providers this worker runs, e.g. "spanner,alirds".
 	Providers []string `env:"BACKUPFLOW_PROVIDERS" envSeparator:","`
 	Drivers   DriverConfigs
@@ -52,6 +53,27 @@ type WorkerConfig struct {
 	LogLevel    string        `env:"BACKUPFLOW_LOG_LEVEL" envDefault:"info"`
 	// LogFormat is json (default) or text.
 	LogFormat string `env:"BACKUPFLOW_LOG_FORMAT" envDefault:"json"`
+}
+
+// OpsConfig configures the ops HTTP server (health, readiness, metrics,
+// codec server), the optional payload codec and the provider call limiter.
+type OpsConfig struct {
+	// Addr is where /healthz, /readyz, /metrics and /codec/ are served
+	// ("off" disables the server; port 0 picks a free port).
+	Addr string `env:"BACKUPFLOW_OPS_ADDR" envDefault:"127.0.0.1:9090"`
+	// CodecKeyFile names a file holding a 256-bit AES key; when set, every
+	// payload the worker writes is encrypted (AES-GCM).
+	CodecKeyFile string `env:"BACKUPFLOW_CODEC_KEY_FILE"`
+	// CodecAuthTokenFile names a file holding the bearer token the codec
+	// endpoint requires; unset means no token is required.
+	CodecAuthTokenFile string `env:"BACKUPFLOW_CODEC_AUTH_TOKEN_FILE"`
+	// CodecCORSOrigins may call the codec endpoint from a browser (the Web UI).
+	CodecCORSOrigins []string `env:"BACKUPFLOW_CODEC_CORS_ORIGINS" envSeparator:","`
+	// ProviderRateLimit caps each provider's API calls per second from this
+	// worker; 0 means no limit.
+	ProviderRateLimit float64 `env:"BACKUPFLOW_PROVIDER_RATE_LIMIT" envDefault:"0"`
+	// ProviderRateBurst is the number of calls allowed at once above the rate.
+	ProviderRateBurst int `env:"BACKUPFLOW_PROVIDER_RATE_BURST" envDefault:"10"`
 }
 
 // PollConfig tunes the poll policy (see provider.PollPolicy).
@@ -153,6 +175,19 @@ func (c Config) Validate() error {
 	}
 	if _, err := parseLevel(w.LogLevel); err != nil {
 		bad("BACKUPFLOW_LOG_LEVEL", "%v", err)
+	}
+	o := c.Ops
+	if o.Addr == "" {
+		bad("BACKUPFLOW_OPS_ADDR", "must be host:port or \"off\"")
+	}
+	if o.CodecAuthTokenFile != "" && o.CodecKeyFile == "" {
+		bad("BACKUPFLOW_CODEC_AUTH_TOKEN_FILE", "is set but BACKUPFLOW_CODEC_KEY_FILE is not: there is no codec endpoint to protect")
+	}
+	if o.ProviderRateLimit < 0 {
+		bad("BACKUPFLOW_PROVIDER_RATE_LIMIT", "must not be negative, got %v", o.ProviderRateLimit)
+	}
+	if o.ProviderRateBurst < 1 {
+		bad("BACKUPFLOW_PROVIDER_RATE_BURST", "must be at least 1, got %d", o.ProviderRateBurst)
 	}
 	p := c.Poll
 	if p.Min <= 0 || p.Max < p.Min {

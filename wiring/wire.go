@@ -5,8 +5,6 @@ package wiring
 import (
 	"github.com/google/wire"
 	"go.temporal.io/sdk/client"
-
-	"github.com/backupflow/backupflow/activities"
 )
 
 var workerParts = wire.NewSet(
@@ -14,7 +12,11 @@ var workerParts = wire.NewSet(
 	NewRegistry,
 	NewSearchAttributeChecker,
 	NewPollPolicy,
-	activities.New,
+	NewMetrics,
+	NewCodec,
+	NewHealth,
+	NewLimiter,
+	NewActivities,
 	NewWorker,
 	NewApp,
 )

@@ -7,7 +7,6 @@
 package wiring
 
 import (
-	"github.com/backupflow/backupflow/activities"
 	"github.com/google/wire"
 	"go.temporal.io/sdk/client"
 )
@@ -17,7 +16,15 @@ import (
 // InitializeWorker assembles a worker that dials Temporal as configured.
 func InitializeWorker(cfg Config) (*App, func(), error) {
 	logger := NewLogger(cfg)
-	client, cleanup, err := NewTemporalClient(cfg, logger)
+	metrics, err := NewMetrics()
+	if err != nil {
+		return nil, nil, err
+	}
+	codec, err := NewCodec(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, cleanup, err := NewTemporalClient(cfg, logger, metrics, codec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -29,9 +36,11 @@ func InitializeWorker(cfg Config) (*App, func(), error) {
 	}
 	pollPolicy := NewPollPolicy(cfg)
 	searchAttributeChecker := NewSearchAttributeChecker(client, cfg, logger)
-	activitiesActivities := activities.New(registry, pollPolicy, searchAttributeChecker)
-	worker := NewWorker(client, cfg, activitiesActivities)
-	app := NewApp(cfg, client, worker, logger)
+	callLimiter := NewLimiter(cfg)
+	activities := NewActivities(registry, pollPolicy, searchAttributeChecker, metrics, callLimiter)
+	health := NewHealth(client)
+	worker := NewWorker(client, cfg, activities, health)
+	app := NewApp(cfg, client, worker, logger, metrics, health, codec)
 	return app, func() {
 		cleanup()
 	}, nil
@@ -51,9 +60,19 @@ func InitializeWorkerWithClient(cfg Config, c client.Client, extra ExtraDrivers)
 	pollPolicy := NewPollPolicy(cfg)
 	logger := NewLogger(cfg)
 	searchAttributeChecker := NewSearchAttributeChecker(c, cfg, logger)
-	activitiesActivities := activities.New(registry, pollPolicy, searchAttributeChecker)
-	worker := NewWorker(c, cfg, activitiesActivities)
-	app := NewApp(cfg, c, worker, logger)
+	metrics, err := NewMetrics()
+	if err != nil {
+		return nil, err
+	}
+	callLimiter := NewLimiter(cfg)
+	activities := NewActivities(registry, pollPolicy, searchAttributeChecker, metrics, callLimiter)
+	health := NewHealth(c)
+	worker := NewWorker(c, cfg, activities, health)
+	codec, err := NewCodec(cfg)
+	if err != nil {
+		return nil, err
+	}
+	app := NewApp(cfg, c, worker, logger, metrics, health, codec)
 	return app, nil
 }
 
@@ -63,6 +82,12 @@ var workerParts = wire.NewSet(
 	NewLogger,
 	NewRegistry,
 	NewSearchAttributeChecker,
-	NewPollPolicy, activities.New, NewWorker,
+	NewPollPolicy,
+	NewMetrics,
+	NewCodec,
+	NewHealth,
+	NewLimiter,
+	NewActivities,
+	NewWorker,
 	NewApp,
 )

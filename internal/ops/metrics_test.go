@@ -1,0 +1,144 @@
+package ops_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/backupflow/backupflow/activities"
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/ops"
+	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/memory"
+)
+
+const secretToken = "s3cr3t-token-never-in-metrics"
+
+func instrumented(t *testing.T) (*activities.Activities, *memory.Cloud, *ops.Metrics, *testsuite.TestActivityEnvironment) {
+	t.Helper()
+	cloud := memory.NewCloud(secretToken)
+	reg, err := provider.NewRegistry(cloud.Driver(secretToken))
+	require.NoError(t, err)
+	m, err := ops.NewMetrics()
+	require.NoError(t, err)
+	acts := activities.New(reg, provider.DefaultPollPolicy, nil)
+	acts.Metrics = m
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	return acts, cloud, m, env
+}
+
+func memoryJob(t *testing.T, name string) provider.Job {
+	raw, err := json.Marshal(backup.MemoryCreate{Target: "orders-db", Name: name})
+	require.NoError(t, err)
+	return provider.Job{Kind: backup.KindCreate, Section: raw,
+		Owner: provider.Owner{WorkflowID: "create/memory/orders-db", RunID: "run-" + name, StartedAt: time.Now().Add(-time.Minute)}}
+}
+
+func TestActivitiesCountBackupOutcomesAndProviderCalls(t *testing.T) {
+	acts, cloud, m, env := instrumented(t)
+	create := map[string]string{"provider": "memory", "kind": "create"}
+
+	// Started, then confirmed.
+	job := memoryJob(t, "nightly")
+	v, err := env.ExecuteActivity(acts.StartOperation, activities.StartInput{Provider: "memory", Job: job})
+	require.NoError(t, err)
+	var started activities.StartOutput
+	require.NoError(t, v.Get(&started))
+	n, _ := sample(t, m.Registry, ops.MetricBackupsStarted, create)
+	assert.Equal(t, 1.0, n)
+	n, _ = sample(t, m.Registry, ops.MetricProviderCalls, map[string]string{"provider": "memory", "call": "Start"})
+	assert.Equal(t, 1.0, n)
+	n, _ = sample(t, m.Registry, ops.MetricProviderCallDuration, map[string]string{"provider": "memory", "call": "Start"})
+	assert.Equal(t, 1.0, n, "one latency observation per call")
+
+	_, err = env.ExecuteActivity(acts.Finalize, activities.OperationInput{Provider: "memory", Operation: started.Operation})
+	require.NoError(t, err)
+	n, _ = sample(t, m.Registry, ops.MetricBackupsSucceeded, create)
+	assert.Equal(t, 1.0, n)
+	n, _ = sample(t, m.Registry, ops.MetricBackupDuration, create)
+	assert.Equal(t, 1.0, n, "the memory provider reports a start time, so the duration is observed")
+
+	// A permission error gives up: failed, by class; the call error is counted.
+	cloud.FailNext(provider.Permission, 1, 0)
+	_, err = env.ExecuteActivity(acts.StartOperation, activities.StartInput{Provider: "memory", Job: memoryJob(t, "weekly")})
+	require.Error(t, err)
+	n, _ = sample(t, m.Registry, ops.MetricBackupsFailed, map[string]string{"provider": "memory", "kind": "create", "class": "Permission"})
+	assert.Equal(t, 1.0, n)
+	n, _ = sample(t, m.Registry, ops.MetricProviderErrors, map[string]string{"provider": "memory", "call": "Start", "class": "Permission"})
+	assert.Equal(t, 1.0, n)
+	n, _ = sample(t, m.Registry, ops.MetricBackupsStarted, create)
+	assert.Equal(t, 1.0, n, "a failed start is not a start")
+
+	// A retryable error is not a failure (the workflow retries it).
+	cloud.FailNext(provider.Unavailable, 1, 0)
+	_, err = env.ExecuteActivity(acts.StartOperation, activities.StartInput{Provider: "memory", Job: memoryJob(t, "hourly")})
+	require.Error(t, err)
+	n, _ = sample(t, m.Registry, ops.MetricProviderErrors, map[string]string{"provider": "memory", "call": "Start", "class": "Unavailable"})
+	assert.Equal(t, 1.0, n)
+	_, found := sample(t, m.Registry, ops.MetricBackupsFailed, map[string]string{"provider": "memory", "kind": "create", "class": "Unavailable"})
+	assert.False(t, found, "retryable errors do not fail the backup")
+
+	// Cleanup after a cancel counts as cancelled; cleanup after a failure does not.
+	op := started.Operation
+	_, err = env.ExecuteActivity(acts.Cleanup, activities.CleanupInput{Provider: "memory", Job: job, Operation: &op,
+		Reason: activities.FailureCleanupReasonPrefix + "Permission"})
+	require.NoError(t, err)
+	_, found = sample(t, m.Registry, ops.MetricBackupsCancelled, create)
+	assert.False(t, found)
+	_, err = env.ExecuteActivity(acts.Cleanup, activities.CleanupInput{Provider: "memory", Job: job, Operation: &op, Reason: "operator said so"})
+	require.NoError(t, err)
+	n, _ = sample(t, m.Registry, ops.MetricBackupsCancelled, create)
+	assert.Equal(t, 1.0, n)
+
+	// A request naming an unknown provider cannot put its text in a label.
+	_, err = env.ExecuteActivity(acts.Validate, activities.ValidateInput{Request: backup.Request{Provider: "oracle-" + secretToken},
+		Job: provider.Job{Kind: "weird"}})
+	require.Error(t, err)
+	n, _ = sample(t, m.Registry, ops.MetricBackupsFailed, map[string]string{"provider": "unknown", "kind": "unknown", "class": "InvalidArgument"})
+	assert.Equal(t, 1.0, n)
+
+	// Nothing served on /metrics carries the credential or the request's text.
+	rec := httptest.NewRecorder()
+	ops.Handler(m, ops.NewHealth(nil), nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.NotContains(t, rec.Body.String(), secretToken)
+	assert.True(t, bytes.Contains(rec.Body.Bytes(), []byte(ops.MetricProviderCalls)), "our metrics are served")
+	assert.Contains(t, rec.Body.String(), "go_goroutines", "runtime metrics are served")
+}
+
+func TestProviderLimiterPacesCallsPerProvider(t *testing.T) {
+	assert.Nil(t, ops.NewProviderLimiter(0, 5), "0 means unlimited")
+	l := ops.NewProviderLimiter(0.001, 1) // one call, then one per 1000 s
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, l.Wait(ctx, "spanner"), "the burst allows the first call")
+	require.NoError(t, l.Wait(ctx, "alirds"), "each provider has its own bucket")
+	start := time.Now()
+	err := l.Wait(ctx, "spanner")
+	require.Error(t, err, "the second call would wait beyond the deadline")
+	assert.Less(t, time.Since(start), time.Second, "the limiter refuses at once rather than sleeping past the deadline")
+
+	// Through the activities, a refused wait is a retryable Throttled error and no provider call.
+	acts, cloud, m, env := instrumented(t)
+	acts.Limiter = ops.NewProviderLimiter(0.001, 1)
+	_, err = env.ExecuteActivity(acts.StartOperation, activities.StartInput{Provider: "memory", Job: memoryJob(t, "first")})
+	require.NoError(t, err)
+	calls := cloud.Calls()
+	env.SetTestTimeout(2 * time.Second)
+	_, err = env.ExecuteActivity(acts.StartOperation, activities.StartInput{Provider: "memory", Job: memoryJob(t, "second")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "BACKUPFLOW_PROVIDER_RATE_LIMIT")
+	assert.Equal(t, calls, cloud.Calls(), "the limited call never reached the provider")
+	_, found := sample(t, m.Registry, ops.MetricBackupsFailed, map[string]string{"provider": "memory", "kind": "create", "class": "Throttled"})
+	assert.False(t, found, "throttling is retried, not a failure")
+}
