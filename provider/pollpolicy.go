@@ -1,15 +1,32 @@
 package provider
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // PollPolicy decides when to look at a running operation again.
 //
-// It aims the next poll at the moment the provider's own progress says the
-// backup will finish (elapsed × remaining ÷ done), but never waits longer than
-// the detection-delay budget: max(DelayFloor, DelayFraction × elapsed). So a
-// 12-hour backup is polled a few dozen times instead of every minute, and a
-// finished backup is noticed within 5 % of its run time (or 30 s). Provider
-// retry hints always win.
+// A backup that runs for d should be noticed within its allowance
+// A(d) = max(DelayFloor, DelayFraction × d) of finishing. Given the
+// provider's progress p (a whole percentage; providers round down) after
+// elapsed time e, the policy
+//
+//   - aims at the earliest moment a backup progressing linearly could end,
+//     e × (99 − p) ÷ (p + 1) from now;
+//   - never waits past the earliest moment a backup whose progress
+//     accelerates (like x³, three times its average rate at the end) could
+//     end, D₀ = e × (100 ÷ (p + 1))^⅓, plus that end's allowance A(D₀), so
+//     even such a backup is noticed in time;
+//   - once at or past the aim (at 99 %, or a provider that says 100 % but
+//     not done), looks every DelayFloor ÷ 2.
+//
+// Without a progress figure (unknown, or still 0 %) it waits A(e): a backup
+// that ends during the wait is noticed within A(e) ≤ A(d). Provider retry
+// hints always win. Every delay is clamped to [Min, Max], except that a hint
+// may exceed Max. The benchmark (go run ./bench, reports/bench.md) measured
+// about a ninth of the provider calls of the google-cloud-go LRO Wait
+// schedule at a shorter median detection delay.
 type PollPolicy struct {
 	// Min and Max bound every delay.
 	Min, Max time.Duration
@@ -18,7 +35,7 @@ type PollPolicy struct {
 	DelayFraction float64
 }
 
-// DefaultPollPolicy is tuned by the poll-policy benchmark (see README).
+// DefaultPollPolicy is tuned by the poll-policy benchmark (see reports/bench.md).
 var DefaultPollPolicy = PollPolicy{
 	Min:           time.Second,
 	Max:           10 * time.Minute,
@@ -26,23 +43,26 @@ var DefaultPollPolicy = PollPolicy{
 	DelayFraction: 0.05,
 }
 
+// accelerationExponent is how convex a progress curve the policy guards
+// against: percent = 100·x^3 for x = elapsed/duration.
+const accelerationExponent = 3
+
 // Next returns the delay before the next poll of an operation observed as st
 // at now, which the provider started at started.
 func (p PollPolicy) Next(now, started time.Time, st Status) time.Duration {
-	elapsed := now.Sub(started)
-	if elapsed < 0 {
-		elapsed = 0
-	}
-	budget := max(p.DelayFloor, time.Duration(p.DelayFraction*float64(elapsed)))
-	var next time.Duration
-	if st.Percent > 0 && st.Percent < 100 {
-		// Linear ETA from the provider's own progress.
-		next = time.Duration(float64(elapsed) * (100 - st.Percent) / st.Percent)
+	e := max(now.Sub(started), 0).Seconds()
+	allowance := func(d float64) float64 { return max(p.DelayFloor.Seconds(), p.DelayFraction*d) }
+	var next float64
+	if st.Percent <= 0 {
+		// No progress figure yet: the wait the allowance covers.
+		next = allowance(e)
 	} else {
-		// No progress figure yet: back off with the operation's age.
-		next = elapsed
+		pct := min(st.Percent, 99)
+		aim := e * (99 - pct) / (pct + 1)
+		earliest := e * math.Pow(100/(pct+1), 1.0/accelerationExponent)
+		guard := earliest - e + allowance(earliest)
+		next = min(guard, max(aim, p.DelayFloor.Seconds()/2))
 	}
-	next = min(next, budget)
-	next = max(next, st.RetryAfter)
-	return min(max(next, p.Min), max(p.Max, st.RetryAfter))
+	d := max(time.Duration(next*float64(time.Second)), st.RetryAfter)
+	return min(max(d, p.Min), max(p.Max, st.RetryAfter))
 }
