@@ -1,0 +1,135 @@
+package reliability
+
+import (
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backupflow/backupflow/internal/clouds"
+	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/wiring"
+)
+
+// TestProviderFaults runs backups over every provider while the simulators
+// fail a quarter of all calls at random (5xx, throttling with a retry hint,
+// and responses lost after the call was applied), latency spikes come and go,
+// and throttling answers carry a hint longer than the class back-off.
+//
+// Every backup must succeed, exactly once; no attempt may follow a hinted
+// failure sooner than the hint; and provider calls stay within a stated bound.
+//
+// Hints are checked at the driver boundary: the worker runs in-process with
+// the real drivers (built by wiring.NewRegistry from the clouds' environment)
+// wrapped in a recorder that notes, for each driver call, the activity attempt
+// that made it, its start and end, and the error's class and RetryAfter. The
+// drivers turn their SDKs' retries off, so a driver call's start is when its
+// first provider call goes out; Temporal schedules the next attempt on the
+// server, so "next attempt's first call >= failed call's end + hint" is the
+// property on the wire.
+func TestProviderFaults(t *testing.T) {
+	t.Parallel()
+	rng := newRNG(t)
+	perProvider := count(4, 30)
+	const faultRate = 0.25
+	// longHint exceeds Throttled's first class back-off (5 s), so a driver or
+	// activity that dropped the provider's hint would retry too soon.
+	const longHint = 8 * time.Second
+
+	set := startClouds(t, clouds.Options{Duration: 2 * time.Second})
+	e := testenv.Start(t, true)
+	cfg := e.ConfigFromEnv(t, set.Env())
+	// Few polls per backup: see the call bound below.
+	cfg.Poll = wiring.PollConfig{Min: time.Second, Max: 2 * time.Second, DelayFloor: time.Second, DelayFraction: 0.05}
+	rec := &recorder{}
+	e.StartWorker(t, cfg, recording(t, set, cfg, rec)...)
+	secrets := secretValues(t, set)
+
+	before := inventories(set)
+	callsBefore, faultsBefore := map[string]int{}, map[string]int{}
+	for _, c := range set {
+		callsBefore[c.Provider], faultsBefore[c.Provider] = c.Simulator.Calls(), c.Simulator.Faults()
+		c.Simulator.SetFaultRate(faultRate, int64(rng.Uint64()>>1))
+		c.Simulator.FailNext(provider.Throttled, 1, longHint) // the first call: Validate's Preflight, attempt 1
+	}
+	ctx := testenv.Context(t, 5*time.Minute)
+	runs := startCreates(t, e.BackupClient(), set, 0, perProvider)
+
+	// Latency spikes (and more long-hint throttles) at seeded random moments.
+	chaos := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+	spikes := count(8, 60)
+	chaosDone := make(chan struct{})
+	go func() {
+		defer close(chaosDone)
+		for i := 0; i < spikes && ctx.Err() == nil; i++ {
+			wait(ctx, between(chaos, 200*time.Millisecond, 1500*time.Millisecond))
+			c := set[chaos.IntN(len(set))]
+			c.Simulator.SetLatency(between(chaos, 300*time.Millisecond, 2*time.Second))
+			wait(ctx, between(chaos, 200*time.Millisecond, time.Second))
+			c.Simulator.SetLatency(0)
+			if i%2 == 0 {
+				set[chaos.IntN(len(set))].Simulator.FailNext(provider.Throttled, 1, longHint)
+			}
+		}
+	}()
+
+	results := map[string][]string{}
+	maxAttempts := 0
+	for _, r := range runs {
+		res, err := r.Handle.Result(ctx)
+		require.NoError(t, err, "%s seed %d", r.Cloud.Provider, r.Seed)
+		results[r.Cloud.Provider] = append(results[r.Cloud.Provider], res.Backup.ID)
+		maxAttempts = max(maxAttempts, res.Attempts)
+		h, err := history(ctx, e.Client, r.Handle.WorkflowID, r.Handle.RunID)
+		require.NoError(t, err)
+		assertNoSecrets(t, "the history of "+r.Handle.WorkflowID, historyJSON(t, h), secrets)
+	}
+	<-chaosDone
+	faults, calls := 0, 0
+	for _, c := range set {
+		c.Simulator.SetFaultRate(0, 0)
+		created := added(before[c.Provider], c.Simulator.Inventory())
+		want := results[c.Provider]
+		sort.Strings(want)
+		assert.Equal(t, want, created, "%s: exactly the results, no duplicates, nothing else", c.Provider)
+		n, f := c.Simulator.Calls()-callsBefore[c.Provider], c.Simulator.Faults()-faultsBefore[c.Provider]
+		calls += n
+		faults += f
+		// Call bound. Per backup, without faults, the steps are: Preflight,
+		// Start, the polls, Describe; each makes at most maxCallsPerStep
+		// provider calls (a list plus a get, a token, a job lookup). With a
+		// 2 s backup, polls at least 1 s apart and every wait (retry or poll)
+		// ending by the time the backup is done, there are at most
+		// Duration/Min + 2 = 4 polls. So stepsPerBackup = 1 + 1 + 4 + 1 = 7.
+		// Each step is retried until one of its calls succeeds: with fault
+		// rate p a step needs 1/(1-p) calls on average; a retried start also
+		// looks for what an earlier attempt created (one more step). Allowing
+		// twice the mean for the run's variance, the bound is
+		// backups * 7 * maxCallsPerStep * 2 / (1-p) = 56 calls per backup at
+		// p = 0.25 — far below a retry storm (a tight loop would make
+		// thousands in this test's run time).
+		const stepsPerBackup, maxCallsPerStep = 7, 3
+		bound := int(float64(perProvider*stepsPerBackup*maxCallsPerStep) * 2 / (1 - faultRate))
+		t.Logf("%s: %d backups, %d provider calls (bound %d), %d faults injected", c.Provider, len(created), n, bound, f)
+		assert.LessOrEqual(t, n, bound, "%s: provider calls", c.Provider)
+		assert.Positive(t, f, "%s: faults were injected", c.Provider)
+	}
+
+	retries := hintedRetries(rec.Calls())
+	sensitive := 0
+	for _, h := range retries {
+		assert.True(t, h.Honoured, "retried sooner than the provider's hint: %s", h)
+		if h.Failed.RetryAfter > h.ClassBackoff {
+			sensitive++
+			t.Logf("hint beyond the class back-off: %s", h)
+		}
+	}
+	t.Logf("FIGURES faults: backups=%d faults=%d latency-spikes=%d provider-calls=%d hinted-retries=%d (hint > class back-off: %d) max-attempts=%d",
+		len(runs), faults, spikes, calls, len(retries), sensitive, maxAttempts)
+	assert.NotEmpty(t, retries, "some failures carried a retry hint")
+	assert.Positive(t, sensitive, "some hint exceeded the class back-off, so honouring it was tested")
+}
