@@ -18,10 +18,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/wiring"
 )
 
 // The starter's JSON documents, as much of them as the tests read.
@@ -332,4 +334,40 @@ func TestStarterCLI(t *testing.T) {
 		assert.Equal(t, 5, code)
 		assert.Contains(t, errOut, "127.0.0.1:1")
 	})
+}
+
+// TestStarterCLIWithPayloadCodec: when workers encrypt payloads, the starter
+// given the same key file (BACKUPFLOW_CODEC_KEY_FILE) starts and follows backups.
+func TestStarterCLIWithPayloadCodec(t *testing.T) {
+	bin := buildStarter(t)
+	keyFile := filepath.Join(t.TempDir(), "codec.key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)+"\n"), 0o600))
+	dc, err := wiring.DataConverter(keyFile)
+	require.NoError(t, err)
+
+	e := testenv.Start(t, true)
+	c := e.Server.NewClientWithOptions(client.Options{DataConverter: dc})
+	app, err := wiring.InitializeWorkerWithClient(e.Config(t, "memory"), c, nil)
+	require.NoError(t, err)
+	require.NoError(t, app.Worker.Start())
+	t.Cleanup(app.Worker.Stop)
+
+	env := []string{"TEMPORAL_ADDRESS=" + e.Server.GetFrontendHostPort(), "TEMPORAL_NAMESPACE=" + e.Namespace}
+	withKey := starterCLI{bin: bin, env: append(slices.Clone(env), "BACKUPFLOW_CODEC_KEY_FILE="+keyFile)}
+	var rep cliReport
+	code := withKey.runJSON(t, &rep, "create", "--wait", "--interval", "100ms", "--input", memoryInput("sealed-db", "b", 0.5))
+	require.Equal(t, 0, code, "%+v", rep)
+	assert.Equal(t, "SUCCEEDED", rep.Status)
+	require.NotNil(t, rep.Result)
+	assert.Equal(t, "memory", rep.Result.Provider)
+
+	// Without the key the result cannot be read: not a backup outcome, exit 5.
+	withoutKey := starterCLI{bin: bin, env: env}
+	code, _, errOut := withoutKey.run(t, "describe", "create/memory/sealed-db")
+	assert.Equal(t, 5, code, errOut)
+	assert.Contains(t, errOut, "BACKUPFLOW_CODEC_KEY_FILE")
+
+	code, _, errOut = starterCLI{bin: bin, env: append(slices.Clone(env), "BACKUPFLOW_CODEC_KEY_FILE=/nonexistent/key")}.run(t, "describe", "x")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "BACKUPFLOW_CODEC_KEY_FILE")
 }

@@ -51,7 +51,8 @@ Every command takes:
   --task-queue  the workers' task queue       (BACKUPFLOW_TASK_QUEUE, default "backups")
   --output      text (default) or json: exactly one JSON document on stdout
 TLS and API keys come from TEMPORAL_TLS*, TEMPORAL_API_KEY and TEMPORAL_API_KEY_FILE,
-as for the Temporal CLI and the worker.
+as for the Temporal CLI and the worker; when the workers encrypt payloads, set
+BACKUPFLOW_CODEC_KEY_FILE to the same key file.
 
 --wait and watch show a progress bar on a terminal and lines like "RUNNING 42%"
 otherwise; with --output json, progress goes to stderr when it is a terminal.
@@ -191,22 +192,24 @@ func (c *CLI) flags(name, synopsis string, args []string, o *options, define fun
 
 var errHelp = errors.New("help")
 
-// taskQueueConfig is the starter's share of the worker's BACKUPFLOW_* settings.
-type taskQueueConfig struct {
+// starterConfig is the starter's share of the worker's BACKUPFLOW_* settings.
+type starterConfig struct {
 	TaskQueue string `env:"BACKUPFLOW_TASK_QUEUE" envDefault:"backups"`
+	// CodecKeyFile: when the workers encrypt payloads, so must every client.
+	CodecKeyFile string `env:"BACKUPFLOW_CODEC_KEY_FILE"`
 }
 
 // Settings resolves where to connect: the TEMPORAL_* variables the worker and
 // the Temporal CLI read, then the flags, which win.
-func (c *CLI) Settings(o options) (wiring.TemporalConfig, string, error) {
+func (c *CLI) Settings(o options) (wiring.TemporalConfig, starterConfig, error) {
 	opts := env.Options{Environment: c.Env}
 	cfg, err := env.ParseAsWithOptions[wiring.TemporalConfig](opts)
 	if err != nil {
-		return cfg, "", envError(reflect.TypeFor[wiring.TemporalConfig](), err, c.Env)
+		return cfg, starterConfig{}, envError(reflect.TypeFor[wiring.TemporalConfig](), err, c.Env)
 	}
-	tq, err := env.ParseAsWithOptions[taskQueueConfig](opts)
+	sc, err := env.ParseAsWithOptions[starterConfig](opts)
 	if err != nil {
-		return cfg, "", envError(reflect.TypeFor[taskQueueConfig](), err, c.Env)
+		return cfg, sc, envError(reflect.TypeFor[starterConfig](), err, c.Env)
 	}
 	if o.address != "" {
 		cfg.Address = o.address
@@ -215,12 +218,12 @@ func (c *CLI) Settings(o options) (wiring.TemporalConfig, string, error) {
 		cfg.Namespace = o.namespace
 	}
 	if o.taskQueue != "" {
-		tq.TaskQueue = o.taskQueue
+		sc.TaskQueue = o.taskQueue
 	}
-	if tq.TaskQueue == "" {
-		return cfg, "", &InputError{Field: "--task-queue", Message: "must not be empty (BACKUPFLOW_TASK_QUEUE)"}
+	if sc.TaskQueue == "" {
+		return cfg, sc, &InputError{Field: "--task-queue", Message: "must not be empty (BACKUPFLOW_TASK_QUEUE)"}
 	}
-	return cfg, tq.TaskQueue, nil
+	return cfg, sc, nil
 }
 
 // envError names the environment variable behind each of env/v11's parse
@@ -247,7 +250,7 @@ func envError(t reflect.Type, err error, environment map[string]string) error {
 
 // connect dials Temporal and returns the typed backupflow client.
 func (c *CLI) connect(ctx context.Context, o options) (*backup.Client, func(), error) {
-	cfg, taskQueue, err := c.Settings(o)
+	cfg, sc, err := c.Settings(o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -256,6 +259,9 @@ func (c *CLI) connect(ctx context.Context, o options) (*backup.Client, func(), e
 	copts, err := wiring.ClientOptions(cfg, logger)
 	if err != nil {
 		return nil, nil, &InputError{Message: err.Error()}
+	}
+	if copts.DataConverter, err = wiring.DataConverter(sc.CodecKeyFile); err != nil {
+		return nil, nil, &InputError{Message: err.Error()} // names BACKUPFLOW_CODEC_KEY_FILE
 	}
 	dial := c.Dial
 	if dial == nil {
@@ -268,7 +274,7 @@ func (c *CLI) connect(ctx context.Context, o options) (*backup.Client, func(), e
 		return nil, nil, fmt.Errorf("connect to Temporal at %s (namespace %s): %w", cfg.Address, cfg.Namespace, err)
 	}
 	bc := backup.NewClient(tc)
-	bc.TaskQueue = taskQueue
+	bc.TaskQueue = sc.TaskQueue
 	return bc, tc.Close, nil
 }
 

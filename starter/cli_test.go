@@ -119,25 +119,28 @@ func TestConnectionErrorExitsFive(t *testing.T) {
 
 func TestSettingsReadTheWorkersEnvironment(t *testing.T) {
 	c := &CLI{Env: map[string]string{}}
-	cfg, tq, err := c.Settings(options{})
+	cfg, sc, err := c.Settings(options{})
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:7233", cfg.Address)
 	assert.Equal(t, "default", cfg.Namespace)
-	assert.Equal(t, backup.TaskQueue, tq)
+	assert.Equal(t, backup.TaskQueue, sc.TaskQueue)
+	assert.Empty(t, sc.CodecKeyFile)
 
-	c.Env = map[string]string{"TEMPORAL_ADDRESS": "t:1", "TEMPORAL_NAMESPACE": "n", "BACKUPFLOW_TASK_QUEUE": "q", "TEMPORAL_TLS": "true"}
-	cfg, tq, err = c.Settings(options{})
+	c.Env = map[string]string{"TEMPORAL_ADDRESS": "t:1", "TEMPORAL_NAMESPACE": "n", "BACKUPFLOW_TASK_QUEUE": "q",
+		"TEMPORAL_TLS": "true", "BACKUPFLOW_CODEC_KEY_FILE": "/etc/backupflow/codec.key"}
+	cfg, sc, err = c.Settings(options{})
 	require.NoError(t, err)
 	assert.Equal(t, "t:1", cfg.Address)
 	assert.Equal(t, "n", cfg.Namespace)
 	assert.True(t, cfg.TLS)
-	assert.Equal(t, "q", tq)
+	assert.Equal(t, "q", sc.TaskQueue)
+	assert.Equal(t, "/etc/backupflow/codec.key", sc.CodecKeyFile)
 
-	cfg, tq, err = c.Settings(options{address: "a:2", namespace: "m", taskQueue: "r"})
+	cfg, sc, err = c.Settings(options{address: "a:2", namespace: "m", taskQueue: "r"})
 	require.NoError(t, err)
 	assert.Equal(t, "a:2", cfg.Address)
 	assert.Equal(t, "m", cfg.Namespace)
-	assert.Equal(t, "r", tq)
+	assert.Equal(t, "r", sc.TaskQueue)
 
 	c.Env = map[string]string{"TEMPORAL_TLS": "maybe"}
 	_, _, err = c.Settings(options{})

@@ -264,7 +264,7 @@ func (c *CLI) list(ctx context.Context, args []string, o *options) Output {
 		return errorReport(err)
 	}
 	defer closeClient()
-	cfg, _, _ := c.Settings(*o)
+	cfg, _, _ := c.Settings(*o) // connect succeeded, so these parse
 	out := &ListReport{Query: query, Workflows: []Listed{}}
 	var token []byte
 	for len(out.Workflows) < limit {

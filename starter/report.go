@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/ops"
 )
 
 // Output is what a command prints: text for people, or one JSON document.
@@ -230,9 +231,12 @@ func settle(rep *Report, res backup.Result, err error) {
 	rep.ExitCode = code
 	if status == "" { // not an outcome: we stopped waiting, or could not ask
 		rep.Error = err.Error()
-		if errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, context.Canceled):
 			rep.Error = "stopped waiting; the backup goes on"
 			rep.Hint = "follow it with: backupflow watch " + rep.WorkflowID
+		case strings.Contains(rep.Error, ops.EncodingEncrypted):
+			rep.Hint = "the workers encrypt payloads: set BACKUPFLOW_CODEC_KEY_FILE to their key file"
 		}
 		return
 	}
