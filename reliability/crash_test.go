@@ -110,6 +110,8 @@ func TestWorkerCrash(t *testing.T) {
 	}
 	w.stop()
 	assertNoSecrets(t, "the worker's log", []byte(w.Log.String()), secrets)
+	assertNoSecrets(t, "the worker's metrics", []byte(w.Metrics.String()), secrets)
+	require.Contains(t, w.Metrics.String(), "backupflow_provider_calls_total{", "the metrics were scraped")
 
 	duplicates, orphans := 0, 0
 	for _, c := range set {

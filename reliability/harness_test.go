@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,12 +157,14 @@ func (b *syncBuffer) String() string {
 
 // workerProcess is the worker binary running as a separate OS process.
 type workerProcess struct {
-	t    *testing.T
-	bin  string
-	env  []string
-	Log  *syncBuffer
-	cmd  *exec.Cmd
-	done chan struct{}
+	t   *testing.T
+	bin string
+	env []string
+	Log *syncBuffer
+	// Metrics collects every /metrics scrape (taken before each kill and stop).
+	Metrics *syncBuffer
+	cmd     *exec.Cmd
+	done    chan struct{}
 	// Starts and Kills count process starts and SIGKILLs.
 	Starts, Kills int
 }
@@ -174,7 +178,7 @@ func newWorkerProcess(t *testing.T, environment map[string]string) *workerProces
 	for _, k := range keys {
 		env = append(env, k+"="+environment[k])
 	}
-	w := &workerProcess{t: t, bin: workerBinary(t), env: env, Log: &syncBuffer{}}
+	w := &workerProcess{t: t, bin: workerBinary(t), env: env, Log: &syncBuffer{}, Metrics: &syncBuffer{}}
 	t.Cleanup(w.stop)
 	return w
 }
@@ -211,6 +215,7 @@ func (w *workerProcess) Start() {
 func (w *workerProcess) Kill() {
 	w.t.Helper()
 	require.NotNil(w.t, w.cmd, "worker not running")
+	w.scrape()
 	require.NoError(w.t, w.cmd.Process.Signal(syscall.SIGKILL))
 	select {
 	case <-w.done:
@@ -226,6 +231,7 @@ func (w *workerProcess) stop() {
 	if w.cmd == nil {
 		return
 	}
+	w.scrape()
 	_ = w.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-w.done:
@@ -234,6 +240,44 @@ func (w *workerProcess) stop() {
 		<-w.done
 	}
 	w.cmd = nil
+}
+
+// opsAddr is the running worker's ops server address, from its latest
+// "ops server listening" log line; "" when none was logged.
+func (w *workerProcess) opsAddr() string {
+	addr := ""
+	for _, line := range strings.Split(w.Log.String(), "\n") {
+		var l struct {
+			Msg  string `json:"msg"`
+			Addr string `json:"addr"`
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "ops server listening" {
+			addr = l.Addr
+		}
+	}
+	return addr
+}
+
+// scrape appends the running worker's /metrics to Metrics (metric labels
+// are scanned for credentials). A worker without an ops server is not scraped.
+func (w *workerProcess) scrape() {
+	addr := w.opsAddr()
+	if addr == "" {
+		return
+	}
+	hc := http.Client{Timeout: 5 * time.Second}
+	resp, err := hc.Get("http://" + addr + "/metrics")
+	if err != nil {
+		w.t.Errorf("scrape %s/metrics: %v", addr, err)
+		return
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		w.t.Errorf("scrape %s/metrics: %d %v", addr, resp.StatusCode, err)
+		return
+	}
+	_, _ = w.Metrics.Write(body)
 }
 
 // workerEnv is the environment of a worker process on a Temporal server:
@@ -248,6 +292,7 @@ func workerEnv(set clouds.Set, address, namespace string) map[string]string {
 	env["BACKUPFLOW_POLL_DELAY_FLOOR"] = "1s"
 	env["BACKUPFLOW_LOG_LEVEL"] = "debug"
 	env["BACKUPFLOW_STOP_TIMEOUT"] = "2s"
+	env["BACKUPFLOW_OPS_ADDR"] = "127.0.0.1:0" // parallel workers: each its own port
 	return env
 }
 
