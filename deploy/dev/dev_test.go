@@ -380,9 +380,13 @@ func TestPortInUse(t *testing.T) {
 func TestFlags(t *testing.T) {
 	o, err := parseFlags(nil, io.Discard)
 	require.NoError(t, err)
-	assert.Equal(t, options{dataDir: "./.data/dev", port: 7233, httpPort: 7243, uiPort: 8233, backupDuration: 20 * time.Second, logLevel: "warn"}, o)
+	assert.Equal(t, options{dataDir: "./.data/dev", port: 7233, httpPort: 7243, uiPort: 8233, backupDuration: 20 * time.Second, logLevel: "error"}, o)
 
-	for _, bad := range [][]string{{"--backup-duration", "0s"}, {"extra"}, {"--port", "x"}} {
+	o, err = parseFlags([]string{"--server-only"}, io.Discard)
+	require.NoError(t, err)
+	assert.True(t, o.noDemo, "--server-only implies --no-demo")
+
+	for _, bad := range [][]string{{"--backup-duration", "0s"}, {"extra"}, {"--port", "x"}, {"--log-level", "loud"}} {
 		_, err := parseFlags(bad, io.Discard)
 		assert.Error(t, err, "%q", bad)
 	}
@@ -393,4 +397,18 @@ func TestShellQuote(t *testing.T) {
 	assert.Equal(t, "''", shellQuote(""))
 	assert.Equal(t, `'a b'`, shellQuote("a b"))
 	assert.Equal(t, `'it'\''s'`, shellQuote("it's"))
+}
+
+// TestServerOnly: --server-only runs the server and UI and nothing else.
+func TestServerOnly(t *testing.T) {
+	p := freePorts(t)
+	cmd := startCommand(t, append(p.args(), "--ephemeral", "--server-only")...)
+	cmd.waitFor(t, "Ctrl-C stops everything.", 60*time.Second)
+	out := cmd.out.String()
+	assert.NotContains(t, out, "simulator")
+	assert.NotContains(t, out, "BACKUPFLOW_")
+	assert.NotContains(t, out, "demo")
+	c := dial(t, p.frontend)
+	assert.Empty(t, listWorkflows(t, c, ""))
+	cmd.stop(t)
 }

@@ -58,6 +58,7 @@ type options struct {
 	noUI           bool
 	backupDuration time.Duration
 	noDemo         bool
+	serverOnly     bool
 	logLevel       string
 }
 
@@ -79,12 +80,21 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.noUI, "no-ui", false, "do not serve the Web UI")
 	fs.DurationVar(&o.backupDuration, "backup-duration", 20*time.Second, "how long a simulated backup runs")
 	fs.BoolVar(&o.noDemo, "no-demo", false, "do not start the demo backups")
-	fs.StringVar(&o.logLevel, "log-level", "warn", "Temporal server log level: debug, info, warn, error")
+	fs.BoolVar(&o.serverOnly, "server-only", false, "run only the Temporal server and Web UI: no simulators, worker or demo")
+	fs.StringVar(&o.logLevel, "log-level", "error", "Temporal server log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q (see --help)", fs.Args())
+	}
+	switch o.logLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return o, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	if o.serverOnly {
+		o.noDemo = true
 	}
 	if o.backupDuration <= 0 {
 		return o, fmt.Errorf("--backup-duration must be positive, got %s", o.backupDuration)

@@ -65,6 +65,9 @@ func startStack(o options, out *printer) (*stack, error) {
 		return nil, explainPortError(err)
 	}
 	st.server = srv
+	if o.serverOnly {
+		return st, nil
+	}
 
 	st.clouds, err = clouds.Start(clouds.Options{Duration: o.backupDuration})
 	if err != nil {
@@ -194,13 +197,17 @@ func (st *stack) printBanner() {
 		fmt.Fprintf(&b, "  Temporal state     in memory (--ephemeral): gone when this process ends\n")
 	}
 	fmt.Fprintf(&b, "  namespace          %s  (search attributes %s)\n", s.Namespace(), strings.Join(backup.SearchAttributeNames, ", "))
-	fmt.Fprintf(&b, "  worker             task queue %q, providers %s\n", st.worker.Config.Worker.TaskQueue, strings.Join(st.worker.Config.Providers, ", "))
+	if st.worker != nil {
+		fmt.Fprintf(&b, "  worker             task queue %q, providers %s\n", st.worker.Config.Worker.TaskQueue, strings.Join(st.worker.Config.Providers, ", "))
+	}
 	for _, c := range st.clouds {
 		fmt.Fprintf(&b, "  %-18s %s  (simulated %s backups)\n", c.Provider+" simulator", c.Simulator.Endpoint(), st.opts.backupDuration)
 	}
 	fmt.Fprintf(&b, "\nIn another terminal (Temporal CLI, go run ./starter, or a second go run ./worker):\n")
 	fmt.Fprintf(&b, "  export TEMPORAL_ADDRESS=%s TEMPORAL_NAMESPACE=%s\n", s.FrontendAddress(), s.Namespace())
-	fmt.Fprintf(&b, "  # simulator endpoints and the simulators' TEST-ONLY credentials (not secrets; valid for this run):\n")
+	if len(st.workerEnv) > 0 {
+		fmt.Fprintf(&b, "  # simulator endpoints and the simulators' TEST-ONLY credentials (not secrets; valid for this run):\n")
+	}
 	for _, k := range slices.Sorted(maps.Keys(st.workerEnv)) {
 		if k == "TEMPORAL_ADDRESS" || k == "TEMPORAL_NAMESPACE" {
 			continue

@@ -95,7 +95,7 @@ type Options struct {
 
 	// Logger receives the server's logs. Nil means LogLevel on stderr.
 	Logger log.Logger
-	// LogLevel is debug, info, warn (the default) or error.
+	// LogLevel is debug, info, warn or error (the default).
 	LogLevel string
 
 	// StartTimeout bounds Start (default 60s).
@@ -139,7 +139,7 @@ func Start(opts Options) (*Server, error) {
 		opts.Namespace = DefaultNamespace
 	}
 	if opts.LogLevel == "" {
-		opts.LogLevel = "warn"
+		opts.LogLevel = "error"
 	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 60 * time.Second
@@ -149,6 +149,11 @@ func Start(opts Options) (*Server, error) {
 	}
 	if opts.Ephemeral == (opts.DataDir != "") {
 		return nil, errors.New("devserver: set exactly one of DataDir and Ephemeral")
+	}
+	switch opts.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return nil, fmt.Errorf("devserver: log level %q: want debug, info, warn or error", opts.LogLevel)
 	}
 	if err := opts.resolvePorts(); err != nil {
 		return nil, err
@@ -166,6 +171,9 @@ func Start(opts Options) (*Server, error) {
 	}
 	// A stopping server logs every interrupted call as an error: not news.
 	s.quiet = &atomic.Bool{}
+	if skipper, ok := logger.(log.SkipLogger); ok {
+		logger = skipper.Skip(1) // report the caller, not the wrapper below
+	}
 	logger = quietable{Logger: logger, quiet: s.quiet}
 	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
 	if err != nil {
@@ -301,10 +309,14 @@ func (s *Server) prepareDatabase() (*config.SQL, error) {
 		sqlCfg.ConnectAttributes["cache"] = "shared"
 		sqlCfg.DatabaseName = strconv.Itoa(rand.IntN(1 << 30))
 	} else {
-		if err := os.MkdirAll(s.opts.DataDir, 0o755); err != nil {
+		dir, err := filepath.Abs(s.opts.DataDir)
+		if err != nil {
 			return nil, fmt.Errorf("devserver: data directory: %w", err)
 		}
-		s.dbPath = filepath.Join(s.opts.DataDir, DatabaseFile)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("devserver: data directory: %w", err)
+		}
+		s.dbPath = filepath.Join(dir, DatabaseFile)
 		sqlCfg.ConnectAttributes["mode"] = "rwc"
 		sqlCfg.DatabaseName = s.dbPath
 	}
@@ -456,7 +468,7 @@ func (s *Server) UIURL() string {
 // Namespace is the namespace created at start.
 func (s *Server) Namespace() string { return s.opts.Namespace }
 
-// DatabasePath is the SQLite file, "" when ephemeral.
+// DatabasePath is the SQLite file's absolute path, "" when ephemeral.
 func (s *Server) DatabasePath() string { return s.dbPath }
 
 // Options returns the options in force, with the ports that were picked.
