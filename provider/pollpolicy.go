@@ -16,8 +16,9 @@ import (
 //     e × (99 − p) ÷ (p + 1) from now;
 //   - never waits past the earliest moment a backup whose progress
 //     accelerates (like x³, three times its average rate at the end) could
-//     end, D₀ = e × (100 ÷ (p + 1))^⅓, plus that end's allowance A(D₀), so
-//     even such a backup is noticed in time;
+//     end, D₀ = e × (100 ÷ (p + 1))^⅓, plus half that end's allowance, so
+//     even such a backup is noticed in time, with room to spare for timer
+//     and dispatch latency;
 //   - once at or past the aim (at 99 %, or a provider that says 100 % but
 //     not done), looks every DelayFloor ÷ 2.
 //
@@ -60,7 +61,7 @@ func (p PollPolicy) Next(now, started time.Time, st Status) time.Duration {
 		pct := min(st.Percent, 99)
 		aim := e * (99 - pct) / (pct + 1)
 		earliest := e * math.Pow(100/(pct+1), 1.0/accelerationExponent)
-		guard := earliest - e + allowance(earliest)
+		guard := earliest - e + allowance(earliest)/2
 		next = min(guard, max(aim, p.DelayFloor.Seconds()/2))
 	}
 	d := max(time.Duration(next*float64(time.Second)), st.RetryAfter)

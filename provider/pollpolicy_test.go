@@ -27,13 +27,13 @@ func TestPollPolicy(t *testing.T) {
 		{"fresh, no progress: the delay floor", 0, 0, 0, 30 * time.Second},
 		{"no progress figure: the allowance for the age", time.Hour, -1, 0, 3 * time.Minute},
 		{"still 0% after 10 min: the floor", 10 * time.Minute, 0, 0, 30 * time.Second},
-		// aim 576 s; guard: earliest end 600·(100/51)^⅓ = 750.9 s, plus 5% of it.
+		// aim 576 s; guard: earliest end 600·(100/51)^⅓ = 750.9 s, plus half of its 5%.
 		{"half done after 10 min: the acceleration guard, not the 10 min ETA",
-			10 * time.Minute, 50, 0, seconds(600*math.Cbrt(100.0/51) - 600 + 0.05*600*math.Cbrt(100.0/51))},
-		// aim 40.8 s (the linear end if 70% is really almost 71%); guard 42.1 s.
-		{"70% after 100 s: aim at the earliest linear end", 100 * time.Second, 70, 0, seconds(100.0 * 29 / 71)},
-		// aim 150 s; guard: earliest end 67.3 s (cubic) plus the 30 s floor.
-		{"a fifth done after 40 s: the guard", 40 * time.Second, 20, 0, seconds(40*math.Cbrt(100.0/21) - 40 + 30)},
+			10 * time.Minute, 50, 0, seconds(600*math.Cbrt(100.0/51) - 600 + 0.025*600*math.Cbrt(100.0/51))},
+		// aim 19.8 s (the linear end if 90% is really almost 91%); guard 21.4 s.
+		{"90% after 200 s: aim at the earliest linear end", 200 * time.Second, 90, 0, seconds(200.0 * 9 / 91)},
+		// aim 150 s; guard: earliest end 67.3 s (cubic) plus half the 30 s floor.
+		{"a fifth done after 40 s: the guard", 40 * time.Second, 20, 0, seconds(40*math.Cbrt(100.0/21) - 40 + 15)},
 		{"99% after an hour: every half floor", time.Hour, 99, 0, 15 * time.Second},
 		{"100% but not done: every half floor", time.Hour, 100, 0, 15 * time.Second},
 		{"12 h backup at 50%: Max", 6 * time.Hour, 50, 0, 10 * time.Minute},
@@ -56,9 +56,9 @@ func allowance(p PollPolicy, d time.Duration) time.Duration {
 	return max(p.DelayFloor, time.Duration(p.DelayFraction*float64(d)))
 }
 
-// A backup whose progress accelerates no faster than x³ is noticed within its
-// allowance, whatever the observation: the wait ends before its earliest end
-// plus that end's allowance.
+// A backup whose progress accelerates no faster than x³ is noticed within
+// half its allowance, whatever the observation: the wait ends before its
+// earliest end plus half that end's allowance.
 func TestPollPolicyNeverLateForAcceleratingProgress(t *testing.T) {
 	p := DefaultPollPolicy
 	for _, e := range []time.Duration{time.Second, 30 * time.Second, 5 * time.Minute, time.Hour, 6 * time.Hour, 12 * time.Hour} {
@@ -69,7 +69,7 @@ func TestPollPolicyNeverLateForAcceleratingProgress(t *testing.T) {
 			end := seconds(e.Seconds() / math.Cbrt((pct+1)/100))
 			if poll := e + w; poll > end {
 				// (1 µs of slack for floating-point rounding at the bound)
-				assert.LessOrEqual(t, poll-end, allowance(p, end)+time.Microsecond, "elapsed %s at %.0f%%: waits %s", e, pct, w)
+				assert.LessOrEqual(t, poll-end, allowance(p, end)/2+time.Microsecond, "elapsed %s at %.0f%%: waits %s", e, pct, w)
 			}
 		}
 	}
@@ -111,7 +111,7 @@ func TestPollPolicyLinearBackups(t *testing.T) {
 		maxCalls int
 	}{
 		{time.Minute, 4},
-		{10 * time.Minute, 10},
+		{10 * time.Minute, 12},
 		{time.Hour, 15},
 		{6 * time.Hour, 36 + 20},
 		{12 * time.Hour, 72 + 38},

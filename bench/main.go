@@ -1,0 +1,200 @@
+// Command bench measures backupflow against baselines in one run and writes
+// a Markdown report (reports/bench.md) and a chart (reports/pollpolicy.png):
+//
+//  1. throughput: CreateBackup workflows with instant memory-provider backups
+//     vs a bare workflow with the same activity executions, on one worker;
+//  2. history: events and billable-style actions per successful backup, for
+//     simulated durations of 1 minute, 1 hour and 6 hours;
+//  3. poll policy: provider calls and detection delay on a simulated clock,
+//     vs the google-cloud-go LRO Wait schedule;
+//  4. in-flight capacity: many concurrent long backups on one worker process
+//     with few activity slots (worker RSS, server and worker CPU);
+//  5. start latency: start call to the provider's create call, vs a bare
+//     one-activity workflow.
+//
+// Temporal runs in a child process (go.temporal.io/server/temporaltest:
+// in-memory SQLite, all services in one process, loopback only). Run it from
+// the repository root: go run ./bench (see -h for smaller, quicker runs).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+var selfPID = os.Getpid()
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+type options struct {
+	out      string
+	sections map[string]bool
+
+	policyN int
+	seed    uint64
+
+	throughputN, rounds, starters int
+
+	historySpeedup float64
+	historyStep    time.Duration
+
+	latencyN int
+
+	inflightN, inflightSlots, inflightStarters int
+	inflightDuration, inflightTimeout          time.Duration
+	workerBin                                  string
+}
+
+var allSections = []string{"policy", "throughput", "history", "latency", "inflight"}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == serveArg {
+		if err := serve(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	var sections string
+	flag.StringVar(&o.out, "out", "reports", "directory for bench.md and pollpolicy.png")
+	flag.StringVar(&sections, "sections", strings.Join(allSections, ","), "sections to run: "+strings.Join(allSections, ","))
+	flag.IntVar(&o.policyN, "policy-n", 8000, "simulated backups for the poll-policy comparison")
+	flag.Uint64Var(&o.seed, "seed", 1, "random seed of the simulation")
+	flag.IntVar(&o.throughputN, "throughput-n", 500, "workflows per throughput batch")
+	flag.IntVar(&o.rounds, "throughput-rounds", 3, "batches of each kind, alternated")
+	flag.IntVar(&o.starters, "throughput-starters", 32, "concurrent starters in the throughput test")
+	flag.Float64Var(&o.historySpeedup, "history-speedup", 480, "how much faster than real time the history test's provider clock runs")
+	flag.DurationVar(&o.historyStep, "history-step", 250*time.Millisecond, "fixed poll interval in the time-scaled history test")
+	flag.IntVar(&o.latencyN, "latency-n", 200, "sequential starts of each kind for the start-latency test")
+	flag.IntVar(&o.inflightN, "inflight-n", 10000, "concurrent backups in the in-flight test")
+	flag.IntVar(&o.inflightSlots, "inflight-slots", 50, "activity (and local activity) slots of the in-flight worker")
+	flag.IntVar(&o.inflightStarters, "inflight-starters", 32, "concurrent starters in the in-flight test")
+	flag.DurationVar(&o.inflightDuration, "inflight-duration", 20*time.Minute, "length of each in-flight backup at the provider")
+	flag.DurationVar(&o.inflightTimeout, "inflight-timeout", 0, "give up on the in-flight test after this long (0: duration + 40 min)")
+	flag.StringVar(&o.workerBin, "worker-bin", "", "worker binary for the in-flight test (default: go build ./worker)")
+	flag.Parse()
+	o.sections = map[string]bool{}
+	for _, s := range strings.Split(sections, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !contains(allSections, s) {
+			fmt.Fprintf(os.Stderr, "bench: unknown section %q (known: %s)\n", s, strings.Join(allSections, ","))
+			os.Exit(2)
+		}
+		o.sections[s] = true
+	}
+	if o.inflightTimeout == 0 {
+		o.inflightTimeout = o.inflightDuration + 40*time.Minute
+	}
+	if err := run(o, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func run(o options, args []string) error {
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "backupflow-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	ctx := context.Background()
+	rep := &report{Args: args, Machine: describeMachine(), LoadBefore: loadAvg(), Began: time.Now(), Options: o}
+	load := sampleLoad(5 * time.Second)
+
+	if o.sections["policy"] {
+		r, err := measurePolicy(o.policyN, o.seed, filepath.Join(o.out, "pollpolicy.png"))
+		rep.Policy, rep.PolicyErr = &r, err
+	}
+
+	if o.sections["throughput"] || o.sections["history"] || o.sections["latency"] {
+		if err := runInProcessSections(ctx, o, rep); err != nil {
+			rep.ServerErr = err
+			progress("error: %v", err)
+		}
+	}
+
+	if o.sections["inflight"] {
+		bin := o.workerBin
+		var err error
+		if bin == "" {
+			progress("building ./worker")
+			bin, err = buildWorker(tmp)
+		}
+		if err == nil {
+			var r inflightResult
+			r, err = measureInflight(ctx, bin, tmp, o.inflightN, o.inflightSlots, o.inflightStarters, o.inflightDuration, o.inflightTimeout)
+			rep.Inflight = &r
+		}
+		rep.InflightErr = err
+		if err != nil {
+			progress("in-flight: %v", err)
+		}
+	}
+
+	rep.LoadMin, rep.LoadMean, rep.LoadMax = load.finish()
+	rep.LoadAfter = loadAvg()
+	rep.Elapsed = time.Since(rep.Began)
+	path := filepath.Join(o.out, "bench.md")
+	if err := os.WriteFile(path, []byte(rep.markdown()), 0o644); err != nil {
+		return err
+	}
+	progress("wrote %s", path)
+	return nil
+}
+
+// runInProcessSections runs throughput, history and start latency on one
+// server with a worker in this process.
+func runInProcessSections(ctx context.Context, o options, rep *report) error {
+	s, err := startServer()
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	c, err := s.dial()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w, err := startInProcess(c, s, "backups", nil)
+	if err != nil {
+		return err
+	}
+	defer w.stop()
+
+	if o.sections["throughput"] {
+		r, err := measureThroughput(ctx, s, c, w, o.throughputN, o.rounds, o.starters)
+		rep.Throughput, rep.ThroughputErr = &r, err
+	}
+	if o.sections["latency"] {
+		r, err := measureStartLatency(ctx, c, w, o.latencyN)
+		rep.Latency, rep.LatencyErr = &r, err
+	}
+	if o.sections["history"] {
+		r, err := measureHistory(ctx, s, c, o.historySpeedup, o.historyStep)
+		rep.History, rep.HistoryErr = &r, err
+	}
+	return nil
+}

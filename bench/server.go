@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/backupflow/backupflow/internal/searchattr"
+)
+
+// serveArg makes the bench binary run only a Temporal server: the benchmark
+// runs the server in a child process so its CPU and memory are its own.
+const serveArg = "__serve-temporal"
+
+type serverInfo struct {
+	Address   string `json:"address"`
+	Namespace string `json:"namespace"`
+}
+
+// serve runs temporaltest's server (in-memory SQLite, every service in one
+// process, loopback only), registers backupflow's search attributes, prints
+// its address as one JSON line and runs until stdin closes or a signal.
+func serve() error {
+	ts := temporaltest.NewServer()
+	defer ts.Stop()
+	c := ts.GetDefaultClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := searchattr.Register(ctx, c, ts.GetDefaultNamespace()); err != nil {
+		return err
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(serverInfo{Address: ts.GetFrontendHostPort(), Namespace: ts.GetDefaultNamespace()}); err != nil {
+		return err
+	}
+	stdinClosed := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(stdinClosed)
+	}()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	select {
+	case <-stdinClosed:
+	case <-sig:
+	}
+	return nil
+}
+
+// server is a Temporal server in a child process.
+type server struct {
+	serverInfo
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	done  chan error
+}
+
+// startServer starts the bench binary itself in server mode.
+func startServer() (*server, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, serveArg)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, stdin: stdin, done: make(chan error, 1)}
+	line := make(chan error, 1)
+	go func() {
+		r := bufio.NewReader(stdout)
+		b, err := r.ReadBytes('\n')
+		if err == nil {
+			err = json.Unmarshal(b, &s.serverInfo)
+		}
+		line <- err
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	go func() { s.done <- cmd.Wait() }()
+	select {
+	case err := <-line:
+		if err != nil {
+			s.stop()
+			return nil, fmt.Errorf("temporal server did not start: %w", err)
+		}
+	case err := <-s.done:
+		return nil, fmt.Errorf("temporal server exited at start: %v", err)
+	case <-time.After(2 * time.Minute):
+		s.stop()
+		return nil, errors.New("temporal server did not start within 2 minutes")
+	}
+	return s, nil
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// dial returns a client of the server's namespace.
+func (s *server) dial() (client.Client, error) {
+	return client.Dial(client.Options{HostPort: s.Address, Namespace: s.Namespace, Logger: quietLogger()})
+}
+
+// stop closes the server's stdin and waits for it to exit (killing it after 30 s).
+func (s *server) stop() {
+	_ = s.stdin.Close()
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/sdk/client"
+)
+
+// throughputRound is one batch of n workflows of one kind.
+type throughputRound struct {
+	Kind    string
+	N       int
+	Elapsed time.Duration
+	Failed  int
+}
+
+func (r throughputRound) rate() float64 { return float64(r.N-r.Failed) / r.Elapsed.Seconds() }
+
+type throughputResult struct {
+	N, Rounds, Starters int
+	Slots               int
+	Runs                []throughputRound
+	Backupflow, Bare    float64 // mean workflows per second
+	ServerCPU, BenchCPU time.Duration
+	Wall                time.Duration
+}
+
+func (r throughputResult) ratio() float64 { return r.Backupflow / r.Bare }
+
+const (
+	kindBackupflow = "backupflow CreateBackup"
+	kindBare       = "bare workflow, 2 local + 2 regular no-op activities"
+)
+
+// runBatch starts n workflows with `starters` concurrent starters and waits
+// for every result; it measures from the first start to the last result.
+func runBatch(ctx context.Context, n, starters int, start func(ctx context.Context, i int) (func(context.Context) error, error)) (time.Duration, int, error) {
+	var next atomic.Int64
+	var failed atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	began := time.Now()
+	for range starters {
+		wg.Go(func() {
+			var waits []func(context.Context) error
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					break
+				}
+				wait, err := start(ctx, i)
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					failed.Add(1)
+					continue
+				}
+				waits = append(waits, wait)
+			}
+			for _, w := range waits {
+				if err := w(ctx); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(began), int(failed.Load()), firstErr
+}
+
+// measureThroughput alternates batches of bare and backupflow workflows on
+// one worker, after a warm-up batch of each.
+func measureThroughput(ctx context.Context, s *server, c client.Client, w *inProcess, n, rounds, starters int) (throughputResult, error) {
+	res := throughputResult{N: n, Rounds: rounds, Starters: starters, Slots: w.app.Config.Worker.MaxConcurrentActivities}
+	bc := w.backupClient(c)
+	batch := func(kind, tag string, n int) (throughputRound, error) {
+		var start func(ctx context.Context, i int) (func(context.Context) error, error)
+		if kind == kindBackupflow {
+			start = func(ctx context.Context, i int) (func(context.Context) error, error) {
+				req, err := memoryRequest(fmt.Sprintf("tp-%s-%s-%d", runID, tag, i), 0)
+				if err != nil {
+					return nil, err
+				}
+				h, err := bc.StartCreate(ctx, req)
+				if err != nil {
+					return nil, err
+				}
+				return func(ctx context.Context) error { _, err := h.Result(ctx); return err }, nil
+			}
+		} else {
+			start = func(ctx context.Context, i int) (func(context.Context) error, error) {
+				run, err := w.startBaseline(ctx, c, baselineFour, fmt.Sprintf("bare-%s-%s-%d", runID, tag, i))
+				if err != nil {
+					return nil, err
+				}
+				return func(ctx context.Context) error { return run.Get(ctx, nil) }, nil
+			}
+		}
+		el, failed, err := runBatch(ctx, n, starters, start)
+		r := throughputRound{Kind: kind, N: n, Elapsed: el, Failed: failed}
+		if failed > 0 {
+			return r, fmt.Errorf("%s: %d of %d workflows failed: %w", kind, failed, n, err)
+		}
+		return r, nil
+	}
+	warm := max(n/10, 20)
+	for _, k := range []string{kindBare, kindBackupflow} {
+		if _, err := batch(k, "warm", warm); err != nil {
+			return res, err
+		}
+	}
+	serverCPU0, _ := cpuTime(s.pid())
+	benchCPU0, _ := cpuTime(selfPID)
+	began := time.Now()
+	var sumB, sumF float64
+	for r := range rounds {
+		for _, k := range []string{kindBare, kindBackupflow} {
+			run, err := batch(k, fmt.Sprint(r), n)
+			if err != nil {
+				return res, err
+			}
+			res.Runs = append(res.Runs, run)
+			if k == kindBare {
+				sumB += run.rate()
+			} else {
+				sumF += run.rate()
+			}
+			progress("throughput: %s round %d: %d in %s (%.1f/s)", k, r+1, n, run.Elapsed.Round(time.Millisecond), run.rate())
+		}
+	}
+	res.Wall = time.Since(began)
+	serverCPU1, _ := cpuTime(s.pid())
+	benchCPU1, _ := cpuTime(selfPID)
+	res.ServerCPU, res.BenchCPU = serverCPU1-serverCPU0, benchCPU1-benchCPU0
+	res.Bare, res.Backupflow = sumB/float64(rounds), sumF/float64(rounds)
+	return res, nil
+}
