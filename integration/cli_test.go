@@ -269,6 +269,31 @@ func TestStarterCLI(t *testing.T) {
 		assert.Regexp(t, `(?m)^cancel reason\s+test over$`, out.String())
 	})
 
+	t.Run("interrupting --wait leaves the backup running", func(t *testing.T) {
+		id := "create/memory/interrupted-db"
+		ctx := testenv.Context(t, 2*time.Minute)
+		create := cli.command(ctx, "create", "--wait", "--interval", "100ms", "--input", memoryInput("interrupted-db", "long", 600))
+		stdout, err := create.StdoutPipe()
+		require.NoError(t, err)
+		var stderr bytes.Buffer
+		create.Stderr = &stderr
+		require.NoError(t, create.Start())
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() && !strings.HasPrefix(sc.Text(), "RUNNING ") {
+		}
+		require.NoError(t, create.Process.Signal(os.Interrupt))
+		for sc.Scan() {
+		}
+		assert.Equal(t, 5, exitCode(t, create.Wait()))
+		assert.Contains(t, stderr.String(), "stopped waiting; the backup goes on")
+		assert.Contains(t, stderr.String(), "backupflow watch "+id)
+
+		var rep cliReport
+		require.Equal(t, 0, cli.runJSON(t, &rep, "describe", id))
+		assert.Equal(t, "RUNNING", rep.Status, "Ctrl-C stops the CLI, not the backup")
+		require.Equal(t, 3, cli.runJSON(t, &rep, "cancel", id, "--wait"))
+	})
+
 	t.Run("describe", func(t *testing.T) {
 		code, out, errOut := cli.run(t, "describe", taurusID)
 		require.Equal(t, 0, code, errOut)
@@ -303,9 +328,10 @@ func TestStarterCLI(t *testing.T) {
 		require.Eventually(t, func() bool {
 			l = cliList{}
 			return cli.runJSON(t, &l, "list", "--provider", "memory", "--state", "cancelled") == 0 &&
-				slices.Contains(ids(l), "create/memory/watch-db") && slices.Contains(ids(l), "create/memory/conflict-db")
+				slices.Contains(ids(l), "create/memory/watch-db") && slices.Contains(ids(l), "create/memory/conflict-db") &&
+				slices.Contains(ids(l), "create/memory/interrupted-db")
 		}, 30*time.Second, 200*time.Millisecond)
-		assert.Len(t, l.Workflows, 2, "%+v", l)
+		assert.Len(t, l.Workflows, 3, "%+v", l)
 		for _, w := range l.Workflows {
 			assert.Equal(t, "memory", w.Provider)
 			assert.Equal(t, "CANCELLED", w.State)
@@ -334,12 +360,14 @@ func TestStarterCLI(t *testing.T) {
 		assert.Equal(t, 5, code)
 		assert.Contains(t, errOut, "127.0.0.1:1")
 	})
+
+	// Its own server and worker; it shares only the binary (linking it is the slow part).
+	t.Run("payload codec", func(t *testing.T) { starterWithPayloadCodec(t, bin) })
 }
 
-// TestStarterCLIWithPayloadCodec: when workers encrypt payloads, the starter
-// given the same key file (BACKUPFLOW_CODEC_KEY_FILE) starts and follows backups.
-func TestStarterCLIWithPayloadCodec(t *testing.T) {
-	bin := buildStarter(t)
+// starterWithPayloadCodec: when workers encrypt payloads, the starter given
+// the same key file (BACKUPFLOW_CODEC_KEY_FILE) starts and follows backups.
+func starterWithPayloadCodec(t *testing.T, bin string) {
 	keyFile := filepath.Join(t.TempDir(), "codec.key")
 	require.NoError(t, os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)+"\n"), 0o600))
 	dc, err := wiring.DataConverter(keyFile)

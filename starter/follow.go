@@ -60,10 +60,18 @@ func (c *CLI) follow(ctx context.Context, h *backup.Handle, o options, rep *Repo
 			}
 		}
 	}
-	if ctx.Err() == nil {
-		// The workflow's own final word: cleanup, last error, attempts.
-		refresh(3 * time.Second)
+	if ctx.Err() != nil { // interrupted: the backup is not ours to stop
+		if view != nil {
+			view.Done()
+		}
+		rep.Progress = last
+		rep.ExitCode = ExitError
+		rep.Error = "stopped waiting; the backup goes on"
+		rep.Hint = "follow it with 'backupflow watch " + rep.WorkflowID + "', stop it with 'backupflow cancel " + rep.WorkflowID + "'"
+		return
 	}
+	// The workflow's own final word: cleanup, last error, attempts.
+	refresh(3 * time.Second)
 	if last != nil {
 		rep.Progress = last
 	}

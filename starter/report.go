@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -231,11 +230,7 @@ func settle(rep *Report, res backup.Result, err error) {
 	rep.ExitCode = code
 	if status == "" { // not an outcome: we stopped waiting, or could not ask
 		rep.Error = err.Error()
-		switch {
-		case errors.Is(err, context.Canceled):
-			rep.Error = "stopped waiting; the backup goes on"
-			rep.Hint = "follow it with: backupflow watch " + rep.WorkflowID
-		case strings.Contains(rep.Error, ops.EncodingEncrypted):
+		if strings.Contains(rep.Error, ops.EncodingEncrypted) {
 			rep.Hint = "the workers encrypt payloads: set BACKUPFLOW_CODEC_KEY_FILE to their key file"
 		}
 		return
