@@ -102,7 +102,7 @@ func (st *stack) follow(ctx context.Context, bc *backup.Client, t0 time.Time, pr
 		res, err := h.Result(ctx)
 		done <- outcome{res, err}
 	}()
-	last := ""
+	last, shown := "", 0.0
 	tick := time.NewTicker(300 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -130,9 +130,13 @@ func (st *stack) follow(ctx context.Context, bc *backup.Client, t0 time.Time, pr
 			if err != nil || p.State.Terminal() {
 				continue // the result says how it ended
 			}
-			if key := fmt.Sprintf("%s %.0f", p.State, p.Percent); key != last {
+			// The live percent comes from the pending poll; in the moment
+			// between the last poll and the workflow recording 100 there is
+			// none, and Progress says 0. A backup never goes backwards.
+			shown = max(shown, p.Percent)
+			if key := fmt.Sprintf("%s %.0f", p.State, shown); key != last {
 				last = key
-				line(p.State, p.Percent, "")
+				line(p.State, shown, "")
 			}
 		}
 	}

@@ -204,6 +204,15 @@ func TestDemoAndWebUI(t *testing.T) {
 		assert.Regexp(t, `(?m)^\s+\+\S+\s+`+provider+`\s+create\s+SUCCEEDED\s+100%  backup \S+$`, out)
 	}
 	assert.Regexp(t, `(?m)^\s+\+\S+\s+spanner\s+copy\s+SUCCEEDED\s+100%  backup projects/\S+/backups/cp-1$`, out)
+	percents := map[string][]int{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+\+\S+\s+(\w+)\s+(create|copy)\s+[A-Z]+\s+(\d+)%`).FindAllStringSubmatch(out, -1) {
+		n, _ := strconv.Atoi(m[3])
+		percents[m[1]+" "+m[2]] = append(percents[m[1]+" "+m[2]], n)
+	}
+	require.Len(t, percents, 5)
+	for k, ps := range percents {
+		assert.True(t, slices.IsSorted(ps), "%s: progress never goes backwards: %v", k, ps)
+	}
 
 	t.Run("UI is served from embedded assets", func(t *testing.T) {
 		for _, path := range []string{"/", "/namespaces/default/workflows"} {
@@ -290,6 +299,7 @@ func TestDemoAndWebUI(t *testing.T) {
 	})
 
 	cmd.stop(t)
+	assert.Contains(t, cmd.out.String(), "stopping: worker, Web UI, Temporal server, simulators\n")
 	for _, port := range []int{p.frontend, p.http, p.ui} {
 		assert.NoError(t, devserver.CheckPort(port), "port %d released", port)
 	}
@@ -411,4 +421,5 @@ func TestServerOnly(t *testing.T) {
 	c := dial(t, p.frontend)
 	assert.Empty(t, listWorkflows(t, c, ""))
 	cmd.stop(t)
+	assert.Contains(t, cmd.out.String(), "stopping: Web UI, Temporal server\n")
 }

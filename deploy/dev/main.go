@@ -126,7 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	<-ctx.Done()
-	out.printf("\nstopping: worker, Web UI, Temporal server, simulators\n")
+	out.printf("\nstopping: %s\n", st.parts())
 	t0 := time.Now()
 	err = st.stop()
 	<-demoDone // its calls fail fast once the server is gone

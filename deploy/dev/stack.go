@@ -167,6 +167,22 @@ func (st *stack) stop() error {
 	return errors.Join(errs...)
 }
 
+// parts names what stop stops, in order.
+func (st *stack) parts() string {
+	var p []string
+	if st.worker != nil {
+		p = append(p, "worker")
+	}
+	if st.server.UIAddress() != "" {
+		p = append(p, "Web UI")
+	}
+	p = append(p, "Temporal server")
+	if len(st.clouds) > 0 {
+		p = append(p, "simulators")
+	}
+	return strings.Join(p, ", ")
+}
+
 // within runs f and reports whether it returned within d.
 func within(d time.Duration, f func()) bool {
 	done := make(chan struct{})
