@@ -24,6 +24,17 @@ const memoRequest = "backupflow.request"
 type Client struct {
 	Temporal  client.Client
 	TaskQueue string
+	// DataConverter must match the one the Temporal client uses (a payload
+	// codec, for example) so memos and progress details can be read; nil
+	// means Temporal's default.
+	DataConverter converter.DataConverter
+}
+
+func (c *Client) dataConverter() converter.DataConverter {
+	if c.DataConverter != nil {
+		return c.DataConverter
+	}
+	return converter.GetDefaultDataConverter()
 }
 
 // NewClient returns a client on the default task queue.
@@ -85,7 +96,7 @@ func (c *Client) attach(ctx context.Context, id, runID, fp string) (*Handle, err
 	}
 	var running string
 	if p, ok := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoRequest]; ok {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, &running)
+		_ = c.dataConverter().FromPayload(p, &running)
 	}
 	if running != fp {
 		return nil, &ConflictError{WorkflowID: id, RunID: runID}
@@ -141,7 +152,7 @@ func (h *Handle) Progress(ctx context.Context) (Progress, error) {
 			continue
 		}
 		var live PollProgress
-		if converter.GetDefaultDataConverter().FromPayloads(payloads, &live) == nil && live.Percent > p.Percent {
+		if h.client.dataConverter().FromPayloads(payloads, &live) == nil && live.Percent > p.Percent {
 			p.Percent = live.Percent
 		}
 	}

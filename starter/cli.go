@@ -275,6 +275,7 @@ func (c *CLI) connect(ctx context.Context, o options) (*backup.Client, func(), e
 	}
 	bc := backup.NewClient(tc)
 	bc.TaskQueue = sc.TaskQueue
+	bc.DataConverter = copts.DataConverter
 	return bc, tc.Close, nil
 }
 
