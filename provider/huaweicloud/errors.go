@@ -2,8 +2,9 @@
 // Huawei Cloud API family (TaurusDB on Huawei Cloud, RDS v3 on Open Telekom
 // Cloud): the one mapping of {error_code, error_msg} answers into the
 // provider taxonomy, the request-field validators both APIs document, time
-// and progress parsing, ownership of adopted backups, and SDK client and call
-// helpers. Every concept lives here once; the drivers only add what differs.
+// and progress parsing, ownership of adopted backups, SDK client and call
+// helpers, the driver steps both take alike, and configuration checks. Every
+// concept lives here once; the drivers only add what differs.
 package huaweicloud
 
 import (

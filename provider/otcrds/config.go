@@ -1,13 +1,10 @@
 package otcrds
 
 import (
-	"errors"
-	"fmt"
-	"net/url"
-	"regexp"
 	"time"
 
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/huaweicloud"
 )
 
 // Authentication modes (BACKUPFLOW_OTCRDS_AUTH).
@@ -51,70 +48,39 @@ type Config struct {
 	ExpectedDuration time.Duration `env:"BACKUPFLOW_OTCRDS_EXPECTED_DURATION" envDefault:"10m"`
 }
 
-var projectIDRule = regexp.MustCompile(`^[A-Za-z0-9]{32}$`)
-
 type resolved struct {
 	secretKey, password string
 }
 
-func checkURL(bad func(string, string, ...any), name, v string) {
-	if v == "" {
-		bad(name, "is required")
-		return
-	}
-	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad(name, "must be an http(s) URL, got %q", v)
-	}
-}
-
 // resolve checks the configuration, naming each variable at fault.
 func (c Config) resolve() (resolved, error) {
-	var errs []error
-	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
-	}
+	var errs huaweicloud.ConfigErrors
 	var r resolved
-	checkURL(bad, "BACKUPFLOW_OTCRDS_ENDPOINT", c.Endpoint)
-	if c.ProjectID == "" {
-		bad("BACKUPFLOW_OTCRDS_PROJECT_ID", "is required")
-	} else if !projectIDRule.MatchString(c.ProjectID) {
-		bad("BACKUPFLOW_OTCRDS_PROJECT_ID", "must be 32 letters and digits")
-	}
+	errs.CheckURL("BACKUPFLOW_OTCRDS_ENDPOINT", c.Endpoint)
+	errs.CheckProjectID("BACKUPFLOW_OTCRDS_PROJECT_ID", c.ProjectID)
 	switch c.Auth {
 	case AuthAKSK:
 		if c.AccessKey == "" {
-			bad("BACKUPFLOW_OTCRDS_ACCESS_KEY", "is required with BACKUPFLOW_OTCRDS_AUTH=aksk")
+			errs.Add("BACKUPFLOW_OTCRDS_ACCESS_KEY", "is required with BACKUPFLOW_OTCRDS_AUTH=aksk")
 		}
-		if c.SecretKey != "" && c.SecretKeyFile != "" {
-			bad("BACKUPFLOW_OTCRDS_SECRET_KEY", "and BACKUPFLOW_OTCRDS_SECRET_KEY_FILE are both set; set one")
-		}
-		r.secretKey = provider.SecretFrom(c.SecretKey, c.SecretKeyFile).Reveal()
-		if r.secretKey == "" {
-			bad("BACKUPFLOW_OTCRDS_SECRET_KEY", "is required with BACKUPFLOW_OTCRDS_AUTH=aksk (or BACKUPFLOW_OTCRDS_SECRET_KEY_FILE)")
-		}
+		r.secretKey = errs.Secret("BACKUPFLOW_OTCRDS_SECRET_KEY", c.SecretKey, c.SecretKeyFile, "BACKUPFLOW_OTCRDS_AUTH=aksk")
 	case AuthToken, "":
-		checkURL(bad, "BACKUPFLOW_OTCRDS_IAM_ENDPOINT", c.IAMEndpoint)
+		errs.CheckURL("BACKUPFLOW_OTCRDS_IAM_ENDPOINT", c.IAMEndpoint)
 		if c.Username == "" {
-			bad("BACKUPFLOW_OTCRDS_USERNAME", "is required with BACKUPFLOW_OTCRDS_AUTH=token")
+			errs.Add("BACKUPFLOW_OTCRDS_USERNAME", "is required with BACKUPFLOW_OTCRDS_AUTH=token")
 		}
 		if c.Domain == "" {
-			bad("BACKUPFLOW_OTCRDS_DOMAIN", "is required with BACKUPFLOW_OTCRDS_AUTH=token")
+			errs.Add("BACKUPFLOW_OTCRDS_DOMAIN", "is required with BACKUPFLOW_OTCRDS_AUTH=token")
 		}
-		if c.Password != "" && c.PasswordFile != "" {
-			bad("BACKUPFLOW_OTCRDS_PASSWORD", "and BACKUPFLOW_OTCRDS_PASSWORD_FILE are both set; set one")
-		}
-		r.password = provider.SecretFrom(c.Password, c.PasswordFile).Reveal()
-		if r.password == "" {
-			bad("BACKUPFLOW_OTCRDS_PASSWORD", "is required with BACKUPFLOW_OTCRDS_AUTH=token (or BACKUPFLOW_OTCRDS_PASSWORD_FILE)")
-		}
+		r.password = errs.Secret("BACKUPFLOW_OTCRDS_PASSWORD", c.Password, c.PasswordFile, "BACKUPFLOW_OTCRDS_AUTH=token")
 	default:
-		bad("BACKUPFLOW_OTCRDS_AUTH", "must be token or aksk, got %q", c.Auth)
+		errs.Add("BACKUPFLOW_OTCRDS_AUTH", "must be token or aksk, got %q", c.Auth)
 	}
 	if c.CallTimeout < 0 {
-		bad("BACKUPFLOW_OTCRDS_CALL_TIMEOUT", "must not be negative")
+		errs.Add("BACKUPFLOW_OTCRDS_CALL_TIMEOUT", "must not be negative")
 	}
 	if c.ExpectedDuration < 0 {
-		bad("BACKUPFLOW_OTCRDS_EXPECTED_DURATION", "must not be negative")
+		errs.Add("BACKUPFLOW_OTCRDS_EXPECTED_DURATION", "must not be negative")
 	}
-	return r, errors.Join(errs...)
+	return r, errs.Err()
 }

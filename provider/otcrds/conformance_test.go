@@ -12,16 +12,11 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/otcrds"
 	"github.com/backupflow/backupflow/provider/providertest"
+	"github.com/backupflow/backupflow/simulator/huaweicloud/huaweitest"
 	sim "github.com/backupflow/backupflow/simulator/otcrds"
 )
 
-func startSim(t *testing.T, opts sim.Options) *sim.Server {
-	t.Helper()
-	s, err := sim.Start(opts)
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	return s
-}
+var startSim = huaweitest.Starter(sim.Start)
 
 func tokenConfig(s *sim.Server, password string) otcrds.Config {
 	return otcrds.Config{
@@ -48,20 +43,11 @@ func newDriver(t *testing.T, cfg otcrds.Config) *otcrds.Driver {
 // section returns a valid create section with some fields replaced (a nil
 // value removes the field).
 func section(changes map[string]any) json.RawMessage {
-	m := map[string]any{
+	return huaweitest.Section(map[string]any{
 		"instance_id": sim.InstanceID(0),
 		"name":        "nightly-backup_01",
 		"description": "manual backup",
-	}
-	for k, v := range changes {
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	raw, _ := json.Marshal(m)
-	return raw
+	}, changes)
 }
 
 // invalidCases lists every documented constraint of seed 004 (OTC RDS v3
@@ -121,23 +107,17 @@ func invalidCases() []providertest.InvalidCase {
 	return cases
 }
 
-func TestConformanceToken(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	providertest.Run(t, providertest.Harness{
-		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, tokenConfig(s, sim.Password)) },
-		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, tokenConfig(s, "wrong-password")) },
-		Backend:                     s,
-		Create:                      sim.CreateSection,
-		Duration:                    s.Options().Duration,
-		Invalid:                     invalidCases(),
-	})
-}
+func TestConformanceToken(t *testing.T) { conformance(t, tokenConfig, sim.Password, "wrong-password") }
 
-func TestConformanceAKSK(t *testing.T) {
+func TestConformanceAKSK(t *testing.T) { conformance(t, akskConfig, sim.SecretKey, "wrong-secret") }
+
+// conformance runs the suite with drivers configured by config, with a good
+// and a bad credential.
+func conformance(t *testing.T, config func(*sim.Server, string) otcrds.Config, good, bad string) {
 	s := startSim(t, sim.Options{})
 	providertest.Run(t, providertest.Harness{
-		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, akskConfig(s, sim.SecretKey)) },
-		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, akskConfig(s, "wrong-secret")) },
+		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, config(s, good)) },
+		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, config(s, bad)) },
 		Backend:                     s,
 		Create:                      sim.CreateSection,
 		Duration:                    s.Options().Duration,

@@ -34,10 +34,8 @@ const name = backup.ProviderOTCRDS
 
 // Field names in errors: "otcrds.<json field>".
 const (
-	fieldInstanceID  = name + ".instance_id"
-	fieldName        = name + ".name"
-	fieldDescription = name + ".description"
-	fieldDatabases   = name + ".databases"
+	fieldInstanceID = name + ".instance_id"
+	fieldDatabases  = name + ".databases"
 )
 
 // instanceIDRule is the instance ID form. The OTC seed gives no format; this
@@ -126,12 +124,8 @@ func (*Driver) SupportsCopy() bool { return false }
 // checked in Preflight).
 func parse(kind backup.Kind, raw json.RawMessage) (backup.OTCRDSCreate, error) {
 	var s backup.OTCRDSCreate
-	if kind != backup.KindCreate {
-		return s, &provider.Error{Class: provider.Unsupported, Provider: name, Field: "kind", Rule: "create only",
-			Message: fmt.Sprintf("OTC RDS has no per-backup %s API", kind)}
-	}
-	if err := backup.DecodeStrict(raw, &s); err != nil {
-		return s, provider.Invalid(name, "%v", err)
+	if err := huaweicloud.DecodeCreate(name, kind, raw, &s, fmt.Sprintf("OTC RDS has no per-backup %s API", kind)); err != nil {
+		return s, err
 	}
 	switch {
 	case s.InstanceID == "":
@@ -139,10 +133,7 @@ func parse(kind backup.Kind, raw json.RawMessage) (backup.OTCRDSCreate, error) {
 	case !instanceIDRule.MatchString(s.InstanceID):
 		return s, provider.Invalid(fieldInstanceID, "%q: %s", s.InstanceID, instanceIDRuleText)
 	}
-	if err := huaweicloud.ValidateBackupName(fieldName, s.Name); err != nil {
-		return s, err
-	}
-	if err := huaweicloud.ValidateDescription(fieldDescription, s.Description); err != nil {
+	if err := huaweicloud.ValidateNameAndDescription(name, s.Name, s.Description); err != nil {
 		return s, err
 	}
 	for i, db := range s.Databases {
@@ -236,53 +227,35 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 	if err != nil {
 		return provider.Operation{}, err
 	}
-	if op, err := d.Find(ctx, job); err != nil || op != nil {
+	return huaweicloud.StartOrAdopt(ctx, name, job, d.Find, func() (provider.Operation, error) {
+		body := &model.CreateManualBackupRequestBody{InstanceId: s.InstanceID, Name: s.Name}
+		if s.Description != "" {
+			body.Description = &s.Description
+		}
+		if len(s.Databases) > 0 {
+			dbs := make([]model.BackupDatabase, 0, len(s.Databases))
+			for _, db := range s.Databases {
+				dbs = append(dbs, model.BackupDatabase{Name: db.Name})
+			}
+			body.Databases = &dbs
+		}
+		req := &model.CreateManualBackupRequest{Body: body}
+		resp, err := call(ctx, d, func() (*model.CreateManualBackupResponse, error) { return d.client.CreateManualBackup(req) })
 		if err != nil {
 			return provider.Operation{}, err
 		}
-		return *op, nil
-	}
-	body := &model.CreateManualBackupRequestBody{InstanceId: s.InstanceID, Name: s.Name}
-	if s.Description != "" {
-		body.Description = &s.Description
-	}
-	if len(s.Databases) > 0 {
-		dbs := make([]model.BackupDatabase, 0, len(s.Databases))
-		for _, db := range s.Databases {
-			dbs = append(dbs, model.BackupDatabase{Name: db.Name})
+		if resp.Backup == nil || resp.Backup.Id == "" {
+			return provider.Operation{}, huaweicloud.Errorf(name, provider.Internal, "the create answer holds no backup ID")
 		}
-		body.Databases = &dbs
-	}
-	req := &model.CreateManualBackupRequest{Body: body}
-	resp, err := call(ctx, d, func() (*model.CreateManualBackupResponse, error) { return d.client.CreateManualBackup(req) })
-	if provider.IsClass(err, provider.AlreadyExists) {
-		// The name appeared between Find and create: adopt it if it is ours.
-		op, ferr := d.Find(ctx, job)
-		if ferr != nil {
-			return provider.Operation{}, ferr
-		}
-		if op != nil {
-			return *op, nil
-		}
-		return provider.Operation{}, huaweicloud.WithField(err, fieldName)
-	}
-	if err != nil {
-		return provider.Operation{}, err
-	}
-	if resp.Backup == nil || resp.Backup.Id == "" {
-		return provider.Operation{}, huaweicloud.Errorf(name, provider.Internal, "the create answer holds no backup ID")
-	}
-	return operation(job, s, resp.Backup.Id, resp.Backup.BeginTime), nil
+		// OTC has no job ID for a manual backup: the operation ID is the backup ID.
+		return backupRef(s, resp.Backup.Id, resp.Backup.BeginTime).Operation(job.Kind), nil
+	})
 }
 
-// operation builds the Operation of backup id: OTC has no job ID for a
-// manual backup, so the operation ID is the backup ID.
-func operation(job provider.Job, s backup.OTCRDSCreate, id, beginTime string) provider.Operation {
-	return provider.Operation{ID: id, BackupID: id, BackupName: s.Name, Resource: s.InstanceID, Kind: job.Kind,
-		StartedAt: huaweicloud.ParseTimePtr(beginTime)}
+// backupRef names backup id, of the request's name and instance.
+func backupRef(s backup.OTCRDSCreate, id, beginTime string) huaweicloud.BackupRef {
+	return huaweicloud.BackupRef{ID: id, Name: s.Name, InstanceID: s.InstanceID, BeginTime: beginTime}
 }
-
-const pageSize = 100
 
 // Find returns the backup this owner created earlier, if any.
 //
@@ -297,32 +270,19 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 		return nil, err
 	}
 	manual := model.GetListBackupsRequestBackupTypeEnum().MANUAL
-	for offset := int32(0); ; offset += pageSize {
-		req := &model.ListBackupsRequest{InstanceId: s.InstanceID, BackupType: &manual, Offset: ptr(offset), Limit: ptr(int32(pageSize))}
+	b, err := huaweicloud.FindInPages(func(offset int) (*[]model.BackupForList, error) {
+		req := &model.ListBackupsRequest{InstanceId: s.InstanceID, BackupType: &manual,
+			Offset: ptr(int32(offset)), Limit: ptr(int32(huaweicloud.PageSize))}
 		resp, err := call(ctx, d, func() (*model.ListBackupsResponse, error) { return d.client.ListBackups(req) })
 		if err != nil {
 			return nil, err
 		}
-		var page []model.BackupForList
-		if resp.Backups != nil {
-			page = *resp.Backups
-		}
-		for _, b := range page {
-			if b.Name != s.Name || b.InstanceId != s.InstanceID {
-				continue
-			}
-			if !huaweicloud.Ours(b.BeginTime, job.Owner) {
-				return nil, &provider.Error{Class: provider.AlreadyExists, Provider: name, Field: fieldName, Rule: "unique",
-					Message: fmt.Sprintf("a backup named %q (%s, begun %s) already exists on instance %s and was not created by this workflow",
-						s.Name, b.Id, b.BeginTime, s.InstanceID)}
-			}
-			op := operation(job, s, b.Id, b.BeginTime)
-			return &op, nil
-		}
-		if len(page) < pageSize {
-			return nil, nil
-		}
+		return resp.Backups, nil
+	}, func(b model.BackupForList) bool { return b.Name == s.Name && b.InstanceId == s.InstanceID })
+	if err != nil || b == nil {
+		return nil, err
 	}
+	return backupRef(s, b.Id, b.BeginTime).Adopt(name, "unique", job)
 }
 
 // backupByID reads one backup from ListBackups through client; nil when it
@@ -330,20 +290,10 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 func (d *Driver) backupByID(ctx context.Context, client *rds.RdsClient, op provider.Operation) (*model.BackupForList, error) {
 	req := &model.ListBackupsRequest{InstanceId: op.Resource, BackupId: ptr(op.BackupID)}
 	resp, err := call(ctx, d, func() (*model.ListBackupsResponse, error) { return client.ListBackups(req) })
-	if provider.IsClass(err, provider.NotFound) {
-		return nil, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, huaweicloud.IgnoreNotFound(err)
 	}
-	if resp.Backups != nil {
-		for i := range *resp.Backups {
-			if b := (*resp.Backups)[i]; b.Id == op.BackupID {
-				return &b, nil
-			}
-		}
-	}
-	return nil, nil
+	return huaweicloud.First(resp.Backups, func(b model.BackupForList) bool { return b.Id == op.BackupID }), nil
 }
 
 // Poll reads the backup's status from ListBackups. OTC reports no progress
@@ -363,32 +313,18 @@ func (d *Driver) Poll(ctx context.Context, op provider.Operation) (provider.Stat
 		return provider.Status{}, err
 	}
 	if b == nil {
-		if op.StartedAt != nil && d.now().Sub(*op.StartedAt) < huaweicloud.VisibilityGrace {
-			return provider.Status{Phase: provider.PhaseRunning, Percent: -1, ProviderState: "NOT_VISIBLE_YET", StartedAt: op.StartedAt}, nil
-		}
-		return provider.Status{Phase: provider.PhaseGone, Percent: -1, ProviderState: "DELETED", StartedAt: op.StartedAt}, nil
+		return huaweicloud.MissingBackupStatus(op, d.now()), nil
 	}
-	state := b.Status.Value()
-	st := provider.Status{ProviderState: state, Percent: -1, StartedAt: op.StartedAt}
-	if t := huaweicloud.ParseTimePtr(b.BeginTime); t != nil {
-		st.StartedAt = t
-	}
-	switch state {
-	case "COMPLETED":
-		st.Phase, st.Percent = provider.PhaseSucceeded, 100
-	case "FAILED":
-		st.Phase, st.Percent, st.Message = provider.PhaseFailed, 100, "the backup ended FAILED"
-	case "DELETING":
+	st := huaweicloud.ListedBackupStatus(op, b.Status.Value(), b.BeginTime)
+	switch {
+	case st.ProviderState == "DELETING":
 		st.Phase = provider.PhaseGone
-	default: // BUILDING
-		st.Phase = provider.PhaseRunning
-		if st.StartedAt != nil {
-			now, ok := capture.ServerTime()
-			if !ok {
-				now = d.now()
-			}
-			st.Percent = estimatePercent(now.Sub(*st.StartedAt), d.expected)
+	case st.Phase == provider.PhaseRunning && st.StartedAt != nil: // BUILDING
+		now, ok := capture.ServerTime()
+		if !ok {
+			now = d.now()
 		}
+		st.Percent = estimatePercent(now.Sub(*st.StartedAt), d.expected)
 	}
 	return st, nil
 }
@@ -407,38 +343,24 @@ func (d *Driver) Cancel(context.Context, provider.Operation) (bool, error) { ret
 
 // Delete deletes the backup; already gone is success, still building is Busy.
 func (d *Driver) Delete(ctx context.Context, op provider.Operation) error {
-	if op.BackupID == "" {
-		return nil
-	}
-	req := &model.DeleteManualBackupRequest{BackupId: op.BackupID}
-	_, err := call(ctx, d, func() (*model.DeleteManualBackupResponse, error) { return d.client.DeleteManualBackup(req) })
-	if provider.IsClass(err, provider.NotFound) {
-		return nil
-	}
-	return err
+	return huaweicloud.DeleteBackup(op, func() error {
+		req := &model.DeleteManualBackupRequest{BackupId: op.BackupID}
+		_, err := call(ctx, d, func() (*model.DeleteManualBackupResponse, error) { return d.client.DeleteManualBackup(req) })
+		return err
+	})
 }
 
 // Describe returns the final record, as ListBackups shows it.
 func (d *Driver) Describe(ctx context.Context, op provider.Operation) (backup.Backup, error) {
 	b, err := d.backupByID(ctx, d.client, op)
-	if err != nil {
-		return backup.Backup{}, err
-	}
-	if b == nil {
-		return backup.Backup{}, &provider.Error{Class: provider.NotFound, Provider: name,
-			Message: fmt.Sprintf("backup %s is not in the backup list of instance %s", op.BackupID, op.Resource)}
-	}
-	rec, err := json.Marshal(b)
-	if err != nil {
-		return backup.Backup{}, huaweicloud.Errorf(name, provider.Internal, "encode backup record: %v", err)
-	}
-	out := backup.Backup{ID: b.Id, Name: b.Name, State: b.Status.Value(), Record: rec,
-		CreateTime: huaweicloud.ParseTimePtr(b.BeginTime)}
-	if b.Status.Value() == "COMPLETED" {
-		size := b.Size * 1024 // ListBackups reports KB
-		out.SizeBytes = &size
-	}
-	return out, nil
+	return huaweicloud.Describe(name, op, b, err, func(b *model.BackupForList) backup.Backup {
+		out := backup.Backup{ID: b.Id, Name: b.Name, State: b.Status.Value(), CreateTime: huaweicloud.ParseTimePtr(b.BeginTime)}
+		if b.Status.Value() == "COMPLETED" {
+			size := b.Size * 1024 // ListBackups reports KB
+			out.SizeBytes = &size
+		}
+		return out
+	})
 }
 
 func ptr[T any](v T) *T { return &v }

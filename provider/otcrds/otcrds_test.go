@@ -1,9 +1,7 @@
 package otcrds_test
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,40 +13,21 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/otcrds"
-	"github.com/backupflow/backupflow/provider/providertest"
+	"github.com/backupflow/backupflow/simulator/huaweicloud/huaweitest"
 	sim "github.com/backupflow/backupflow/simulator/otcrds"
 )
 
-func ctx(t *testing.T) context.Context {
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return c
-}
-
-func pe(t *testing.T, err error) *provider.Error {
-	t.Helper()
-	var e *provider.Error
-	require.True(t, errors.As(err, &e), "%T %v", err, err)
-	return e
-}
-
-func job(raw json.RawMessage) provider.Job { return providertest.Job(backup.KindCreate, raw) }
+var (
+	ctx = huaweitest.Ctx
+	pe  = huaweitest.ProviderError
+	job = huaweitest.CreateJob
+)
 
 func poll(t *testing.T, s *sim.Server, d provider.Driver, op provider.Operation) provider.Status {
 	t.Helper()
-	for range 20 {
-		st, err := d.Poll(ctx(t), op)
-		require.NoError(t, err)
-		if st.Phase.Done() {
-			return st
-		}
-		s.Advance(s.Options().Duration / 2)
-	}
-	t.Fatal("operation did not end")
-	return provider.Status{}
+	return huaweitest.PollToEnd(t, s, d, op, s.Options().Duration/2)
 }
 
 // bothAuth runs f with a token driver and with an AK/SK driver.

@@ -1,15 +1,12 @@
 package taurusdb
 
 import (
-	"errors"
-	"fmt"
-	"net/url"
-	"regexp"
 	"time"
 
 	gaussregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/gaussdb/v3/region"
 
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/huaweicloud"
 )
 
 // Config is the driver's configuration, read from the environment with
@@ -31,48 +28,31 @@ type Config struct {
 	CallTimeout time.Duration `env:"BACKUPFLOW_TAURUSDB_CALL_TIMEOUT" envDefault:"30s"`
 }
 
-var projectIDRule = regexp.MustCompile(`^[A-Za-z0-9]{32}$`)
-
 // resolve checks the configuration, naming each variable at fault, and returns
 // the endpoint and secret key to use.
 func (c Config) resolve() (endpoint string, secretKey string, err error) {
-	var errs []error
-	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
-	}
+	var errs huaweicloud.ConfigErrors
 	endpoint = c.Endpoint
 	switch {
 	case endpoint != "":
-		if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("BACKUPFLOW_TAURUSDB_ENDPOINT", "must be an http(s) URL, got %q", endpoint)
-		}
+		errs.CheckURL("BACKUPFLOW_TAURUSDB_ENDPOINT", endpoint)
 	case c.Region != "":
 		r, err := gaussregion.SafeValueOf(c.Region)
 		if err != nil || len(r.Endpoints) == 0 {
-			bad("BACKUPFLOW_TAURUSDB_REGION", "unknown region %q; set BACKUPFLOW_TAURUSDB_ENDPOINT instead", c.Region)
+			errs.Add("BACKUPFLOW_TAURUSDB_REGION", "unknown region %q; set BACKUPFLOW_TAURUSDB_ENDPOINT instead", c.Region)
 		} else {
 			endpoint = r.Endpoints[0]
 		}
 	default:
-		bad("BACKUPFLOW_TAURUSDB_ENDPOINT", "is required (or BACKUPFLOW_TAURUSDB_REGION)")
+		errs.Add("BACKUPFLOW_TAURUSDB_ENDPOINT", "is required (or BACKUPFLOW_TAURUSDB_REGION)")
 	}
-	if c.ProjectID == "" {
-		bad("BACKUPFLOW_TAURUSDB_PROJECT_ID", "is required")
-	} else if !projectIDRule.MatchString(c.ProjectID) {
-		bad("BACKUPFLOW_TAURUSDB_PROJECT_ID", "must be 32 letters and digits")
-	}
+	errs.CheckProjectID("BACKUPFLOW_TAURUSDB_PROJECT_ID", c.ProjectID)
 	if c.AccessKey == "" {
-		bad("BACKUPFLOW_TAURUSDB_ACCESS_KEY", "is required")
+		errs.Add("BACKUPFLOW_TAURUSDB_ACCESS_KEY", "is required")
 	}
-	if c.SecretKey != "" && c.SecretKeyFile != "" {
-		bad("BACKUPFLOW_TAURUSDB_SECRET_KEY", "and BACKUPFLOW_TAURUSDB_SECRET_KEY_FILE are both set; set one")
-	}
-	sk := provider.SecretFrom(c.SecretKey, c.SecretKeyFile)
-	if sk == "" {
-		bad("BACKUPFLOW_TAURUSDB_SECRET_KEY", "is required (or BACKUPFLOW_TAURUSDB_SECRET_KEY_FILE)")
-	}
+	secretKey = errs.Secret("BACKUPFLOW_TAURUSDB_SECRET_KEY", c.SecretKey, c.SecretKeyFile, "")
 	if c.CallTimeout < 0 {
-		bad("BACKUPFLOW_TAURUSDB_CALL_TIMEOUT", "must not be negative")
+		errs.Add("BACKUPFLOW_TAURUSDB_CALL_TIMEOUT", "must not be negative")
 	}
-	return endpoint, sk.Reveal(), errors.Join(errs...)
+	return endpoint, secretKey, errs.Err()
 }

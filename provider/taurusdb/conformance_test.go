@@ -12,16 +12,11 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
 	"github.com/backupflow/backupflow/provider/taurusdb"
+	"github.com/backupflow/backupflow/simulator/huaweicloud/huaweitest"
 	sim "github.com/backupflow/backupflow/simulator/taurusdb"
 )
 
-func startSim(t *testing.T, opts sim.Options) *sim.Server {
-	t.Helper()
-	s, err := sim.Start(opts)
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	return s
-}
+var startSim = huaweitest.Starter(sim.Start)
 
 func newDriver(t *testing.T, s *sim.Server, secret string) *taurusdb.Driver {
 	t.Helper()
@@ -39,21 +34,12 @@ func newDriver(t *testing.T, s *sim.Server, secret string) *taurusdb.Driver {
 // section returns a valid create section with some fields replaced (a nil
 // value removes the field).
 func section(changes map[string]any) json.RawMessage {
-	m := map[string]any{
+	return huaweitest.Section(map[string]any{
 		"instance_id": sim.InstanceID(0),
 		"name":        "nightly-backup_01",
 		"description": "Manual backup",
 		"X-Language":  "en-us",
-	}
-	for k, v := range changes {
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	raw, _ := json.Marshal(m)
-	return raw
+	}, changes)
 }
 
 // invalidCases lists every documented constraint of seed 002 (TaurusDB

@@ -32,10 +32,8 @@ const name = backup.ProviderTaurusDB
 
 // Field names in errors: "taurusdb.<json field>".
 const (
-	fieldInstanceID  = name + ".instance_id"
-	fieldName        = name + ".name"
-	fieldDescription = name + ".description"
-	fieldLanguage    = name + ".X-Language"
+	fieldInstanceID = name + ".instance_id"
+	fieldLanguage   = name + ".X-Language"
 )
 
 // extraLanguage keeps the request's X-Language in the Operation so every
@@ -78,12 +76,9 @@ func (*Driver) SupportsCopy() bool { return false }
 // parse decodes the section strictly and enforces every rule of seed 002.
 func parse(kind backup.Kind, raw json.RawMessage) (backup.TaurusDBCreate, error) {
 	var s backup.TaurusDBCreate
-	if kind != backup.KindCreate {
-		return s, &provider.Error{Class: provider.Unsupported, Provider: name, Field: "kind", Rule: "create only",
-			Message: fmt.Sprintf("TaurusDB has no per-backup %s API (only a cross-region backup policy)", kind)}
-	}
-	if err := backup.DecodeStrict(raw, &s); err != nil {
-		return s, provider.Invalid(name, "%v", err)
+	if err := huaweicloud.DecodeCreate(name, kind, raw, &s,
+		fmt.Sprintf("TaurusDB has no per-backup %s API (only a cross-region backup policy)", kind)); err != nil {
+		return s, err
 	}
 	switch {
 	case s.InstanceID == "":
@@ -93,10 +88,7 @@ func parse(kind backup.Kind, raw json.RawMessage) (backup.TaurusDBCreate, error)
 	case !instanceIDRule.MatchString(s.InstanceID):
 		return s, provider.Invalid(fieldInstanceID, "%q: an instance ID is 36 letters and digits ending in07", s.InstanceID)
 	}
-	if err := huaweicloud.ValidateBackupName(fieldName, s.Name); err != nil {
-		return s, err
-	}
-	if err := huaweicloud.ValidateDescription(fieldDescription, s.Description); err != nil {
+	if err := huaweicloud.ValidateNameAndDescription(name, s.Name, s.Description); err != nil {
 		return s, err
 	}
 	if err := huaweicloud.ValidateLanguage(fieldLanguage, s.Language); err != nil {
@@ -142,49 +134,33 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 	if err != nil {
 		return provider.Operation{}, err
 	}
-	if op, err := d.Find(ctx, job); err != nil || op != nil {
+	return huaweicloud.StartOrAdopt(ctx, name, job, d.Find, func() (provider.Operation, error) {
+		req := &model.CreateGaussMySqlBackupRequest{
+			XLanguage: optional(s.Language),
+			Body:      &model.MysqlCreateBackupRequest{InstanceId: s.InstanceID, Name: s.Name, Description: optional(s.Description)},
+		}
+		resp, err := invoke(ctx, func() (*model.CreateGaussMySqlBackupResponse, error) { return d.client.CreateGaussMySqlBackup(req) })
 		if err != nil {
 			return provider.Operation{}, err
 		}
-		return *op, nil
-	}
-	req := &model.CreateGaussMySqlBackupRequest{
-		XLanguage: optional(s.Language),
-		Body:      &model.MysqlCreateBackupRequest{InstanceId: s.InstanceID, Name: s.Name, Description: optional(s.Description)},
-	}
-	resp, err := invoke(ctx, func() (*model.CreateGaussMySqlBackupResponse, error) { return d.client.CreateGaussMySqlBackup(req) })
-	if provider.IsClass(err, provider.AlreadyExists) {
-		// The name appeared between Find and create: adopt it if it is ours.
-		op, ferr := d.Find(ctx, job)
-		if ferr != nil {
-			return provider.Operation{}, ferr
+		if resp.Backup == nil || resp.Backup.Id == nil {
+			return provider.Operation{}, huaweicloud.Errorf(name, provider.Internal, "the create answer holds no backup ID")
 		}
-		if op != nil {
-			return *op, nil
+		op := huaweicloud.BackupRef{ID: *resp.Backup.Id, Name: s.Name, InstanceID: s.InstanceID,
+			BeginTime: deref(resp.Backup.BeginTime)}.Operation(job.Kind)
+		if jobID := deref(resp.JobId); jobID != "" {
+			op.ID = jobID // else no job ID: poll through the backup list
 		}
-		return provider.Operation{}, huaweicloud.WithField(err, fieldName)
-	}
-	if err != nil {
-		return provider.Operation{}, err
-	}
-	if resp.Backup == nil || resp.Backup.Id == nil {
-		return provider.Operation{}, huaweicloud.Errorf(name, provider.Internal, "the create answer holds no backup ID")
-	}
-	op := provider.Operation{
-		ID:         deref(resp.JobId),
-		BackupID:   *resp.Backup.Id,
-		BackupName: s.Name,
-		Resource:   s.InstanceID,
-		Kind:       job.Kind,
-		StartedAt:  huaweicloud.ParseTimePtr(deref(resp.Backup.BeginTime)),
-	}
-	if op.ID == "" {
-		op.ID = op.BackupID // no job ID: poll through the backup list
-	}
+		withLanguage(&op, s)
+		return op, nil
+	})
+}
+
+// withLanguage keeps the request's X-Language in op for the later calls.
+func withLanguage(op *provider.Operation, s backup.TaurusDBCreate) {
 	if s.Language != "" {
 		op.Extra = map[string]string{extraLanguage: s.Language}
 	}
-	return op, nil
 }
 
 // Find returns the backup this owner created earlier, if any.
@@ -205,22 +181,12 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 	if err != nil || b == nil {
 		return nil, err
 	}
-	if !huaweicloud.Ours(deref(b.BeginTime), job.Owner) {
-		return nil, &provider.Error{Class: provider.AlreadyExists, Provider: name, Field: fieldName, Rule: "unique per instance",
-			Message: fmt.Sprintf("a backup named %q (%s, begun %s) already exists on instance %s and was not created by this workflow",
-				s.Name, deref(b.Id), deref(b.BeginTime), s.InstanceID)}
+	ref := huaweicloud.BackupRef{ID: deref(b.Id), Name: s.Name, InstanceID: s.InstanceID, BeginTime: deref(b.BeginTime)}
+	op, err := ref.Adopt(name, "unique per instance", job)
+	if err != nil {
+		return nil, err
 	}
-	op := provider.Operation{
-		ID:         deref(b.Id),
-		BackupID:   deref(b.Id),
-		BackupName: s.Name,
-		Resource:   s.InstanceID,
-		Kind:       job.Kind,
-		StartedAt:  huaweicloud.ParseTimePtr(deref(b.BeginTime)),
-	}
-	if s.Language != "" {
-		op.Extra = map[string]string{extraLanguage: s.Language}
-	}
+	withLanguage(op, s)
 	if op.StartedAt != nil {
 		jobID, err := d.findJob(ctx, s, *op.StartedAt)
 		if err != nil {
@@ -230,38 +196,26 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 			op.ID = jobID
 		}
 	}
-	return &op, nil
+	return op, nil
 }
 
-const pageSize = 100
-
 func (d *Driver) findByName(ctx context.Context, s backup.TaurusDBCreate) (*model.Backups, error) {
-	for offset := 0; ; offset += pageSize {
+	return huaweicloud.FindInPages(func(offset int) (*[]model.Backups, error) {
 		req := &model.ShowGaussMySqlBackupListRequest{
 			XLanguage:  optional(s.Language),
 			InstanceId: &s.InstanceID,
 			Name:       &s.Name,
 			Offset:     ptr(strconv.Itoa(offset)),
-			Limit:      ptr(strconv.Itoa(pageSize)),
+			Limit:      ptr(strconv.Itoa(huaweicloud.PageSize)),
 		}
 		resp, err := invoke(ctx, func() (*model.ShowGaussMySqlBackupListResponse, error) { return d.client.ShowGaussMySqlBackupList(req) })
 		if err != nil {
 			return nil, err
 		}
-		var page []model.Backups
-		if resp.Backups != nil {
-			page = *resp.Backups
-		}
-		for i := range page {
-			b := page[i]
-			if deref(b.Name) == s.Name && (b.InstanceId == nil || *b.InstanceId == s.InstanceID) {
-				return &b, nil
-			}
-		}
-		if len(page) < pageSize {
-			return nil, nil
-		}
-	}
+		return resp.Backups, nil
+	}, func(b model.Backups) bool {
+		return deref(b.Name) == s.Name && (b.InstanceId == nil || *b.InstanceId == s.InstanceID)
+	})
 }
 
 // findJob recovers the backup job's ID from the immediate-jobs list. The job
@@ -273,7 +227,7 @@ func (d *Driver) findJob(ctx context.Context, s backup.TaurusDBCreate, begin tim
 		XLanguage: optional(s.Language),
 		StartTime: ptr(begin.Add(-huaweicloud.ClockSkew).UTC().Format(layout)),
 		EndTime:   ptr(begin.Add(huaweicloud.ClockSkew).UTC().Format(layout)),
-		Limit:     ptr(strconv.Itoa(pageSize)),
+		Limit:     ptr(strconv.Itoa(huaweicloud.PageSize)),
 	}
 	resp, err := invoke(ctx, func() (*model.ListImmediateJobsResponse, error) { return d.client.ListImmediateJobs(req) })
 	if err != nil {
@@ -361,23 +315,11 @@ func (d *Driver) pollBackup(ctx context.Context, op provider.Operation) (provide
 		return provider.Status{}, err
 	}
 	if b == nil {
-		if op.StartedAt != nil && d.now().Sub(*op.StartedAt) < huaweicloud.VisibilityGrace {
-			return provider.Status{Phase: provider.PhaseRunning, Percent: -1, ProviderState: "NOT_VISIBLE_YET", StartedAt: op.StartedAt}, nil
-		}
-		return provider.Status{Phase: provider.PhaseGone, Percent: -1, ProviderState: "DELETED", StartedAt: op.StartedAt}, nil
+		return huaweicloud.MissingBackupStatus(op, d.now()), nil
 	}
-	state := deref(b.Status)
-	st := provider.Status{ProviderState: state, Percent: -1, StartedAt: op.StartedAt}
-	if t := huaweicloud.ParseTimePtr(deref(b.BeginTime)); t != nil {
-		st.StartedAt = t
-	}
-	switch state {
-	case "COMPLETED", "AVAILABLE":
+	st := huaweicloud.ListedBackupStatus(op, deref(b.Status), deref(b.BeginTime))
+	if st.ProviderState == "AVAILABLE" {
 		st.Phase, st.Percent = provider.PhaseSucceeded, 100
-	case "FAILED":
-		st.Phase, st.Percent, st.Message = provider.PhaseFailed, 100, "the backup ended FAILED"
-	default: // BUILDING
-		st.Phase = provider.PhaseRunning
 	}
 	return st, nil
 }
@@ -389,20 +331,10 @@ func (d *Driver) backupByID(ctx context.Context, op provider.Operation) (*model.
 		req.InstanceId = ptr(op.Resource)
 	}
 	resp, err := invoke(ctx, func() (*model.ShowGaussMySqlBackupListResponse, error) { return d.client.ShowGaussMySqlBackupList(req) })
-	if provider.IsClass(err, provider.NotFound) {
-		return nil, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, huaweicloud.IgnoreNotFound(err)
 	}
-	if resp.Backups != nil {
-		for i := range *resp.Backups {
-			if b := (*resp.Backups)[i]; deref(b.Id) == op.BackupID {
-				return &b, nil
-			}
-		}
-	}
-	return nil, nil
+	return huaweicloud.First(resp.Backups, func(b model.Backups) bool { return deref(b.Id) == op.BackupID }), nil
 }
 
 // Cancel reports false: TaurusDB has no API to stop a backup being built.
@@ -410,39 +342,26 @@ func (d *Driver) Cancel(context.Context, provider.Operation) (bool, error) { ret
 
 // Delete deletes the backup; already gone is success, still building is Busy.
 func (d *Driver) Delete(ctx context.Context, op provider.Operation) error {
-	if op.BackupID == "" {
-		return nil
-	}
-	req := &model.DeleteGaussMySqlBackupRequest{XLanguage: opLang(op), BackupId: op.BackupID}
-	_, err := invoke(ctx, func() (*model.DeleteGaussMySqlBackupResponse, error) { return d.client.DeleteGaussMySqlBackup(req) })
-	if provider.IsClass(err, provider.NotFound) {
-		return nil
-	}
-	return err
+	return huaweicloud.DeleteBackup(op, func() error {
+		req := &model.DeleteGaussMySqlBackupRequest{XLanguage: opLang(op), BackupId: op.BackupID}
+		_, err := invoke(ctx, func() (*model.DeleteGaussMySqlBackupResponse, error) { return d.client.DeleteGaussMySqlBackup(req) })
+		return err
+	})
 }
 
 // Describe returns the final record, as the backup list shows it.
 func (d *Driver) Describe(ctx context.Context, op provider.Operation) (backup.Backup, error) {
 	b, err := d.backupByID(ctx, op)
-	if err != nil {
-		return backup.Backup{}, err
-	}
-	if b == nil {
-		return backup.Backup{}, &provider.Error{Class: provider.NotFound, Provider: name,
-			Message: fmt.Sprintf("backup %s is not in the backup list of instance %s", op.BackupID, op.Resource)}
-	}
-	rec, err := json.Marshal(b)
-	if err != nil {
-		return backup.Backup{}, huaweicloud.Errorf(name, provider.Internal, "encode backup record: %v", err)
-	}
-	out := backup.Backup{ID: deref(b.Id), Name: deref(b.Name), State: deref(b.Status), Record: rec,
-		CreateTime: huaweicloud.ParseTimePtr(deref(b.BeginTime))}
-	if b.Size != nil {
-		// The list reports size in KB (documented for the RDS family; best guess for TaurusDB).
-		size := int64(*b.Size * 1024)
-		out.SizeBytes = &size
-	}
-	return out, nil
+	return huaweicloud.Describe(name, op, b, err, func(b *model.Backups) backup.Backup {
+		out := backup.Backup{ID: deref(b.Id), Name: deref(b.Name), State: deref(b.Status),
+			CreateTime: huaweicloud.ParseTimePtr(deref(b.BeginTime))}
+		if b.Size != nil {
+			// The list reports size in KB (documented for the RDS family; best guess for TaurusDB).
+			size := int64(*b.Size * 1024)
+			out.SizeBytes = &size
+		}
+		return out
+	})
 }
 
 func deref[T any](p *T) T {

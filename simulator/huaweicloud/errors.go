@@ -54,6 +54,17 @@ func Invalid(format string, args ...any) *APIError {
 	return Errf(http.StatusBadRequest, CodeInvalidParameter, format, args...)
 }
 
+// NotAuthorizedFor is the gateway's 403 answer to valid credentials used on
+// another project's path.
+func NotAuthorizedFor(project string) *APIError {
+	return Errf(http.StatusForbidden, CodeForbidden, "The credentials are not authorized for project %s", project)
+}
+
+// NoSuchInstance is the 404 answer to a create on an unknown instance.
+func NoSuchInstance(id string) *APIError {
+	return Errf(http.StatusNotFound, CodeNotFound, "The DB instance %s does not exist", id)
+}
+
 // Unauthorized is the gateway's 401 answer to refused credentials.
 func Unauthorized(msg string) *APIError {
 	return &APIError{Status: http.StatusUnauthorized, Code: CodeAuthFailed, Message: "Incorrect IAM authentication information: " + msg}

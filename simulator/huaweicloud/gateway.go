@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -30,6 +31,13 @@ type Gateway struct {
 
 	calls atomic.Int64
 	reqs  atomic.Int64
+}
+
+// IsPostTo returns an IsCreate that matches POSTs to paths ending in suffix.
+func IsPostTo(suffix string) func(r *http.Request) bool {
+	return func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, suffix)
+	}
 }
 
 // Calls counts API calls received (authenticated or not, faulted or not).

@@ -20,7 +20,8 @@ type IAMUser struct {
 // X-Subject-Token header; gateways then check X-Auth-Token against it. Token
 // lifetimes are measured on the simulator clock.
 type Tokens struct {
-	Clock     *Clock
+	// Clock is the simulator's clock: token lifetimes run on it.
+	Clock     interface{ Now() time.Time }
 	User      IAMUser
 	ProjectID string
 	TTL       time.Duration

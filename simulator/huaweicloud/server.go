@@ -1,6 +1,7 @@
 package huaweicloud
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -87,11 +88,34 @@ func Page(r *http.Request) (offset, limit int, e *APIError) {
 	return offset, limit, nil
 }
 
-// Slice returns the page [offset, offset+limit) of n items as indices.
-func Slice(n, offset, limit int) (from, to int) {
-	from = min(offset, n)
-	to = min(from+limit, n)
-	return from, to
+// WritePage answers a list call: the page [offset, offset+limit) of items,
+// each as toJSON renders it, under key, with the total_count of items.
+func WritePage[T any](w http.ResponseWriter, key string, items []T, offset, limit int, toJSON func(T) map[string]any) {
+	from := min(offset, len(items))
+	to := min(from+limit, len(items))
+	out := make([]map[string]any, 0, to-from)
+	for _, it := range items[from:to] {
+		out = append(out, toJSON(it))
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{key: out, "total_count": len(items)})
+}
+
+// DecodeJSON reads the request body into v; a body that is not JSON is a 400.
+func DecodeJSON(r *http.Request, v any) *APIError {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		return Invalid("The request body is not valid JSON")
+	}
+	return nil
+}
+
+// FirstError returns the first non-nil answer of checks made in order.
+func FirstError(checks ...*APIError) *APIError {
+	for _, e := range checks {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 // NotFoundAPI answers a path the API does not have.

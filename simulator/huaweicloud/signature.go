@@ -1,7 +1,9 @@
 // Package huaweicloud is the simulator code shared by the Huawei Cloud API
 // family simulators (TaurusDB, OTC RDS): AK/SK SDK-HMAC-SHA256 signature
 // verification, the {error_code, error_msg} error writer, fault injection, a
-// movable clock and the gateway that ties them in front of a provider's API.
+// movable clock and the gateway that ties them in front of a provider's API,
+// the Simulator that each Server embeds, and the backup table with the rules
+// both APIs apply to manual backups.
 package huaweicloud
 
 import (
@@ -27,6 +29,16 @@ const (
 
 // SecretLookup returns the secret key of an access key, if it is known.
 type SecretLookup func(accessKey string) (secret string, ok bool)
+
+// SingleKey is the SecretLookup of a simulator that accepts one access key.
+func SingleKey(accessKey, secretKey string) SecretLookup {
+	return func(ak string) (string, bool) {
+		if ak == accessKey {
+			return secretKey, true
+		}
+		return "", false
+	}
+}
 
 // VerifySignature checks an SDK-HMAC-SHA256 signed request, written
 // independently of the SDK from its documented algorithm:

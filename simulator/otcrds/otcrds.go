@@ -10,21 +10,15 @@
 package otcrds
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/backupflow/backupflow/backup"
-	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
 	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
 )
@@ -90,23 +84,13 @@ type Options struct {
 
 // InstanceID returns the ID of numbered demo instance i (a MySQL primary):
 // 32 hex characters and "in01", the form of OTC's documented example.
-func InstanceID(i int) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("otcrds-demo-instance-%d", i)))
-	return hex.EncodeToString(sum[:16]) + "in01"
-}
-
-var sectionSeq atomic.Int64
+func InstanceID(i int) string { return hw.DemoID("otcrds", i) + "in01" }
 
 // CreateSection returns a valid create section for demo instance
 // seed%DefaultResources; the name is unique per call.
 func CreateSection(seed int) json.RawMessage {
-	n := sectionSeq.Add(1)
-	s := backup.OTCRDSCreate{
-		InstanceID:  InstanceID(((seed % DefaultResources) + DefaultResources) % DefaultResources),
-		Name:        fmt.Sprintf("bf-%d-%s-%d", seed, strconv.FormatInt(time.Now().UnixNano()%1e9, 36), n),
-		Description: fmt.Sprintf("backupflow demo backup %d", seed),
-	}
-	raw, _ := json.Marshal(s)
+	d := hw.NewDemoBackup(seed, DefaultResources)
+	raw, _ := json.Marshal(backup.OTCRDSCreate{InstanceID: InstanceID(d.Instance), Name: d.Name, Description: d.Description})
 	return raw
 }
 
@@ -117,40 +101,22 @@ type instance struct {
 	failing                                 bool
 }
 
+// backupRec is a backup and, for a SQL Server partial backup, its databases.
 type backupRec struct {
-	id, name, description, instanceID string
-	databases                         []string
-	begin                             time.Time
-	duration                          time.Duration
-	failing                           bool
-}
-
-func (b *backupRec) done(now time.Time) bool { return !now.Before(b.begin.Add(b.duration)) }
-
-func (b *backupRec) status(now time.Time) string {
-	switch {
-	case !b.done(now):
-		return "BUILDING"
-	case b.failing:
-		return "FAILED"
-	}
-	return "COMPLETED"
+	hw.Backup
+	databases []string
 }
 
 // Server is a running simulator. It implements providertest.Backend.
 type Server struct {
-	opts   Options
-	clock  *hw.Clock
-	faults *hw.Faults
-	tokens *hw.Tokens
-	gw     *hw.Gateway
-	srv    *http.Server
-	ln     net.Listener
+	*hw.Simulator
+	opts    Options
+	tokens  *hw.Tokens
+	backups hw.Backups[*backupRec]
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards instances
 	instances map[string]*instance
 	order     []string
-	backups   map[string]*backupRec
 }
 
 var _ providertest.Backend = (*Server)(nil)
@@ -178,9 +144,8 @@ func Start(opts Options) (*Server, error) {
 	if opts.ManualBackupLimit <= 0 {
 		opts.ManualBackupLimit = DefaultManualBackupLimit
 	}
-	s := &Server{opts: opts, clock: &hw.Clock{}, faults: &hw.Faults{},
-		instances: map[string]*instance{}, backups: map[string]*backupRec{}}
-	s.tokens = &hw.Tokens{Clock: s.clock, ProjectID: opts.ProjectID, TTL: opts.TokenTTL,
+	s := &Server{Simulator: hw.NewSimulator(), opts: opts, instances: map[string]*instance{}}
+	s.tokens = &hw.Tokens{Clock: s.Simulator, ProjectID: opts.ProjectID, TTL: opts.TokenTTL,
 		User: hw.IAMUser{Name: opts.Username, Password: opts.Password, Domain: opts.Domain}}
 	add := func(in *instance) {
 		if in.status == "" {
@@ -212,62 +177,23 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("DELETE /v3/{project_id}/backups/{backup_id}", s.deleteBackup)
 	mux.HandleFunc("GET /v3/{project_id}/instances", s.listInstances)
 	mux.HandleFunc("/", hw.NotFoundAPI)
-	s.gw = &hw.Gateway{
-		Clock:        s.clock,
-		Faults:       s.faults,
+	gw := &hw.Gateway{
 		Authenticate: s.authenticate,
-		IsCreate: func(r *http.Request) bool {
-			return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/backups")
-		},
-		Open: func(r *http.Request) bool { return r.URL.Path == hw.IAMTokenPath },
-		API:  mux,
+		IsCreate:     hw.IsPostTo("/backups"),
+		Open:         func(r *http.Request) bool { return r.URL.Path == hw.IAMTokenPath },
+		API:          mux,
 	}
-	srv, ln, err := hw.Listen(opts.Addr, s.gw)
-	if err != nil {
+	if err := hw.Serve(s.Simulator, opts.Addr, gw); err != nil {
 		return nil, err
 	}
-	s.srv, s.ln = srv, ln
 	return s, nil
 }
-
-// Endpoint is the base URL of the RDS API (http://127.0.0.1:PORT).
-func (s *Server) Endpoint() string { return "http://" + s.ln.Addr().String() }
 
 // IAMEndpoint is the base URL of the IAM token API (the same server).
 func (s *Server) IAMEndpoint() string { return s.Endpoint() }
 
-// Close stops the simulator.
-func (s *Server) Close() { _ = s.srv.Close() }
-
 // Options returns the options in effect (defaults filled in).
 func (s *Server) Options() Options { return s.opts }
-
-// Now is the simulator's clock.
-func (s *Server) Now() time.Time { return s.clock.Now() }
-
-// Advance moves the clock: running backups progress, tokens age by d.
-func (s *Server) Advance(d time.Duration) { s.clock.Advance(d) }
-
-// Calls counts calls received (RDS and IAM).
-func (s *Server) Calls() int { return s.gw.Calls() }
-
-// LoseNextCreate makes the next create apply and then lose its response.
-func (s *Server) LoseNextCreate() { s.faults.LoseNextCreate() }
-
-// FailNext makes the next n RDS calls fail with class (Unavailable: 503,
-// Throttled: 429 with Retry-After, Busy: 409). IAM calls get no faults.
-func (s *Server) FailNext(class provider.Class, n int, retryAfter time.Duration) {
-	s.faults.FailNext(class, n, retryAfter)
-}
-
-// SetLatency delays every call by d.
-func (s *Server) SetLatency(d time.Duration) { s.faults.SetLatency(d) }
-
-// SetFaultRate injects random retryable faults with probability p per RDS call.
-func (s *Server) SetFaultRate(p float64, seed int64) { s.faults.SetFaultRate(p, seed) }
-
-// Faults counts injected faults.
-func (s *Server) Faults() int { return s.faults.Injected() }
 
 // TokensIssued counts IAM tokens issued.
 func (s *Server) TokensIssued() int { return s.tokens.Issued() }
@@ -276,27 +202,10 @@ func (s *Server) TokensIssued() int { return s.tokens.Issued() }
 func (s *Server) RevokeTokens() { s.tokens.RevokeAll() }
 
 // Inventory lists the IDs of every backup held (any state), sorted.
-func (s *Server) Inventory() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := make([]string, 0, len(s.backups))
-	for id := range s.backups {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
+func (s *Server) Inventory() []string { return s.backups.IDs() }
 
 // BackupStatus returns a backup's status (BUILDING, COMPLETED, FAILED), if it exists.
-func (s *Server) BackupStatus(id string) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.backups[id]
-	if !ok {
-		return "", false
-	}
-	return b.status(s.clock.Now()), true
-}
+func (s *Server) BackupStatus(id string) (string, bool) { return s.backups.Status(id, s.Now()) }
 
 func (s *Server) authenticate(r *http.Request, body []byte) *hw.APIError {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -307,53 +216,40 @@ func (s *Server) authenticate(r *http.Request, body []byte) *hw.APIError {
 	if tok := r.Header.Get("X-Auth-Token"); tok != "" {
 		return s.tokens.Verify(tok, project)
 	}
-	if e := hw.VerifySignature(r, body, func(ak string) (string, bool) {
-		if ak == s.opts.AccessKey {
-			return s.opts.SecretKey, true
-		}
-		return "", false
-	}, time.Now()); e != nil {
+	if e := hw.VerifySignature(r, body, hw.SingleKey(s.opts.AccessKey, s.opts.SecretKey), time.Now()); e != nil {
 		return e
 	}
 	if project != s.opts.ProjectID {
-		return hw.Errf(http.StatusForbidden, hw.CodeForbidden, "The credentials are not authorized for project %s", project)
+		return hw.NotAuthorizedFor(project)
 	}
 	return nil
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		InstanceID  string  `json:"instance_id"`
-		Name        string  `json:"name"`
-		Description *string `json:"description"`
-		Databases   []struct {
+		hw.CreateRequest
+		Databases []struct {
 			Name string `json:"name"`
 		} `json:"databases"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		hw.WriteError(w, hw.Invalid("The request body is not valid JSON"))
+	if e := hw.DecodeJSON(r, &req); e != nil {
+		hw.WriteError(w, e)
 		return
-	}
-	desc := ""
-	if req.Description != nil {
-		desc = *req.Description
 	}
 	if req.InstanceID == "" {
 		hw.WriteError(w, hw.Invalid("instance_id is mandatory"))
 		return
 	}
-	for _, e := range []*hw.APIError{hw.CheckName(req.Name), hw.CheckDescription(desc)} {
-		if e != nil {
-			hw.WriteError(w, e)
-			return
-		}
+	if e := hw.FirstError(hw.CheckName(req.Name), hw.CheckDescription(req.Description)); e != nil {
+		hw.WriteError(w, e)
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.Now()
+	now := s.Now()
 	in, ok := s.instances[req.InstanceID]
 	if !ok {
-		hw.WriteError(w, hw.Errf(http.StatusNotFound, hw.CodeNotFound, "The DB instance %s does not exist", req.InstanceID))
+		hw.WriteError(w, hw.NoSuchInstance(req.InstanceID))
 		return
 	}
 	if in.kind == "Replica" {
@@ -370,7 +266,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, db := range dbs {
-			if !contains(in.databases, db) {
+			if !slices.Contains(in.databases, db) {
 				hw.WriteError(w, hw.Invalid("The database %q does not exist on the instance", db))
 				return
 			}
@@ -380,30 +276,15 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		hw.WriteError(w, hw.Errf(http.StatusConflict, hw.CodeInstanceBusyRDS, "The DB instance status is %s; try again later", in.status))
 		return
 	}
-	for _, b := range s.backups {
-		if b.instanceID != in.id {
-			continue
-		}
-		if b.name == req.Name {
-			hw.WriteError(w, hw.Errf(http.StatusBadRequest, hw.CodeNameExists, "The backup name %s already exists", req.Name))
-			return
-		}
-		if !b.done(now) {
-			hw.WriteError(w, hw.Errf(http.StatusConflict, hw.CodeBackupInProgRDS, "A backup of the DB instance is in progress"))
-			return
-		}
-	}
-	if len(s.backups) >= s.opts.ManualBackupLimit {
-		hw.WriteError(w, hw.Errf(http.StatusRequestEntityTooLarge, hw.CodeManualBackupLimit,
-			"The number of manual backups has reached the limit (%d)", s.opts.ManualBackupLimit))
+	b := &backupRec{Backup: hw.Backup{ID: hw.NewHex(16) + "br01", Name: req.Name, Description: req.Description,
+		InstanceID: in.id, Begin: now, Duration: s.opts.Duration, Failing: in.failing}, databases: dbs}
+	if e := s.backups.Add(b, now, hw.CodeBackupInProgRDS, s.opts.ManualBackupLimit); e != nil {
+		hw.WriteError(w, e)
 		return
 	}
-	b := &backupRec{id: hw.NewHex(16) + "br01", name: req.Name, description: desc, instanceID: in.id,
-		databases: dbs, begin: now, duration: s.opts.Duration, failing: in.failing}
-	s.backups[b.id] = b
 	out := map[string]any{
-		"id": b.id, "instance_id": b.instanceID, "name": b.name, "description": desc,
-		"begin_time": b.begin.Format(hw.TimeLayout), "status": "BUILDING", "type": "manual",
+		"id": b.ID, "instance_id": b.InstanceID, "name": b.Name, "description": b.Description,
+		"begin_time": b.Begin.Format(hw.TimeLayout), "status": "BUILDING", "type": "manual",
 	}
 	if len(dbs) > 0 {
 		out["databases"] = dbObjects(dbs)
@@ -419,30 +300,21 @@ func dbObjects(names []string) []map[string]string {
 	return out
 }
 
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Server) backupJSON(b *backupRec, now time.Time) map[string]any {
-	in := s.instances[b.instanceID]
+	in := s.instances[b.InstanceID]
 	m := map[string]any{
-		"id": b.id, "instance_id": b.instanceID, "name": b.name,
-		"begin_time": b.begin.Format(hw.TimeLayout), "end_time": "",
-		"status": b.status(now), "type": "manual", "size": 0,
+		"id": b.ID, "instance_id": b.InstanceID, "name": b.Name,
+		"begin_time": b.Begin.Format(hw.TimeLayout), "end_time": "",
+		"status": b.Status(now), "type": "manual", "size": 0,
 		"datastore":           map[string]string{"type": in.engine, "version": in.version},
 		"associated_with_ddm": false,
 	}
 	if len(b.databases) > 0 {
 		m["databases"] = dbObjects(b.databases)
 	}
-	if b.done(now) {
-		m["end_time"] = b.begin.Add(b.duration).Format(hw.TimeLayout)
-		if !b.failing {
+	if b.Done(now) {
+		m["end_time"] = b.End().Format(hw.TimeLayout)
+		if !b.Failing {
 			m["size"] = 2097152
 		}
 	}
@@ -462,46 +334,25 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.Now()
-	var matched []*backupRec
-	for _, b := range s.backups {
+	now := s.Now()
+	matched := s.backups.Newest(func(b *backupRec) bool {
 		switch {
-		case b.instanceID != q.Get("instance_id"),
-			q.Get("backup_id") != "" && b.id != q.Get("backup_id"),
+		case b.InstanceID != q.Get("instance_id"),
+			q.Get("backup_id") != "" && b.ID != q.Get("backup_id"),
 			q.Get("backup_type") != "" && q.Get("backup_type") != "manual",
-			q.Get("status") != "" && q.Get("status") != b.status(now):
-			continue
+			q.Get("status") != "" && q.Get("status") != b.Status(now):
+			return false
 		}
-		matched = append(matched, b)
-	}
-	sort.Slice(matched, func(i, j int) bool {
-		if !matched[i].begin.Equal(matched[j].begin) {
-			return matched[i].begin.After(matched[j].begin)
-		}
-		return matched[i].id < matched[j].id
+		return true
 	})
-	from, to := hw.Slice(len(matched), offset, limit)
-	out := make([]map[string]any, 0, to-from)
-	for _, b := range matched[from:to] {
-		out = append(out, s.backupJSON(b, now))
-	}
-	hw.WriteJSON(w, http.StatusOK, map[string]any{"backups": out, "total_count": len(matched)})
+	hw.WritePage(w, "backups", matched, offset, limit, func(b *backupRec) map[string]any { return s.backupJSON(b, now) })
 }
 
 func (s *Server) deleteBackup(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("backup_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.backups[id]
-	if !ok {
-		hw.WriteError(w, hw.Errf(http.StatusNotFound, hw.CodeNotFound, "The backup %s does not exist", id))
+	if _, e := s.backups.Delete(r.PathValue("backup_id"), s.Now()); e != nil {
+		hw.WriteError(w, e)
 		return
 	}
-	if !b.done(s.clock.Now()) {
-		hw.WriteError(w, hw.Errf(http.StatusConflict, hw.CodeBackupInProgress, "The backup %s is being created and cannot be deleted", id))
-		return
-	}
-	delete(s.backups, id)
 	hw.WriteJSON(w, http.StatusOK, map[string]any{})
 }
 
@@ -563,10 +414,5 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 		}
 		matched = append(matched, in)
 	}
-	from, to := hw.Slice(len(matched), offset, limit)
-	out := make([]map[string]any, 0, to-from)
-	for _, in := range matched[from:to] {
-		out = append(out, s.instanceJSON(in))
-	}
-	hw.WriteJSON(w, http.StatusOK, map[string]any{"instances": out, "total_count": len(matched)})
+	hw.WritePage(w, "instances", matched, offset, limit, s.instanceJSON)
 }

@@ -1,9 +1,7 @@
 package otcrds_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,73 +12,27 @@ import (
 	"github.com/stretchr/testify/require"
 
 	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
+	"github.com/backupflow/backupflow/simulator/huaweicloud/huaweitest"
 	sim "github.com/backupflow/backupflow/simulator/otcrds"
 )
 
-type answer struct {
-	status int
-	header http.Header
-	body   map[string]any
-}
+type answer = huaweitest.Answer
 
-func (a answer) str(k string) string { s, _ := a.body[k].(string); return s }
+var (
+	start       = huaweitest.Starter(sim.Start)
+	assertError = huaweitest.AssertError
+	token       = huaweitest.Token
+	none        = huaweitest.Unsigned
+)
 
-type auth func(r *http.Request, raw []byte)
+func signed(secret string) huaweitest.Auth { return huaweitest.Signed(sim.AccessKey, secret) }
 
-func signed(secret string) auth {
-	return func(r *http.Request, raw []byte) { hw.SignRequest(r, raw, sim.AccessKey, secret, time.Now()) }
-}
-
-func token(tok string) auth {
-	return func(r *http.Request, _ []byte) { r.Header.Set("X-Auth-Token", tok) }
-}
-
-func none(*http.Request, []byte) {}
-
-func call(t *testing.T, s *sim.Server, method, path string, query url.Values, body any, a auth) answer {
+func call(t *testing.T, s *sim.Server, method, path string, query url.Values, body any, auth huaweitest.Auth) answer {
 	t.Helper()
-	var raw []byte
-	if body != nil {
-		var err error
-		raw, err = json.Marshal(body)
-		require.NoError(t, err)
-	}
-	u := s.Endpoint() + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	r, err := http.NewRequest(method, u, bytes.NewReader(raw))
-	require.NoError(t, err)
-	r.Header.Set("Content-Type", "application/json")
-	a(r, raw)
-	resp, err := http.DefaultClient.Do(r)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	out := answer{status: resp.StatusCode, header: resp.Header, body: map[string]any{}}
-	if len(data) > 0 {
-		require.NoError(t, json.Unmarshal(data, &out.body), "%s", data)
-	}
-	return out
-}
-
-func start(t *testing.T, opts sim.Options) *sim.Server {
-	t.Helper()
-	s, err := sim.Start(opts)
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	return s
+	return huaweitest.Call(t, s.Endpoint(), method, path, query, body, auth)
 }
 
 var project = "/v3/" + sim.ProjectID
-
-func assertError(t *testing.T, a answer, status int, code string) {
-	t.Helper()
-	assert.Equal(t, status, a.status, "%v", a.body)
-	assert.Equal(t, code, a.str("error_code"), "%v", a.body)
-	assert.NotEmpty(t, a.str("error_msg"))
-}
 
 func tokenRequest(user, password, domain, projectID string) map[string]any {
 	return map[string]any{"auth": map[string]any{
@@ -93,8 +45,8 @@ func tokenRequest(user, password, domain, projectID string) map[string]any {
 func getToken(t *testing.T, s *sim.Server) string {
 	t.Helper()
 	a := call(t, s, http.MethodPost, "/v3/auth/tokens", nil, tokenRequest(sim.Username, sim.Password, sim.Domain, sim.ProjectID), none)
-	require.Equal(t, http.StatusCreated, a.status, "%v", a.body)
-	tok := a.header.Get("X-Subject-Token")
+	require.Equal(t, http.StatusCreated, a.Status, "%v", a.Body)
+	tok := a.Header.Get("X-Subject-Token")
 	require.NotEmpty(t, tok)
 	return tok
 }
@@ -102,14 +54,14 @@ func getToken(t *testing.T, s *sim.Server) string {
 func TestIAMTokens(t *testing.T) {
 	s := start(t, sim.Options{TokenTTL: time.Hour})
 	a := call(t, s, http.MethodPost, "/v3/auth/tokens", nil, tokenRequest(sim.Username, sim.Password, sim.Domain, sim.ProjectID), none)
-	require.Equal(t, http.StatusCreated, a.status)
-	tk := a.body["token"].(map[string]any)
+	require.Equal(t, http.StatusCreated, a.Status)
+	tk := a.Body["token"].(map[string]any)
 	issued, err := time.Parse(time.RFC3339, tk["issued_at"].(string))
 	require.NoError(t, err)
 	expires, err := time.Parse(time.RFC3339, tk["expires_at"].(string))
 	require.NoError(t, err)
 	assert.Equal(t, time.Hour, expires.Sub(issued))
-	tok := a.header.Get("X-Subject-Token")
+	tok := a.Header.Get("X-Subject-Token")
 
 	// Wrong password, domain or project scope: the IAM error shape, no token.
 	for _, req := range []map[string]any{
@@ -117,16 +69,16 @@ func TestIAMTokens(t *testing.T) {
 		tokenRequest(sim.Username, sim.Password, "OTHERDOMAIN", sim.ProjectID),
 	} {
 		bad := call(t, s, http.MethodPost, "/v3/auth/tokens", nil, req, none)
-		assert.Equal(t, http.StatusUnauthorized, bad.status)
-		assert.Empty(t, bad.header.Get("X-Subject-Token"))
-		assert.NotNil(t, bad.body["error"])
+		assert.Equal(t, http.StatusUnauthorized, bad.Status)
+		assert.Empty(t, bad.Header.Get("X-Subject-Token"))
+		assert.NotNil(t, bad.Body["error"])
 	}
 	bad := call(t, s, http.MethodPost, "/v3/auth/tokens", nil, tokenRequest(sim.Username, sim.Password, sim.Domain, "ffffffffffffffffffffffffffffffff"), none)
-	assert.Equal(t, http.StatusBadRequest, bad.status)
+	assert.Equal(t, http.StatusBadRequest, bad.Status)
 	assert.Equal(t, 1, s.TokensIssued())
 
 	// The token works, for its project only, until it expires.
-	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/instances", nil, nil, token(tok)).status)
+	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/instances", nil, nil, token(tok)).Status)
 	assertError(t, call(t, s, http.MethodGet, "/v3/ffffffffffffffffffffffffffffffff/instances", nil, nil, token(tok)), http.StatusForbidden, hw.CodeForbidden)
 	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, token("forged")), http.StatusUnauthorized, hw.CodeAuthFailed)
 	s.Advance(time.Hour)
@@ -134,14 +86,14 @@ func TestIAMTokens(t *testing.T) {
 
 	// Revoked tokens are refused.
 	tok2 := getToken(t, s)
-	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/instances", nil, nil, token(tok2)).status)
+	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/instances", nil, nil, token(tok2)).Status)
 	s.RevokeTokens()
 	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, token(tok2)), http.StatusUnauthorized, hw.CodeAuthFailed)
 }
 
 func TestAKSKSignature(t *testing.T) {
 	s := start(t, sim.Options{})
-	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/instances", nil, nil, signed(sim.SecretKey)).status)
+	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/instances", nil, nil, signed(sim.SecretKey)).Status)
 	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, signed("wrong")), http.StatusUnauthorized, hw.CodeAuthFailed)
 	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, none), http.StatusUnauthorized, hw.CodeAuthFailed)
 	a := call(t, s, http.MethodPost, project+"/backups", nil, map[string]any{"instance_id": sim.InstanceID(0), "name": "backup-1"}, signed("wrong"))
@@ -152,10 +104,10 @@ func TestAKSKSignature(t *testing.T) {
 func TestInstances(t *testing.T) {
 	s := start(t, sim.Options{Resources: 3})
 	all := call(t, s, http.MethodGet, project+"/instances", nil, nil, signed(sim.SecretKey))
-	assert.EqualValues(t, 3+6, all.body["total_count"])
+	assert.EqualValues(t, 3+6, all.Body["total_count"])
 	one := func(id string) map[string]any {
 		a := call(t, s, http.MethodGet, project+"/instances", url.Values{"id": {id}}, nil, signed(sim.SecretKey))
-		list := a.body["instances"].([]any)
+		list := a.Body["instances"].([]any)
 		require.Len(t, list, 1)
 		return list[0].(map[string]any)
 	}
@@ -167,7 +119,7 @@ func TestInstances(t *testing.T) {
 	assert.Equal(t, "MySQL", m["datastore"].(map[string]any)["type"])
 	assert.Equal(t, "ACTIVE", m["status"])
 	none := call(t, s, http.MethodGet, project+"/instances", url.Values{"id": {"0123456789abcdef0123456789abcdefin01"}}, nil, signed(sim.SecretKey))
-	assert.Empty(t, none.body["instances"])
+	assert.Empty(t, none.Body["instances"])
 }
 
 func TestCreateRules(t *testing.T) {
@@ -197,15 +149,15 @@ func TestCreateRules(t *testing.T) {
 
 	// A partial backup of SQL Server databases.
 	a := post(map[string]any{"instance_id": sim.SQLServerInstance, "name": "partial-1", "databases": []map[string]string{{"name": "sales"}, {"name": "audit"}}})
-	require.Equal(t, http.StatusOK, a.status, "%v", a.body)
-	b := a.body["backup"].(map[string]any)
+	require.Equal(t, http.StatusOK, a.Status, "%v", a.Body)
+	b := a.Body["backup"].(map[string]any)
 	assert.Equal(t, "BUILDING", b["status"])
 	assert.Len(t, b["databases"], 2)
 	assertError(t, post(map[string]any{"instance_id": sim.SQLServerInstance, "name": "partial-2"}), http.StatusConflict, hw.CodeBackupInProgRDS)
 	s.Advance(time.Minute)
 	assertError(t, post(map[string]any{"instance_id": sim.SQLServerInstance, "name": "partial-1"}), http.StatusBadRequest, hw.CodeNameExists)
-	require.Equal(t, http.StatusOK, post(map[string]any{"instance_id": sim.InstanceID(0), "name": "partial-1"}).status)
-	require.Equal(t, http.StatusOK, post(map[string]any{"instance_id": sim.InstanceID(1), "name": "x-1234"}).status)
+	require.Equal(t, http.StatusOK, post(map[string]any{"instance_id": sim.InstanceID(0), "name": "partial-1"}).Status)
+	require.Equal(t, http.StatusOK, post(map[string]any{"instance_id": sim.InstanceID(1), "name": "x-1234"}).Status)
 	assertError(t, post(map[string]any{"instance_id": sim.InstanceID(2), "name": "x-1234"}), http.StatusRequestEntityTooLarge, hw.CodeManualBackupLimit)
 	assert.Len(t, s.Inventory(), 3)
 }
@@ -215,14 +167,14 @@ func TestBackupLifecycle(t *testing.T) {
 	tok := getToken(t, s)
 	inst := sim.InstanceID(5)
 	a := call(t, s, http.MethodPost, project+"/backups", nil, map[string]any{"instance_id": inst, "name": "backup-1", "description": "d"}, token(tok))
-	require.Equal(t, http.StatusOK, a.status, "%v", a.body)
-	id := a.body["backup"].(map[string]any)["id"].(string)
-	assert.NotContains(t, a.body, "job_id", "OTC returns no job ID")
+	require.Equal(t, http.StatusOK, a.Status, "%v", a.Body)
+	id := a.Body["backup"].(map[string]any)["id"].(string)
+	assert.NotContains(t, a.Body, "job_id", "OTC returns no job ID")
 
 	list := func() map[string]any {
 		l := call(t, s, http.MethodGet, project+"/backups", url.Values{"instance_id": {inst}, "backup_id": {id}}, nil, token(tok))
-		require.Equal(t, http.StatusOK, l.status, "%v", l.body)
-		items := l.body["backups"].([]any)
+		require.Equal(t, http.StatusOK, l.Status, "%v", l.Body)
+		items := l.Body["backups"].([]any)
 		require.Len(t, items, 1)
 		return items[0].(map[string]any)
 	}
@@ -232,7 +184,7 @@ func TestBackupLifecycle(t *testing.T) {
 	rec := list()
 	assert.Equal(t, "COMPLETED", rec["status"])
 	assert.NotEmpty(t, rec["end_time"])
-	assert.Equal(t, http.StatusOK, call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, token(tok)).status)
+	assert.Equal(t, http.StatusOK, call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, token(tok)).Status)
 	assertError(t, call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, token(tok)), http.StatusNotFound, hw.CodeNotFound)
 	assert.Empty(t, s.Inventory())
 	// instance_id is mandatory on the list.
@@ -243,7 +195,7 @@ func TestDateHeaderFollowsSimulatorClock(t *testing.T) {
 	s := start(t, sim.Options{})
 	s.Advance(3 * time.Hour)
 	a := call(t, s, http.MethodGet, project+"/instances", nil, nil, signed(sim.SecretKey))
-	date, err := http.ParseTime(a.header.Get("Date"))
+	date, err := http.ParseTime(a.Header.Get("Date"))
 	require.NoError(t, err)
 	assert.WithinDuration(t, time.Now().Add(3*time.Hour), date, 5*time.Second)
 }

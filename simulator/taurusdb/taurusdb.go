@@ -9,21 +9,15 @@
 package taurusdb
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/backupflow/backupflow/backup"
-	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
 	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
 )
@@ -80,49 +74,20 @@ type Options struct {
 
 // InstanceID returns the ID of numbered demo instance i: 32 hex characters
 // and the "in07" suffix, 36 letters and digits as documented.
-func InstanceID(i int) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("taurusdb-demo-instance-%d", i)))
-	return hex.EncodeToString(sum[:16]) + "in07"
-}
-
-var sectionSeq atomic.Int64
+func InstanceID(i int) string { return hw.DemoID("taurusdb", i) + "in07" }
 
 // CreateSection returns a valid create section for demo instance
 // seed%DefaultResources. The backup name starts with the seed and ends with a
 // per-process sequence, so two sections never collide on a name.
 func CreateSection(seed int) json.RawMessage {
-	n := sectionSeq.Add(1)
-	s := backup.TaurusDBCreate{
-		InstanceID:  InstanceID(((seed % DefaultResources) + DefaultResources) % DefaultResources),
-		Name:        fmt.Sprintf("bf-%d-%s-%d", seed, strconv.FormatInt(time.Now().UnixNano()%1e9, 36), n),
-		Description: fmt.Sprintf("backupflow demo backup %d", seed),
-	}
-	raw, _ := json.Marshal(s)
+	d := hw.NewDemoBackup(seed, DefaultResources)
+	raw, _ := json.Marshal(backup.TaurusDBCreate{InstanceID: InstanceID(d.Instance), Name: d.Name, Description: d.Description})
 	return raw
 }
 
 type instance struct {
 	id, name      string
 	busy, failing bool
-}
-
-type backupRec struct {
-	id, name, description, instanceID, jobID string
-	begin                                    time.Time
-	duration                                 time.Duration
-	failing                                  bool
-}
-
-func (b *backupRec) done(now time.Time) bool { return !now.Before(b.begin.Add(b.duration)) }
-
-func (b *backupRec) status(now time.Time) string {
-	switch {
-	case !b.done(now):
-		return "BUILDING"
-	case b.failing:
-		return "FAILED"
-	}
-	return "COMPLETED"
 }
 
 type jobRec struct {
@@ -134,16 +99,12 @@ type jobRec struct {
 
 // Server is a running simulator. It implements providertest.Backend.
 type Server struct {
-	opts   Options
-	clock  *hw.Clock
-	faults *hw.Faults
-	gw     *hw.Gateway
-	srv    *http.Server
-	ln     net.Listener
+	*hw.Simulator
+	opts    Options
+	backups hw.Backups[*hw.Backup]
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards instances and jobs
 	instances map[string]*instance
-	backups   map[string]*backupRec
 	jobs      map[string]*jobRec
 }
 
@@ -166,8 +127,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.ManualBackupLimit <= 0 {
 		opts.ManualBackupLimit = DefaultManualBackupLimit
 	}
-	s := &Server{opts: opts, clock: &hw.Clock{}, faults: &hw.Faults{},
-		instances: map[string]*instance{}, backups: map[string]*backupRec{}, jobs: map[string]*jobRec{}}
+	s := &Server{Simulator: hw.NewSimulator(), opts: opts, instances: map[string]*instance{}, jobs: map[string]*jobRec{}}
 	for i := range opts.Resources {
 		id := InstanceID(i)
 		s.instances[id] = &instance{id: id, name: fmt.Sprintf("taurus-demo-%03d", i)}
@@ -176,87 +136,39 @@ func Start(opts Options) (*Server, error) {
 	s.instances[FailingInstance] = &instance{id: FailingInstance, name: "taurus-failing", failing: true}
 
 	mux := http.NewServeMux()
+	// create checks X-Language after its body; the other calls check it first.
 	mux.HandleFunc("POST /v3/{project_id}/backups/create", s.create)
-	mux.HandleFunc("GET /v3/{project_id}/backups", s.listBackups)
-	mux.HandleFunc("DELETE /v3/{project_id}/backups/{backup_id}", s.deleteBackup)
-	mux.HandleFunc("GET /v3/{project_id}/jobs", s.showJob)
-	mux.HandleFunc("GET /v3/{project_id}/immediate-jobs", s.listJobs)
+	mux.HandleFunc("GET /v3/{project_id}/backups", languageChecked(s.listBackups))
+	mux.HandleFunc("DELETE /v3/{project_id}/backups/{backup_id}", languageChecked(s.deleteBackup))
+	mux.HandleFunc("GET /v3/{project_id}/jobs", languageChecked(s.showJob))
+	mux.HandleFunc("GET /v3/{project_id}/immediate-jobs", languageChecked(s.listJobs))
 	mux.HandleFunc("/", hw.NotFoundAPI)
-	s.gw = &hw.Gateway{
-		Clock:        s.clock,
-		Faults:       s.faults,
-		Authenticate: s.authenticate,
-		IsCreate: func(r *http.Request) bool {
-			return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/backups/create")
-		},
-		API: mux,
-	}
-	srv, ln, err := hw.Listen(opts.Addr, s.gw)
-	if err != nil {
+	gw := &hw.Gateway{Authenticate: s.authenticate, IsCreate: hw.IsPostTo("/backups/create"), API: mux}
+	if err := hw.Serve(s.Simulator, opts.Addr, gw); err != nil {
 		return nil, err
 	}
-	s.srv, s.ln = srv, ln
 	return s, nil
 }
 
-// Endpoint is the base URL to give the SDK (http://127.0.0.1:PORT).
-func (s *Server) Endpoint() string { return "http://" + s.ln.Addr().String() }
-
-// Close stops the simulator.
-func (s *Server) Close() { _ = s.srv.Close() }
+// languageChecked answers a bad X-Language header before h runs.
+func languageChecked(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if e := hw.CheckLanguage(r); e != nil {
+			hw.WriteError(w, e)
+			return
+		}
+		h(w, r)
+	}
+}
 
 // Options returns the options in effect (defaults filled in).
 func (s *Server) Options() Options { return s.opts }
 
-// Now is the simulator's clock.
-func (s *Server) Now() time.Time { return s.clock.Now() }
-
-// Advance moves the clock: running backups progress by d.
-func (s *Server) Advance(d time.Duration) { s.clock.Advance(d) }
-
-// Calls counts API calls received.
-func (s *Server) Calls() int { return s.gw.Calls() }
-
-// LoseNextCreate makes the next create apply and then lose its response.
-func (s *Server) LoseNextCreate() { s.faults.LoseNextCreate() }
-
-// FailNext makes the next n calls fail with class (Unavailable: 503,
-// Throttled: 429 with Retry-After, Busy: 409).
-func (s *Server) FailNext(class provider.Class, n int, retryAfter time.Duration) {
-	s.faults.FailNext(class, n, retryAfter)
-}
-
-// SetLatency delays every call by d.
-func (s *Server) SetLatency(d time.Duration) { s.faults.SetLatency(d) }
-
-// SetFaultRate injects random retryable faults with probability p per call.
-func (s *Server) SetFaultRate(p float64, seed int64) { s.faults.SetFaultRate(p, seed) }
-
-// Faults counts injected faults.
-func (s *Server) Faults() int { return s.faults.Injected() }
-
 // Inventory lists the IDs of every backup held (any state), sorted.
-func (s *Server) Inventory() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := make([]string, 0, len(s.backups))
-	for id := range s.backups {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
+func (s *Server) Inventory() []string { return s.backups.IDs() }
 
 // BackupStatus returns a backup's status (BUILDING, COMPLETED, FAILED), if it exists.
-func (s *Server) BackupStatus(id string) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.backups[id]
-	if !ok {
-		return "", false
-	}
-	return b.status(s.clock.Now()), true
-}
+func (s *Server) BackupStatus(id string) (string, bool) { return s.backups.Status(id, s.Now()) }
 
 // SetBusy marks an instance busy (or not).
 func (s *Server) SetBusy(instanceID string, busy bool) {
@@ -268,43 +180,37 @@ func (s *Server) SetBusy(instanceID string, busy bool) {
 }
 
 func (s *Server) authenticate(r *http.Request, body []byte) *hw.APIError {
-	if e := hw.VerifySignature(r, body, func(ak string) (string, bool) {
-		if ak == s.opts.AccessKey {
-			return s.opts.SecretKey, true
-		}
-		return "", false
-	}, time.Now()); e != nil {
+	if e := hw.VerifySignature(r, body, hw.SingleKey(s.opts.AccessKey, s.opts.SecretKey), time.Now()); e != nil {
 		return e
 	}
 	// The path's project must be the credentials' project.
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if len(parts) >= 2 && parts[0] == "v3" && parts[1] != s.opts.ProjectID {
-		return hw.Errf(http.StatusForbidden, hw.CodeForbidden, "The credentials are not authorized for project %s", parts[1])
+		return hw.NotAuthorizedFor(parts[1])
 	}
 	return nil
 }
 
-func (s *Server) backupJSON(b *backupRec, now time.Time) map[string]any {
-	in := s.instances[b.instanceID]
+func (s *Server) backupJSON(b *hw.Backup, now time.Time) map[string]any {
+	in := s.instances[b.InstanceID]
 	m := map[string]any{
-		"id":            b.id,
-		"name":          b.name,
-		"begin_time":    b.begin.Format(hw.TimeLayout),
-		"status":        b.status(now),
+		"id":            b.ID,
+		"name":          b.Name,
+		"begin_time":    b.Begin.Format(hw.TimeLayout),
+		"status":        b.Status(now),
 		"type":          "manual",
-		"instance_id":   b.instanceID,
+		"instance_id":   b.InstanceID,
 		"instance_name": in.name,
 		"datastore":     map[string]string{"type": "gaussdb-mysql", "version": "8.0"},
 		"backup_level":  "0",
 	}
-	if b.description != "" {
-		m["description"] = b.description
+	if b.Description != "" {
+		m["description"] = b.Description
 	}
-	if b.done(now) {
-		end := b.begin.Add(b.duration)
-		m["end_time"] = end.Format(hw.TimeLayout)
-		m["take_up_time"] = int(b.duration.Minutes())
-		if !b.failing {
+	if b.Done(now) {
+		m["end_time"] = b.End().Format(hw.TimeLayout)
+		m["take_up_time"] = int(b.Duration.Minutes())
+		if !b.Failing {
 			m["size"] = 2048.5
 		}
 	}
@@ -312,70 +218,44 @@ func (s *Server) backupJSON(b *backupRec, now time.Time) map[string]any {
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		InstanceID  string  `json:"instance_id"`
-		Name        string  `json:"name"`
-		Description *string `json:"description"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		hw.WriteError(w, hw.Invalid("The request body is not valid JSON"))
+	var req hw.CreateRequest
+	if e := hw.DecodeJSON(r, &req); e != nil {
+		hw.WriteError(w, e)
 		return
 	}
-	desc := ""
-	if req.Description != nil {
-		desc = *req.Description
-	}
-	for _, e := range []*hw.APIError{hw.CheckLanguage(r), checkInstanceID(req.InstanceID), hw.CheckName(req.Name), hw.CheckDescription(desc)} {
-		if e != nil {
-			hw.WriteError(w, e)
-			return
-		}
+	if e := hw.FirstError(hw.CheckLanguage(r), checkInstanceID(req.InstanceID), hw.CheckName(req.Name), hw.CheckDescription(req.Description)); e != nil {
+		hw.WriteError(w, e)
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.Now()
+	now := s.Now()
 	in, ok := s.instances[req.InstanceID]
 	if !ok {
-		hw.WriteError(w, hw.Errf(http.StatusNotFound, hw.CodeNotFound, "The DB instance %s does not exist", req.InstanceID))
+		hw.WriteError(w, hw.NoSuchInstance(req.InstanceID))
 		return
 	}
 	if in.busy {
 		hw.WriteError(w, hw.Errf(http.StatusConflict, hw.CodeInstanceBusy, "The DB instance is being modified; try again later"))
 		return
 	}
-	manual := 0
-	for _, b := range s.backups {
-		manual++
-		if b.instanceID != in.id {
-			continue
-		}
-		if b.name == req.Name {
-			hw.WriteError(w, hw.Errf(http.StatusBadRequest, hw.CodeNameExists, "The backup name %s already exists", req.Name))
-			return
-		}
-		if !b.done(now) {
-			hw.WriteError(w, hw.Errf(http.StatusConflict, hw.CodeBackupInProgress, "A backup of the DB instance is in progress"))
-			return
-		}
-	}
-	if manual >= s.opts.ManualBackupLimit {
-		hw.WriteError(w, hw.Errf(http.StatusRequestEntityTooLarge, hw.CodeManualBackupLimit,
-			"The number of manual backups has reached the limit (%d)", s.opts.ManualBackupLimit))
+	b := &hw.Backup{ID: hw.NewUUID(), Name: req.Name, Description: req.Description, InstanceID: in.id,
+		Begin: now, Duration: s.opts.Duration, Failing: in.failing}
+	if e := s.backups.Add(b, now, hw.CodeBackupInProgress, s.opts.ManualBackupLimit); e != nil {
+		hw.WriteError(w, e)
 		return
 	}
-	b := &backupRec{id: hw.NewUUID(), name: req.Name, description: desc, instanceID: in.id, jobID: hw.NewUUID(),
-		begin: now, duration: s.opts.Duration, failing: in.failing}
-	s.backups[b.id] = b
-	s.jobs[b.jobID] = &jobRec{id: b.jobID, backupID: b.id, instanceID: in.id, instanceName: in.name,
-		created: b.begin, duration: b.duration, failing: b.failing}
+	jobID := hw.NewUUID()
+	s.jobs[jobID] = &jobRec{id: jobID, backupID: b.ID, instanceID: in.id, instanceName: in.name,
+		created: b.Begin, duration: b.Duration, failing: b.Failing}
 	out := map[string]any{
-		"id": b.id, "name": b.name, "begin_time": b.begin.Format(hw.TimeLayout),
-		"status": "BUILDING", "type": "manual", "instance_id": b.instanceID,
+		"id": b.ID, "name": b.Name, "begin_time": b.Begin.Format(hw.TimeLayout),
+		"status": "BUILDING", "type": "manual", "instance_id": b.InstanceID,
 	}
-	if desc != "" {
-		out["description"] = desc
+	if b.Description != "" {
+		out["description"] = b.Description
 	}
-	hw.WriteJSON(w, http.StatusCreated, map[string]any{"backup": out, "job_id": b.jobID})
+	hw.WriteJSON(w, http.StatusCreated, map[string]any{"backup": out, "job_id": jobID})
 }
 
 // checkInstanceID applies the documented format: 36 letters and digits ending in07.
@@ -389,10 +269,6 @@ func checkInstanceID(id string) *hw.APIError {
 }
 
 func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
-	if e := hw.CheckLanguage(r); e != nil {
-		hw.WriteError(w, e)
-		return
-	}
 	offset, limit, e := hw.Page(r)
 	if e != nil {
 		hw.WriteError(w, e)
@@ -401,56 +277,27 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.Now()
-	var matched []*backupRec
-	for _, b := range s.backups {
-		if v := q.Get("instance_id"); v != "" && b.instanceID != v {
-			continue
+	now := s.Now()
+	matched := s.backups.Newest(func(b *hw.Backup) bool {
+		switch {
+		case q.Get("instance_id") != "" && b.InstanceID != q.Get("instance_id"),
+			q.Get("backup_id") != "" && b.ID != q.Get("backup_id"),
+			q.Get("name") != "" && b.Name != q.Get("name"),
+			q.Get("backup_type") != "" && q.Get("backup_type") != "manual":
+			return false
 		}
-		if v := q.Get("backup_id"); v != "" && b.id != v {
-			continue
-		}
-		if v := q.Get("name"); v != "" && b.name != v {
-			continue
-		}
-		if v := q.Get("backup_type"); v != "" && v != "manual" {
-			continue
-		}
-		matched = append(matched, b)
-	}
-	sort.Slice(matched, func(i, j int) bool {
-		if !matched[i].begin.Equal(matched[j].begin) {
-			return matched[i].begin.After(matched[j].begin)
-		}
-		return matched[i].id < matched[j].id
+		return true
 	})
-	from, to := hw.Slice(len(matched), offset, limit)
-	out := make([]map[string]any, 0, to-from)
-	for _, b := range matched[from:to] {
-		out = append(out, s.backupJSON(b, now))
-	}
-	hw.WriteJSON(w, http.StatusOK, map[string]any{"backups": out, "total_count": len(matched)})
+	hw.WritePage(w, "backups", matched, offset, limit, func(b *hw.Backup) map[string]any { return s.backupJSON(b, now) })
 }
 
 func (s *Server) deleteBackup(w http.ResponseWriter, r *http.Request) {
-	if e := hw.CheckLanguage(r); e != nil {
+	b, e := s.backups.Delete(r.PathValue("backup_id"), s.Now())
+	if e != nil {
 		hw.WriteError(w, e)
 		return
 	}
-	id := r.PathValue("backup_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, ok := s.backups[id]
-	if !ok {
-		hw.WriteError(w, hw.Errf(http.StatusNotFound, hw.CodeNotFound, "The backup %s does not exist", id))
-		return
-	}
-	if !b.done(s.clock.Now()) {
-		hw.WriteError(w, hw.Errf(http.StatusConflict, hw.CodeBackupInProgress, "The backup %s is being created and cannot be deleted", id))
-		return
-	}
-	delete(s.backups, id)
-	hw.WriteJSON(w, http.StatusOK, map[string]any{"backup_id": b.id, "backup_name": b.name})
+	hw.WriteJSON(w, http.StatusOK, map[string]any{"backup_id": b.ID, "backup_name": b.Name})
 }
 
 func (j *jobRec) state(now time.Time) (status, process, ended, failReason string) {
@@ -471,10 +318,6 @@ func (s *Server) visible(j *jobRec, now time.Time) bool {
 }
 
 func (s *Server) showJob(w http.ResponseWriter, r *http.Request) {
-	if e := hw.CheckLanguage(r); e != nil {
-		hw.WriteError(w, e)
-		return
-	}
 	id := r.URL.Query().Get("id")
 	if id == "" {
 		hw.WriteError(w, hw.Invalid("The job ID is required"))
@@ -482,7 +325,7 @@ func (s *Server) showJob(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.Now()
+	now := s.Now()
 	j, ok := s.jobs[id]
 	if !ok || !s.visible(j, now) {
 		hw.WriteError(w, hw.Errf(http.StatusNotFound, hw.CodeNotFound, "The job %s does not exist", id))
@@ -505,10 +348,6 @@ func (s *Server) showJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	if e := hw.CheckLanguage(r); e != nil {
-		hw.WriteError(w, e)
-		return
-	}
 	offset, limit, e := hw.Page(r)
 	if e != nil {
 		hw.WriteError(w, e)
@@ -531,7 +370,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.clock.Now()
+	now := s.Now()
 	var matched []*jobRec
 	for _, j := range s.jobs {
 		status, _, _, _ := j.state(now)
@@ -546,15 +385,8 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		matched = append(matched, j)
 	}
-	sort.Slice(matched, func(i, k int) bool {
-		if !matched[i].created.Equal(matched[k].created) {
-			return matched[i].created.After(matched[k].created)
-		}
-		return matched[i].id < matched[k].id
-	})
-	from, to := hw.Slice(len(matched), offset, limit)
-	out := make([]map[string]any, 0, to-from)
-	for _, j := range matched[from:to] {
+	hw.SortNewest(matched, func(j *jobRec) (time.Time, string) { return j.created, j.id })
+	hw.WritePage(w, "jobs", matched, offset, limit, func(j *jobRec) map[string]any {
 		status, process, ended, reason := j.state(now)
 		m := map[string]any{
 			"instance_id": j.instanceID, "instance_name": j.instanceName, "instance_status": "normal",
@@ -567,9 +399,8 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		if reason != "" {
 			m["fail_reason"] = reason
 		}
-		out = append(out, m)
-	}
-	hw.WriteJSON(w, http.StatusOK, map[string]any{"jobs": out, "total_count": len(matched)})
+		return m
+	})
 }
 
 func parseTime(v string) (time.Time, error) {

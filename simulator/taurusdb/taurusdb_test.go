@@ -3,7 +3,6 @@ package taurusdb_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,57 +15,25 @@ import (
 
 	"github.com/backupflow/backupflow/provider"
 	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
+	"github.com/backupflow/backupflow/simulator/huaweicloud/huaweitest"
 	sim "github.com/backupflow/backupflow/simulator/taurusdb"
 )
 
-type answer struct {
-	status int
-	header http.Header
-	body   map[string]any
-}
+type answer = huaweitest.Answer
 
-func (a answer) str(k string) string { s, _ := a.body[k].(string); return s }
+var (
+	start       = huaweitest.Starter(sim.Start)
+	assertError = huaweitest.AssertError
+)
 
 // call sends a request signed with secret (unsigned when secret is "").
 func call(t *testing.T, s *sim.Server, method, path string, query url.Values, body any, secret string, header ...string) answer {
 	t.Helper()
-	var raw []byte
-	if body != nil {
-		var err error
-		raw, err = json.Marshal(body)
-		require.NoError(t, err)
-	}
-	u := s.Endpoint() + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	r, err := http.NewRequest(method, u, bytes.NewReader(raw))
-	require.NoError(t, err)
-	r.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(header); i += 2 {
-		r.Header.Set(header[i], header[i+1])
-	}
+	var auth huaweitest.Auth = huaweitest.Unsigned
 	if secret != "" {
-		hw.SignRequest(r, raw, sim.AccessKey, secret, time.Now())
+		auth = huaweitest.Signed(sim.AccessKey, secret)
 	}
-	resp, err := http.DefaultClient.Do(r)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	a := answer{status: resp.StatusCode, header: resp.Header, body: map[string]any{}}
-	if len(data) > 0 {
-		require.NoError(t, json.Unmarshal(data, &a.body), "%s", data)
-	}
-	return a
-}
-
-func start(t *testing.T, opts sim.Options) *sim.Server {
-	t.Helper()
-	s, err := sim.Start(opts)
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	return s
+	return huaweitest.Call(t, s.Endpoint(), method, path, query, body, auth, header...)
 }
 
 var project = "/v3/" + sim.ProjectID
@@ -74,14 +41,6 @@ var project = "/v3/" + sim.ProjectID
 func create(t *testing.T, s *sim.Server, instance, name string) answer {
 	return call(t, s, http.MethodPost, project+"/backups/create", nil,
 		map[string]any{"instance_id": instance, "name": name, "description": "sim test"}, sim.SecretKey)
-}
-
-func assertError(t *testing.T, a answer, status int, code string) {
-	t.Helper()
-	assert.Equal(t, status, a.status, "%v", a.body)
-	assert.Equal(t, code, a.str("error_code"), "%v", a.body)
-	assert.NotEmpty(t, a.str("error_msg"))
-	assert.NotEmpty(t, a.header.Get("X-Request-Id"))
 }
 
 func TestSignatureRequired(t *testing.T) {
@@ -97,7 +56,7 @@ func TestSignatureRequired(t *testing.T) {
 	assertError(t, call(t, s, http.MethodGet, "/v3/ffffffffffffffffffffffffffffffff/backups", nil, nil, sim.SecretKey),
 		http.StatusForbidden, hw.CodeForbidden)
 	ok := call(t, s, http.MethodGet, project+"/backups", nil, nil, sim.SecretKey)
-	assert.Equal(t, http.StatusOK, ok.status, "%v", ok.body)
+	assert.Equal(t, http.StatusOK, ok.Status, "%v", ok.Body)
 	assert.Equal(t, 5, s.Calls())
 }
 
@@ -110,9 +69,9 @@ func TestBackupLifecycle(t *testing.T) {
 	s := start(t, sim.Options{Duration: time.Minute})
 	inst := sim.InstanceID(3)
 	a := create(t, s, inst, "backup-one")
-	require.Equal(t, http.StatusCreated, a.status, "%v", a.body)
-	b := a.body["backup"].(map[string]any)
-	id, job := b["id"].(string), a.str("job_id")
+	require.Equal(t, http.StatusCreated, a.Status, "%v", a.Body)
+	b := a.Body["backup"].(map[string]any)
+	id, job := b["id"].(string), a.Str("job_id")
 	assert.Equal(t, "BUILDING", b["status"])
 	assert.Equal(t, "manual", b["type"])
 	assert.Equal(t, inst, b["instance_id"])
@@ -123,8 +82,8 @@ func TestBackupLifecycle(t *testing.T) {
 
 	jobState := func() (string, int) {
 		j := call(t, s, http.MethodGet, project+"/jobs", url.Values{"id": {job}}, nil, sim.SecretKey)
-		require.Equal(t, http.StatusOK, j.status, "%v", j.body)
-		m := j.body["job"].(map[string]any)
+		require.Equal(t, http.StatusOK, j.Status, "%v", j.Body)
+		m := j.Body["job"].(map[string]any)
 		pct, err := strconv.Atoi(strings.TrimSuffix(m["process"].(string), "%"))
 		require.NoError(t, err)
 		return m["status"].(string), pct
@@ -147,8 +106,8 @@ func TestBackupLifecycle(t *testing.T) {
 	assert.Equal(t, "Completed", st)
 	assert.Equal(t, 100, p2)
 	list := call(t, s, http.MethodGet, project+"/backups", url.Values{"instance_id": {inst}, "backup_id": {id}}, nil, sim.SecretKey)
-	require.Equal(t, http.StatusOK, list.status)
-	backups := list.body["backups"].([]any)
+	require.Equal(t, http.StatusOK, list.Status)
+	backups := list.Body["backups"].([]any)
 	require.Len(t, backups, 1)
 	rec := backups[0].(map[string]any)
 	assert.Equal(t, "COMPLETED", rec["status"])
@@ -157,11 +116,11 @@ func TestBackupLifecycle(t *testing.T) {
 	// Names are unique per instance, also after the backup finished.
 	assertError(t, create(t, s, inst, "backup-one"), http.StatusBadRequest, hw.CodeNameExists)
 	// The same name on another instance is fine.
-	require.Equal(t, http.StatusCreated, create(t, s, sim.InstanceID(4), "backup-one").status)
+	require.Equal(t, http.StatusCreated, create(t, s, sim.InstanceID(4), "backup-one").Status)
 
 	del := call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, sim.SecretKey)
-	assert.Equal(t, http.StatusOK, del.status, "%v", del.body)
-	assert.Equal(t, id, del.str("backup_id"))
+	assert.Equal(t, http.StatusOK, del.Status, "%v", del.Body)
+	assert.Equal(t, id, del.Str("backup_id"))
 	assertError(t, call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, sim.SecretKey), http.StatusNotFound, hw.CodeNotFound)
 	assert.Len(t, s.Inventory(), 1)
 }
@@ -190,8 +149,8 @@ func TestCreateRules(t *testing.T) {
 	assert.Empty(t, s.Inventory())
 
 	// The manual-backup quota of the project.
-	require.Equal(t, http.StatusCreated, create(t, s, sim.InstanceID(0), "backup-1").status)
-	require.Equal(t, http.StatusCreated, create(t, s, sim.InstanceID(1), "backup-1").status)
+	require.Equal(t, http.StatusCreated, create(t, s, sim.InstanceID(0), "backup-1").Status)
+	require.Equal(t, http.StatusCreated, create(t, s, sim.InstanceID(1), "backup-1").Status)
 	assertError(t, create(t, s, sim.InstanceID(2), "backup-1"), http.StatusRequestEntityTooLarge, hw.CodeManualBackupLimit)
 	assert.Len(t, s.Inventory(), 2)
 }
@@ -199,13 +158,13 @@ func TestCreateRules(t *testing.T) {
 func TestFailingInstance(t *testing.T) {
 	s := start(t, sim.Options{})
 	a := create(t, s, sim.FailingInstance, "doomed")
-	require.Equal(t, http.StatusCreated, a.status)
+	require.Equal(t, http.StatusCreated, a.Status)
 	s.Advance(time.Hour)
-	j := call(t, s, http.MethodGet, project+"/jobs", url.Values{"id": {a.str("job_id")}}, nil, sim.SecretKey)
-	m := j.body["job"].(map[string]any)
+	j := call(t, s, http.MethodGet, project+"/jobs", url.Values{"id": {a.Str("job_id")}}, nil, sim.SecretKey)
+	m := j.Body["job"].(map[string]any)
 	assert.Equal(t, "Failed", m["status"])
 	assert.NotEmpty(t, m["fail_reason"])
-	st, ok := s.BackupStatus(a.body["backup"].(map[string]any)["id"].(string))
+	st, ok := s.BackupStatus(a.Body["backup"].(map[string]any)["id"].(string))
 	assert.True(t, ok)
 	assert.Equal(t, "FAILED", st)
 }
@@ -213,15 +172,15 @@ func TestFailingInstance(t *testing.T) {
 func TestJobVisibilityDelay(t *testing.T) {
 	s := start(t, sim.Options{JobVisibilityDelay: 5 * time.Second})
 	a := create(t, s, sim.InstanceID(0), "backup-1")
-	job := a.str("job_id")
+	job := a.Str("job_id")
 	assertError(t, call(t, s, http.MethodGet, project+"/jobs", url.Values{"id": {job}}, nil, sim.SecretKey), http.StatusNotFound, hw.CodeNotFound)
 	jobs := call(t, s, http.MethodGet, project+"/immediate-jobs", nil, nil, sim.SecretKey)
-	assert.Empty(t, jobs.body["jobs"], "not listed either")
+	assert.Empty(t, jobs.Body["jobs"], "not listed either")
 	s.Advance(6 * time.Second)
-	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/jobs", url.Values{"id": {job}}, nil, sim.SecretKey).status)
+	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/jobs", url.Values{"id": {job}}, nil, sim.SecretKey).Status)
 	jobs = call(t, s, http.MethodGet, project+"/immediate-jobs",
 		url.Values{"start_time": {time.Now().Add(-time.Hour).UTC().Format(hw.TimeLayout)}}, nil, sim.SecretKey)
-	list := jobs.body["jobs"].([]any)
+	list := jobs.Body["jobs"].([]any)
 	require.Len(t, list, 1)
 	assert.Equal(t, job, list[0].(map[string]any)["job_id"])
 	assert.Equal(t, sim.JobName, list[0].(map[string]any)["job_name"])
@@ -232,7 +191,7 @@ func TestInjectedFaults(t *testing.T) {
 	s.FailNext(provider.Throttled, 1, 7*time.Second)
 	a := call(t, s, http.MethodGet, project+"/backups", nil, nil, sim.SecretKey)
 	assertError(t, a, http.StatusTooManyRequests, hw.CodeThrottled)
-	assert.Equal(t, "7", a.header.Get("Retry-After"))
+	assert.Equal(t, "7", a.Header.Get("Retry-After"))
 	s.FailNext(provider.Unavailable, 1, 0)
 	assertError(t, call(t, s, http.MethodGet, project+"/backups", nil, nil, sim.SecretKey), http.StatusServiceUnavailable, hw.CodeUnavailable)
 	assert.Equal(t, 2, s.Faults())

@@ -1,0 +1,192 @@
+package huaweicloud
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+)
+
+// The steps below are the same in both family drivers; the drivers keep what
+// their APIs do differently (TaurusDB's job API and X-Language; OTC's missing
+// job ID, instance checks and token authentication). Fields in errors are
+// named "<provider>.<json field>".
+
+// PageSize is the page the drivers ask list APIs for: the family's maximum.
+const PageSize = 100
+
+// DecodeCreate decodes a create section strictly into section. The family's
+// APIs have no per-backup call but create: any other kind is Unsupported,
+// with unsupported as the message.
+func DecodeCreate(providerName string, kind backup.Kind, raw json.RawMessage, section any, unsupported string) error {
+	if kind != backup.KindCreate {
+		return &provider.Error{Class: provider.Unsupported, Provider: providerName, Field: "kind", Rule: "create only",
+			Message: unsupported}
+	}
+	if err := backup.DecodeStrict(raw, section); err != nil {
+		return provider.Invalid(providerName, "%v", err)
+	}
+	return nil
+}
+
+// ValidateNameAndDescription applies the backup-name and description rules to
+// the fields <provider>.name and <provider>.description.
+func ValidateNameAndDescription(providerName, name, description string) error {
+	if err := ValidateBackupName(providerName+".name", name); err != nil {
+		return err
+	}
+	return ValidateDescription(providerName+".description", description)
+}
+
+// StartOrAdopt creates a backup unless find returns the one job's owner made
+// earlier. When create answers AlreadyExists (the name appeared between find
+// and create), the backup is adopted if it is the owner's, else the conflict
+// is reported on <provider>.name.
+func StartOrAdopt(ctx context.Context, providerName string, job provider.Job,
+	find func(context.Context, provider.Job) (*provider.Operation, error),
+	create func() (provider.Operation, error)) (provider.Operation, error) {
+	if op, err := find(ctx, job); err != nil || op != nil {
+		if err != nil {
+			return provider.Operation{}, err
+		}
+		return *op, nil
+	}
+	op, err := create()
+	if provider.IsClass(err, provider.AlreadyExists) {
+		found, ferr := find(ctx, job)
+		if ferr != nil {
+			return provider.Operation{}, ferr
+		}
+		if found != nil {
+			return *found, nil
+		}
+		return provider.Operation{}, WithField(err, providerName+".name")
+	}
+	return op, err
+}
+
+// BackupRef is a backup of an instance as the family's create and list
+// answers name it.
+type BackupRef struct {
+	ID, Name, InstanceID, BeginTime string
+}
+
+// Operation is the Operation of the backup, with the backup ID as operation
+// ID (a driver that has a job ID puts it in instead).
+func (b BackupRef) Operation(kind backup.Kind) provider.Operation {
+	return provider.Operation{ID: b.ID, BackupID: b.ID, BackupName: b.Name, Resource: b.InstanceID, Kind: kind,
+		StartedAt: ParseTimePtr(b.BeginTime)}
+}
+
+// Adopt returns the Operation of a backup found by job's name when it is the
+// owner's (see Ours). A same-name backup that is not belongs to somebody
+// else: AlreadyExists on <provider>.name, under the API's uniqueness rule.
+func (b BackupRef) Adopt(providerName, rule string, job provider.Job) (*provider.Operation, error) {
+	if !Ours(b.BeginTime, job.Owner) {
+		return nil, &provider.Error{Class: provider.AlreadyExists, Provider: providerName, Field: providerName + ".name", Rule: rule,
+			Message: fmt.Sprintf("a backup named %q (%s, begun %s) already exists on instance %s and was not created by this workflow",
+				b.Name, b.ID, b.BeginTime, b.InstanceID)}
+	}
+	op := b.Operation(job.Kind)
+	return &op, nil
+}
+
+// First returns the first of items (nil: none) that match accepts, or nil.
+func First[T any](items *[]T, match func(T) bool) *T {
+	if items == nil {
+		return nil
+	}
+	for i := range *items {
+		if match((*items)[i]) {
+			return &(*items)[i]
+		}
+	}
+	return nil
+}
+
+// FindInPages lists pages of PageSize from offset 0 until one is short and
+// returns the first item match accepts, or nil.
+func FindInPages[T any](list func(offset int) (*[]T, error), match func(T) bool) (*T, error) {
+	for offset := 0; ; offset += PageSize {
+		items, err := list(offset)
+		if err != nil {
+			return nil, err
+		}
+		if found := First(items, match); found != nil {
+			return found, nil
+		}
+		if items == nil || len(*items) < PageSize {
+			return nil, nil
+		}
+	}
+}
+
+// IgnoreNotFound is err, except that NotFound is no error: for a backup that
+// may be gone already.
+func IgnoreNotFound(err error) error {
+	if provider.IsClass(err, provider.NotFound) {
+		return nil
+	}
+	return err
+}
+
+// DeleteBackup runs del unless op has no backup; a backup already gone is
+// success (a building one is the provider's Busy answer).
+func DeleteBackup(op provider.Operation, del func() error) error {
+	if op.BackupID == "" {
+		return nil
+	}
+	return IgnoreNotFound(del())
+}
+
+// MissingBackupStatus is the Status of a backup the list does not show: still
+// running while it may not be visible yet (within VisibilityGrace of its
+// start), else gone.
+func MissingBackupStatus(op provider.Operation, now time.Time) provider.Status {
+	if op.StartedAt != nil && now.Sub(*op.StartedAt) < VisibilityGrace {
+		return provider.Status{Phase: provider.PhaseRunning, Percent: -1, ProviderState: "NOT_VISIBLE_YET", StartedAt: op.StartedAt}
+	}
+	return provider.Status{Phase: provider.PhaseGone, Percent: -1, ProviderState: "DELETED", StartedAt: op.StartedAt}
+}
+
+// ListedBackupStatus is the Status of a backup-list entry in state, begun at
+// beginTime: COMPLETED succeeded, FAILED failed, anything else (BUILDING)
+// running with no figure. Drivers add the states only their API has.
+func ListedBackupStatus(op provider.Operation, state, beginTime string) provider.Status {
+	st := provider.Status{ProviderState: state, Percent: -1, StartedAt: op.StartedAt}
+	if t := ParseTimePtr(beginTime); t != nil {
+		st.StartedAt = t
+	}
+	switch state {
+	case "COMPLETED":
+		st.Phase, st.Percent = provider.PhaseSucceeded, 100
+	case "FAILED":
+		st.Phase, st.Percent, st.Message = provider.PhaseFailed, 100, "the backup ended FAILED"
+	default:
+		st.Phase = provider.PhaseRunning
+	}
+	return st
+}
+
+// Describe returns the final record of op's backup from b, its backup-list
+// entry (nil: not listed), and err, the error of listing it. summary fills in
+// what the entry says; Record is the entry as JSON.
+func Describe[B any](providerName string, op provider.Operation, b *B, err error, summary func(*B) backup.Backup) (backup.Backup, error) {
+	if err != nil {
+		return backup.Backup{}, err
+	}
+	if b == nil {
+		return backup.Backup{}, &provider.Error{Class: provider.NotFound, Provider: providerName,
+			Message: fmt.Sprintf("backup %s is not in the backup list of instance %s", op.BackupID, op.Resource)}
+	}
+	rec, err := json.Marshal(b)
+	if err != nil {
+		return backup.Backup{}, Errorf(providerName, provider.Internal, "encode backup record: %v", err)
+	}
+	out := summary(b)
+	out.Record = rec
+	return out, nil
+}

@@ -1,0 +1,187 @@
+package huaweicloud
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Backup is a manual backup as the family's simulators keep it: it builds for
+// Duration from Begin, then ends COMPLETED, or FAILED when Failing.
+type Backup struct {
+	ID, Name, Description, InstanceID string
+	Begin                             time.Time
+	Duration                          time.Duration
+	Failing                           bool
+}
+
+// Common returns b; through it Backups reaches the Backup that a simulator's
+// own record type embeds.
+func (b *Backup) Common() *Backup { return b }
+
+// End is when the backup finishes building.
+func (b *Backup) End() time.Time { return b.Begin.Add(b.Duration) }
+
+// Done reports whether the backup has finished building at now.
+func (b *Backup) Done(now time.Time) bool { return !now.Before(b.End()) }
+
+// Status is the backup's status at now: BUILDING, COMPLETED or FAILED.
+func (b *Backup) Status(now time.Time) string {
+	switch {
+	case !b.Done(now):
+		return "BUILDING"
+	case b.Failing:
+		return "FAILED"
+	}
+	return "COMPLETED"
+}
+
+// Record is a simulator's backup record: a Backup plus whatever only its API
+// keeps (*Backup itself where there is nothing more).
+type Record interface{ Common() *Backup }
+
+// Backups is a simulator's backup table. Its own lock makes each method
+// atomic, so Inventory and BackupStatus need not take the server's lock.
+type Backups[R Record] struct {
+	mu   sync.Mutex
+	byID map[string]R
+}
+
+// IDs lists the ID of every backup held (any state), sorted.
+func (t *Backups[R]) IDs() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := make([]string, 0, len(t.byID))
+	for id := range t.byID {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Status returns backup id's status at now, if it exists.
+func (t *Backups[R]) Status(id string, now time.Time) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.byID[id]
+	if !ok {
+		return "", false
+	}
+	return r.Common().Status(now), true
+}
+
+// Add stores r under the create rules both APIs share: a backup name is
+// unique per instance (400), an instance builds one backup at a time (409
+// with inProgressCode, which differs between the APIs), and the project holds
+// at most limit manual backups (413).
+func (t *Backups[R]) Add(r R, now time.Time, inProgressCode string, limit int) *APIError {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := r.Common()
+	for _, other := range t.byID {
+		o := other.Common()
+		if o.InstanceID != b.InstanceID {
+			continue
+		}
+		if o.Name == b.Name {
+			return Errf(http.StatusBadRequest, CodeNameExists, "The backup name %s already exists", b.Name)
+		}
+		if !o.Done(now) {
+			return Errf(http.StatusConflict, inProgressCode, "A backup of the DB instance is in progress")
+		}
+	}
+	if len(t.byID) >= limit {
+		return Errf(http.StatusRequestEntityTooLarge, CodeManualBackupLimit,
+			"The number of manual backups has reached the limit (%d)", limit)
+	}
+	if t.byID == nil {
+		t.byID = map[string]R{}
+	}
+	t.byID[b.ID] = r
+	return nil
+}
+
+// Newest returns the backups match accepts, newest first.
+func (t *Backups[R]) Newest(match func(R) bool) []R {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []R
+	for _, r := range t.byID {
+		if match(r) {
+			out = append(out, r)
+		}
+	}
+	SortNewest(out, func(r R) (time.Time, string) { return r.Common().Begin, r.Common().ID })
+	return out
+}
+
+// Delete removes backup id: 404 when there is none, 409 while it is still
+// being built.
+func (t *Backups[R]) Delete(id string, now time.Time) (R, *APIError) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.byID[id]
+	if !ok {
+		return r, Errf(http.StatusNotFound, CodeNotFound, "The backup %s does not exist", id)
+	}
+	if !r.Common().Done(now) {
+		return r, Errf(http.StatusConflict, CodeBackupInProgress, "The backup %s is being created and cannot be deleted", id)
+	}
+	delete(t.byID, id)
+	return r, nil
+}
+
+// SortNewest orders items newest first, ties by ID, as the family's lists do.
+func SortNewest[T any](items []T, key func(T) (time.Time, string)) {
+	slices.SortFunc(items, func(a, b T) int {
+		ta, ida := key(a)
+		tb, idb := key(b)
+		if c := tb.Compare(ta); c != 0 {
+			return c
+		}
+		return strings.Compare(ida, idb)
+	})
+}
+
+// CreateRequest is the body both create APIs share (instance_id, name,
+// description); a simulator embeds it to add its API's own fields.
+type CreateRequest struct {
+	InstanceID  string `json:"instance_id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// DemoID returns 32 hex characters, stable and distinct per product and i:
+// the body of numbered demo instance i's ID.
+func DemoID(product string, i int) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s-demo-instance-%d", product, i)))
+	return hex.EncodeToString(sum[:16])
+}
+
+var demoSeq atomic.Int64
+
+// DemoBackup is what a valid create section of a demo backup names.
+type DemoBackup struct {
+	// Instance is the number of the demo instance: seed modulo the resources.
+	Instance          int
+	Name, Description string
+}
+
+// NewDemoBackup returns the demo backup of seed. The name starts with the seed
+// and ends with a per-process sequence, so two names never collide.
+func NewDemoBackup(seed, resources int) DemoBackup {
+	n := demoSeq.Add(1)
+	return DemoBackup{
+		Instance:    ((seed % resources) + resources) % resources,
+		Name:        fmt.Sprintf("bf-%d-%s-%d", seed, strconv.FormatInt(time.Now().UnixNano()%1e9, 36), n),
+		Description: fmt.Sprintf("backupflow demo backup %d", seed),
+	}
+}

@@ -1,0 +1,154 @@
+// Package huaweitest holds the test helpers that the family's simulator
+// tests and driver tests (TaurusDB, OTC RDS) share. Only tests import it.
+package huaweitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/providertest"
+	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
+)
+
+// Starter returns a function that starts a simulator with start (a
+// simulator package's Start) and stops it when the test ends.
+func Starter[O any, S interface{ Close() }](start func(O) (S, error)) func(*testing.T, O) S {
+	return func(t *testing.T, opts O) S {
+		t.Helper()
+		s, err := start(opts)
+		require.NoError(t, err)
+		t.Cleanup(s.Close)
+		return s
+	}
+}
+
+// Answer is a simulator's answer to one call.
+type Answer struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+}
+
+// Str is the body's string field k ("" when absent).
+func (a Answer) Str(k string) string { s, _ := a.Body[k].(string); return s }
+
+// Auth authenticates a request whose body is raw.
+type Auth func(r *http.Request, raw []byte)
+
+// Unsigned sends a request with no credentials.
+func Unsigned(*http.Request, []byte) {}
+
+// Signed signs requests with the SDK's AK/SK signature.
+func Signed(accessKey, secretKey string) Auth {
+	return func(r *http.Request, raw []byte) { hw.SignRequest(r, raw, accessKey, secretKey, time.Now()) }
+}
+
+// Token authenticates requests with an IAM token.
+func Token(tok string) Auth {
+	return func(r *http.Request, _ []byte) { r.Header.Set("X-Auth-Token", tok) }
+}
+
+// Call sends method path?query with body as JSON to the simulator at
+// endpoint, with extra header name/value pairs, authenticated by auth.
+func Call(t *testing.T, endpoint, method, path string, query url.Values, body any, auth Auth, header ...string) Answer {
+	t.Helper()
+	var raw []byte
+	if body != nil {
+		var err error
+		raw, err = json.Marshal(body)
+		require.NoError(t, err)
+	}
+	u := endpoint + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	r, err := http.NewRequest(method, u, bytes.NewReader(raw))
+	require.NoError(t, err)
+	r.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	auth(r, raw)
+	resp, err := http.DefaultClient.Do(r)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	a := Answer{Status: resp.StatusCode, Header: resp.Header, Body: map[string]any{}}
+	if len(data) > 0 {
+		require.NoError(t, json.Unmarshal(data, &a.Body), "%s", data)
+	}
+	return a
+}
+
+// AssertError checks an error answer: status, the {error_code, error_msg}
+// body and the gateway's X-Request-Id.
+func AssertError(t *testing.T, a Answer, status int, code string) {
+	t.Helper()
+	assert.Equal(t, status, a.Status, "%v", a.Body)
+	assert.Equal(t, code, a.Str("error_code"), "%v", a.Body)
+	assert.NotEmpty(t, a.Str("error_msg"))
+	assert.NotEmpty(t, a.Header.Get("X-Request-Id"))
+}
+
+// Ctx is a context for one driver call, bounded so a hung call fails the test.
+func Ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// ProviderError requires err to be a *provider.Error and returns it.
+func ProviderError(t *testing.T, err error) *provider.Error {
+	t.Helper()
+	var e *provider.Error
+	require.True(t, errors.As(err, &e), "%T %v", err, err)
+	return e
+}
+
+// CreateJob is a create job for section raw.
+func CreateJob(raw json.RawMessage) provider.Job { return providertest.Job(backup.KindCreate, raw) }
+
+// PollToEnd polls op, advancing the simulator's clock by step between polls,
+// until it ends, and returns the final status.
+func PollToEnd(t *testing.T, s providertest.Backend, d provider.Driver, op provider.Operation, step time.Duration) provider.Status {
+	t.Helper()
+	for range 20 {
+		st, err := d.Poll(Ctx(t), op)
+		require.NoError(t, err)
+		if st.Phase.Done() {
+			return st
+		}
+		s.Advance(step)
+	}
+	t.Fatal("operation did not end")
+	return provider.Status{}
+}
+
+// Section returns base as a create section with changes applied (a nil value
+// removes the field).
+func Section(base, changes map[string]any) json.RawMessage {
+	m := maps.Clone(base)
+	for k, v := range changes {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	raw, _ := json.Marshal(m)
+	return raw
+}
