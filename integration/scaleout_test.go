@@ -31,8 +31,8 @@ import (
 
 // workerProcess is one worker binary running against the test server.
 type workerProcess struct {
-	name string
-	cmd  *exec.Cmd
+	name    string
+	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the process has exited
 	exitErr error         // its exit status, once exited is closed
 
