@@ -93,12 +93,12 @@ func countHistory(ctx context.Context, c client.Client, id, run string) (history
 func measureHistory(ctx context.Context, s *server, c client.Client, speedup float64, step time.Duration) (historyResult, error) {
 	res := historyResult{Speedup: speedup, PollStep: step}
 	fixed := wiring.PollConfig{Min: step, Max: step, DelayFloor: step, DelayFraction: 0.05}
-	scaled, err := startInProcess(c, s, "bench-history-scaled", &fixed)
+	scaled, err := startInProcess(c, s, s.Namespace, "bench-history-scaled", &fixed)
 	if err != nil {
 		return res, err
 	}
 	defer scaled.stop()
-	realtime, err := startInProcess(c, s, "bench-history-realtime", nil) // default policy
+	realtime, err := startInProcess(c, s, s.Namespace, "bench-history-realtime", nil) // default policy
 	if err != nil {
 		return res, err
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -31,6 +30,9 @@ type inflightSample struct {
 	Started, Running, Completed int
 	WorkerRSS, ServerRSS        int64
 	ActivitySlots, LocalSlots   int // -1 when the worker's metrics do not say
+	// The worker's Go runtime (from its /metrics): goroutines, heap and stacks in use.
+	Goroutines            int
+	HeapInuse, StackInuse int64
 }
 
 type pendingSample struct {
@@ -45,6 +47,7 @@ type pendingSample struct {
 
 type inflightResult struct {
 	N, Slots, Starters int
+	CacheSize          int           // 0: the production worker; else the diagnostic cacheworker's cache size
 	Duration           time.Duration // each backup's length at the provider
 	Ramp               time.Duration // until every backup was started
 	PeakRunning        int
@@ -53,6 +56,7 @@ type inflightResult struct {
 	NotCompleted       int
 	Wall               time.Duration
 	WorkerPeakRSS      int64
+	AtPeakRSS          inflightSample // the sample with the worker's peak RSS
 	WorkerHWM          int64
 	ServerPeakRSS      int64
 	WorkerCPU          time.Duration
@@ -68,10 +72,15 @@ type inflightResult struct {
 	FirstStartError    string
 }
 
-// buildWorker builds the production worker binary (./worker).
-func buildWorker(dir string) (string, error) {
+// buildWorker builds the production worker binary (./worker), or with
+// cacheSize > 0 the diagnostic ./bench/cacheworker.
+func buildWorker(dir string, cacheSize int) (string, error) {
 	bin := filepath.Join(dir, "backupflow-worker")
-	cmd := exec.Command("go", "build", "-o", bin, "./worker")
+	pkg := "./worker"
+	if cacheSize > 0 {
+		pkg = "./bench/cacheworker"
+	}
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build ./worker (run the bench from the repository root): %w", err)
@@ -86,7 +95,7 @@ type workerProcess struct {
 	opsAddr string
 }
 
-func startWorkerProcess(bin, logPath string, s *server, slots int) (*workerProcess, error) {
+func startWorkerProcess(bin, logPath string, s *server, slots, cacheSize int) (*workerProcess, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -106,6 +115,9 @@ func startWorkerProcess(bin, logPath string, s *server, slots int) (*workerProce
 		"BACKUPFLOW_LOG_LEVEL=info",
 		"BACKUPFLOW_LOG_FORMAT=json",
 	)
+	if cacheSize > 0 {
+		environ = append(environ, "BENCH_WORKFLOW_CACHE_SIZE="+strconv.Itoa(cacheSize))
+	}
 	cmd := exec.Command(bin)
 	cmd.Env = environ
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -164,19 +176,27 @@ func (w *workerProcess) stop() {
 	}
 }
 
-// workerMetrics reads slot usage and provider calls from the worker's /metrics.
-func workerMetrics(addr string) (activitySlots, localSlots int, providerCalls float64, err error) {
+type scraped struct {
+	activitySlots, localSlots int
+	providerCalls             float64
+	goroutines                int
+	heapInuse, stackInuse     int64
+}
+
+// workerMetrics reads slot usage, provider calls and Go runtime figures from
+// the worker's /metrics.
+func workerMetrics(addr string) (scraped, error) {
+	m := scraped{activitySlots: -1, localSlots: -1}
 	hc := http.Client{Timeout: 5 * time.Second}
 	resp, err := hc.Get("http://" + addr + "/metrics")
 	if err != nil {
-		return -1, -1, 0, err
+		return m, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return -1, -1, 0, err
+		return m, err
 	}
-	activitySlots, localSlots = -1, -1
 	for _, line := range strings.Split(string(body), "\n") {
 		if line == "" || line[0] == '#' {
 			continue
@@ -189,16 +209,26 @@ func workerMetrics(addr string) (activitySlots, localSlots int, providerCalls fl
 		if perr != nil {
 			continue
 		}
+		name := line[:i]
+		if j := strings.IndexByte(name, '{'); j >= 0 {
+			name = name[:j]
+		}
 		switch {
-		case strings.HasPrefix(line, "temporal_worker_task_slots_used") && strings.Contains(line, `worker_type="ActivityWorker"`):
-			activitySlots = max(activitySlots, int(v))
-		case strings.HasPrefix(line, "temporal_worker_task_slots_used") && strings.Contains(line, `worker_type="LocalActivityWorker"`):
-			localSlots = max(localSlots, int(v))
-		case strings.HasPrefix(line, "backupflow_provider_calls_total"):
-			providerCalls += v
+		case name == "temporal_worker_task_slots_used" && strings.Contains(line, `worker_type="ActivityWorker"`):
+			m.activitySlots = max(m.activitySlots, int(v))
+		case name == "temporal_worker_task_slots_used" && strings.Contains(line, `worker_type="LocalActivityWorker"`):
+			m.localSlots = max(m.localSlots, int(v))
+		case name == "backupflow_provider_calls_total":
+			m.providerCalls += v
+		case name == "go_goroutines":
+			m.goroutines = int(v)
+		case name == "go_memstats_heap_inuse_bytes":
+			m.heapInuse = int64(v)
+		case name == "go_memstats_stack_inuse_bytes":
+			m.stackInuse = int64(v)
 		}
 	}
-	return activitySlots, localSlots, providerCalls, nil
+	return m, nil
 }
 
 func countWorkflows(ctx context.Context, c client.Client, namespace, status string) (int, error) {
@@ -238,8 +268,8 @@ func samplePending(ctx context.Context, c client.Client, ids []string, k int) pe
 
 // measureInflight runs n concurrent backups of duration d on one worker
 // process with `slots` activity slots, against a fresh server.
-func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, starters int, d, timeout time.Duration) (inflightResult, error) {
-	res := inflightResult{N: n, Slots: slots, Starters: starters, Duration: d, ActivitySlotsMax: -1, LocalSlotsMax: -1}
+func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, starters, cacheSize int, d, timeout time.Duration) (inflightResult, error) {
+	res := inflightResult{N: n, Slots: slots, Starters: starters, CacheSize: cacheSize, Duration: d, ActivitySlotsMax: -1, LocalSlotsMax: -1}
 	s, err := startServer()
 	if err != nil {
 		return res, err
@@ -251,7 +281,7 @@ func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, start
 	}
 	defer c.Close()
 	logPath := filepath.Join(tmp, "inflight-worker.log")
-	w, err := startWorkerProcess(workerBin, logPath, s, slots)
+	w, err := startWorkerProcess(workerBin, logPath, s, slots, cacheSize)
 	if err != nil {
 		return res, err
 	}
@@ -275,7 +305,9 @@ func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, start
 			smp := inflightSample{At: time.Since(began), Started: int(started.Load())}
 			smp.WorkerRSS, _, _ = memStatus(w.pid())
 			smp.ServerRSS, _, _ = memStatus(s.pid())
-			smp.ActivitySlots, smp.LocalSlots, _, _ = workerMetrics(w.opsAddr)
+			m, _ := workerMetrics(w.opsAddr)
+			smp.ActivitySlots, smp.LocalSlots = m.activitySlots, m.localSlots
+			smp.Goroutines, smp.HeapInuse, smp.StackInuse = m.goroutines, m.heapInuse, m.stackInuse
 			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			smp.Running, _ = countWorkflows(qctx, c, s.Namespace, "Running")
 			cancel()
@@ -284,7 +316,9 @@ func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, start
 			if smp.Running > res.PeakRunning {
 				res.PeakRunning, res.PeakAt = smp.Running, smp.At
 			}
-			res.WorkerPeakRSS = max(res.WorkerPeakRSS, smp.WorkerRSS)
+			if smp.WorkerRSS > res.WorkerPeakRSS {
+				res.WorkerPeakRSS, res.AtPeakRSS = smp.WorkerRSS, smp
+			}
 			res.ServerPeakRSS = max(res.ServerPeakRSS, smp.ServerRSS)
 			res.ActivitySlotsMax = max(res.ActivitySlotsMax, smp.ActivitySlots)
 			res.LocalSlotsMax = max(res.LocalSlotsMax, smp.LocalSlots)
@@ -343,7 +377,15 @@ func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, start
 			startedIDs = append(startedIDs, id)
 		}
 	}
-	// Where are the backups' activities right now?
+	// Where are the backups' activities while they all wait? Look once the
+	// start-up work has settled: a minute after the last start, or halfway
+	// to the first backups' end, whichever is sooner.
+	settle := min(time.Minute, max(d-res.Ramp, 0)/2)
+	select {
+	case <-ctx.Done():
+		return res, ctx.Err()
+	case <-time.After(settle):
+	}
 	res.PendingAt = time.Since(began)
 	res.Pending = samplePending(ctx, c, startedIDs, 200)
 
@@ -367,7 +409,7 @@ func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, start
 			return res, ctx.Err()
 		case <-time.After(5 * time.Second):
 		}
-		if res.Completed > 0 && res.Completed%1000 < 50 {
+		if res.Completed > 0 {
 			progress("in-flight: %d completed (%s)", res.Completed, time.Since(began).Round(time.Second))
 		}
 	}
@@ -379,11 +421,11 @@ func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, start
 	benchCPU1, _ := cpuTime(selfPID)
 	res.ServerCPU, res.WorkerCPU, res.BenchCPU = serverCPU1-serverCPU0, workerCPU1-workerCPU0, benchCPU1-benchCPU0
 	_, res.WorkerHWM, _ = memStatus(w.pid())
-	if _, _, calls, err := workerMetrics(w.opsAddr); err == nil {
-		res.ProviderCalls = calls
+	if m, err := workerMetrics(w.opsAddr); err == nil {
+		res.ProviderCalls = m.providerCalls
 	}
 	if res.Completed < n {
-		return res, errors.New("not every backup completed within the timeout")
+		return res, fmt.Errorf("%d of %d backups completed within %s", res.Completed, n, timeout)
 	}
 	return res, nil
 }

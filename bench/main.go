@@ -19,12 +19,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 )
 
 var selfPID = os.Getpid()
@@ -50,6 +54,7 @@ type options struct {
 	inflightN, inflightSlots, inflightStarters int
 	inflightDuration, inflightTimeout          time.Duration
 	workerBin                                  string
+	inflightCacheSize                          int
 }
 
 var allSections = []string{"policy", "throughput", "history", "latency", "inflight"}
@@ -71,8 +76,8 @@ func main() {
 	flag.IntVar(&o.throughputN, "throughput-n", 500, "workflows per throughput batch")
 	flag.IntVar(&o.rounds, "throughput-rounds", 3, "batches of each kind, alternated")
 	flag.IntVar(&o.starters, "throughput-starters", 32, "concurrent starters in the throughput test")
-	flag.Float64Var(&o.historySpeedup, "history-speedup", 480, "how much faster than real time the history test's provider clock runs")
-	flag.DurationVar(&o.historyStep, "history-step", 250*time.Millisecond, "fixed poll interval in the time-scaled history test")
+	flag.Float64Var(&o.historySpeedup, "history-speedup", 360, "how much faster than real time the history test's provider clock runs")
+	flag.DurationVar(&o.historyStep, "history-step", time.Second, "fixed poll interval in the time-scaled history test")
 	flag.IntVar(&o.latencyN, "latency-n", 200, "sequential starts of each kind for the start-latency test")
 	flag.IntVar(&o.inflightN, "inflight-n", 10000, "concurrent backups in the in-flight test")
 	flag.IntVar(&o.inflightSlots, "inflight-slots", 50, "activity (and local activity) slots of the in-flight worker")
@@ -80,7 +85,16 @@ func main() {
 	flag.DurationVar(&o.inflightDuration, "inflight-duration", 20*time.Minute, "length of each in-flight backup at the provider")
 	flag.DurationVar(&o.inflightTimeout, "inflight-timeout", 0, "give up on the in-flight test after this long (0: duration + 40 min)")
 	flag.StringVar(&o.workerBin, "worker-bin", "", "worker binary for the in-flight test (default: go build ./worker)")
+	flag.IntVar(&o.inflightCacheSize, "inflight-cache-size", 0, "diagnostic: run the in-flight test on ./bench/cacheworker with this sticky workflow cache size (0: the production ./worker)")
+	renderOnly := flag.Bool("render", false, "only rewrite bench.md in -out from the bench.json a run wrote there")
 	flag.Parse()
+	if *renderOnly {
+		if err := render(o.out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	o.sections = map[string]bool{}
 	for _, s := range strings.Split(sections, ",") {
 		s = strings.TrimSpace(s)
@@ -121,17 +135,17 @@ func run(o options, args []string) error {
 	}
 	defer os.RemoveAll(tmp)
 	ctx := context.Background()
-	rep := &report{Args: args, Machine: describeMachine(), LoadBefore: loadAvg(), Began: time.Now(), Options: o}
+	rep := &report{Args: args, Machine: describeMachine(), LoadBefore: loadAvg(), Began: time.Now()}
 	load := sampleLoad(5 * time.Second)
 
 	if o.sections["policy"] {
 		r, err := measurePolicy(o.policyN, o.seed, filepath.Join(o.out, "pollpolicy.png"))
-		rep.Policy, rep.PolicyErr = &r, err
+		rep.Policy, rep.PolicyErr = &r, errText(err)
 	}
 
 	if o.sections["throughput"] || o.sections["history"] || o.sections["latency"] {
 		if err := runInProcessSections(ctx, o, rep); err != nil {
-			rep.ServerErr = err
+			rep.ServerErr = errText(err)
 			progress("error: %v", err)
 		}
 	}
@@ -141,14 +155,14 @@ func run(o options, args []string) error {
 		var err error
 		if bin == "" {
 			progress("building ./worker")
-			bin, err = buildWorker(tmp)
+			bin, err = buildWorker(tmp, o.inflightCacheSize)
 		}
 		if err == nil {
 			var r inflightResult
-			r, err = measureInflight(ctx, bin, tmp, o.inflightN, o.inflightSlots, o.inflightStarters, o.inflightDuration, o.inflightTimeout)
+			r, err = measureInflight(ctx, bin, tmp, o.inflightN, o.inflightSlots, o.inflightStarters, o.inflightCacheSize, o.inflightDuration, o.inflightTimeout)
 			rep.Inflight = &r
 		}
-		rep.InflightErr = err
+		rep.InflightErr = errText(err)
 		if err != nil {
 			progress("in-flight: %v", err)
 		}
@@ -157,12 +171,72 @@ func run(o options, args []string) error {
 	rep.LoadMin, rep.LoadMean, rep.LoadMax = load.finish()
 	rep.LoadAfter = loadAvg()
 	rep.Elapsed = time.Since(rep.Began)
-	path := filepath.Join(o.out, "bench.md")
+	raw, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(o.out, "bench.json"), raw, 0o644); err != nil {
+		return err
+	}
+	return writeMarkdown(rep, o.out)
+}
+
+func writeMarkdown(rep *report, dir string) error {
+	path := filepath.Join(dir, "bench.md")
 	if err := os.WriteFile(path, []byte(rep.markdown()), 0o644); err != nil {
 		return err
 	}
 	progress("wrote %s", path)
 	return nil
+}
+
+// render rewrites bench.md from the figures a run stored in bench.json.
+func render(dir string) error {
+	raw, err := os.ReadFile(filepath.Join(dir, "bench.json"))
+	if err != nil {
+		return err
+	}
+	var rep report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return err
+	}
+	return writeMarkdown(&rep, dir)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// startDiagnosticWorker starts a worker on the namespace without
+// backupflow's search attributes, once the server knows that namespace.
+func startDiagnosticWorker(ctx context.Context, s *server) (client.Client, *inProcess, error) {
+	c2, err := s.dialNamespace(s.BareNamespace)
+	if err != nil {
+		return nil, nil, err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, err = c2.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: s.BareNamespace})
+		if err == nil {
+			var w *inProcess
+			if w, err = startInProcess(c2, s, s.BareNamespace, "backups", nil); err == nil {
+				return c2, w, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			c2.Close()
+			return nil, nil, err
+		}
+		select { // bounded by the deadline: the namespace cache refreshes every few seconds
+		case <-ctx.Done():
+			c2.Close()
+			return nil, nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // runInProcessSections runs throughput, history and start latency on one
@@ -178,23 +252,30 @@ func runInProcessSections(ctx context.Context, o options, rep *report) error {
 		return err
 	}
 	defer c.Close()
-	w, err := startInProcess(c, s, "backups", nil)
+	w, err := startInProcess(c, s, s.Namespace, "backups", nil)
 	if err != nil {
 		return err
 	}
 	defer w.stop()
 
 	if o.sections["throughput"] {
-		r, err := measureThroughput(ctx, s, c, w, o.throughputN, o.rounds, o.starters)
-		rep.Throughput, rep.ThroughputErr = &r, err
+		c2, diag, err := startDiagnosticWorker(ctx, s)
+		if err != nil {
+			progress("no diagnostic worker: %v", err)
+		} else {
+			defer c2.Close()
+			defer diag.stop()
+		}
+		r, err := measureThroughput(ctx, s, c, w, c2, diag, o.throughputN, o.rounds, o.starters)
+		rep.Throughput, rep.ThroughputErr = &r, errText(err)
 	}
 	if o.sections["latency"] {
 		r, err := measureStartLatency(ctx, c, w, o.latencyN)
-		rep.Latency, rep.LatencyErr = &r, err
+		rep.Latency, rep.LatencyErr = &r, errText(err)
 	}
 	if o.sections["history"] {
 		r, err := measureHistory(ctx, s, c, o.historySpeedup, o.historyStep)
-		rep.History, rep.HistoryErr = &r, err
+		rep.History, rep.HistoryErr = &r, errText(err)
 	}
 	return nil
 }

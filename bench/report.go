@@ -12,7 +12,6 @@ import (
 
 type report struct {
 	Args       []string
-	Options    options
 	Machine    machine
 	Began      time.Time
 	Elapsed    time.Duration
@@ -23,16 +22,16 @@ type report struct {
 	LoadMax    float64
 
 	Policy        *policyResult
-	PolicyErr     error
+	PolicyErr     string
 	Throughput    *throughputResult
-	ThroughputErr error
+	ThroughputErr string
 	History       *historyResult
-	HistoryErr    error
+	HistoryErr    string
 	Latency       *latencyResult
-	LatencyErr    error
+	LatencyErr    string
 	Inflight      *inflightResult
-	InflightErr   error
-	ServerErr     error
+	InflightErr   string
+	ServerErr     string
 }
 
 func verdict(ok bool) string {
@@ -74,24 +73,19 @@ type row struct{ figure, measured, target, verdict string }
 
 func (r *report) summary() []row {
 	var rows []row
-	notRun := func(figure, target string, err error) row {
-		m := "not run"
-		if err != nil {
-			m = "error: " + err.Error()
+	notRun := func(figure, target string, err string) row {
+		if err != "" {
+			return row{figure, "error: " + err, target, verdict(false)}
 		}
-		v := "-"
-		if err != nil {
-			v = verdict(false)
-		}
-		return row{figure, m, target, v}
+		return row{figure, "not run", target, "-"}
 	}
-	if t := r.Throughput; t != nil && r.ThroughputErr == nil {
+	if t := r.Throughput; t != nil && r.ThroughputErr == "" {
 		rows = append(rows, row{"1. Throughput, backupflow ÷ bare workflow",
 			fmt.Sprintf("%.3f (%.1f vs %.1f workflows/s)", t.ratio(), t.Backupflow, t.Bare), "≥ 0.9", verdict(t.ratio() >= 0.9)})
 	} else {
 		rows = append(rows, notRun("1. Throughput, backupflow ÷ bare workflow", "≥ 0.9", r.ThroughputErr))
 	}
-	if h := r.History; h != nil && r.HistoryErr == nil {
+	if h := r.History; h != nil && r.HistoryErr == "" {
 		short, long := h.Cases[0], h.Cases[2]
 		ok := long.Events <= 25 && short.Events <= 25 && long.Events <= short.Events
 		rows = append(rows, row{"2. History events per successful backup, 1 min → 6 h",
@@ -100,7 +94,7 @@ func (r *report) summary() []row {
 	} else {
 		rows = append(rows, notRun("2. History events per successful backup, 1 min → 6 h", "≤ 25, no growth", r.HistoryErr))
 	}
-	if p := r.Policy; p != nil && r.PolicyErr == nil {
+	if p := r.Policy; p != nil && r.PolicyErr == "" {
 		rows = append(rows,
 			row{"3a. Provider calls per backup, policy ÷ baseline", fmt.Sprintf("%.3f (%.1f vs %.1f)", p.callRatio(), p.Pol.MeanCalls, p.Base.MeanCalls), "≤ 0.333", verdict(p.callRatio() <= 1.0/3)},
 			row{"3b. Median detection delay", fmt.Sprintf("%s vs baseline %s", secs(p.Pol.P50Delay), secs(p.Base.P50Delay)), "≤ baseline", verdict(p.Pol.P50Delay <= p.Base.P50Delay)},
@@ -119,7 +113,7 @@ func (r *report) summary() []row {
 	} else {
 		rows = append(rows, notRun("4. In-flight capacity", "all complete, RSS ≤ 300 MB", r.InflightErr))
 	}
-	if l := r.Latency; l != nil && r.LatencyErr == nil {
+	if l := r.Latency; l != nil && r.LatencyErr == "" {
 		b, f := quantileDur(l.Bare, 0.5), quantileDur(l.Backupflow, 0.5)
 		rows = append(rows, row{"5. Start latency p50, backupflow ÷ bare",
 			fmt.Sprintf("%.2f (%s vs %s)", float64(f)/float64(b), secs(f), secs(b)), "≤ 1.5", verdict(float64(f) <= 1.5*float64(b))})
@@ -168,7 +162,7 @@ func (r *report) writeThroughput(w func(string, ...any)) {
 		w("Not run.\n\n")
 		return
 	}
-	if r.ThroughputErr != nil {
+	if r.ThroughputErr != "" {
 		w("Error: %v\n\n", r.ThroughputErr)
 	}
 	w("One worker (assembled by `wiring.InitializeWorkerWithClient`, default settings: %d activity slots) runs both kinds on the\n", t.Slots)
@@ -186,7 +180,13 @@ func (r *report) writeThroughput(w func(string, ...any)) {
 	}
 	if t.Bare > 0 {
 		w("\nMean rate: backupflow **%.1f/s**, bare **%.1f/s**, ratio **%.3f** (target ≥ 0.9: %s).\n", t.Backupflow, t.Bare, t.ratio(), verdict(t.ratio() >= 0.9))
-		w("CPU over the measured batches (%s): server %s, bench process (worker + starters) %s.\n\n", secs(t.Wall), cpuShare(t.ServerCPU, t.Wall), cpuShare(t.BenchCPU, t.Wall))
+		w("CPU over the measured batches (%s): server %s, bench process (workers + starters) %s.\n\n", secs(t.Wall), cpuShare(t.ServerCPU, t.Wall), cpuShare(t.BenchCPU, t.Wall))
+		if t.NoSearchAttributes > 0 {
+			w("Diagnostic (not a target): the same `CreateBackup` on a second namespace of the same server that lacks backupflow's\n")
+			w("search attributes, served by a second, identically configured worker in the same process (idle while the others run):\n")
+			w("the workflow then skips its four search-attribute upserts. **%.1f/s**, %.3f of the bare rate. The difference from\n", t.NoSearchAttributes, t.NoSearchAttributes/t.Bare)
+			w("backupflow's %.3f is the cost of the upserts: each one is a visibility write on the server (SQLite here).\n\n", t.ratio())
+		}
 	}
 }
 
@@ -197,12 +197,13 @@ func (r *report) writeHistory(w func(string, ...any)) {
 		w("Not run.\n\n")
 		return
 	}
-	if r.HistoryErr != nil {
+	if r.HistoryErr != "" {
 		w("Error: %v\n\n", r.HistoryErr)
 	}
 	w("Method. The poll activity's retries are server-side timers in real time, so long backups are simulated by speeding up\n")
 	w("the provider, not the server: a background loop advances the memory cloud's clock so it runs **%.0f×** faster than real\n", h.Speedup)
-	w("time, and that worker's poll policy is clamped to a fixed **%s** step (Min = Max = DelayFloor), so a 6-hour backup\n", h.PollStep)
+	w("time, and that worker's poll policy is clamped to a fixed **%s** step (Min = Max = DelayFloor; the server's retry timers\n", h.PollStep)
+	w("have about one-second precision, so a shorter step would not poll more often), so a 6-hour backup\n")
 	w("runs its whole course in about %s and is polled about %.0f times. A second worker with the **default** poll policy and an\n",
 		secs(time.Duration(float64(6*time.Hour)/h.Speedup)), (6*time.Hour).Seconds()/h.Speedup/h.PollStep.Seconds())
 	w("unadvanced clock runs a real 1-minute backup. Counts are read from each finished workflow's history.\n\n")
@@ -258,7 +259,7 @@ func (r *report) writePolicy(w func(string, ...any)) {
 		w("Not run.\n\n")
 		return
 	}
-	if r.PolicyErr != nil {
+	if r.PolicyErr != "" {
 		w("Error: %v\n\n", r.PolicyErr)
 		return
 	}
@@ -334,15 +335,19 @@ func (r *report) writeInflight(w func(string, ...any)) {
 	w("## 4. In-flight capacity\n\n")
 	f := r.Inflight
 	if f == nil {
-		if r.InflightErr != nil {
+		if r.InflightErr != "" {
 			w("Error: %v\n\n", r.InflightErr)
 		} else {
 			w("Not run.\n\n")
 		}
 		return
 	}
-	if r.InflightErr != nil {
+	if r.InflightErr != "" {
 		w("Error: %v\n\n", r.InflightErr)
+	}
+	if f.CacheSize > 0 {
+		w("**Diagnostic run**: the worker is `./bench/cacheworker`, the production worker plus `worker.SetStickyWorkflowCacheSize(%d)`\n", f.CacheSize)
+		w("(the Temporal SDK's default cache holds 10,000 workflows).\n\n")
 	}
 	w("A fresh server (child process) and the production worker binary (`go build ./worker`, its own process, configured only\n")
 	w("through its environment: `BACKUPFLOW_PROVIDERS=memory`, `BACKUPFLOW_MAX_CONCURRENT_ACTIVITIES=%d`, default poll\n", f.Slots)
@@ -360,9 +365,12 @@ func (r *report) writeInflight(w func(string, ...any)) {
 	w("| Completed | **%d of %d** |\n", f.Completed, f.N)
 	w("| Wall time | %s |\n", secs(f.Wall))
 	w("| Activity slots configured / most seen in use (activity, local activity) | %d / %s, %s |\n", f.Slots, gauge(f.ActivitySlotsMax), gauge(f.LocalSlotsMax))
-	w("| Pending activities of %d random backups right after the last start (%s) | %d waiting on a server timer, %d executing on the worker, %d none at that instant |\n",
+	w("| Pending activities of %d random backups while all wait (at %s) | %d waiting on a server timer, %d executing on the worker, %d none at that instant |\n",
 		f.Pending.Sampled, secs(f.PendingAt), f.Pending.Waiting, f.Pending.Running, f.Pending.Other)
 	w("| Worker RSS, peak sampled / VmHWM | **%s** / %s |\n", mib(f.WorkerPeakRSS), mib(f.WorkerHWM))
+	if a := f.AtPeakRSS; a.Goroutines > 0 {
+		w("| Worker at its peak RSS: goroutines, Go heap in use, goroutine stacks | %d, %s, %s |\n", a.Goroutines, mib(a.HeapInuse), mib(a.StackInuse))
+	}
 	w("| Server RSS, peak sampled | %s |\n", mib(f.ServerPeakRSS))
 	w("| Worker CPU | %s |\n", cpuShare(f.WorkerCPU, f.Wall))
 	w("| Server CPU | %s |\n", cpuShare(f.ServerCPU, f.Wall))
@@ -373,11 +381,11 @@ func (r *report) writeInflight(w func(string, ...any)) {
 	w("\nNo slot is held while a backup waits: %d backups were running at once on a worker that can execute at most %d\n", f.PeakRunning, f.Slots)
 	w("activities at a time, and all completed. Between polls a backup is a retry timer on the server, not a goroutine holding a slot.\n\n")
 	if len(f.Samples) > 0 {
-		w("<details><summary>Samples</summary>\n\n| t | started | running | worker RSS | server RSS | activity slots used |\n|---|---|---|---|---|---|\n")
+		w("<details><summary>Samples</summary>\n\n| t | started | running | worker RSS | worker goroutines | worker heap | server RSS | activity slots used |\n|---|---|---|---|---|---|---|---|\n")
 		step := max(1, len(f.Samples)/30)
 		for i := 0; i < len(f.Samples); i += step {
 			s := f.Samples[i]
-			w("| %s | %d | %d | %s | %s | %s |\n", secs(s.At), s.Started, s.Running, mib(s.WorkerRSS), mib(s.ServerRSS), gauge(s.ActivitySlots))
+			w("| %s | %d | %d | %s | %d | %s | %s | %s |\n", secs(s.At), s.Started, s.Running, mib(s.WorkerRSS), s.Goroutines, mib(s.HeapInuse), mib(s.ServerRSS), gauge(s.ActivitySlots))
 		}
 		w("\n</details>\n\n")
 	}
@@ -397,7 +405,7 @@ func (r *report) writeLatency(w func(string, ...any)) {
 		w("Not run.\n\n")
 		return
 	}
-	if r.LatencyErr != nil {
+	if r.LatencyErr != "" {
 		w("Error: %v\n\n", r.LatencyErr)
 	}
 	if len(l.Bare) == 0 || len(l.Backupflow) == 0 {

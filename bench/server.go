@@ -13,8 +13,11 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/temporaltest"
+
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/backupflow/backupflow/internal/searchattr"
 )
@@ -26,7 +29,11 @@ const serveArg = "__serve-temporal"
 type serverInfo struct {
 	Address   string `json:"address"`
 	Namespace string `json:"namespace"`
+	// BareNamespace lacks backupflow's search attributes (for diagnostics).
+	BareNamespace string `json:"bareNamespace"`
 }
+
+const bareNamespace = "bench-no-search-attributes"
 
 // serve runs temporaltest's server (in-memory SQLite, every service in one
 // process, loopback only), registers backupflow's search attributes, prints
@@ -40,7 +47,17 @@ func serve() error {
 	if err := searchattr.Register(ctx, c, ts.GetDefaultNamespace()); err != nil {
 		return err
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(serverInfo{Address: ts.GetFrontendHostPort(), Namespace: ts.GetDefaultNamespace()}); err != nil {
+	nc, err := client.NewNamespaceClient(client.Options{HostPort: ts.GetFrontendHostPort(), Logger: quietLogger()})
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := nc.Register(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: bareNamespace,
+		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)}); err != nil {
+		return err
+	}
+	info := serverInfo{Address: ts.GetFrontendHostPort(), Namespace: ts.GetDefaultNamespace(), BareNamespace: bareNamespace}
+	if err := json.NewEncoder(os.Stdout).Encode(info); err != nil {
 		return err
 	}
 	stdinClosed := make(chan struct{})
@@ -115,8 +132,10 @@ func startServer() (*server, error) {
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
 // dial returns a client of the server's namespace.
-func (s *server) dial() (client.Client, error) {
-	return client.Dial(client.Options{HostPort: s.Address, Namespace: s.Namespace, Logger: quietLogger()})
+func (s *server) dial() (client.Client, error) { return s.dialNamespace(s.Namespace) }
+
+func (s *server) dialNamespace(ns string) (client.Client, error) {
+	return client.Dial(client.Options{HostPort: s.Address, Namespace: ns, Logger: quietLogger()})
 }
 
 // stop closes the server's stdin and waits for it to exit (killing it after 30 s).

@@ -25,6 +25,9 @@ type throughputResult struct {
 	Slots               int
 	Runs                []throughputRound
 	Backupflow, Bare    float64 // mean workflows per second
+	// NoSearchAttributes is backupflow on a namespace without its search
+	// attributes (so no upserts): a diagnostic, 0 when not measured.
+	NoSearchAttributes  float64
 	ServerCPU, BenchCPU time.Duration
 	Wall                time.Duration
 }
@@ -34,6 +37,7 @@ func (r throughputResult) ratio() float64 { return r.Backupflow / r.Bare }
 const (
 	kindBackupflow = "backupflow CreateBackup"
 	kindBare       = "bare workflow, 2 local + 2 regular no-op activities"
+	kindNoSA       = "diagnostic: backupflow CreateBackup, namespace without its search attributes (no upserts)"
 )
 
 // runBatch starts n workflows with `starters` concurrent starters and waits
@@ -81,12 +85,17 @@ func runBatch(ctx context.Context, n, starters int, start func(ctx context.Conte
 
 // measureThroughput alternates batches of bare and backupflow workflows on
 // one worker, after a warm-up batch of each.
-func measureThroughput(ctx context.Context, s *server, c client.Client, w *inProcess, n, rounds, starters int) (throughputResult, error) {
+// diag, when not nil, is a second worker (and c2 its client) on a namespace
+// without backupflow's search attributes.
+func measureThroughput(ctx context.Context, s *server, c client.Client, w *inProcess, c2 client.Client, diag *inProcess, n, rounds, starters int) (throughputResult, error) {
 	res := throughputResult{N: n, Rounds: rounds, Starters: starters, Slots: w.app.Config.Worker.MaxConcurrentActivities}
-	bc := w.backupClient(c)
 	batch := func(kind, tag string, n int) (throughputRound, error) {
 		var start func(ctx context.Context, i int) (func(context.Context) error, error)
-		if kind == kindBackupflow {
+		if kind == kindBackupflow || kind == kindNoSA {
+			bc := w.backupClient(c)
+			if kind == kindNoSA {
+				bc = diag.backupClient(c2)
+			}
 			start = func(ctx context.Context, i int) (func(context.Context) error, error) {
 				req, err := memoryRequest(fmt.Sprintf("tp-%s-%s-%d", runID, tag, i), 0)
 				if err != nil {
@@ -114,8 +123,12 @@ func measureThroughput(ctx context.Context, s *server, c client.Client, w *inPro
 		}
 		return r, nil
 	}
+	kinds := []string{kindBare, kindBackupflow}
+	if diag != nil {
+		kinds = append(kinds, kindNoSA)
+	}
 	warm := max(n/10, 20)
-	for _, k := range []string{kindBare, kindBackupflow} {
+	for _, k := range kinds {
 		if _, err := batch(k, "warm", warm); err != nil {
 			return res, err
 		}
@@ -123,18 +136,21 @@ func measureThroughput(ctx context.Context, s *server, c client.Client, w *inPro
 	serverCPU0, _ := cpuTime(s.pid())
 	benchCPU0, _ := cpuTime(selfPID)
 	began := time.Now()
-	var sumB, sumF float64
+	var sumB, sumF, sumN float64
 	for r := range rounds {
-		for _, k := range []string{kindBare, kindBackupflow} {
+		for _, k := range kinds {
 			run, err := batch(k, fmt.Sprint(r), n)
 			if err != nil {
 				return res, err
 			}
 			res.Runs = append(res.Runs, run)
-			if k == kindBare {
+			switch k {
+			case kindBare:
 				sumB += run.rate()
-			} else {
+			case kindBackupflow:
 				sumF += run.rate()
+			default:
+				sumN += run.rate()
 			}
 			progress("throughput: %s round %d: %d in %s (%.1f/s)", k, r+1, n, run.Elapsed.Round(time.Millisecond), run.rate())
 		}
@@ -143,6 +159,6 @@ func measureThroughput(ctx context.Context, s *server, c client.Client, w *inPro
 	serverCPU1, _ := cpuTime(s.pid())
 	benchCPU1, _ := cpuTime(selfPID)
 	res.ServerCPU, res.BenchCPU = serverCPU1-serverCPU0, benchCPU1-benchCPU0
-	res.Bare, res.Backupflow = sumB/float64(rounds), sumF/float64(rounds)
+	res.Bare, res.Backupflow, res.NoSearchAttributes = sumB/float64(rounds), sumF/float64(rounds), sumN/float64(rounds)
 	return res, nil
 }

@@ -129,13 +129,13 @@ type inProcess struct {
 
 // workerConfig is the worker's default configuration (as if its environment
 // were empty) pointed at the server, like internal/testenv builds it.
-func workerConfig(s *server, queue string, poll *wiring.PollConfig) (wiring.Config, error) {
+func workerConfig(s *server, namespace, queue string, poll *wiring.PollConfig) (wiring.Config, error) {
 	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: map[string]string{}})
 	if err != nil {
 		return cfg, err
 	}
 	cfg.Temporal.Address = s.Address
-	cfg.Temporal.Namespace = s.Namespace
+	cfg.Temporal.Namespace = namespace
 	cfg.Worker.TaskQueue = queue
 	cfg.Worker.StopTimeout = 2 * time.Second
 	cfg.Worker.LogLevel = "error"
@@ -146,9 +146,10 @@ func workerConfig(s *server, queue string, poll *wiring.PollConfig) (wiring.Conf
 	return cfg, nil
 }
 
-// startInProcess assembles and starts a worker on queue with a fresh memory cloud.
-func startInProcess(c client.Client, s *server, queue string, poll *wiring.PollConfig) (*inProcess, error) {
-	cfg, err := workerConfig(s, queue, poll)
+// startInProcess assembles and starts a worker on queue with a fresh memory
+// cloud; c is a client of the namespace the worker serves.
+func startInProcess(c client.Client, s *server, namespace, queue string, poll *wiring.PollConfig) (*inProcess, error) {
+	cfg, err := workerConfig(s, namespace, queue, poll)
 	if err != nil {
 		return nil, err
 	}
