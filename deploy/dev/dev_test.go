@@ -409,11 +409,20 @@ func TestShellQuote(t *testing.T) {
 	assert.Equal(t, `'it'\''s'`, shellQuote("it's"))
 }
 
-// TestServerOnly: --server-only runs the server and UI and nothing else.
+// TestServerOnly: --server-only runs the server and UI and nothing else; a
+// second stack on the same data directory is refused.
 func TestServerOnly(t *testing.T) {
 	p := freePorts(t)
-	cmd := startCommand(t, append(p.args(), "--ephemeral", "--server-only")...)
+	dataDir := t.TempDir()
+	cmd := startCommand(t, append(p.args(), "--data-dir", dataDir, "--server-only")...)
 	cmd.waitFor(t, "Ctrl-C stops everything.", 60*time.Second)
+
+	other := freePorts(t)
+	err := run(context.Background(), append(other.args(), "--data-dir", dataDir, "--server-only"), io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.Equal(t, "--data-dir: data directory "+dataDir+" is in use by another running dev server; "+
+		"stop it, or use another --data-dir or --ephemeral", err.Error())
+
 	out := cmd.out.String()
 	assert.NotContains(t, out, "simulator")
 	assert.NotContains(t, out, "BACKUPFLOW_")

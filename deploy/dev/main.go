@@ -140,8 +140,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // portFlags names the flag behind each devserver port option.
 var portFlags = map[string]string{"Port": "--port", "HTTPPort": "--http-port", "UIPort": "--ui-port"}
 
-// explainPortError turns a devserver port error into one that names the flag.
-func explainPortError(err error) error {
+// explainStartError turns a devserver error into one that names the flag.
+func explainStartError(err error) error {
+	var dirInUse *devserver.DataDirInUseError
+	if errors.As(err, &dirInUse) {
+		return fmt.Errorf("--data-dir: %w; stop it, or use another --data-dir or --ephemeral", err)
+	}
 	var inUse *devserver.PortInUseError
 	if !errors.As(err, &inUse) {
 		return err

@@ -62,7 +62,7 @@ func startStack(o options, out *printer) (*stack, error) {
 	}
 	srv, err := devserver.Start(srvOpts)
 	if err != nil {
-		return nil, explainPortError(err)
+		return nil, explainStartError(err)
 	}
 	st.server = srv
 	if o.serverOnly {

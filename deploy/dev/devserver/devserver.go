@@ -118,6 +118,13 @@ func (e *PortInUseError) Error() string {
 
 func (e *PortInUseError) Unwrap() error { return e.Err }
 
+// DataDirInUseError says that another running server holds the data directory.
+type DataDirInUseError struct{ Dir string }
+
+func (e *DataDirInUseError) Error() string {
+	return fmt.Sprintf("data directory %s is in use by another running dev server", e.Dir)
+}
+
 // Server is a running dev server.
 type Server struct {
 	opts     Options
@@ -126,6 +133,8 @@ type Server struct {
 	ui       *uiserver.Server
 	uiDone   chan struct{}
 	quiet    *atomic.Bool
+	unlockMu sync.Mutex
+	unlock   func()
 
 	stopOnce sync.Once
 	stopErr  error
@@ -160,6 +169,12 @@ func Start(opts Options) (*Server, error) {
 	}
 
 	s := &Server{opts: opts}
+	started := false
+	defer func() {
+		if !started {
+			s.release()
+		}
+	}()
 	sqlCfg, err := s.prepareDatabase()
 	if err != nil {
 		return nil, err
@@ -222,6 +237,7 @@ func Start(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	started = true
 	return s, nil
 }
 
@@ -315,6 +331,9 @@ func (s *Server) prepareDatabase() (*config.SQL, error) {
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("devserver: data directory: %w", err)
+		}
+		if s.unlock, err = lockDataDir(dir); err != nil {
+			return nil, err
 		}
 		s.dbPath = filepath.Join(dir, DatabaseFile)
 		sqlCfg.ConnectAttributes["mode"] = "rwc"
@@ -499,6 +518,7 @@ func (s *Server) Stop() error {
 			if s.temporal != nil {
 				err = s.temporal.Stop()
 			}
+			s.release()
 			done <- err
 		}()
 		select {
@@ -549,4 +569,14 @@ func (l quietable) DPanic(msg string, tags ...tag.Tag) {
 // With keeps the prepended tags efficient and the logger quietable.
 func (l quietable) With(tags ...tag.Tag) log.Logger {
 	return quietable{Logger: log.With(l.Logger, tags...), quiet: l.quiet}
+}
+
+// release gives the data directory up.
+func (s *Server) release() {
+	s.unlockMu.Lock()
+	defer s.unlockMu.Unlock()
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
 }
