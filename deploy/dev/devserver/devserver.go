@@ -7,8 +7,14 @@
 //
 // The dev stack (go run ./deploy/dev) is built on it, and so can tests that
 // need to stop and restart a file-backed server while workflows are in
-// flight: Stop releases every port and closes the database, and Start on the
-// same DataDir and Port resumes from where the server stopped.
+// flight: Stop releases every port and the data directory, and Start on the
+// same DataDir and Port resumes from where the server stopped. (Temporal's
+// SQLite plugin keeps its database connection for the life of the process; a
+// restart in the same process reuses it.)
+//
+// One limit comes from the UI module: its Start exits the process when it
+// cannot listen. Start checks every port first, so that takes a port grabbed
+// in the instant between the check and the UI's listen.
 //
 // The server configuration is adapted from the temporalite helper that ships
 // inside go.temporal.io/server (temporaltest/internal/lite_server.go,
@@ -68,8 +74,8 @@ const (
 	DefaultNamespace = "default"
 )
 
-// Options configure a dev server. The zero value is an ephemeral-less server
-// with no data directory, which Start rejects: set DataDir or Ephemeral.
+// Options configure a dev server. Set exactly one of DataDir and Ephemeral;
+// everything else has a default.
 type Options struct {
 	// DataDir holds the SQLite database (DataDir/temporal.db). It is created
 	// when missing; an existing database is reused, so state survives a restart.
@@ -98,7 +104,8 @@ type Options struct {
 	// LogLevel is debug, info, warn or error (the default).
 	LogLevel string
 
-	// StartTimeout bounds Start (default 60s).
+	// StartTimeout bounds the wait for the namespace and the UI to answer
+	// once the server's services have started (default 60s).
 	StartTimeout time.Duration
 	// StopTimeout bounds Stop (default 15s).
 	StopTimeout time.Duration
@@ -490,7 +497,8 @@ func (s *Server) Namespace() string { return s.opts.Namespace }
 // DatabasePath is the SQLite file's absolute path, "" when ephemeral.
 func (s *Server) DatabasePath() string { return s.dbPath }
 
-// Options returns the options in force, with the ports that were picked.
+// Options returns the options in force, with the ports that were picked:
+// Start(s.Options()) after s.Stop() restarts the same server on the same ports.
 func (s *Server) Options() Options { return s.opts }
 
 // Dial returns a client of this server; HostPort and (when empty) Namespace
