@@ -231,7 +231,7 @@ func (r *run) fail(err error) (backup.Result, error) {
 // for it (a failed backup's record, or a start whose response was lost).
 func (r *run) failAndClean(err error, op *provider.Operation) (backup.Result, error) {
 	r.progress.LastError = describe(err)
-	if _, cerr := r.cleanup(op, "backup failed: "+r.progress.LastError); cerr != nil {
+	if _, cerr := r.cleanup(op, activities.FailureCleanupReasonPrefix+r.progress.LastError); cerr != nil {
 		r.progress.LastError += "; cleanup failed too: " + describe(cerr)
 	}
 	r.setState(backup.StateFailed)
