@@ -55,6 +55,7 @@ type options struct {
 	inflightDuration, inflightTimeout          time.Duration
 	workerBin                                  string
 	inflightCacheSize                          int
+	merge                                      bool
 }
 
 var allSections = []string{"policy", "throughput", "history", "latency", "inflight"}
@@ -73,8 +74,8 @@ func main() {
 	flag.StringVar(&sections, "sections", strings.Join(allSections, ","), "sections to run: "+strings.Join(allSections, ","))
 	flag.IntVar(&o.policyN, "policy-n", 8000, "simulated backups for the poll-policy comparison")
 	flag.Uint64Var(&o.seed, "seed", 1, "random seed of the simulation")
-	flag.IntVar(&o.throughputN, "throughput-n", 300, "workflows per throughput batch")
-	flag.IntVar(&o.rounds, "throughput-rounds", 3, "batches of each kind, alternated")
+	flag.IntVar(&o.throughputN, "throughput-n", 200, "workflows per throughput batch")
+	flag.IntVar(&o.rounds, "throughput-rounds", 6, "rounds of batches (one of each kind per round, back to back)")
 	flag.IntVar(&o.starters, "throughput-starters", 32, "concurrent starters in the throughput test")
 	flag.Float64Var(&o.historySpeedup, "history-speedup", 360, "how much faster than real time the history test's provider clock runs")
 	flag.DurationVar(&o.historyStep, "history-step", time.Second, "fixed poll interval in the time-scaled history test")
@@ -87,6 +88,7 @@ func main() {
 	flag.StringVar(&o.workerBin, "worker-bin", "", "worker binary for the in-flight test (default: go build ./worker)")
 	flag.IntVar(&o.inflightCacheSize, "inflight-cache-size", 0, "diagnostic: run the in-flight test on ./bench/cacheworker with this sticky workflow cache size (0: the production ./worker)")
 	renderOnly := flag.Bool("render", false, "only rewrite bench.md in -out from the bench.json a run wrote there")
+	flag.BoolVar(&o.merge, "merge", false, "re-measure only -sections and merge them into the bench.json already in -out")
 	flag.Parse()
 	if *renderOnly {
 		if err := render(o.out); err != nil {
@@ -136,21 +138,48 @@ func run(o options, args []string) error {
 	defer os.RemoveAll(tmp)
 	ctx := context.Background()
 	rep := &report{Args: args, Machine: describeMachine(), LoadBefore: loadAvg(), Began: time.Now()}
+	if o.merge {
+		// Keep what an earlier run measured; replace only the sections run now.
+		raw, err := os.ReadFile(filepath.Join(o.out, "bench.json"))
+		if err != nil {
+			return fmt.Errorf("-merge needs an earlier run's bench.json: %w", err)
+		}
+		rep = &report{}
+		if err := json.Unmarshal(raw, rep); err != nil {
+			return err
+		}
+		rep.Merges = append(rep.Merges, "go run ./bench "+strings.Join(args, " "))
+	}
+	if rep.SectionRuns == nil {
+		rep.SectionRuns = map[string]sectionRun{}
+	}
+	section := func(name string, measure func()) {
+		if !o.sections[name] {
+			return
+		}
+		run := sectionRun{Began: time.Now(), LoadBefore: loadAvg(), Command: "go run ./bench " + strings.Join(args, " ")}
+		load := sampleLoad(5 * time.Second)
+		measure()
+		run.Elapsed = time.Since(run.Began)
+		run.LoadMin, run.LoadMean, run.LoadMax = load.finish()
+		rep.SectionRuns[name] = run
+	}
 	load := sampleLoad(5 * time.Second)
+	began := time.Now()
 
-	if o.sections["policy"] {
+	section("policy", func() {
 		r, err := measurePolicy(o.policyN, o.seed, filepath.Join(o.out, "pollpolicy.png"))
 		rep.Policy, rep.PolicyErr = &r, errText(err)
-	}
+	})
 
 	if o.sections["throughput"] || o.sections["history"] || o.sections["latency"] {
-		if err := runInProcessSections(ctx, o, rep); err != nil {
+		if err := runInProcessSections(ctx, o, rep, section); err != nil {
 			rep.ServerErr = errText(err)
 			progress("error: %v", err)
 		}
 	}
 
-	if o.sections["inflight"] {
+	section("inflight", func() {
 		bin := o.workerBin
 		var err error
 		if bin == "" {
@@ -166,11 +195,17 @@ func run(o options, args []string) error {
 		if err != nil {
 			progress("in-flight: %v", err)
 		}
-	}
+	})
 
-	rep.LoadMin, rep.LoadMean, rep.LoadMax = load.finish()
-	rep.LoadAfter = loadAvg()
-	rep.Elapsed = time.Since(rep.Began)
+	lo, mean, hi := load.finish()
+	if o.merge {
+		rep.LoadMin, rep.LoadMean, rep.LoadMax = min(rep.LoadMin, lo), (rep.LoadMean+mean)/2, max(rep.LoadMax, hi)
+		rep.Elapsed += time.Since(began)
+	} else {
+		rep.LoadMin, rep.LoadMean, rep.LoadMax = lo, mean, hi
+		rep.LoadAfter = loadAvg()
+		rep.Elapsed = time.Since(began)
+	}
 	raw, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
@@ -241,7 +276,7 @@ func startDiagnosticWorker(ctx context.Context, s *server) (client.Client, *inPr
 
 // runInProcessSections runs throughput, history and start latency on one
 // server with a worker in this process.
-func runInProcessSections(ctx context.Context, o options, rep *report) error {
+func runInProcessSections(ctx context.Context, o options, rep *report, section func(string, func())) error {
 	s, err := startServer()
 	if err != nil {
 		return err
@@ -258,7 +293,7 @@ func runInProcessSections(ctx context.Context, o options, rep *report) error {
 	}
 	defer w.stop()
 
-	if o.sections["throughput"] {
+	section("throughput", func() {
 		c2, diag, err := startDiagnosticWorker(ctx, s)
 		if err != nil {
 			progress("no diagnostic worker: %v", err)
@@ -268,14 +303,14 @@ func runInProcessSections(ctx context.Context, o options, rep *report) error {
 		}
 		r, err := measureThroughput(ctx, s, c, w, c2, diag, o.throughputN, o.rounds, o.starters)
 		rep.Throughput, rep.ThroughputErr = &r, errText(err)
-	}
-	if o.sections["latency"] {
+	})
+	section("latency", func() {
 		r, err := measureStartLatency(ctx, c, w, o.latencyN)
 		rep.Latency, rep.LatencyErr = &r, errText(err)
-	}
-	if o.sections["history"] {
+	})
+	section("history", func() {
 		r, err := measureHistory(ctx, s, c, o.historySpeedup, o.historyStep)
 		rep.History, rep.HistoryErr = &r, errText(err)
-	}
+	})
 	return nil
 }

@@ -8,14 +8,24 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+
+	"github.com/backupflow/backupflow/bench/pollsim"
 )
 
 // throughputRound is one batch of n workflows of one kind.
 type throughputRound struct {
 	Kind    string
+	Round   int
 	N       int
 	Elapsed time.Duration
 	Failed  int
+	// CPU used during the batch by the server and by the bench process (workers and starters).
+	ServerCPU, BenchCPU time.Duration
+}
+
+// cpuPerWorkflow is server + worker CPU per workflow.
+func (r throughputRound) cpuPerWorkflow() time.Duration {
+	return (r.ServerCPU + r.BenchCPU) / time.Duration(max(r.N, 1))
 }
 
 func (r throughputRound) rate() float64 { return float64(r.N-r.Failed) / r.Elapsed.Seconds() }
@@ -33,6 +43,41 @@ type throughputResult struct {
 }
 
 func (r throughputResult) ratio() float64 { return r.Backupflow / r.Bare }
+
+// pairedRatios are backupflow's rate ÷ the bare rate of the same round: the
+// two batches ran back to back, so a change in the machine's load between
+// rounds affects both sides of a ratio alike.
+func (r throughputResult) pairedRatios(kind string) []float64 {
+	bare := map[int]float64{}
+	for _, run := range r.Runs {
+		if run.Kind == kindBare {
+			bare[run.Round] = run.rate()
+		}
+	}
+	var out []float64
+	for _, run := range r.Runs {
+		if b := bare[run.Round]; run.Kind == kind && b > 0 {
+			out = append(out, run.rate()/b)
+		}
+	}
+	return out
+}
+
+// medianRatio is the median paired ratio: the throughput figure the target applies to.
+func (r throughputResult) medianRatio(kind string) float64 {
+	return pollsim.Quantile(r.pairedRatios(kind), 0.5)
+}
+
+// medianCPU is the median CPU per workflow of a kind's batches.
+func (r throughputResult) medianCPU(kind string) time.Duration {
+	var xs []float64
+	for _, run := range r.Runs {
+		if run.Kind == kind {
+			xs = append(xs, float64(run.cpuPerWorkflow()))
+		}
+	}
+	return time.Duration(pollsim.Quantile(xs, 0.5))
+}
 
 const (
 	kindBackupflow = "backupflow CreateBackup"
@@ -116,8 +161,12 @@ func measureThroughput(ctx context.Context, s *server, c client.Client, w *inPro
 				return func(ctx context.Context) error { return run.Get(ctx, nil) }, nil
 			}
 		}
+		server0, _ := cpuTime(s.pid())
+		bench0, _ := cpuTime(selfPID)
 		el, failed, err := runBatch(ctx, n, starters, start)
-		r := throughputRound{Kind: kind, N: n, Elapsed: el, Failed: failed}
+		server1, _ := cpuTime(s.pid())
+		bench1, _ := cpuTime(selfPID)
+		r := throughputRound{Kind: kind, N: n, Elapsed: el, Failed: failed, ServerCPU: server1 - server0, BenchCPU: bench1 - bench0}
 		if failed > 0 {
 			return r, fmt.Errorf("%s: %d of %d workflows failed: %w", kind, failed, n, err)
 		}
@@ -143,6 +192,7 @@ func measureThroughput(ctx context.Context, s *server, c client.Client, w *inPro
 			if err != nil {
 				return res, err
 			}
+			run.Round = r + 1
 			res.Runs = append(res.Runs, run)
 			switch k {
 			case kindBare:
