@@ -15,10 +15,11 @@ import (
 	"github.com/backupflow/backupflow/wiring"
 )
 
-// TestProviderFaults runs backups over every provider while the simulators
-// fail a quarter of all calls at random (5xx, throttling with a retry hint,
-// and responses lost after the call was applied), latency spikes come and go,
-// and throttling answers carry a hint longer than the class back-off.
+// TestProviderFaults runs backups over every provider while, for a fault
+// window, the simulators fail a quarter of all calls at random (5xx,
+// throttling with a retry hint, and responses lost after the call was
+// applied), latency spikes come and go, and throttling answers carry a hint
+// longer than the class back-off.
 //
 // Every backup must succeed, exactly once; no attempt may follow a hinted
 // failure sooner than the hint; and provider calls stay within a stated bound.
@@ -59,21 +60,32 @@ func TestProviderFaults(t *testing.T) {
 	ctx := testenv.Context(t, 5*time.Minute)
 	runs := startCreates(t, e.BackupClient(), set, 0, perProvider)
 
-	// Latency spikes (and more long-hint throttles) at seeded random moments.
+	// For faultWindow: latency spikes and more long-hint throttles at seeded
+	// random moments, on top of the random faults. Then the faults stop, so
+	// the run ends within the back-off the window's failures scheduled: the
+	// class back-off doubles per attempt (Unavailable 1 s, Throttled 5 s), so
+	// a window of W seconds holds at most ~log2(W) failures of one activity
+	// and its last scheduled wait is at most ~W + 5 s·2^k (k < log2(W)).
+	faultWindow := time.Duration(count(15, 90)) * time.Second
 	chaos := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
-	spikes := count(8, 60)
+	t0 := time.Now()
+	spikes := 0
 	chaosDone := make(chan struct{})
 	go func() {
 		defer close(chaosDone)
-		for i := 0; i < spikes && ctx.Err() == nil; i++ {
+		for time.Since(t0) < faultWindow && ctx.Err() == nil && spikes < 1000 {
 			wait(ctx, between(chaos, 200*time.Millisecond, 1500*time.Millisecond))
 			c := set[chaos.IntN(len(set))]
 			c.Simulator.SetLatency(between(chaos, 300*time.Millisecond, 2*time.Second))
 			wait(ctx, between(chaos, 200*time.Millisecond, time.Second))
 			c.Simulator.SetLatency(0)
-			if i%2 == 0 {
+			if spikes%2 == 0 {
 				set[chaos.IntN(len(set))].Simulator.FailNext(provider.Throttled, 1, longHint)
 			}
+			spikes++
+		}
+		for _, c := range set {
+			c.Simulator.SetFaultRate(0, 0)
 		}
 	}()
 
@@ -91,7 +103,6 @@ func TestProviderFaults(t *testing.T) {
 	<-chaosDone
 	faults, calls := 0, 0
 	for _, c := range set {
-		c.Simulator.SetFaultRate(0, 0)
 		created := added(before[c.Provider], c.Simulator.Inventory())
 		want := results[c.Provider]
 		sort.Strings(want)
@@ -128,8 +139,8 @@ func TestProviderFaults(t *testing.T) {
 			t.Logf("hint beyond the class back-off: %s", h)
 		}
 	}
-	t.Logf("FIGURES faults: backups=%d faults=%d latency-spikes=%d provider-calls=%d hinted-retries=%d (hint > class back-off: %d) max-attempts=%d",
-		len(runs), faults, spikes, calls, len(retries), sensitive, maxAttempts)
+	t.Logf("FIGURES faults: backups=%d fault-window=%s faults=%d latency-spikes=%d provider-calls=%d hinted-retries=%d (hint > class back-off: %d) max-attempts=%d wall=%s",
+		len(runs), faultWindow, faults, spikes, calls, len(retries), sensitive, maxAttempts, time.Since(t0).Round(time.Second))
 	assert.NotEmpty(t, retries, "some failures carried a retry hint")
 	assert.Positive(t, sensitive, "some hint exceeded the class back-off, so honouring it was tested")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -49,7 +50,18 @@ var workerBin struct {
 	err  error
 }
 
+// defaultParallel is how many tests run at once unless -parallel is given:
+// the tests spend most of their time waiting on Temporal timers and
+// simulated backups, not on the CPU, so more than GOMAXPROCS fit.
+const defaultParallel = "4"
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", defaultParallel)
+	}
 	code := m.Run()
 	if workerBin.dir != "" {
 		_ = os.RemoveAll(workerBin.dir)
