@@ -30,6 +30,9 @@ type inflightSample struct {
 	Started, Running, Completed int
 	WorkerRSS, ServerRSS        int64
 	ActivitySlots, LocalSlots   int // -1 when the worker's metrics do not say
+	// AtProvider is backups started at the provider and not yet ended there
+	// (the worker's backupflow_backups_* counters).
+	AtProvider int
 	// The worker's Go runtime (from its /metrics): goroutines, heap and stacks in use.
 	Goroutines            int
 	HeapInuse, StackInuse int64
@@ -52,24 +55,27 @@ type inflightResult struct {
 	Ramp               time.Duration // until every backup was started
 	PeakRunning        int
 	PeakAt             time.Duration
-	Completed          int
-	NotCompleted       int
-	Wall               time.Duration
-	WorkerPeakRSS      int64
-	AtPeakRSS          inflightSample // the sample with the worker's peak RSS
-	WorkerHWM          int64
-	ServerPeakRSS      int64
-	WorkerCPU          time.Duration
-	ServerCPU          time.Duration
-	BenchCPU           time.Duration
-	ActivitySlotsMax   int
-	LocalSlotsMax      int
-	Pending            pendingSample
-	PendingAt          time.Duration
-	ProviderCalls      float64
-	Samples            []inflightSample
-	StartErrors        int
-	FirstStartError    string
+	// PeakAtProvider is the most backups seen running at the provider at once.
+	PeakAtProvider   int
+	PeakAtProviderAt time.Duration
+	Completed        int
+	NotCompleted     int
+	Wall             time.Duration
+	WorkerPeakRSS    int64
+	AtPeakRSS        inflightSample // the sample with the worker's peak RSS
+	WorkerHWM        int64
+	ServerPeakRSS    int64
+	WorkerCPU        time.Duration
+	ServerCPU        time.Duration
+	BenchCPU         time.Duration
+	ActivitySlotsMax int
+	LocalSlotsMax    int
+	Pending          pendingSample
+	PendingAt        time.Duration
+	ProviderCalls    float64
+	Samples          []inflightSample
+	StartErrors      int
+	FirstStartError  string
 }
 
 // buildWorker builds the production worker binary (./worker), or with
@@ -179,8 +185,10 @@ func (w *workerProcess) stop() {
 type scraped struct {
 	activitySlots, localSlots int
 	providerCalls             float64
-	goroutines                int
-	heapInuse, stackInuse     int64
+	// backups started at the provider, and ended (succeeded, failed or cancelled)
+	backupsStarted, backupsEnded int
+	goroutines                   int
+	heapInuse, stackInuse        int64
 }
 
 // workerMetrics reads slot usage, provider calls and Go runtime figures from
@@ -220,6 +228,10 @@ func workerMetrics(addr string) (scraped, error) {
 			m.localSlots = max(m.localSlots, int(v))
 		case name == "backupflow_provider_calls_total":
 			m.providerCalls += v
+		case name == "backupflow_backups_started_total":
+			m.backupsStarted += int(v)
+		case name == "backupflow_backups_succeeded_total", name == "backupflow_backups_failed_total", name == "backupflow_backups_cancelled_total":
+			m.backupsEnded += int(v)
 		case name == "go_goroutines":
 			m.goroutines = int(v)
 		case name == "go_memstats_heap_inuse_bytes":
@@ -294,6 +306,8 @@ func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, start
 
 	// Sample memory, slots and workflow counts every 2 s.
 	var started atomic.Int64
+	allWaiting := make(chan struct{}) // closed when every backup runs at the provider
+	allWaitingOnce := sync.OnceFunc(func() { close(allWaiting) })
 	var mu sync.Mutex
 	stopSampling := make(chan struct{})
 	sampled := make(chan struct{})
@@ -308,6 +322,7 @@ func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, start
 			m, _ := workerMetrics(w.opsAddr)
 			smp.ActivitySlots, smp.LocalSlots = m.activitySlots, m.localSlots
 			smp.Goroutines, smp.HeapInuse, smp.StackInuse = m.goroutines, m.heapInuse, m.stackInuse
+			smp.AtProvider = m.backupsStarted - m.backupsEnded
 			qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			smp.Running, _ = countWorkflows(qctx, c, s.Namespace, "Running")
 			cancel()
@@ -315,6 +330,12 @@ func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, start
 			res.Samples = append(res.Samples, smp)
 			if smp.Running > res.PeakRunning {
 				res.PeakRunning, res.PeakAt = smp.Running, smp.At
+			}
+			if smp.AtProvider > res.PeakAtProvider {
+				res.PeakAtProvider, res.PeakAtProviderAt = smp.AtProvider, smp.At
+				if smp.AtProvider >= n {
+					allWaitingOnce()
+				}
 			}
 			if smp.WorkerRSS > res.WorkerPeakRSS {
 				res.WorkerPeakRSS, res.AtPeakRSS = smp.WorkerRSS, smp
@@ -377,14 +398,14 @@ func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, start
 			startedIDs = append(startedIDs, id)
 		}
 	}
-	// Where are the backups' activities while they all wait? Look once the
-	// start-up work has settled: a minute after the last start, or halfway
-	// to the first backups' end, whichever is sooner.
-	settle := min(time.Minute, max(d-res.Ramp, 0)/2)
+	// Where are the backups' activities while they all wait? Look once every
+	// backup is running at the provider (or, failing that, halfway through
+	// the backups' run).
 	select {
 	case <-ctx.Done():
 		return res, ctx.Err()
-	case <-time.After(settle):
+	case <-allWaiting:
+	case <-time.After(max(d-res.Ramp, 0) / 2):
 	}
 	res.PendingAt = time.Since(began)
 	res.Pending = samplePending(ctx, c, startedIDs, 200)

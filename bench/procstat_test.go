@@ -43,6 +43,9 @@ temporal_worker_task_slots_used{namespace="n",task_queue="backups",worker_type="
 temporal_worker_task_slots_used_other 99
 backupflow_provider_calls_total{method="Poll",provider="memory"} 120
 backupflow_provider_calls_total{method="Start",provider="memory"} 10
+backupflow_backups_started_total{kind="create",provider="memory"} 9
+backupflow_backups_succeeded_total{kind="create",provider="memory"} 4
+backupflow_backups_failed_total{kind="create",provider="memory"} 1
 go_goroutines 1234
 go_memstats_heap_inuse_bytes 5.24288e+07
 go_memstats_stack_inuse_bytes 1.048576e+06
@@ -51,7 +54,8 @@ go_memstats_stack_inuse_bytes 1.048576e+06
 	defer srv.Close()
 	m, err := workerMetrics(strings.TrimPrefix(srv.URL, "http://"))
 	require.NoError(t, err)
-	assert.Equal(t, scraped{activitySlots: 7, localSlots: 2, providerCalls: 130, goroutines: 1234, heapInuse: 50 << 20, stackInuse: 1 << 20}, m)
+	assert.Equal(t, scraped{activitySlots: 7, localSlots: 2, providerCalls: 130, goroutines: 1234, heapInuse: 50 << 20, stackInuse: 1 << 20,
+		backupsStarted: 9, backupsEnded: 5}, m)
 }
 
 func TestFindOpsAddrReadsTheWorkerLog(t *testing.T) {

@@ -119,10 +119,14 @@ func (r *report) summary() []row {
 	}
 	if f := r.Inflight; f != nil {
 		okAll := f.Completed == f.N && f.StartErrors == 0
+		concurrent := f.PeakAtProvider
+		if concurrent == 0 { // a run from before the provider-side count
+			concurrent = f.PeakRunning
+		}
 		rows = append(rows,
 			row{fmt.Sprintf("4a. Concurrent backups completed on one worker with %d activity slots", f.Slots),
-				fmt.Sprintf("%d of %d (peak %d running at once)", f.Completed, f.N, f.PeakRunning), fmt.Sprintf("all %d, all in flight at once", f.N),
-				verdict(okAll && f.PeakRunning >= f.N)},
+				fmt.Sprintf("%d of %d (peak %d running at the provider at once)", f.Completed, f.N, concurrent), fmt.Sprintf("all %d, all in flight at once", f.N),
+				verdict(okAll && concurrent >= f.N)},
 			row{"4b. Worker RSS (peak)", mib(max(f.WorkerPeakRSS, f.WorkerHWM)), "≤ 300 MB", verdict(float64(max(f.WorkerPeakRSS, f.WorkerHWM)) <= 300e6)},
 			row{"4c. Server / worker CPU over the run", fmt.Sprintf("server %s; worker %s", cpuShare(f.ServerCPU, f.Wall), cpuShare(f.WorkerCPU, f.Wall)), "reported", "-"})
 	} else {
@@ -417,11 +421,14 @@ func (r *report) writeInflight(w func(string, ...any)) {
 		w("| First start error | %s |\n", f.FirstStartError)
 	}
 	w("| Time to start them all | %s |\n", secs(f.Ramp))
-	w("| Peak running at once (visibility) | **%d** (at %s) |\n", f.PeakRunning, secs(f.PeakAt))
+	w("| Peak workflows running at once (visibility) | %d (at %s) |\n", f.PeakRunning, secs(f.PeakAt))
+	if f.PeakAtProvider > 0 {
+		w("| Peak backups running at the provider at once (worker's `backupflow_backups_started_total` − ended) | **%d** (at %s) |\n", f.PeakAtProvider, secs(f.PeakAtProviderAt))
+	}
 	w("| Completed | **%d of %d** |\n", f.Completed, f.N)
 	w("| Wall time | %s |\n", secs(f.Wall))
 	w("| Activity slots configured / most seen in use (activity, local activity) | %d / %s, %s |\n", f.Slots, gauge(f.ActivitySlotsMax), gauge(f.LocalSlotsMax))
-	w("| Pending activities of %d random backups while all wait (at %s) | %d waiting on a server timer, %d executing on the worker, %d none at that instant |\n",
+	w("| Pending activities of %d random backups once all run at the provider (at %s) | %d waiting on a server timer, %d executing on the worker, %d none at that instant |\n",
 		f.Pending.Sampled, secs(f.PendingAt), f.Pending.Waiting, f.Pending.Running, f.Pending.Other)
 	w("| Worker RSS, peak sampled / VmHWM | **%s** / %s |\n", mib(f.WorkerPeakRSS), mib(f.WorkerHWM))
 	if a := f.AtPeakRSS; a.Goroutines > 0 {
@@ -434,14 +441,14 @@ func (r *report) writeInflight(w func(string, ...any)) {
 	if f.ProviderCalls > 0 {
 		w("| Provider calls (worker's `backupflow_provider_calls_total`) | %.0f (%.1f per backup) |\n", f.ProviderCalls, f.ProviderCalls/float64(max(f.Completed, 1)))
 	}
-	w("\nNo slot is held while a backup waits: %d backups were running at once on a worker that can execute at most %d\n", f.PeakRunning, f.Slots)
+	w("\nNo slot is held while a backup waits: %d backups were running at once on a worker that can execute at most %d\n", max(f.PeakAtProvider, f.PeakRunning), f.Slots)
 	w("activities at a time, and all completed. Between polls a backup is a retry timer on the server, not a goroutine holding a slot.\n\n")
 	if len(f.Samples) > 0 {
-		w("<details><summary>Samples</summary>\n\n| t | started | running | worker RSS | worker goroutines | worker heap | server RSS | activity slots used |\n|---|---|---|---|---|---|---|---|\n")
+		w("<details><summary>Samples</summary>\n\n| t | started | running (visibility) | at the provider | worker RSS | worker goroutines | worker heap | server RSS | activity slots used |\n|---|---|---|---|---|---|---|---|---|\n")
 		step := max(1, len(f.Samples)/30)
 		for i := 0; i < len(f.Samples); i += step {
 			s := f.Samples[i]
-			w("| %s | %d | %d | %s | %d | %s | %s | %s |\n", secs(s.At), s.Started, s.Running, mib(s.WorkerRSS), s.Goroutines, mib(s.HeapInuse), mib(s.ServerRSS), gauge(s.ActivitySlots))
+			w("| %s | %d | %d | %d | %s | %d | %s | %s | %s |\n", secs(s.At), s.Started, s.Running, s.AtProvider, mib(s.WorkerRSS), s.Goroutines, mib(s.HeapInuse), mib(s.ServerRSS), gauge(s.ActivitySlots))
 		}
 		w("\n</details>\n\n")
 	}
