@@ -154,7 +154,7 @@ func (a *Activities) PollOperation(ctx context.Context, in OperationInput) (_ Po
 	}
 	st, err := d.Poll(ctx, in.Operation)
 	if err != nil {
-		return PollOutput{}, toTemporal(ctx, err)
+		return PollOutput{}, a.whilePolling(ctx, in.Operation, err)
 	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
 	switch st.Phase {
@@ -171,14 +171,20 @@ func (a *Activities) PollOperation(ctx context.Context, in OperationInput) (_ Po
 	}
 }
 
-func (a *Activities) stillRunning(ctx context.Context, op provider.Operation, st provider.Status) error {
-	started := activity.GetInfo(ctx).ScheduledTime // first attempt of this poll activity
+// nextPoll is the poll policy's delay for op observed as st. The operation's
+// age comes from the provider when it says, else from this activity's start.
+func (a *Activities) nextPoll(ctx context.Context, op provider.Operation, st provider.Status) time.Duration {
+	started := activity.GetInfo(ctx).ScheduledTime // first attempt of this activity
 	if st.StartedAt != nil {
 		started = *st.StartedAt
 	} else if op.StartedAt != nil {
 		started = *op.StartedAt
 	}
-	next := a.PollPolicy.Next(a.Now(), started, st)
+	return a.PollPolicy.Next(a.Now(), started, st)
+}
+
+func (a *Activities) stillRunning(ctx context.Context, op provider.Operation, st provider.Status) error {
+	next := a.nextPoll(ctx, op, st)
 	percent := max(st.Percent, 0)
 	return temporal.NewApplicationErrorWithOptions(
 		fmt.Sprintf("backup still running: %.0f%% (%s); next check in %s", percent, st.ProviderState, next.Round(time.Second)),
@@ -230,6 +236,10 @@ func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (_ backup.Cle
 	if err != nil {
 		return backup.CleanupReport{}, toTemporal(ctx, err)
 	}
+	known := provider.Operation{}
+	if in.Operation != nil {
+		known = *in.Operation
+	}
 	report := backup.CleanupReport{Reason: in.Reason}
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &report)
@@ -241,7 +251,7 @@ func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (_ backup.Cle
 		case provider.IsClass(err, provider.AlreadyExists):
 			found = nil // the name is taken by somebody else's backup: nothing of ours
 		case err != nil:
-			return report, toTemporal(ctx, err)
+			return report, a.whilePolling(ctx, known, err)
 		}
 		if found == nil {
 			report.Note = "the provider holds nothing this workflow started"
@@ -252,13 +262,13 @@ func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (_ backup.Cle
 	report.Created = true
 	st, err := d.Poll(ctx, *op)
 	if err != nil {
-		return report, toTemporal(ctx, err)
+		return report, a.whilePolling(ctx, known, err)
 	}
 	if st.Phase == provider.PhaseRunning {
 		if !report.CancelledAtProvider {
 			stopped, err := d.Cancel(ctx, *op)
 			if err != nil {
-				return report, toTemporal(ctx, err)
+				return report, a.whilePolling(ctx, known, err)
 			}
 			report.CancelledAtProvider = stopped
 			if !stopped {
@@ -275,7 +285,7 @@ func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (_ backup.Cle
 		return report, nil
 	}
 	if err := d.Delete(ctx, *op); err != nil {
-		return report, toTemporal(ctx, err)
+		return report, a.whilePolling(ctx, known, err)
 	}
 	report.Deleted = append(report.Deleted, firstNonEmpty(op.BackupID, op.BackupName, op.ID))
 	report.Note = fmt.Sprintf("the backup had reached %s before it could be stopped; deleted it", st.ProviderState)
@@ -291,11 +301,31 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// toTemporal turns an error into a Temporal application error: the give-up
-// classes are non-retryable; the others retry after the provider's hint, or
-// the class's backoff for this attempt, whichever is longer. Unclassified
-// errors (timeouts, lost connections, bugs) are treated as Unavailable.
+// toTemporal turns an error of Validate, StartOperation or Finalize into a
+// Temporal error. Every attempt of those is a failure, so the class backs off
+// by attempt number.
 func toTemporal(ctx context.Context, err error) error {
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	return classify(err, func(c provider.Class) time.Duration { return c.RetryDelay(attempt) })
+}
+
+// whilePolling turns an error of PollOperation or Cleanup into a Temporal
+// error. Most attempts of those are polls that found the backup running, so
+// the attempt number says nothing about failures: a failed call is retried
+// like a poll that learned nothing (the poll policy with unknown progress),
+// never sooner than its class's first back-off. One transient error then
+// costs seconds, not 2^attempt, and an outage is paced like polling.
+func (a *Activities) whilePolling(ctx context.Context, op provider.Operation, err error) error {
+	return classify(err, func(c provider.Class) time.Duration {
+		return max(c.RetryDelay(1), a.nextPoll(ctx, op, provider.Status{Phase: provider.PhaseRunning, Percent: -1}))
+	})
+}
+
+// classify makes the Temporal error: the give-up classes are non-retryable;
+// the others retry after the provider's hint or backoff(class), whichever is
+// longer. Unclassified errors (timeouts, lost connections, bugs) count as
+// Unavailable.
+func classify(err error, backoff func(provider.Class) time.Duration) error {
 	var pe *provider.Error
 	if !errors.As(err, &pe) {
 		pe = &provider.Error{Class: provider.Unavailable, Message: err.Error(), Err: err}
@@ -306,7 +336,7 @@ func toTemporal(ctx context.Context, err error) error {
 		Details:      []any{pe},
 	}
 	if !opts.NonRetryable {
-		opts.NextRetryDelay = max(pe.RetryAfter, pe.Class.RetryDelay(int(activity.GetInfo(ctx).Attempt)))
+		opts.NextRetryDelay = max(pe.RetryAfter, backoff(pe.Class))
 	}
 	return temporal.NewApplicationErrorWithOptions(pe.Error(), string(pe.Class), opts)
 }

@@ -38,11 +38,14 @@ const (
 	startLimit = 24 * time.Hour
 )
 
-// retryPolicy is only a ceiling: activities state every retry's delay
-// (NextRetryDelay) from provider hints, the poll policy and the error class.
-// The server caps NextRetryDelay at MaximumInterval, so that is set high.
+// retryPolicy leaves the pacing to the activities: they state every retry's
+// delay (NextRetryDelay) from provider hints, the poll policy and the error
+// class. The server caps NextRetryDelay at MaximumInterval, so that is high;
+// and it computes the delay itself only when an attempt timed out (a worker
+// died), where BackoffCoefficient 1 retries after InitialInterval instead of
+// 2^attempt seconds deep into a long poll.
 func retryPolicy() *temporal.RetryPolicy {
-	return &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 24 * time.Hour}
+	return &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 1, MaximumInterval: 24 * time.Hour}
 }
 
 type run struct {
