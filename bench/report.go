@@ -198,7 +198,7 @@ func (r *report) writeThroughput(w func(string, ...any)) {
 	}
 	w("One worker (assembled by `wiring.InitializeWorkerWithClient`, default settings: %d activity slots) runs both kinds on the\n", t.Slots)
 	w("same task queue. Each batch starts %d workflows from %d concurrent starters and waits for every result; the rate is\n", t.N, t.Starters)
-	w("workflows ÷ (first start → last result). Batches alternate, after a warm-up batch of each.\n\n")
+	w("workflows ÷ (first start → last result). Each round runs one batch of each kind back to back, after a warm-up batch of each.\n\n")
 	w("- **backupflow**: `CreateBackup` through the typed client (`backup.Client.StartCreate`, with its memo and ID policy) on the\n")
 	w("  in-process `memory` provider with `durationSeconds: 0`, so the first poll finds the backup done. A successful backup\n")
 	w("  executes Validate (local activity), StartOperation (activity), PollOperation (activity, one attempt), Finalize (local\n")
@@ -232,7 +232,9 @@ func (r *report) writeThroughput(w func(string, ...any)) {
 			w("Diagnostic (not a target): the same `CreateBackup` on a second namespace of the same server that lacks backupflow's\n")
 			w("search attributes, served by a second, identically configured worker in the same process (idle while the others run):\n")
 			w("the workflow then skips its four search-attribute upserts. Median paired ratio **%.3f**, CPU per workflow %s.\n", n, secs(t.medianCPU(kindNoSA)))
-			w("The difference from backupflow's %.3f is the cost of the upserts: each is a visibility write on the server (SQLite here).\n\n", m)
+			w("The difference from backupflow's %.3f is the cost of the upserts: each is a visibility write on the server (SQLite here).\n", m)
+			w("Without them backupflow runs at the bare workflow's rate; to meet the target the workflow would upsert less often (in\n")
+			w("the common case STARTING and FINALIZING last milliseconds: upserting only RUNNING and the final state halves the upserts).\n\n")
 		}
 	}
 }
@@ -267,14 +269,26 @@ func (r *report) writeHistory(w func(string, ...any)) {
 	}
 	if len(h.Cases) >= 3 {
 		fixed := h.Cases[2].actions() - h.Cases[2].PollAttempts
-		w("\nEverything but the poll attempts is fixed: **%d actions + one per poll attempt**. ", fixed)
+		w("\nActivity attempts are the start attempt plus the poll attempts; everything but the poll attempts is fixed:\n")
+		w("**%d actions + one per poll attempt**. ", fixed)
 		if p := r.Policy; p != nil {
 			w("With the default poll policy the simulation (section 3) puts a backup at %.1f polls on average over the 1 min – 12 h mix\n", p.Pol.MeanCalls)
 			w("(6-hour linear backup: %d; 1-minute: %d), i.e. about **%.0f actions per backup**, against %.0f with the google-cloud-go LRO schedule's %.1f polls.\n",
 				linearCalls(6*time.Hour), linearCalls(time.Minute), float64(fixed)+p.Pol.MeanCalls, float64(fixed)+p.Base.MeanCalls, p.Base.MeanCalls)
 		}
 	}
+	w("\n(The real-time 1-minute backup took %d polls where the simulation's whole-percent linear backup takes %d: the memory\n", realtimePolls(h), linearCalls(time.Minute))
+	w("provider reports fractional percentages, and the real server adds its timer and dispatch latency.)\n")
 	w("\nTarget: ≤ 25 events per successful backup and no growth with duration: %s.\n\n", r.summaryVerdict("2."))
+}
+
+func realtimePolls(h *historyResult) int {
+	for _, c := range h.Cases {
+		if strings.HasPrefix(c.Method, "real time") {
+			return c.PollAttempts
+		}
+	}
+	return -1
 }
 
 // linearCalls is how many polls the default policy makes on a linearly
@@ -443,6 +457,13 @@ func (r *report) writeInflight(w func(string, ...any)) {
 	}
 	w("\nNo slot is held while a backup waits: %d backups were running at once on a worker that can execute at most %d\n", max(f.PeakAtProvider, f.PeakRunning), f.Slots)
 	w("activities at a time, and all completed. Between polls a backup is a retry timer on the server, not a goroutine holding a slot.\n\n")
+	if a := f.AtPeakRSS; a.Goroutines > 0 && f.CacheSize == 0 {
+		w("Where the worker's memory goes: its %d goroutines are about two per backup (each cached workflow's coroutine and its\n", a.Goroutines)
+		w("cancel-signal coroutine). The Temporal SDK keeps up to 10,000 workflows in its sticky cache by default, so with 10,000\n")
+		w("backups in flight every one stays cached between its rare workflow tasks: %s of Go heap and %s of stacks at the peak.\n", mib(a.HeapInuse), mib(a.StackInuse))
+		w("Evicting is cheap here (a backup's history is %s events), so a smaller cache (`worker.SetStickyWorkflowCacheSize`) bounds\n", "23")
+		w("the memory; see the diagnostic run in `reports/cache-diagnostic/bench.md` when present.\n\n")
+	}
 	if len(f.Samples) > 0 {
 		w("<details><summary>Samples</summary>\n\n| t | started | running (visibility) | at the provider | worker RSS | worker goroutines | worker heap | server RSS | activity slots used |\n|---|---|---|---|---|---|---|---|---|\n")
 		step := max(1, len(f.Samples)/30)
