@@ -123,11 +123,15 @@ func (r *report) summary() []row {
 		if concurrent == 0 { // a run from before the provider-side count
 			concurrent = f.PeakRunning
 		}
+		diag := ""
+		if f.CacheSize > 0 {
+			diag = fmt.Sprintf(" (diagnostic worker: sticky cache %d)", f.CacheSize)
+		}
 		rows = append(rows,
-			row{fmt.Sprintf("4a. Concurrent backups completed on one worker with %d activity slots", f.Slots),
+			row{fmt.Sprintf("4a. Concurrent backups completed on one worker with %d activity slots%s", f.Slots, diag),
 				fmt.Sprintf("%d of %d (peak %d running at the provider at once)", f.Completed, f.N, concurrent), fmt.Sprintf("all %d, all in flight at once", f.N),
 				verdict(okAll && concurrent >= f.N)},
-			row{"4b. Worker RSS (peak)", mib(max(f.WorkerPeakRSS, f.WorkerHWM)), "≤ 300 MB", verdict(float64(max(f.WorkerPeakRSS, f.WorkerHWM)) <= 300e6)},
+			row{"4b. Worker RSS (peak)" + diag, mib(max(f.WorkerPeakRSS, f.WorkerHWM)), "≤ 300 MB", verdict(float64(max(f.WorkerPeakRSS, f.WorkerHWM)) <= 300e6)},
 			row{"4c. Server / worker CPU over the run", fmt.Sprintf("server %s; worker %s", cpuShare(f.ServerCPU, f.Wall), cpuShare(f.WorkerCPU, f.Wall)), "reported", "-"})
 	} else {
 		rows = append(rows, notRun("4. In-flight capacity", "all complete, RSS ≤ 300 MB", r.InflightErr))
