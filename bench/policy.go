@@ -240,7 +240,7 @@ func drawPolicyChart(path string, base, pol []pollsim.Outcome, res policyResult)
 		Width: 1100, Height: 720,
 		Series: []chart.Series{
 			{Name: fmt.Sprintf("backupflow poll policy: mean %.1f calls, median delay %.1f s", res.Pol.MeanCalls, res.Pol.P50Delay.Seconds()),
-				Color: blue, Dots: dots(pol), Line: pl, LineLabels: plLabels},
+				Color: blue, Dots: dots(pol), Line: pl, LineLabels: plLabels, LabelsBelow: true},
 			{Name: fmt.Sprintf("google-cloud-go LRO Wait: mean %.1f calls, median delay %.1f s", res.Base.MeanCalls, res.Base.P50Delay.Seconds()),
 				Color: orange, Dots: dots(base), Line: bl, LineLabels: blLabels},
 		},

@@ -21,8 +21,10 @@ type Series struct {
 	Color color.RGBA
 	Dots  []Point
 	Line  []Point
-	// LineLabels are drawn next to the line's markers (optional, same length as Line).
-	LineLabels []string
+	// LineLabels are drawn next to the line's markers (optional, same length as Line),
+	// above them, or below when LabelsBelow is set.
+	LineLabels  []string
+	LabelsBelow bool
 }
 
 // Chart is a log-log scatter chart.
@@ -218,7 +220,7 @@ func (ch Chart) Render() (*image.RGBA, error) {
 			x, y := c.px(p)
 			for dy := -1; dy <= 1; dy++ {
 				for dx := -1; dx <= 1; dx++ {
-					c.blend(x+dx, y+dy, s.Color, 0.18)
+					c.blend(x+dx, y+dy, s.Color, 0.22)
 				}
 			}
 		}
@@ -235,7 +237,11 @@ func (ch Chart) Render() (*image.RGBA, error) {
 			c.rect(x-5, y-5, x+5, y+5, darker)
 			c.rect(x-3, y-3, x+3, y+3, s.Color)
 			if i < len(s.LineLabels) && s.LineLabels[i] != "" {
-				c.text(x+9, y-3, s.LineLabels[i], 1, darker)
+				ly := y - 18
+				if s.LabelsBelow {
+					ly = y + 11
+				}
+				c.text(x-textWidth(s.LineLabels[i], 1)/2, ly, s.LineLabels[i], 1, darker)
 			}
 		}
 	}
