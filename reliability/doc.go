@@ -1,7 +1,9 @@
 // Package reliability is backupflow's reliability suite (issue 7): worker
-// crashes, Temporal server restarts, provider faults, cancellation at random
-// stages, bad input (a fuzz target over every driver's validator), the
-// workflow determinism check and secret hygiene.
+// crashes (the worker as a separate process, SIGKILLed and restarted),
+// Temporal server restarts (file-backed SQLite dev server), provider faults,
+// cancellation at random stages, bad input through the real workflow, and
+// secret hygiene (histories, worker logs, metrics, wrong credentials). The
+// fuzz target over every driver's validator is in ./validatefuzz.
 //
 // Every test runs over every provider in internal/clouds — it iterates
 // clouds.Providers() and the started clouds.Set and never names a provider —
@@ -9,4 +11,8 @@
 // 127.0.0.1, bounded in time and count. Random choices come from a seeded
 // generator whose seed every test logs; BACKUPFLOW_RELIABILITY_SEED=<n>
 // replays a run, and BACKUPFLOW_SOAK=1 runs the longer soak counts.
+//
+//	go test ./reliability/...                                    # ~2.5 min
+//	BACKUPFLOW_SOAK=1 go test -timeout 40m ./reliability/        # soak
+//	go test -run='^$' -fuzz=FuzzValidate -fuzztime=60s ./reliability/validatefuzz/
 package reliability

@@ -51,13 +51,19 @@ func TestProviderFaults(t *testing.T) {
 	secrets := secretValues(t, set)
 
 	before := inventories(set)
-	callsBefore, faultsBefore := map[string]int{}, map[string]int{}
+	t0 := time.Now() // the fault window opens
+	callsBefore, faultsBefore, injectedLong := map[string]int{}, map[string]int{}, map[string]int{}
 	for _, c := range set {
 		callsBefore[c.Provider], faultsBefore[c.Provider] = c.Simulator.Calls(), c.Simulator.Faults()
 		c.Simulator.SetFaultRate(faultRate, int64(rng.Uint64()>>1))
 		c.Simulator.FailNext(provider.Throttled, 1, longHint) // the first call: Validate's Preflight, attempt 1
+		injectedLong[c.Provider] = 1
 	}
-	ctx := testenv.Context(t, 5*time.Minute)
+	faultWindow := time.Duration(count(15, 90)) * time.Second
+	// The run's tail is the back-off scheduled in the window, which the class
+	// back-off caps at 5 minutes (provider.Class.RetryDelay), then the steps
+	// left (start, polls, finalize) on a loaded 2-core machine.
+	ctx := testenv.Context(t, faultWindow+8*time.Minute)
 	runs := startCreates(t, e.BackupClient(), set, 0, perProvider)
 
 	// For faultWindow: latency spikes and more long-hint throttles at seeded
@@ -66,9 +72,7 @@ func TestProviderFaults(t *testing.T) {
 	// class back-off doubles per attempt (Unavailable 1 s, Throttled 5 s), so
 	// a window of W seconds holds at most ~log2(W) failures of one activity
 	// and its last scheduled wait is at most ~W + 5 s·2^k (k < log2(W)).
-	faultWindow := time.Duration(count(15, 90)) * time.Second
 	chaos := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
-	t0 := time.Now()
 	spikes := 0
 	chaosDone := make(chan struct{})
 	go func() {
@@ -80,7 +84,14 @@ func TestProviderFaults(t *testing.T) {
 			wait(ctx, between(chaos, 200*time.Millisecond, time.Second))
 			c.Simulator.SetLatency(0)
 			if spikes%2 == 0 {
-				set[chaos.IntN(len(set))].Simulator.FailNext(provider.Throttled, 1, longHint)
+				// One long-hint throttle at a time per provider: queued
+				// faults would otherwise pile up for whatever call comes
+				// next, long after the window.
+				c := set[chaos.IntN(len(set))]
+				if servedLongHints(rec, c.Provider, longHint) >= injectedLong[c.Provider] {
+					c.Simulator.FailNext(provider.Throttled, 1, longHint)
+					injectedLong[c.Provider]++
+				}
 			}
 			spikes++
 		}
@@ -143,4 +154,16 @@ func TestProviderFaults(t *testing.T) {
 		len(runs), faultWindow, faults, spikes, calls, len(retries), sensitive, maxAttempts, time.Since(t0).Round(time.Second))
 	assert.NotEmpty(t, retries, "some failures carried a retry hint")
 	assert.Positive(t, sensitive, "some hint exceeded the class back-off, so honouring it was tested")
+}
+
+// servedLongHints counts the calls to a provider that were answered with the
+// long hint (only the queued throttles carry it).
+func servedLongHints(rec *recorder, providerName string, hint time.Duration) int {
+	n := 0
+	for _, c := range rec.Calls() {
+		if c.Provider == providerName && c.RetryAfter == hint {
+			n++
+		}
+	}
+	return n
 }
