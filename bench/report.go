@@ -446,8 +446,14 @@ func (r *report) writeInflight(w func(string, ...any)) {
 	w("| Completed | **%d of %d** |\n", f.Completed, f.N)
 	w("| Wall time | %s |\n", secs(f.Wall))
 	w("| Activity slots configured / most seen in use (activity, local activity) | %d / %s, %s |\n", f.Slots, gauge(f.ActivitySlotsMax), gauge(f.LocalSlotsMax))
-	w("| Pending activities of %d random backups once all run at the provider (at %s) | %d waiting on a server timer, %d executing on the worker, %d none at that instant |\n",
-		f.Pending.Sampled, secs(f.PendingAt), f.Pending.Waiting, f.Pending.Running, f.Pending.Other)
+	atProvider := 0
+	for _, smp := range f.Samples {
+		if smp.At <= f.PendingAt {
+			atProvider = smp.AtProvider
+		}
+	}
+	w("| Pending activities of %d random backups mid-run (at %s; %d backups then running at the provider) | %d waiting on a server timer, %d executing on the worker, %d none at that instant |\n",
+		f.Pending.Sampled, secs(f.PendingAt), atProvider, f.Pending.Waiting, f.Pending.Running, f.Pending.Other)
 	w("| Worker RSS, peak sampled / VmHWM | **%s** / %s |\n", mib(f.WorkerPeakRSS), mib(f.WorkerHWM))
 	if a := f.AtPeakRSS; a.Goroutines > 0 {
 		w("| Worker at its peak RSS: goroutines, Go heap in use, goroutine stacks | %d, %s, %s |\n", a.Goroutines, mib(a.HeapInuse), mib(a.StackInuse))
