@@ -20,9 +20,11 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"github.com/caarlos0/env/v11"
 	"go.temporal.io/sdk/client"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/wiring"
 )
 
 type inflightSample struct {
@@ -50,7 +52,7 @@ type pendingSample struct {
 
 type inflightResult struct {
 	N, Slots, Starters int
-	CacheSize          int           // 0: the production worker; else the diagnostic cacheworker's cache size
+	CacheSize          int           // the worker's BACKUPFLOW_WORKFLOW_CACHE_SIZE (0 in runs from before it existed)
 	Duration           time.Duration // each backup's length at the provider
 	Ramp               time.Duration // until every backup was started
 	PeakRunning        int
@@ -78,15 +80,10 @@ type inflightResult struct {
 	FirstStartError  string
 }
 
-// buildWorker builds the production worker binary (./worker), or with
-// cacheSize > 0 the diagnostic ./bench/cacheworker.
-func buildWorker(dir string, cacheSize int) (string, error) {
+// buildWorker builds the production worker binary (./worker).
+func buildWorker(dir string) (string, error) {
 	bin := filepath.Join(dir, "backupflow-worker")
-	pkg := "./worker"
-	if cacheSize > 0 {
-		pkg = "./bench/cacheworker"
-	}
-	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd := exec.Command("go", "build", "-o", bin, "./worker")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go build ./worker (run the bench from the repository root): %w", err)
@@ -120,10 +117,8 @@ func startWorkerProcess(bin, logPath string, s *server, slots, cacheSize int) (*
 		"BACKUPFLOW_OPS_ADDR=127.0.0.1:0",
 		"BACKUPFLOW_LOG_LEVEL=info",
 		"BACKUPFLOW_LOG_FORMAT=json",
+		"BACKUPFLOW_WORKFLOW_CACHE_SIZE="+strconv.Itoa(cacheSize),
 	)
-	if cacheSize > 0 {
-		environ = append(environ, "BENCH_WORKFLOW_CACHE_SIZE="+strconv.Itoa(cacheSize))
-	}
 	cmd := exec.Command(bin)
 	cmd.Env = environ
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -449,4 +444,14 @@ func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, start
 		return res, fmt.Errorf("%d of %d backups completed within %s", res.Completed, n, timeout)
 	}
 	return res, nil
+}
+
+// defaultWorkflowCacheSize is the worker's BACKUPFLOW_WORKFLOW_CACHE_SIZE
+// default, read from its configuration's own declaration.
+func defaultWorkflowCacheSize() int {
+	cfg, err := env.ParseAsWithOptions[wiring.WorkerConfig](env.Options{Environment: map[string]string{}})
+	if err != nil {
+		panic(err)
+	}
+	return cfg.WorkflowCacheSize
 }

@@ -86,7 +86,7 @@ func main() {
 	flag.DurationVar(&o.inflightDuration, "inflight-duration", 15*time.Minute, "length of each in-flight backup at the provider")
 	flag.DurationVar(&o.inflightTimeout, "inflight-timeout", 0, "give up on the in-flight test after this long (0: duration + 40 min)")
 	flag.StringVar(&o.workerBin, "worker-bin", "", "worker binary for the in-flight test (default: go build ./worker)")
-	flag.IntVar(&o.inflightCacheSize, "inflight-cache-size", 0, "diagnostic: run the in-flight test on ./bench/cacheworker with this sticky workflow cache size (0: the production ./worker)")
+	flag.IntVar(&o.inflightCacheSize, "inflight-cache-size", defaultWorkflowCacheSize(), "BACKUPFLOW_WORKFLOW_CACHE_SIZE of the in-flight worker (default: the worker's own default)")
 	renderOnly := flag.Bool("render", false, "only rewrite bench.md in -out from the bench.json a run wrote there")
 	flag.BoolVar(&o.merge, "merge", false, "re-measure only -sections and merge them into the bench.json already in -out")
 	flag.Parse()
@@ -184,7 +184,7 @@ func run(o options, args []string) error {
 		var err error
 		if bin == "" {
 			progress("building ./worker")
-			bin, err = buildWorker(tmp, o.inflightCacheSize)
+			bin, err = buildWorker(tmp)
 		}
 		if err == nil {
 			var r inflightResult

@@ -125,7 +125,7 @@ func (r *report) summary() []row {
 		}
 		diag := ""
 		if f.CacheSize > 0 {
-			diag = fmt.Sprintf(" (diagnostic worker: sticky cache %d)", f.CacheSize)
+			diag = fmt.Sprintf(", workflow cache %d", f.CacheSize)
 		}
 		rows = append(rows,
 			row{fmt.Sprintf("4a. Concurrent backups completed on one worker with %d activity slots%s", f.Slots, diag),
@@ -423,13 +423,12 @@ func (r *report) writeInflight(w func(string, ...any)) {
 	if r.InflightErr != "" {
 		w("Error: %v\n\n", r.InflightErr)
 	}
-	if f.CacheSize > 0 {
-		w("**Diagnostic run**: the worker is `./bench/cacheworker`, the production worker plus `worker.SetStickyWorkflowCacheSize(%d)`\n", f.CacheSize)
-		w("(the Temporal SDK's default cache holds 10,000 workflows).\n\n")
-	}
 	w("A fresh server (child process) and the production worker binary (`go build ./worker`, its own process, configured only\n")
-	w("through its environment: `BACKUPFLOW_PROVIDERS=memory`, `BACKUPFLOW_MAX_CONCURRENT_ACTIVITIES=%d`, default poll\n", f.Slots)
-	w("policy). The benchmark starts %d `CreateBackup` workflows (%d concurrent starters), each a %s backup at the worker's\n", f.N, f.Starters, f.Duration)
+	w("through its environment: `BACKUPFLOW_PROVIDERS=memory`, `BACKUPFLOW_MAX_CONCURRENT_ACTIVITIES=%d`,\n", f.Slots)
+	if f.CacheSize > 0 {
+		w("`BACKUPFLOW_WORKFLOW_CACHE_SIZE=%d`, ", f.CacheSize)
+	}
+	w("default poll policy). The benchmark starts %d `CreateBackup` workflows (%d concurrent starters), each a %s backup at the worker's\n", f.N, f.Starters, f.Duration)
 	w("in-process memory provider, and waits until visibility counts all of them completed. Every 2 s it samples the worker's\n")
 	w("and server's RSS (`/proc/<pid>/status`), the number of running workflows (visibility `CountWorkflowExecutions`) and the\n")
 	w("worker's slot gauges (`temporal_worker_task_slots_used` on its `/metrics`). CPU is utime + stime from `/proc/<pid>/stat`.\n\n")
@@ -467,12 +466,12 @@ func (r *report) writeInflight(w func(string, ...any)) {
 	}
 	w("\nNo slot is held while a backup waits: %d backups were running at once on a worker that can execute at most %d\n", max(f.PeakAtProvider, f.PeakRunning), f.Slots)
 	w("activities at a time, and all completed. Between polls a backup is a retry timer on the server, not a goroutine holding a slot.\n\n")
-	if a := f.AtPeakRSS; a.Goroutines > 0 && f.CacheSize == 0 {
-		w("Where the worker's memory goes: its %d goroutines are about two per backup (each cached workflow's coroutine and its\n", a.Goroutines)
-		w("cancel-signal coroutine). The Temporal SDK keeps up to 10,000 workflows in its sticky cache by default, so with 10,000\n")
-		w("backups in flight every one stays cached between its rare workflow tasks: %s of Go heap and %s of stacks at the peak.\n", mib(a.HeapInuse), mib(a.StackInuse))
-		w("Evicting is cheap here (a backup's history is %s events), so a smaller cache (`worker.SetStickyWorkflowCacheSize`) bounds\n", "23")
-		w("the memory; see the diagnostic run in `reports/cache-diagnostic/bench.md` when present.\n\n")
+	if a := f.AtPeakRSS; a.Goroutines > 0 {
+		w("Where the worker's memory goes: %d goroutines, %s of Go heap and %s of goroutine stacks at the peak. A workflow\n", a.Goroutines, mib(a.HeapInuse), mib(a.StackInuse))
+		w("in the SDK's sticky cache keeps two goroutines (its coroutine and its cancel-signal coroutine) and its state between its\n")
+		w("rare workflow tasks, about 55 KB; the cache holds at most `BACKUPFLOW_WORKFLOW_CACHE_SIZE` of them (the SDK's own default,\n")
+		w("10,000, would keep every backup of a 10,000-backup run in memory). An evicted backup is replayed from its short history\n")
+		w("when it next wakes up.\n\n")
 	}
 	if len(f.Samples) > 0 {
 		w("<details><summary>Samples</summary>\n\n| t | started | running (visibility) | at the provider | worker RSS | worker goroutines | worker heap | server RSS | activity slots used |\n|---|---|---|---|---|---|---|---|---|\n")

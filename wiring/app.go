@@ -249,6 +249,8 @@ func NewPollPolicy(cfg Config) provider.PollPolicy { return cfg.Poll.Policy() }
 
 // NewWorker creates the worker and registers the workflows and activities.
 func NewWorker(c client.Client, cfg Config, acts *activities.Activities, health *ops.Health) worker.Worker {
+	// Process-wide; it takes effect when the process's first worker starts.
+	worker.SetStickyWorkflowCacheSize(cfg.Worker.WorkflowCacheSize)
 	w := worker.New(c, cfg.Worker.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:      cfg.Worker.MaxConcurrentActivities,
 		MaxConcurrentLocalActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,

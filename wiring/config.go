@@ -48,6 +48,11 @@ type WorkerConfig struct {
 	TaskQueue string `env:"BACKUPFLOW_TASK_QUEUE" envDefault:"backups"`
 	// MaxConcurrentActivities bounds activity slots; an attempt is one provider call.
 	MaxConcurrentActivities int `env:"BACKUPFLOW_MAX_CONCURRENT_ACTIVITIES" envDefault:"200"`
+	// WorkflowCacheSize bounds the SDK's sticky workflow cache (process-wide).
+	// A cached backup costs about 55 KB and is touched only a few times in its
+	// life, while evicting one costs a replay of some twenty events: the SDK's
+	// default (10,000) would hold every in-flight backup in memory.
+	WorkflowCacheSize int `env:"BACKUPFLOW_WORKFLOW_CACHE_SIZE" envDefault:"1000"`
 	// StopTimeout is how long a stopping worker lets running activities finish.
 	StopTimeout time.Duration `env:"BACKUPFLOW_STOP_TIMEOUT" envDefault:"30s"`
 	LogLevel    string        `env:"BACKUPFLOW_LOG_LEVEL" envDefault:"info"`
@@ -169,6 +174,9 @@ func (c Config) Validate() error {
 	}
 	if w.MaxConcurrentActivities < 1 {
 		bad("BACKUPFLOW_MAX_CONCURRENT_ACTIVITIES", "must be at least 1, got %d", w.MaxConcurrentActivities)
+	}
+	if w.WorkflowCacheSize < 2 {
+		bad("BACKUPFLOW_WORKFLOW_CACHE_SIZE", "must be at least 2, got %d", w.WorkflowCacheSize)
 	}
 	if w.LogFormat != "json" && w.LogFormat != "text" {
 		bad("BACKUPFLOW_LOG_FORMAT", "must be json or text, got %q", w.LogFormat)

@@ -33,12 +33,14 @@ func TestConfigNamesEveryMalformedVariable(t *testing.T) {
 
 func TestConfigNamesEveryInvalidVariable(t *testing.T) {
 	_, err := load(t, map[string]string{
-		"BACKUPFLOW_PROVIDERS":          "spanner,oracle",
-		"BACKUPFLOW_LOG_FORMAT":         "xml",
-		"TEMPORAL_TLS_CLIENT_CERT_PATH": "/cert.pem",
+		"BACKUPFLOW_PROVIDERS":           "spanner,oracle",
+		"BACKUPFLOW_LOG_FORMAT":          "xml",
+		"TEMPORAL_TLS_CLIENT_CERT_PATH":  "/cert.pem",
+		"BACKUPFLOW_WORKFLOW_CACHE_SIZE": "1",
 	})
 	require.Error(t, err)
-	for _, want := range []string{`unknown provider "oracle"`, "BACKUPFLOW_LOG_FORMAT", "TEMPORAL_TLS_CLIENT_KEY_PATH"} {
+	for _, want := range []string{`unknown provider "oracle"`, "BACKUPFLOW_LOG_FORMAT", "TEMPORAL_TLS_CLIENT_KEY_PATH",
+		"BACKUPFLOW_WORKFLOW_CACHE_SIZE: must be at least 2, got 1"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }
