@@ -7,6 +7,8 @@ package backup
 
 import (
 	"strings"
+
+	"go.temporal.io/sdk/temporal"
 )
 
 // Names a client needs to talk to backupflow workflows.
@@ -36,6 +38,13 @@ const (
 
 // SearchAttributeNames lists every search attribute backupflow uses, for registration.
 var SearchAttributeNames = []string{SearchAttributeProvider, SearchAttributeResource, SearchAttributeState}
+
+// Typed keys of the search attributes, for the SDK's typed API.
+var (
+	ProviderKey = temporal.NewSearchAttributeKeyKeyword(SearchAttributeProvider)
+	ResourceKey = temporal.NewSearchAttributeKeyKeyword(SearchAttributeResource)
+	StateKey    = temporal.NewSearchAttributeKeyKeyword(SearchAttributeState)
+)
 
 // Provider names, as used in the request's "provider" field.
 const (

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -63,6 +64,10 @@ func (c *Client) StartCopy(ctx context.Context, req Request) (*Handle, error) {
 }
 
 func (c *Client) start(ctx context.Context, kind Kind, req Request) (*Handle, error) {
+	s, err := req.Typed(kind)
+	if err != nil {
+		return nil, err
+	}
 	id, err := req.WorkflowID(kind)
 	if err != nil {
 		return nil, err
@@ -71,14 +76,27 @@ func (c *Client) start(ctx context.Context, kind Kind, req Request) (*Handle, er
 	if err != nil {
 		return nil, err
 	}
-	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	opts := client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                c.TaskQueue,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		Memo:                                     map[string]any{memoRequest: fp},
-	}, kind.WorkflowType(), req)
+		// Set at the start, so the workflow need not write them itself (a
+		// visibility write each) and a backup that fails early is still found.
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			ProviderKey.ValueSet(req.Provider),
+			ResourceKey.ValueSet(s.Resource()),
+			StateKey.ValueSet(string(StateRunning)),
+		),
+	}
+	run, err := c.Temporal.ExecuteWorkflow(ctx, opts, kind.WorkflowType(), req)
+	if searchAttributesUndefined(err) {
+		// The namespace lacks them (the worker warns about it): start without.
+		opts.TypedSearchAttributes = temporal.SearchAttributes{}
+		run, err = c.Temporal.ExecuteWorkflow(ctx, opts, kind.WorkflowType(), req)
+	}
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return c.attach(ctx, id, started.RunId, fp)
@@ -87,6 +105,23 @@ func (c *Client) start(ctx context.Context, kind Kind, req Request) (*Handle, er
 		return nil, fmt.Errorf("start %s: %w", kind.WorkflowType(), err)
 	}
 	return &Handle{client: c, WorkflowID: id, RunID: run.GetRunID()}, nil
+}
+
+// searchAttributesUndefined reports whether a start was refused because the
+// namespace has not registered backupflow's search attributes.
+func searchAttributesUndefined(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	if !errors.As(err, &invalid) {
+		return false
+	}
+	// "search attribute X is not defined", or with SQL visibility
+	// "Namespace N has no mapping defined for search attribute X".
+	for _, name := range SearchAttributeNames {
+		if strings.Contains(invalid.Message, "search attribute "+name) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Client) attach(ctx context.Context, id, runID, fp string) (*Handle, error) {

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// State is where a backup workflow is. It is also the BackupState search attribute.
+// State is where a backup workflow is (the progress query's stage). The
+// BackupState search attribute holds the coarser State.Indexed.
 type State string
 
 const (
@@ -18,6 +19,21 @@ const (
 	StateFailed     State = "FAILED"
 	StateCancelled  State = "CANCELLED"
 )
+
+// IndexedStates are the values of the BackupState search attribute.
+var IndexedStates = []State{StateRunning, StateCancelling, StateSucceeded, StateFailed, StateCancelled}
+
+// Indexed is the BackupState search attribute's value for s. The stages of
+// a working backup all read RUNNING: every change of a search attribute is a
+// visibility write on the server, and VALIDATING, STARTING and FINALIZING
+// usually last milliseconds. The progress query has the stage.
+func (s State) Indexed() State {
+	switch s {
+	case StateValidating, StateStarting, StateFinalizing:
+		return StateRunning
+	}
+	return s
+}
 
 // Terminal reports whether the workflow has ended in this state.
 func (s State) Terminal() bool {

@@ -18,9 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/caarlos0/env/v11"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"github.com/caarlos0/env/v11"
 	"go.temporal.io/sdk/client"
 
 	"github.com/backupflow/backupflow/backup"

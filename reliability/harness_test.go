@@ -26,7 +26,6 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -445,17 +444,4 @@ func startAttempts(t *testing.T, h *historypb.History) (attempts int, adopted bo
 		}
 	}
 	return attempts, adopted
-}
-
-// searchAttribute reads a keyword search attribute of a described workflow
-// (no worker needed, unlike a query on a closed workflow); ok is false when
-// the workflow never set it.
-func searchAttribute(t *testing.T, desc *workflowservice.DescribeWorkflowExecutionResponse, name string) (v string, ok bool) {
-	t.Helper()
-	p, ok := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[name]
-	if !ok {
-		return "", false
-	}
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &v))
-	return v, true
 }

@@ -98,8 +98,8 @@ func TestInvalidRejectedBeforeAnyCall(t *testing.T) {
 			require.NoError(t, err)
 			markers, activities := 0, 0
 			for _, ev := range h.GetEvents() {
-				if ev.GetMarkerRecordedEventAttributes() != nil {
-					markers++ // the Validate local activity's one attempt
+				if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" {
+					markers++ // the Validate local activity's one attempt (not the version marker)
 				}
 				if ev.GetActivityTaskScheduledEventAttributes() != nil {
 					activities++

@@ -61,19 +61,20 @@ func TestBadInputExitsTwoWithoutDialling(t *testing.T) {
 		args  []string
 		field string
 	}{
-		"type error":         {[]string{"create", "--input", `{"provider":"spanner","spanner":{"backupId":7}}`}, "spanner.backupId"},
-		"flag after input":   {[]string{"copy", "--input", `{"provider":"alirds","alirds":{"DBInstanceId":"rm-1"}}`, "--wait"}, "provider"},
-		"no input":           {[]string{"create"}, "--input"},
-		"both inputs":        {[]string{"create", "--input", "{}", "--input-file", "x.json"}, "--input"},
-		"missing file":       {[]string{"create", "--input-file", "/nonexistent/request.json"}, "--input-file"},
-		"stray argument":     {[]string{"create", "request.json"}, ""},
-		"unknown flag":       {[]string{"create", "--inptu", "{}"}, ""},
-		"bad output":         {[]string{"list", "--output", "yaml"}, "--output"},
-		"cancel without id":  {[]string{"cancel", "--reason", "x"}, ""},
-		"watch two ids":      {[]string{"watch", "a", "b"}, ""},
-		"list unknown state": {[]string{"list", "--state", "DONE"}, "--state"},
-		"list unknown kind":  {[]string{"list", "--kind", "restore"}, "--kind"},
-		"bad duration flag":  {[]string{"describe", "x", "--connect-timeout", "soon"}, ""},
+		"type error":                {[]string{"create", "--input", `{"provider":"spanner","spanner":{"backupId":7}}`}, "spanner.backupId"},
+		"flag after input":          {[]string{"copy", "--input", `{"provider":"alirds","alirds":{"DBInstanceId":"rm-1"}}`, "--wait"}, "provider"},
+		"no input":                  {[]string{"create"}, "--input"},
+		"both inputs":               {[]string{"create", "--input", "{}", "--input-file", "x.json"}, "--input"},
+		"missing file":              {[]string{"create", "--input-file", "/nonexistent/request.json"}, "--input-file"},
+		"stray argument":            {[]string{"create", "request.json"}, ""},
+		"unknown flag":              {[]string{"create", "--inptu", "{}"}, ""},
+		"bad output":                {[]string{"list", "--output", "yaml"}, "--output"},
+		"cancel without id":         {[]string{"cancel", "--reason", "x"}, ""},
+		"watch two ids":             {[]string{"watch", "a", "b"}, ""},
+		"list unknown state":        {[]string{"list", "--state", "DONE"}, "--state"},
+		"list stage is not a state": {[]string{"list", "--state", "finalizing"}, "one of RUNNING, CANCELLING, SUCCEEDED, FAILED, CANCELLED"},
+		"list unknown kind":         {[]string{"list", "--kind", "restore"}, "--kind"},
+		"bad duration flag":         {[]string{"describe", "x", "--connect-timeout", "soon"}, ""},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

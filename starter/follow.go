@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -181,11 +182,12 @@ func ListQuery(kind, provider, resource, state string) (string, error) {
 	}
 	if state != "" {
 		s := backup.State(strings.ToUpper(state))
-		switch s {
-		case backup.StateValidating, backup.StateStarting, backup.StateRunning, backup.StateFinalizing,
-			backup.StateCancelling, backup.StateSucceeded, backup.StateFailed, backup.StateCancelled:
-		default:
-			return "", &InputError{Field: "--state", Message: fmt.Sprintf("unknown state %q; one of VALIDATING, STARTING, RUNNING, FINALIZING, CANCELLING, SUCCEEDED, FAILED, CANCELLED", state)}
+		if !slices.Contains(backup.IndexedStates, s) {
+			names := make([]string, len(backup.IndexedStates))
+			for i, v := range backup.IndexedStates {
+				names[i] = string(v)
+			}
+			return "", &InputError{Field: "--state", Message: fmt.Sprintf("unknown state %q; one of %s", state, strings.Join(names, ", "))}
 		}
 		clauses = append(clauses, backup.SearchAttributeState+" = "+quote(string(s)))
 	}
@@ -250,7 +252,7 @@ func (c *CLI) list(ctx context.Context, args []string, o *options) Output {
 	pos, err := c.flags("list", "[--provider p] [--resource r] [--state s] [--kind create|copy] [--limit n] [flags]", args, o, func(fs *flag.FlagSet) {
 		fs.StringVar(&provider, "provider", "", "only this provider ("+strings.Join(providers, ", ")+")")
 		fs.StringVar(&resource, "resource", "", "only this database or instance (the BackupResource search attribute)")
-		fs.StringVar(&state, "state", "", "only this state: RUNNING, SUCCEEDED, FAILED, CANCELLED, ...")
+		fs.StringVar(&state, "state", "", "only this state: RUNNING, CANCELLING, SUCCEEDED, FAILED, CANCELLED")
 		fs.StringVar(&kind, "kind", "", "only create or copy workflows")
 		fs.IntVar(&limit, "limit", 100, "at most this many workflows, newest first")
 	})

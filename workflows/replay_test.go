@@ -14,11 +14,12 @@ import (
 
 // TestReplayRecordedHistories replays every committed history with the
 // current workflow code: a change that breaks determinism for a running
-// backup fails here. Histories come from real runs on a real server
-// (`go tool task histories` regenerates them); keep those of released
-// versions forever.
+// backup fails here. Histories come from real runs on a real server.
+// testdata/histories/current is what `go tool task histories` regenerates;
+// every other directory there holds an earlier version's histories, kept
+// forever (move current to a new name before a change that alters history).
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*", "*.json"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files, "the replay corpus is missing")
 	for _, f := range files {
@@ -31,15 +32,18 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 }
 
-// TestReplayCorpusCoversEveryOutcome keeps the corpus honest: both workflow
-// types, and success, failure and cancel.
+// TestReplayCorpusCoversEveryOutcome keeps the corpus honest: for every
+// version, both workflow types, and success, failure and cancel.
 func TestReplayCorpusCoversEveryOutcome(t *testing.T) {
-	for _, pattern := range []string{"create-*-success.json", "copy-*-success.json", "create-*-cancel-signal.json",
-		"create-*-cancel-temporal.json", "create-*-failure.json", "create-*-invalid.json"} {
-		files, err := filepath.Glob(filepath.Join("testdata", "histories", pattern))
-		require.NoError(t, err)
-		require.NotEmpty(t, files, "no history matches %s", pattern)
-	}
-	_, err := os.Stat(filepath.Join("testdata", "histories"))
+	versions, err := os.ReadDir(filepath.Join("testdata", "histories"))
 	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(versions), 2, "current and at least one earlier version")
+	for _, v := range versions {
+		for _, pattern := range []string{"create-*-success.json", "copy-*-success.json", "create-*-cancel-signal.json",
+			"create-*-cancel-temporal.json", "create-*-failure.json", "create-*-invalid.json"} {
+			files, err := filepath.Glob(filepath.Join("testdata", "histories", v.Name(), pattern))
+			require.NoError(t, err)
+			require.NotEmpty(t, files, "%s: no history matches %s", v.Name(), pattern)
+		}
+	}
 }

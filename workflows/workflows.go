@@ -56,9 +56,20 @@ type run struct {
 	job      provider.Job
 	progress backup.Progress
 	attempts int
-	// setSearchAttributes is false when the namespace lacks them (learned in Validate).
+	// setSearchAttributes is false when the namespace lacks them: known at
+	// the start when the starter set them, else learned in Validate.
 	setSearchAttributes bool
+	// indexed is the BackupState value written so far ("" before the first).
+	indexed backup.State
+	// everyStage: histories recorded before coarseSearchAttributes wrote
+	// BackupState at every stage; they must replay as they ran.
+	everyStage bool
 }
+
+// coarseSearchAttributes gates the change to writing BackupState only when
+// State.Indexed changes. Recorded only by workflows started without the search
+// attributes (backup.Client sets them), so the common path has no marker.
+const coarseSearchAttributes = "coarse-search-attributes"
 
 func newRun(root workflow.Context, kind backup.Kind, req backup.Request) *run {
 	info := workflow.GetInfo(root)
@@ -69,6 +80,11 @@ func newRun(root workflow.Context, kind backup.Kind, req backup.Request) *run {
 		StartedAt:  info.WorkflowStartTime,
 	}}
 	r.progress = backup.Progress{State: backup.StateValidating, Provider: req.Provider}
+	if state, ok := workflow.GetTypedSearchAttributes(root).GetKeyword(backup.StateKey); ok {
+		r.setSearchAttributes, r.indexed = true, backup.State(state)
+	} else {
+		r.everyStage = workflow.GetVersion(root, coarseSearchAttributes, workflow.DefaultVersion, 1) == workflow.DefaultVersion
+	}
 	return r
 }
 
@@ -100,7 +116,7 @@ func (r *run) execute() (backup.Result, error) {
 		return r.fail(err)
 	}
 	r.progress.Resource = v.Target.Resource
-	r.setSearchAttributes = v.SearchAttributes
+	r.setSearchAttributes = r.setSearchAttributes || v.SearchAttributes
 	r.setState(backup.StateStarting)
 
 	// Start. If cancelled mid-attempt, wait for the attempt to end so that
@@ -180,12 +196,18 @@ func (r *run) setState(s backup.State) {
 	if !r.setSearchAttributes {
 		return
 	}
-	err := workflow.UpsertTypedSearchAttributes(r.root,
-		temporal.NewSearchAttributeKeyKeyword(backup.SearchAttributeProvider).ValueSet(r.req.Provider),
-		temporal.NewSearchAttributeKeyKeyword(backup.SearchAttributeResource).ValueSet(r.progress.Resource),
-		temporal.NewSearchAttributeKeyKeyword(backup.SearchAttributeState).ValueSet(string(s)),
-	)
-	if err != nil {
+	indexed := s.Indexed()
+	if r.everyStage {
+		indexed = s
+	} else if indexed == r.indexed {
+		return
+	}
+	updates := []temporal.SearchAttributeUpdate{backup.StateKey.ValueSet(string(indexed))}
+	if r.indexed == "" || r.everyStage {
+		updates = append(updates, backup.ProviderKey.ValueSet(r.req.Provider), backup.ResourceKey.ValueSet(r.progress.Resource))
+	}
+	r.indexed = indexed
+	if err := workflow.UpsertTypedSearchAttributes(r.root, updates...); err != nil {
 		workflow.GetLogger(r.root).Warn("could not set search attributes", "error", err)
 	}
 }
