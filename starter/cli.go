@@ -363,17 +363,9 @@ func (c *CLI) start(ctx context.Context, kind backup.Kind, args []string, o *opt
 
 // watch follows an existing backup to its end.
 func (c *CLI) watch(ctx context.Context, args []string, o *options) Output {
-	pos, err := c.flags("watch", "<workflow-id> [flags]", args, o, nil)
-	if out := flagOutcome(err); out != nil {
+	id, bc, closeClient, out := c.oneWorkflow(ctx, "watch", "<workflow-id> [flags]", args, o, nil)
+	if out != nil {
 		return out
-	}
-	id, err := oneID(pos)
-	if err != nil {
-		return errorReport(err)
-	}
-	bc, closeClient, err := c.connect(ctx, *o)
-	if err != nil {
-		return errorReport(err)
 	}
 	defer closeClient()
 	rep, h, err := c.describeExecution(ctx, bc, id)
@@ -388,20 +380,12 @@ func (c *CLI) watch(ctx context.Context, args []string, o *options) Output {
 func (c *CLI) cancel(ctx context.Context, args []string, o *options) Output {
 	var reason string
 	var wait bool
-	pos, err := c.flags("cancel", "<workflow-id> [--reason <text>] [--wait] [flags]", args, o, func(fs *flag.FlagSet) {
+	id, bc, closeClient, out := c.oneWorkflow(ctx, "cancel", "<workflow-id> [--reason <text>] [--wait] [flags]", args, o, func(fs *flag.FlagSet) {
 		fs.StringVar(&reason, "reason", "cancelled with backupflow cancel", "why, recorded in the workflow's progress and cleanup report")
 		fs.BoolVar(&wait, "wait", false, "wait until the backup has stopped and cleaned up")
 	})
-	if out := flagOutcome(err); out != nil {
+	if out != nil {
 		return out
-	}
-	id, err := oneID(pos)
-	if err != nil {
-		return errorReport(err)
-	}
-	bc, closeClient, err := c.connect(ctx, *o)
-	if err != nil {
-		return errorReport(err)
 	}
 	defer closeClient()
 	h := bc.Handle(id, "")
@@ -418,13 +402,30 @@ func (c *CLI) cancel(ctx context.Context, args []string, o *options) Output {
 	if !wait {
 		return rep
 	}
-	rep, h, err = c.describeExecution(ctx, bc, id)
+	rep, h, err := c.describeExecution(ctx, bc, id)
 	if err != nil {
 		return errorReport(err)
 	}
 	rep.CancelRequested = true
 	c.follow(ctx, h, *o, rep)
 	return rep
+}
+
+// oneWorkflow parses the flags of a command that takes one workflow ID, then
+// connects; on success the caller closes the client with closeClient.
+func (c *CLI) oneWorkflow(ctx context.Context, name, usage string, args []string, o *options, extra func(*flag.FlagSet)) (
+	id string, bc *backup.Client, closeClient func(), out Output) {
+	pos, err := c.flags(name, usage, args, o, extra)
+	if out := flagOutcome(err); out != nil {
+		return "", nil, nil, out
+	}
+	if id, err = oneID(pos); err != nil {
+		return "", nil, nil, errorReport(err)
+	}
+	if bc, closeClient, err = c.connect(ctx, *o); err != nil {
+		return "", nil, nil, errorReport(err)
+	}
+	return id, bc, closeClient, nil
 }
 
 func oneID(pos []string) (string, error) {

@@ -122,17 +122,9 @@ func (c *CLI) describeExecution(ctx context.Context, bc *backup.Client, id strin
 
 // describe reports a backup's state, and its result or failure once it ended.
 func (c *CLI) describe(ctx context.Context, args []string, o *options) Output {
-	pos, err := c.flags("describe", "<workflow-id> [flags]", args, o, nil)
-	if out := flagOutcome(err); out != nil {
+	id, bc, closeClient, out := c.oneWorkflow(ctx, "describe", "<workflow-id> [flags]", args, o, nil)
+	if out != nil {
 		return out
-	}
-	id, err := oneID(pos)
-	if err != nil {
-		return errorReport(err)
-	}
-	bc, closeClient, err := c.connect(ctx, *o)
-	if err != nil {
-		return errorReport(err)
 	}
 	defer closeClient()
 	rep, h, err := c.describeExecution(ctx, bc, id)
