@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -192,6 +193,52 @@ func (h *Handle) Progress(ctx context.Context) (Progress, error) {
 		}
 	}
 	return p, nil
+}
+
+// ProgressQueryTimeout bounds one progress query in Watch: a query needs a
+// worker, and a watcher must not hang when none is running.
+const ProgressQueryTimeout = 5 * time.Second
+
+// Watch waits for the backup to end and returns what Result returns. Until
+// then it passes the backup's progress to onProgress at once and every
+// interval (a query that fails is skipped). The percent it passes never goes
+// down: between the last poll and the workflow recording 100 % there is no
+// live figure, and Progress briefly reports the recorded one.
+func (h *Handle) Watch(ctx context.Context, interval time.Duration, onProgress func(Progress)) (Result, error) {
+	type outcome struct {
+		res Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := h.Result(ctx)
+		done <- outcome{res, err}
+	}()
+	var shown float64
+	report := func() {
+		qctx, cancel := context.WithTimeout(ctx, ProgressQueryTimeout)
+		defer cancel()
+		if p, err := h.Progress(qctx); err == nil {
+			shown = max(shown, p.Percent)
+			p.Percent = shown
+			onProgress(p)
+		}
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case o := <-done:
+			return o.res, o.err
+		default:
+			report()
+		}
+		select {
+		case o := <-done:
+			return o.res, o.err
+		case <-tick.C:
+		}
+	}
 }
 
 // Cancel asks the backup to stop and clean up; it ends CANCELLED with a CleanupReport.

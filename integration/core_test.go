@@ -249,3 +249,23 @@ func TestProviderReportedFailureCleansUp(t *testing.T) {
 	assert.Len(t, p.Cleanup.Deleted, 1)
 	e.RecordHistory(t, "create-memory-failure", h.WorkflowID, h.RunID)
 }
+
+func TestWatchReportsProgressUntilTheResult(t *testing.T) {
+	e := startCore(t)
+	ctx := testenv.Context(t, time.Minute)
+	h, err := e.client.StartCreate(ctx, memoryRequest(t, "watched-db", "b", 3))
+	require.NoError(t, err)
+	var seen []backup.Progress
+	res, err := h.Watch(ctx, 100*time.Millisecond, func(p backup.Progress) { seen = append(seen, p) })
+	require.NoError(t, err)
+	assert.Equal(t, "watched-db", res.Resource)
+	require.NotEmpty(t, seen)
+	live := false
+	for i, p := range seen {
+		if i > 0 {
+			assert.GreaterOrEqual(t, p.Percent, seen[i-1].Percent, "percent never goes down")
+		}
+		live = live || (p.State == backup.StateRunning && p.Percent > 0 && p.Percent < 100)
+	}
+	assert.True(t, live, "a live percent from the pending poll while it ran: %+v", seen)
+}

@@ -16,51 +16,17 @@ import (
 	"github.com/backupflow/backupflow/backup"
 )
 
-// queryTimeout bounds one progress query: a query needs a worker, and the
-// CLI must not hang when none is running.
-const queryTimeout = 5 * time.Second
-
 // follow waits for the backup to end, refreshing its progress every
 // interval, and records the outcome in rep.
 func (c *CLI) follow(ctx context.Context, h *backup.Handle, o options, rep *Report) {
 	view := c.progressView(o)
-	type outcome struct {
-		res backup.Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		res, err := h.Result(ctx)
-		done <- outcome{res, err}
-	}()
 	var last *backup.Progress
-	refresh := func(timeout time.Duration) {
-		qctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		if p, err := h.Progress(qctx); err == nil {
-			last = &p
-			if view != nil {
-				view.Update(p)
-			}
+	res, err := h.Watch(ctx, o.interval, func(p backup.Progress) {
+		last = &p
+		if view != nil {
+			view.Update(p)
 		}
-	}
-	tick := time.NewTicker(o.interval)
-	defer tick.Stop()
-	var end outcome
-	select {
-	case end = <-done: // already over
-	default:
-		refresh(queryTimeout)
-	wait:
-		for {
-			select {
-			case end = <-done:
-				break wait
-			case <-tick.C:
-				refresh(queryTimeout)
-			}
-		}
-	}
+	})
 	if ctx.Err() != nil { // interrupted: the backup is not ours to stop
 		if view != nil {
 			view.Done()
@@ -72,11 +38,15 @@ func (c *CLI) follow(ctx context.Context, h *backup.Handle, o options, rep *Repo
 		return
 	}
 	// The workflow's own final word: cleanup, last error, attempts.
-	refresh(3 * time.Second)
+	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	if p, err := h.Progress(qctx); err == nil {
+		last = &p
+	}
+	cancel()
 	if last != nil {
 		rep.Progress = last
 	}
-	settle(rep, end.res, end.err)
+	settle(rep, res, err)
 	if view != nil && rep.Status != "" {
 		final := backup.Progress{State: backup.State(rep.Status)}
 		if last != nil {
@@ -131,7 +101,7 @@ func (c *CLI) describe(ctx context.Context, args []string, o *options) Output {
 	if err != nil {
 		return errorReport(err)
 	}
-	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	qctx, cancel := context.WithTimeout(ctx, backup.ProgressQueryTimeout)
 	p, err := h.Progress(qctx)
 	cancel()
 	if err == nil {

@@ -93,53 +93,31 @@ func (st *stack) follow(ctx context.Context, bc *backup.Client, t0 time.Time, pr
 	}
 	run.workflowID = h.WorkflowID
 
-	type outcome struct {
-		res backup.Result
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		res, err := h.Result(ctx)
-		done <- outcome{res, err}
-	}()
-	last, shown := "", 0.0
-	tick := time.NewTicker(300 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case o := <-done:
-			run.elapsed = time.Since(started)
-			if o.err != nil {
-				run.state, run.err = backup.StateFailed, o.err
-				if _, ok := backup.CleanupOf(o.err); ok {
-					run.state = backup.StateCancelled
-				}
-				if ctx.Err() == nil {
-					line(run.state, 0, "  "+o.err.Error())
-				}
-				return run
-			}
-			run.state, run.backupID = backup.StateSucceeded, o.res.Backup.ID
-			run.elapsed = time.Duration(o.res.Elapsed)
-			line(run.state, 100, "  backup "+o.res.Backup.ID)
-			return run
-		case <-tick.C:
-			qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			p, err := h.Progress(qctx)
-			cancel()
-			if err != nil || p.State.Terminal() {
-				continue // the result says how it ended
-			}
-			// The live percent comes from the pending poll; in the moment
-			// between the last poll and the workflow recording 100 there is
-			// none, and Progress says 0. A backup never goes backwards.
-			shown = max(shown, p.Percent)
-			if key := fmt.Sprintf("%s %.0f", p.State, shown); key != last {
-				last = key
-				line(p.State, shown, "")
-			}
+	last := ""
+	res, err := h.Watch(ctx, 300*time.Millisecond, func(p backup.Progress) {
+		if p.State.Terminal() {
+			return // the result says how it ended
 		}
+		if key := fmt.Sprintf("%s %.0f", p.State, p.Percent); key != last {
+			last = key
+			line(p.State, p.Percent, "")
+		}
+	})
+	run.elapsed = time.Since(started)
+	if err != nil {
+		run.state, run.err = backup.StateFailed, err
+		if _, ok := backup.CleanupOf(err); ok {
+			run.state = backup.StateCancelled
+		}
+		if ctx.Err() == nil {
+			line(run.state, 0, "  "+err.Error())
+		}
+		return run
 	}
+	run.state, run.backupID = backup.StateSucceeded, res.Backup.ID
+	run.elapsed = time.Duration(res.Elapsed)
+	line(run.state, 100, "  backup "+res.Backup.ID)
+	return run
 }
 
 func (st *stack) printSummary(runs []demoRun, elapsed time.Duration) {
