@@ -56,20 +56,22 @@ func (e *ConflictError) Error() string {
 // backup is running attaches to it (Handle.Attached); a different one fails
 // with *ConflictError naming the running workflow.
 func (c *Client) StartCreate(ctx context.Context, req Request) (*Handle, error) {
-	return c.start(ctx, KindCreate, req)
+	return c.Start(ctx, KindCreate, req)
 }
 
 // StartCopy starts CopyBackup, with the same rules as StartCreate.
 func (c *Client) StartCopy(ctx context.Context, req Request) (*Handle, error) {
-	return c.start(ctx, KindCopy, req)
+	return c.Start(ctx, KindCopy, req)
 }
 
-func (c *Client) start(ctx context.Context, kind Kind, req Request) (*Handle, error) {
+// Start starts the workflow of kind (CreateBackup or CopyBackup), with the
+// rules of StartCreate.
+func (c *Client) Start(ctx context.Context, kind Kind, req Request) (*Handle, error) {
 	s, err := req.Typed(kind)
 	if err != nil {
 		return nil, err
 	}
-	id, err := req.WorkflowID(kind)
+	id, err := req.workflowIDOf(kind, s)
 	if err != nil {
 		return nil, err
 	}

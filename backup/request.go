@@ -116,6 +116,10 @@ func (r Request) WorkflowID(kind Kind) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return r.workflowIDOf(kind, s)
+}
+
+func (r Request) workflowIDOf(kind Kind, s Section) (string, error) {
 	if s.Resource() == "" {
 		return "", fmt.Errorf("%s: the request names no resource", r.Provider)
 	}

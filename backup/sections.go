@@ -4,6 +4,8 @@ package backup
 // API documentation so a request reads like the provider's own call. The
 // drivers enforce every documented rule on them before calling a provider.
 
+import "slices"
+
 type sectionKey struct {
 	provider string
 	kind     Kind
@@ -134,3 +136,15 @@ type MemoryCopy struct {
 
 func (*MemoryCopy) ProviderName() string { return ProviderMemory }
 func (s *MemoryCopy) Resource() string   { return s.Target + "/" + s.Name }
+
+// Providers lists, sorted, the providers the contract has request sections for.
+func Providers() []string {
+	var names []string
+	for k := range sectionTypes {
+		if !slices.Contains(names, k.provider) {
+			names = append(names, k.provider)
+		}
+	}
+	slices.Sort(names)
+	return names
+}

@@ -330,12 +330,7 @@ func (c *CLI) start(ctx context.Context, kind backup.Kind, args []string, o *opt
 		return errorReport(err)
 	}
 	defer closeClient()
-	var h *backup.Handle
-	if kind == backup.KindCopy {
-		h, err = bc.StartCopy(ctx, req)
-	} else {
-		h, err = bc.StartCreate(ctx, req)
-	}
+	h, err := bc.Start(ctx, kind, req)
 	var conflict *backup.ConflictError
 	if errors.As(err, &conflict) {
 		rep := errorReport(err)

@@ -236,13 +236,11 @@ func (c *CLI) list(ctx context.Context, args []string, o *options) Output {
 		return errorReport(err)
 	}
 	defer closeClient()
-	cfg, _, _ := c.Settings(*o) // connect succeeded, so these parse
 	out := &ListReport{Query: query, Workflows: []Listed{}}
 	var token []byte
 	for len(out.Workflows) < limit {
 		resp, err := bc.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace:     cfg.Namespace,
-			Query:         query,
+			Query:         query, // the client fills in its namespace
 			PageSize:      int32(min(limit-len(out.Workflows), 1000)),
 			NextPageToken: token,
 		})

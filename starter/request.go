@@ -27,8 +27,8 @@ func (e *InputError) Error() string {
 	return e.Field + ": " + e.Message
 }
 
-// providers lists the provider names the contract knows, for messages.
-var providers = []string{backup.ProviderAliRDS, backup.ProviderMemory, backup.ProviderOTCRDS, backup.ProviderSpanner, backup.ProviderTaurusDB}
+// providers lists the provider names the contract knows.
+var providers = backup.Providers()
 
 // ParseRequest reads a request exactly as `temporal workflow start --input`
 // would send it and checks its structure: a known provider, its section and
@@ -87,18 +87,7 @@ func ParseRequest(raw []byte, kind backup.Kind) (backup.Request, error) {
 	return req, nil
 }
 
-func isProvider(p string) bool {
-	if slices.Contains(providers, p) {
-		return true
-	}
-	// A provider added to the contract later is known by its section types.
-	for _, k := range []backup.Kind{backup.KindCreate, backup.KindCopy} {
-		if _, err := (backup.Request{Provider: p, Section: json.RawMessage(`{}`)}).Typed(k); err == nil {
-			return true
-		}
-	}
-	return false
-}
+func isProvider(p string) bool { return slices.Contains(providers, p) }
 
 // sectionError names the field behind a strict-decoding error.
 func sectionError(req backup.Request, t reflect.Type, err error) error {

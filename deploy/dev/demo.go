@@ -32,6 +32,7 @@ type demoRun struct {
 // done, a CopyBackup of it; prints their progress and a summary.
 func (st *stack) runDemo(ctx context.Context) []demoRun {
 	bc := backup.NewClient(st.client)
+	bc.DataConverter = st.dataConverter
 	t0 := time.Now()
 	st.out.printf("\ndemo: a backup per provider, then a copy of the Spanner backup (each simulated backup takes %s)\n\n", st.opts.backupDuration)
 
@@ -70,11 +71,7 @@ func (st *stack) follow(ctx context.Context, bc *backup.Client, t0 time.Time, pr
 		st.out.printf("  %7s  %-8s  %-6s  %-10s %3.0f%%%s\n", "+"+time.Since(t0).Round(100*time.Millisecond).String(), provider, kind, state, percent, extra)
 	}
 	req := backup.Request{Provider: provider, Section: section}
-	start := bc.StartCreate
-	if kind == backup.KindCopy {
-		start = bc.StartCopy
-	}
-	h, err := start(ctx, req)
+	h, err := bc.Start(ctx, kind, req)
 	var conflict *backup.ConflictError
 	switch {
 	case errors.As(err, &conflict):

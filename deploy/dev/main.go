@@ -108,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out := &printer{w: stdout, start: time.Now()}
+	out := &printer{w: stdout}
 	st, err := startStack(o, out)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/backupflow/backupflow/backup"
@@ -40,7 +41,9 @@ type stack struct {
 	server *devserver.Server
 	clouds clouds.Set
 	client client.Client
-	worker *wiring.App
+	// dataConverter is the client's (encrypting when BACKUPFLOW_CODEC_KEY_FILE is set).
+	dataConverter converter.DataConverter
+	worker        *wiring.App
 	// workerEnv is the environment a worker in another terminal needs.
 	workerEnv map[string]string
 }
@@ -127,6 +130,12 @@ func (st *stack) startWorker() error {
 		return err
 	}
 	copts.Logger = sdklog.NewStructuredLogger(logger.With(slog.String("component", "sdk")))
+	// With BACKUPFLOW_CODEC_KEY_FILE set, the worker and the demo's client
+	// must encrypt like every other client of that key.
+	if copts.DataConverter, err = wiring.DataConverter(cfg.Ops.CodecKeyFile); err != nil {
+		return err
+	}
+	st.dataConverter = copts.DataConverter
 	st.client, err = client.Dial(copts)
 	if err != nil {
 		return fmt.Errorf("connect to the dev server at %s: %w", cfg.Temporal.Address, err)
@@ -246,9 +255,8 @@ func shellQuote(v string) string {
 
 // printer serialises output lines from concurrent goroutines.
 type printer struct {
-	mu    sync.Mutex
-	w     io.Writer
-	start time.Time
+	mu sync.Mutex
+	w  io.Writer
 }
 
 func (p *printer) printf(format string, args ...any) {
