@@ -77,7 +77,7 @@ func (a *Activities) recordFailure(p string, k backup.Kind, err error) {
 		return
 	}
 	class := provider.Class(app.Type())
-	if !knownClass(class) {
+	if !class.Known() {
 		class = unknownLabel
 	}
 	p, k = a.labels(p, k)
@@ -124,16 +124,6 @@ func (a *Activities) recordCleanup(in CleanupInput, err error) {
 	}
 	p, k := a.labels(in.Provider, in.Job.Kind)
 	a.Metrics.BackupCancelled(p, k)
-}
-
-func knownClass(c provider.Class) bool {
-	switch c {
-	case provider.InvalidArgument, provider.NotFound, provider.AlreadyExists, provider.Busy, provider.Quota,
-		provider.Permission, provider.Throttled, provider.Unavailable, provider.Internal, provider.Unsupported,
-		provider.BackupFailed:
-		return true
-	}
-	return false
 }
 
 // observedDriver reports every call of a driver and paces it.

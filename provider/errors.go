@@ -28,6 +28,17 @@ const (
 	BackupFailed Class = "BackupFailed"
 )
 
+// Known reports whether c is one of the classes above; metrics label
+// anything else "unknown" so a stray class cannot grow a label set.
+func (c Class) Known() bool {
+	switch c {
+	case InvalidArgument, NotFound, AlreadyExists, Busy, Quota, Permission, Throttled, Unavailable, Internal,
+		Unsupported, BackupFailed:
+		return true
+	}
+	return false
+}
+
 // Retryable reports whether errors of this class are worth retrying.
 func (c Class) Retryable() bool {
 	switch c {

@@ -5,7 +5,6 @@
 package ops
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -148,9 +147,12 @@ func (m *Metrics) ProviderCall(p, call string, elapsed time.Duration, err error)
 // errorClass is the error's provider class; an unclassified error (a lost
 // connection, a timeout) is counted as Unavailable, as the activities treat it.
 func errorClass(err error) string {
-	var pe *provider.Error
-	if errors.As(err, &pe) && pe.Class != "" {
-		return string(pe.Class)
+	switch c := provider.ClassOf(err); {
+	case c == "":
+		return string(provider.Unavailable)
+	case !c.Known():
+		return "unknown"
+	default:
+		return string(c)
 	}
-	return string(provider.Unavailable)
 }

@@ -142,3 +142,15 @@ func TestProviderLimiterPacesCallsPerProvider(t *testing.T) {
 	_, found := sample(t, m.Registry, ops.MetricBackupsFailed, map[string]string{"provider": "memory", "kind": "create", "class": "Throttled"})
 	assert.False(t, found, "throttling is retried, not a failure")
 }
+
+func TestProviderErrorClassLabel(t *testing.T) {
+	m, err := ops.NewMetrics()
+	require.NoError(t, err)
+	m.ProviderCall("memory", "Poll", time.Millisecond, &provider.Error{Class: provider.Throttled})
+	m.ProviderCall("memory", "Poll", time.Millisecond, &provider.Error{Class: "SomethingNew"})
+	m.ProviderCall("memory", "Poll", time.Millisecond, context.DeadlineExceeded)
+	for class, want := range map[string]float64{"Throttled": 1, "unknown": 1, "Unavailable": 1, "SomethingNew": 0} {
+		n, _ := sample(t, m.Registry, ops.MetricProviderErrors, map[string]string{"provider": "memory", "call": "Poll", "class": class})
+		assert.Equal(t, want, n, "class %s", class)
+	}
+}
