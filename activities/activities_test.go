@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -153,12 +155,18 @@ func TestCleanupStopsThenReports(t *testing.T) {
 	require.Len(t, cloud.Inventory(), 1)
 
 	// The start response was "lost": cleanup finds the backup by owner, cancels it at the provider.
+	var heartbeat backup.CleanupReport
+	e.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+		require.NoError(t, details.Get(&heartbeat))
+	})
 	_, err = e.ExecuteActivity(acts.Cleanup, CleanupInput{Provider: "memory", Job: job, Reason: "test"})
 	app := appError(t, err)
 	assert.Equal(t, ErrStillRunning, app.Type(), "the first attempt asks to come back once the provider has stopped")
 	assert.Empty(t, cloud.Inventory())
-	// The next attempt carries the first one's heartbeat and reports.
-	e.SetHeartbeatDetails(backup.CleanupReport{Reason: "test", Created: true, CancelledAtProvider: true})
+	assert.True(t, heartbeat.Created, "the first attempt heartbeats what it found")
+	// The next attempt carries the first one's heartbeat (as the server
+	// would hand it over) and reports.
+	e.SetHeartbeatDetails(heartbeat)
 	v, err = e.ExecuteActivity(acts.Cleanup, CleanupInput{Provider: "memory", Job: job, Reason: "test"})
 	require.NoError(t, err)
 	require.NoError(t, v.Get(&report))
