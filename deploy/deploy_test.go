@@ -101,7 +101,6 @@ func TestConfigVarsAreCollected(t *testing.T) {
 		"BACKUPFLOW_OTCRDS_SECRET_KEY_FILE", "BACKUPFLOW_CODEC_KEY_FILE", "BACKUPFLOW_PROVIDER_RATE_LIMIT"} {
 		assert.True(t, vars[v], v)
 	}
-	assert.False(t, vars["BACKUPFLOW_STOP_TIMOUT"])
 }
 
 // ---------------------------------------------------------------- Dockerfile

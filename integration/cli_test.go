@@ -157,6 +157,7 @@ func TestStarterCLI(t *testing.T) {
 				states = append(states, m[1])
 			}
 		}
+		require.NotEmpty(t, states, "%s", out)
 		assert.Contains(t, states, "RUNNING", "%s", out)
 		assert.Equal(t, "SUCCEEDED", states[len(states)-1])
 		assert.Contains(t, out, "SUCCEEDED 100%")

@@ -78,7 +78,10 @@ func startWorkerProcess(t *testing.T, name, bin string, environment map[string]s
 				Addr string `json:"addr"`
 			}
 			if json.Unmarshal(line, &rec) == nil && rec.Msg == "ops server listening" {
-				w.addrCh <- rec.Addr
+				select { // only the first matters; never block the log reader
+				case w.addrCh <- rec.Addr:
+				default:
+				}
 			}
 		}
 		_, _ = io.Copy(io.Discard, stderr)

@@ -136,6 +136,7 @@ func TestWorkerCrash(t *testing.T) {
 	// some retried start must have found and adopted it.
 	assert.Positive(t, adopted, "no start adopted an earlier attempt's create: the crash window was not exercised")
 	assert.True(t, strings.Contains(log[0], "answer held"), log[0])
+	assert.True(t, strings.Contains(log[1], "waiting at a provider"), log[1])
 }
 
 // waitFor polls cond every 5 ms for up to limit and says what it saw.

@@ -49,8 +49,9 @@ func TestServerRestart(t *testing.T) {
 		down := between(rng, 500*time.Millisecond, 3*time.Second)
 		wait(ctx, down)
 		startedAt := time.Now()
-		srv, err = devserver.Start(opts)
+		next, err := devserver.Start(opts)
 		require.NoError(t, err, "restart %d", i+1)
+		srv = next // the cleanup stops whichever server is current
 		t.Logf("restart %d: up %s, down %s, start took %s", i+1, up.Round(time.Millisecond), down.Round(time.Millisecond),
 			time.Since(startedAt).Round(time.Millisecond))
 	}

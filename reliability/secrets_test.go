@@ -63,10 +63,10 @@ func TestWrongCredentials(t *testing.T) {
 
 			hist, err := history(ctx, e.Client, h.WorkflowID, h.RunID)
 			require.NoError(t, err)
-			for _, ev := range hist.GetEvents() {
-				if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
-					assert.EqualValues(t, 1, a.GetAttempt(), "an activity was retried")
-				}
+			attempts := testenv.Attempts(t, hist)
+			require.NotEmpty(t, attempts)
+			for _, a := range attempts {
+				assert.EqualValues(t, 1, a, "an activity or local activity was retried: %v", attempts)
 			}
 			raw := historyJSON(t, hist)
 			assertNoSecrets(t, "the history of "+h.WorkflowID, raw, secrets)

@@ -96,17 +96,7 @@ func TestInvalidRejectedBeforeAnyCall(t *testing.T) {
 
 			h, err := history(ctx, e.Client, run.GetID(), run.GetRunID())
 			require.NoError(t, err)
-			markers, activities := 0, 0
-			for _, ev := range h.GetEvents() {
-				if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" {
-					markers++ // the Validate local activity's one attempt (not the version marker)
-				}
-				if ev.GetActivityTaskScheduledEventAttributes() != nil {
-					activities++
-				}
-			}
-			assert.Equal(t, 1, markers, "one Validate attempt")
-			assert.Zero(t, activities, "no activity beyond Validate")
+			assert.Equal(t, []int32{1}, testenv.Attempts(t, h), "one Validate attempt and no activity beyond it")
 			assert.Equal(t, callsBefore, c.Simulator.Calls(), "no provider call")
 			t.Logf("%s: rejected %s: %s", c.Provider, field, strings.TrimSpace(pe.Message))
 		})

@@ -140,3 +140,21 @@ func SearchAttribute(t *testing.T, desc *workflowservice.DescribeWorkflowExecuti
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &v))
 	return v, true
 }
+
+// Attempts lists the attempt number of every activity and local activity a
+// history ran (a local activity's retries are one marker with its last attempt).
+func Attempts(t *testing.T, h *historypb.History) []int32 {
+	t.Helper()
+	var attempts []int32
+	for _, ev := range h.GetEvents() {
+		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
+			attempts = append(attempts, a.GetAttempt())
+		}
+		if m := ev.GetMarkerRecordedEventAttributes(); m.GetMarkerName() == "LocalActivity" {
+			var data struct{ Attempt int32 }
+			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(m.GetDetails()["data"], &data))
+			attempts = append(attempts, data.Attempt)
+		}
+	}
+	return attempts
+}

@@ -133,17 +133,3 @@ func TestOptionsRejected(t *testing.T) {
 		assert.Error(t, err, "%+v", o)
 	}
 }
-
-func TestDataDirInUse(t *testing.T) {
-	dir := t.TempDir()
-	release, err := lockDataDir(dir) // as a running server holds it
-	require.NoError(t, err)
-	_, err = Start(Options{DataDir: dir})
-	var inUse *DataDirInUseError
-	require.True(t, errors.As(err, &inUse), "%v", err)
-	assert.Equal(t, dir, inUse.Dir)
-	release()
-	again, err := lockDataDir(dir)
-	require.NoError(t, err, "free again once released")
-	again()
-}
