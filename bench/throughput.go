@@ -105,7 +105,9 @@ func runBatch(ctx context.Context, n, starters int, start func(ctx context.Conte
 				wait, err := start(ctx, i)
 				if err != nil {
 					mu.Lock()
-					firstErr = err
+					if firstErr == nil {
+						firstErr = err
+					}
 					mu.Unlock()
 					failed.Add(1)
 					continue
