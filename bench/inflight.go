@@ -277,7 +277,7 @@ func samplePending(ctx context.Context, c client.Client, ids []string, k int) pe
 // process with `slots` activity slots, against a fresh server.
 func measureInflight(ctx context.Context, workerBin, tmp string, n, slots, starters, cacheSize int, d, timeout time.Duration) (inflightResult, error) {
 	res := inflightResult{N: n, Slots: slots, Starters: starters, CacheSize: cacheSize, Duration: d, ActivitySlotsMax: -1, LocalSlotsMax: -1}
-	s, err := startServer()
+	s, err := startServer(false)
 	if err != nil {
 		return res, err
 	}

@@ -12,7 +12,7 @@
 //  5. start latency: start call to the provider's create call, vs a bare
 //     one-activity workflow.
 //
-// Temporal runs in a child process (go.temporal.io/server/temporaltest:
+// Temporal runs in a child process (backupflow's deploy/dev/devserver:
 // in-memory SQLite, all services in one process, loopback only). Run it from
 // the repository root: go run ./bench (see -h for smaller, quicker runs).
 package main
@@ -27,9 +27,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 )
 
 var selfPID = os.Getpid()
@@ -63,7 +60,7 @@ var allSections = []string{"policy", "throughput", "history", "latency", "inflig
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == serveArg {
-		if err := serve(); err != nil {
+		if err := serve(slices.Contains(os.Args[2:], refreshOnReadArg)); err != nil {
 			fmt.Fprintln(os.Stderr, "bench server:", err)
 			os.Exit(1)
 		}
@@ -237,39 +234,10 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// startDiagnosticWorker starts a worker on the namespace without
-// backupflow's search attributes, once the server knows that namespace.
-func startDiagnosticWorker(ctx context.Context, s *server) (client.Client, *inProcess, error) {
-	c2, err := s.dialNamespace(s.BareNamespace)
-	if err != nil {
-		return nil, nil, err
-	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		_, err = c2.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: s.BareNamespace})
-		if err == nil {
-			var w *inProcess
-			if w, err = startInProcess(c2, s, s.BareNamespace, "backups", nil); err == nil {
-				return c2, w, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			c2.Close()
-			return nil, nil, err
-		}
-		select { // bounded by the deadline: the namespace cache refreshes every few seconds
-		case <-ctx.Done():
-			c2.Close()
-			return nil, nil, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-}
-
 // runInProcessSections runs throughput, history and start latency on one
 // server with a worker in this process.
 func runInProcessSections(ctx context.Context, o options, rep *report, section func(string, func())) error {
-	s, err := startServer()
+	s, err := startServer(false)
 	if err != nil {
 		return err
 	}
@@ -286,15 +254,12 @@ func runInProcessSections(ctx context.Context, o options, rep *report, section f
 	defer w.stop()
 
 	section("throughput", func() {
-		c2, diag, err := startDiagnosticWorker(ctx, s)
-		if err != nil {
-			progress("no diagnostic worker: %v", err)
-		} else {
-			defer c2.Close()
-			defer diag.stop()
-		}
-		r, err := measureThroughput(ctx, s, c, w, c2, diag, o.throughputN, o.rounds, o.starters)
+		r, err := measureThroughput(ctx, s, c, w, o.throughputN, o.rounds, o.starters)
 		rep.Throughput, rep.ThroughputErr = &r, errText(err)
+		if err == nil {
+			d, err := throughputRefreshingSearchAttributes(ctx, o)
+			rep.ThroughputRefreshOnRead, rep.ThroughputRefreshOnReadErr = d, errText(err)
+		}
 	})
 	section("latency", func() {
 		r, err := measureStartLatency(ctx, c, w, o.latencyN)
@@ -305,4 +270,27 @@ func runInProcessSections(ctx context.Context, o options, rep *report, section f
 		rep.History, rep.HistoryErr = &r, errText(err)
 	})
 	return nil
+}
+
+// throughputRefreshingSearchAttributes repeats the throughput measurement on
+// a second server that re-reads search attributes from its database on every
+// use, the dev server's default: a diagnostic of what that setting costs.
+func throughputRefreshingSearchAttributes(ctx context.Context, o options) (*throughputResult, error) {
+	s, err := startServer(true)
+	if err != nil {
+		return nil, err
+	}
+	defer s.stop()
+	c, err := s.dial()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	w, err := startInProcess(c, s, s.Namespace, "backups", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer w.stop()
+	r, err := measureThroughput(ctx, s, c, w, o.throughputN, o.rounds, o.starters)
+	return &r, err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,50 +12,37 @@ import (
 	"syscall"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/server/temporaltest"
 
-	"google.golang.org/protobuf/types/known/durationpb"
-
-	"github.com/backupflow/backupflow/internal/searchattr"
+	"github.com/backupflow/backupflow/deploy/dev/devserver"
 )
 
 // serveArg makes the bench binary run only a Temporal server: the benchmark
 // runs the server in a child process so its CPU and memory are its own.
-const serveArg = "__serve-temporal"
+// refreshOnReadArg, after it, keeps the dev server's default of re-reading
+// search attributes from the database on every use (a diagnostic).
+const (
+	serveArg         = "__serve-temporal"
+	refreshOnReadArg = "refresh-search-attributes-on-read"
+)
 
 type serverInfo struct {
 	Address   string `json:"address"`
 	Namespace string `json:"namespace"`
-	// BareNamespace lacks backupflow's search attributes (for diagnostics).
-	BareNamespace string `json:"bareNamespace"`
 }
 
-const bareNamespace = "bench-no-search-attributes"
-
-// serve runs temporaltest's server (in-memory SQLite, every service in one
-// process, loopback only), registers backupflow's search attributes, prints
-// its address as one JSON line and runs until stdin closes or a signal.
-func serve() error {
-	ts := temporaltest.NewServer()
-	defer ts.Stop()
-	c := ts.GetDefaultClient()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := searchattr.Register(ctx, c, ts.GetDefaultNamespace()); err != nil {
-		return err
-	}
-	nc, err := client.NewNamespaceClient(client.Options{HostPort: ts.GetFrontendHostPort(), Logger: quietLogger()})
+// serve runs backupflow's embedded dev server (in-memory SQLite, every
+// service in one process, loopback only, no UI; its namespace has
+// backupflow's search attributes), prints its address as one JSON line and
+// runs until stdin closes or a signal. It caches search attributes as a
+// production server does, unless refreshOnRead.
+func serve(refreshOnRead bool) error {
+	srv, err := devserver.Start(devserver.Options{Ephemeral: true, NoUI: true, Namespace: "bench", CacheSearchAttributes: !refreshOnRead})
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	if err := nc.Register(ctx, &workflowservice.RegisterNamespaceRequest{Namespace: bareNamespace,
-		WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)}); err != nil {
-		return err
-	}
-	info := serverInfo{Address: ts.GetFrontendHostPort(), Namespace: ts.GetDefaultNamespace(), BareNamespace: bareNamespace}
+	defer srv.Stop()
+	info := serverInfo{Address: srv.FrontendAddress(), Namespace: srv.Namespace()}
 	if err := json.NewEncoder(os.Stdout).Encode(info); err != nil {
 		return err
 	}
@@ -83,12 +69,16 @@ type server struct {
 }
 
 // startServer starts the bench binary itself in server mode.
-func startServer() (*server, error) {
+func startServer(refreshOnRead bool) (*server, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, serveArg)
+	args := []string{serveArg}
+	if refreshOnRead {
+		args = append(args, refreshOnReadArg)
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe()
@@ -132,10 +122,8 @@ func startServer() (*server, error) {
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
 // dial returns a client of the server's namespace.
-func (s *server) dial() (client.Client, error) { return s.dialNamespace(s.Namespace) }
-
-func (s *server) dialNamespace(ns string) (client.Client, error) {
-	return client.Dial(client.Options{HostPort: s.Address, Namespace: ns, Logger: quietLogger()})
+func (s *server) dial() (client.Client, error) {
+	return client.Dial(client.Options{HostPort: s.Address, Namespace: s.Namespace, Logger: quietLogger()})
 }
 
 // stop closes the server's stdin and waits for it to exit (killing it after 30 s).

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,11 +36,6 @@ type throughputResult struct {
 	Slots               int
 	Runs                []throughputRound
 	Backupflow, Bare    float64 // mean workflows per second
-	// NoSearchAttributes is backupflow on a namespace without its search
-	// attributes (so no upserts): a diagnostic, 0 when not measured.
-	NoSearchAttributes  float64
-	ServerCPU, BenchCPU time.Duration
-	Wall                time.Duration
 }
 
 func (r throughputResult) ratio() float64 { return r.Backupflow / r.Bare }
@@ -82,7 +78,6 @@ func (r throughputResult) medianCPU(kind string) time.Duration {
 const (
 	kindBackupflow = "backupflow CreateBackup"
 	kindBare       = "bare workflow, 2 local + 2 regular no-op activities"
-	kindNoSA       = "diagnostic: backupflow CreateBackup, namespace without its search attributes (no upserts)"
 )
 
 // runBatch starts n workflows with `starters` concurrent starters and waits
@@ -130,19 +125,22 @@ func runBatch(ctx context.Context, n, starters int, start func(ctx context.Conte
 	return time.Since(began), int(failed.Load()), firstErr
 }
 
-// measureThroughput alternates batches of bare and backupflow workflows on
-// one worker, after a warm-up batch of each.
-// diag, when not nil, is a second worker (and c2 its client) on a namespace
-// without backupflow's search attributes.
-func measureThroughput(ctx context.Context, s *server, c client.Client, w *inProcess, c2 client.Client, diag *inProcess, n, rounds, starters int) (throughputResult, error) {
+// measureThroughput runs rounds of one batch of each kind on one worker,
+// after a warm-up batch of each. The order flips every round (bare first in
+// odd rounds, backupflow first in even ones), so that the server slowing as
+// its database grows weighs on both kinds alike.
+func measureThroughput(ctx context.Context, s *server, c client.Client, w *inProcess, n, rounds, starters int) (throughputResult, error) {
 	res := throughputResult{N: n, Rounds: rounds, Starters: starters, Slots: w.app.Config.Worker.MaxConcurrentActivities}
+	bc := w.backupClient(c)
 	batch := func(kind, tag string, n int) (throughputRound, error) {
-		var start func(ctx context.Context, i int) (func(context.Context) error, error)
-		if kind == kindBackupflow || kind == kindNoSA {
-			bc := w.backupClient(c)
-			if kind == kindNoSA {
-				bc = diag.backupClient(c2)
+		start := func(ctx context.Context, i int) (func(context.Context) error, error) {
+			run, err := w.startBaseline(ctx, c, baselineFour, fmt.Sprintf("bare-%s-%s-%d", runID, tag, i))
+			if err != nil {
+				return nil, err
 			}
+			return func(ctx context.Context) error { return run.Get(ctx, nil) }, nil
+		}
+		if kind == kindBackupflow {
 			start = func(ctx context.Context, i int) (func(context.Context) error, error) {
 				req, err := memoryRequest(fmt.Sprintf("tp-%s-%s-%d", runID, tag, i), 0)
 				if err != nil {
@@ -153,14 +151,6 @@ func measureThroughput(ctx context.Context, s *server, c client.Client, w *inPro
 					return nil, err
 				}
 				return func(ctx context.Context) error { _, err := h.Result(ctx); return err }, nil
-			}
-		} else {
-			start = func(ctx context.Context, i int) (func(context.Context) error, error) {
-				run, err := w.startBaseline(ctx, c, baselineFour, fmt.Sprintf("bare-%s-%s-%d", runID, tag, i))
-				if err != nil {
-					return nil, err
-				}
-				return func(ctx context.Context) error { return run.Get(ctx, nil) }, nil
 			}
 		}
 		server0, _ := cpuTime(s.pid())
@@ -175,19 +165,13 @@ func measureThroughput(ctx context.Context, s *server, c client.Client, w *inPro
 		return r, nil
 	}
 	kinds := []string{kindBare, kindBackupflow}
-	if diag != nil {
-		kinds = append(kinds, kindNoSA)
-	}
 	warm := max(n/10, 20)
 	for _, k := range kinds {
 		if _, err := batch(k, "warm", warm); err != nil {
 			return res, err
 		}
 	}
-	serverCPU0, _ := cpuTime(s.pid())
-	benchCPU0, _ := cpuTime(selfPID)
-	began := time.Now()
-	var sumB, sumF, sumN float64
+	sums := map[string]float64{}
 	for r := range rounds {
 		for _, k := range kinds {
 			run, err := batch(k, fmt.Sprint(r), n)
@@ -196,21 +180,11 @@ func measureThroughput(ctx context.Context, s *server, c client.Client, w *inPro
 			}
 			run.Round = r + 1
 			res.Runs = append(res.Runs, run)
-			switch k {
-			case kindBare:
-				sumB += run.rate()
-			case kindBackupflow:
-				sumF += run.rate()
-			default:
-				sumN += run.rate()
-			}
+			sums[k] += run.rate()
 			progress("throughput: %s round %d: %d in %s (%.1f/s)", k, r+1, n, run.Elapsed.Round(time.Millisecond), run.rate())
 		}
+		slices.Reverse(kinds)
 	}
-	res.Wall = time.Since(began)
-	serverCPU1, _ := cpuTime(s.pid())
-	benchCPU1, _ := cpuTime(selfPID)
-	res.ServerCPU, res.BenchCPU = serverCPU1-serverCPU0, benchCPU1-benchCPU0
-	res.Bare, res.Backupflow, res.NoSearchAttributes = sumB/float64(rounds), sumF/float64(rounds), sumN/float64(rounds)
+	res.Bare, res.Backupflow = sums[kindBare]/float64(rounds), sums[kindBackupflow]/float64(rounds)
 	return res, nil
 }

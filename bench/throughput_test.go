@@ -19,5 +19,4 @@ func TestPairedRatiosCompareRoundsBackToBack(t *testing.T) {
 	assert.Equal(t, []float64{0.5, 0.8, 0.9}, r.pairedRatios(kindBackupflow))
 	assert.Equal(t, 0.8, r.medianRatio(kindBackupflow))
 	assert.Equal(t, 20*time.Millisecond, r.Runs[5].cpuPerWorkflow())
-	assert.Empty(t, r.pairedRatios(kindNoSA))
 }

@@ -99,6 +99,18 @@ type Options struct {
 	// search attributes (BackupProvider, BackupResource, BackupState).
 	Namespace string
 
+	// CacheSearchAttributes keeps search-attribute definitions in memory, as
+	// a production server does. By default, as in the Temporal CLI's dev
+	// server, every use re-reads them from the database (the cluster metadata
+	// and the namespace, under one server-wide lock, for every start, upsert
+	// and visibility write that carries search attributes), so one added
+	// through the operator API is usable at once. With the cache, one added
+	// later is usable after the namespace cache's next refresh (2 s);
+	// backupflow's own are in the namespace from its creation either way.
+	// The benchmark sets it: the default's cost is a test setting's, not
+	// a workflow's.
+	CacheSearchAttributes bool
+
 	// Logger receives the server's logs. Nil means LogLevel on stderr.
 	Logger log.Logger
 	// LogLevel is debug, info, warn or error (the default).
@@ -219,8 +231,7 @@ func Start(opts Options) (*Server, error) {
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
-			// Search attributes added through the operator API are usable at once.
-			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): !opts.CacheSearchAttributes,
 		}),
 	)
 	if err != nil {
