@@ -31,7 +31,8 @@ type Activities struct {
 	SearchAttributes SearchAttributeChecker
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
-	// Metrics, when set, receives backup outcomes and provider calls (metrics.go).
+	// Metrics, when set, receives every provider call (metrics.go). Backup
+	// outcomes are counted by the workflows (backup.MetricBackupsStarted, ...).
 	Metrics Metrics
 	// Limiter, when set, paces provider calls per provider.
 	Limiter CallLimiter
@@ -57,8 +58,7 @@ type ValidateOutput struct {
 
 // Validate checks the request: locally against every documented rule, then
 // the provider's remote preconditions. Nothing is created.
-func (a *Activities) Validate(ctx context.Context, in ValidateInput) (_ ValidateOutput, err error) {
-	defer func() { a.recordFailure(in.Request.Provider, in.Job.Kind, err) }()
+func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateOutput, error) {
 	if unknown := in.Request.UnknownFields(); len(unknown) > 0 {
 		return ValidateOutput{}, toTemporal(ctx, provider.Invalid(unknown[0],
 			"unknown field; a request has \"provider\" and one section named after the provider"))
@@ -108,8 +108,7 @@ type StartOutput struct {
 // StartOperation asks the provider to start the backup. A retried attempt
 // first looks for what an earlier attempt may have started (its response
 // lost, or its worker killed) and adopts it, so there is never a second backup.
-func (a *Activities) StartOperation(ctx context.Context, in StartInput) (_ StartOutput, err error) {
-	defer func() { a.recordStart(in.Provider, in.Job.Kind, err) }()
+func (a *Activities) StartOperation(ctx context.Context, in StartInput) (StartOutput, error) {
 	d, err := a.driver(in.Provider)
 	if err != nil {
 		return StartOutput{}, toTemporal(ctx, err)
@@ -146,8 +145,7 @@ const ErrStillRunning = "StillRunning"
 // PollOperation makes one provider call. If the operation is still running it
 // fails with a benign StillRunning error whose NextRetryDelay comes from the
 // poll policy (provider progress and retry hints).
-func (a *Activities) PollOperation(ctx context.Context, in OperationInput) (_ PollOutput, err error) {
-	defer func() { a.recordFailure(in.Provider, in.Operation.Kind, err) }()
+func (a *Activities) PollOperation(ctx context.Context, in OperationInput) (PollOutput, error) {
 	d, err := a.driver(in.Provider)
 	if err != nil {
 		return PollOutput{}, toTemporal(ctx, err)
@@ -204,8 +202,7 @@ type FinalizeOutput struct {
 
 // Finalize confirms the finished backup through the provider's listing and
 // returns its final record.
-func (a *Activities) Finalize(ctx context.Context, in OperationInput) (out FinalizeOutput, err error) {
-	defer func() { a.recordFinal(in, out, err) }()
+func (a *Activities) Finalize(ctx context.Context, in OperationInput) (FinalizeOutput, error) {
 	d, err := a.driver(in.Provider)
 	if err != nil {
 		return FinalizeOutput{}, toTemporal(ctx, err)
@@ -230,8 +227,7 @@ type CleanupInput struct {
 // where the provider can, waits (as benign retries, like PollOperation) for
 // it to end where it cannot, and deletes any backup that exists. Each attempt
 // is idempotent; progress across attempts is kept in heartbeat details.
-func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (_ backup.CleanupReport, err error) {
-	defer func() { a.recordCleanup(in, err) }()
+func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (backup.CleanupReport, error) {
 	d, err := a.driver(in.Provider)
 	if err != nil {
 		return backup.CleanupReport{}, toTemporal(ctx, err)

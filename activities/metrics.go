@@ -2,32 +2,16 @@ package activities
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"time"
-
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 )
 
-// Metrics receives what the activities observe. Every label it is handed is
-// a bounded value: a provider name from the registry, a kind, a driver method
-// name or an error class; never request content, identifiers or credentials.
-//
-// The backup counters are counted where the activities see the outcome:
-// started when StartOperation starts or adopts the provider operation,
-// succeeded when Finalize confirms the backup, failed when an activity gives
-// up with a non-retryable error (the workflow fails then), cancelled when the
-// Cleanup of a cancelled workflow completes.
+// Metrics receives the provider calls the activities make. Every label it is
+// handed is bounded: a provider name from the registry, a driver method name
+// or an error class; never request content, identifiers or credentials.
 type Metrics interface {
-	BackupStarted(provider string, kind backup.Kind)
-	// BackupSucceeded reports a confirmed backup; elapsed is the provider's
-	// run time, negative when the provider reported no start time.
-	BackupSucceeded(provider string, kind backup.Kind, elapsed time.Duration)
-	BackupFailed(provider string, kind backup.Kind, class provider.Class)
-	BackupCancelled(provider string, kind backup.Kind)
 	// ProviderCall reports one driver call (call is the Driver method name)
 	// and its error, if any.
 	ProviderCall(provider, call string, elapsed time.Duration, err error)
@@ -39,14 +23,6 @@ type CallLimiter interface {
 	Wait(ctx context.Context, provider string) error
 }
 
-// FailureCleanupReasonPrefix starts the reason of a Cleanup that follows a
-// failure (as opposed to a cancellation).
-const FailureCleanupReasonPrefix = "backup failed: "
-
-// unknownLabel stands for a provider or kind the registry does not know, so a
-// bad request cannot put arbitrary text into a metric label.
-const unknownLabel = "unknown"
-
 // driver returns the named driver, wrapped to report and pace its calls.
 func (a *Activities) driver(name string) (provider.Driver, error) {
 	d, err := a.Registry.Driver(name)
@@ -54,76 +30,6 @@ func (a *Activities) driver(name string) (provider.Driver, error) {
 		return d, err
 	}
 	return &observedDriver{Driver: d, metrics: a.Metrics, limiter: a.Limiter}, nil
-}
-
-// labels returns bounded label values for a provider and a kind.
-func (a *Activities) labels(p string, k backup.Kind) (string, backup.Kind) {
-	if _, err := a.Registry.Driver(p); err != nil {
-		p = unknownLabel
-	}
-	if k != backup.KindCreate && k != backup.KindCopy {
-		k = unknownLabel
-	}
-	return p, k
-}
-
-// recordFailure counts a backup as failed when err makes the workflow give up.
-func (a *Activities) recordFailure(p string, k backup.Kind, err error) {
-	if a.Metrics == nil || err == nil {
-		return
-	}
-	var app *temporal.ApplicationError
-	if !errors.As(err, &app) || !app.NonRetryable() {
-		return
-	}
-	class := provider.Class(app.Type())
-	if !class.Known() {
-		class = unknownLabel
-	}
-	p, k = a.labels(p, k)
-	a.Metrics.BackupFailed(p, k, class)
-}
-
-func (a *Activities) recordStart(p string, k backup.Kind, err error) {
-	if a.Metrics == nil {
-		return
-	}
-	if err != nil {
-		a.recordFailure(p, k, err)
-		return
-	}
-	p, k = a.labels(p, k)
-	a.Metrics.BackupStarted(p, k)
-}
-
-func (a *Activities) recordFinal(in OperationInput, out FinalizeOutput, err error) {
-	if a.Metrics == nil {
-		return
-	}
-	if err != nil {
-		a.recordFailure(in.Provider, in.Operation.Kind, err)
-		return
-	}
-	elapsed := time.Duration(-1)
-	start := in.Operation.StartedAt
-	if start == nil {
-		start = out.Backup.CreateTime
-	}
-	if start != nil {
-		if d := a.Now().Sub(*start); d >= 0 {
-			elapsed = d
-		}
-	}
-	p, k := a.labels(in.Provider, in.Operation.Kind)
-	a.Metrics.BackupSucceeded(p, k, elapsed)
-}
-
-func (a *Activities) recordCleanup(in CleanupInput, err error) {
-	if a.Metrics == nil || err != nil || strings.HasPrefix(in.Reason, FailureCleanupReasonPrefix) {
-		return
-	}
-	p, k := a.labels(in.Provider, in.Job.Kind)
-	a.Metrics.BackupCancelled(p, k)
 }
 
 // observedDriver reports every call of a driver and paces it.

@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -30,6 +31,7 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
@@ -812,9 +814,9 @@ func (p panel) all() []panel {
 
 // exportedMetrics runs a real worker (InitializeWorker, as worker/main.go
 // does) on an in-process Temporal server, puts backups through it (one
-// succeeding, one failing at the provider, one cancelled) and returns the
-// series names /metrics serves.
-func exportedMetrics(t *testing.T) map[string]bool {
+// succeeding, one failing at the provider, a copy the provider refuses, one
+// cancelled) and returns what /metrics serves.
+func exportedMetrics(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
 	e := testenv.Start(t, true)
 	cfg := e.ConfigFromEnv(t, map[string]string{"BACKUPFLOW_PROVIDERS": "memory", "BACKUPFLOW_OPS_ADDR": "127.0.0.1:0"})
@@ -881,18 +883,6 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
 	require.NoError(t, err)
-	names := map[string]bool{}
-	for name, f := range families {
-		switch f.GetType().String() {
-		case "HISTOGRAM":
-			names[name+"_bucket"], names[name+"_sum"], names[name+"_count"] = true, true, true
-		case "SUMMARY":
-			names[name+"_sum"], names[name+"_count"] = true, true
-			names[name] = true
-		default:
-			names[name] = true
-		}
-	}
 
 	// Shutdown order: Run returns once the worker has stopped, and only then
 	// is the ops server gone.
@@ -906,7 +896,57 @@ func exportedMetrics(t *testing.T) map[string]bool {
 	stopped = true
 	_, err = http.Get(base + "/healthz")
 	require.Error(t, err, "the ops server is closed after the worker stopped")
+	return families
+}
+
+// seriesNames are the series names of families, as PromQL sees them.
+func seriesNames(families map[string]*dto.MetricFamily) map[string]bool {
+	names := map[string]bool{}
+	for name, f := range families {
+		switch f.GetType().String() {
+		case "HISTOGRAM":
+			names[name+"_bucket"], names[name+"_sum"], names[name+"_count"] = true, true, true
+		case "SUMMARY":
+			names[name+"_sum"], names[name+"_count"] = true, true
+			names[name] = true
+		default:
+			names[name] = true
+		}
+	}
 	return names
+}
+
+// The workflows count every backup's outcome once: the copy the provider
+// refuses in Validate is a failure without a start, and the cancelled
+// backup was started.
+func TestWorkerCountsEachBackupOutcomeOnce(t *testing.T) {
+	families := exportedMetrics(t)
+	value := func(name string, labels map[string]string) float64 {
+		f := families[name]
+		require.NotNil(t, f, "the worker serves %s", name)
+		for _, m := range f.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			if maps.Equal(got, labels) {
+				if h := m.GetHistogram(); h != nil {
+					return float64(h.GetSampleCount())
+				}
+				return m.GetCounter().GetValue()
+			}
+		}
+		return 0
+	}
+	create := map[string]string{"provider": "memory", "kind": "create"}
+	assert.Equal(t, 3.0, value(ops.MetricBackupsStarted, create), "ok, bad and slow started")
+	assert.Equal(t, 1.0, value(ops.MetricBackupsSucceeded, create))
+	assert.Equal(t, 1.0, value(ops.MetricBackupDuration, create), "one run time observed")
+	assert.Equal(t, 1.0, value(ops.MetricBackupsCancelled, create))
+	assert.Equal(t, 1.0, value(ops.MetricBackupsFailed, map[string]string{"provider": "memory", "kind": "create", "class": "BackupFailed"}))
+	assert.Equal(t, 1.0, value(ops.MetricBackupsFailed, map[string]string{"provider": "memory", "kind": "copy", "class": "NotFound"}))
+	assert.Equal(t, 0.0, value(ops.MetricBackupsStarted, map[string]string{"provider": "memory", "kind": "copy"}))
+	assert.Len(t, families[ops.MetricBackupsFailed].GetMetric(), 2, "no other failures")
 }
 
 func TestGrafanaDashboard(t *testing.T) {
@@ -915,7 +955,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	require.NotEmpty(t, d.Title)
 	require.NotEmpty(t, d.UID)
 
-	exported := exportedMetrics(t)
+	exported := seriesNames(exportedMetrics(t))
 	for _, want := range []string{ops.MetricBackupsStarted, ops.MetricBackupsSucceeded, ops.MetricBackupsFailed,
 		ops.MetricBackupsCancelled, ops.MetricBackupDuration + "_bucket", ops.MetricProviderCalls, ops.MetricProviderErrors,
 		ops.MetricProviderCallDuration + "_bucket",

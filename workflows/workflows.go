@@ -5,8 +5,10 @@ package workflows
 
 import (
 	"errors"
+	"slices"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -132,6 +134,7 @@ func (r *run) execute() (backup.Result, error) {
 		return r.failAndClean(err, nil)
 	}
 	op := started.Operation
+	r.metrics().Counter(backup.MetricBackupsStarted).Inc(1)
 	r.progress.Operation, r.progress.BackupID = op.ID, op.BackupID
 	r.setState(backup.StateRunning)
 
@@ -161,6 +164,7 @@ func (r *run) execute() (backup.Result, error) {
 		return r.fail(err)
 	}
 	r.setState(backup.StateSucceeded)
+	r.recordSuccess(op, final.Backup)
 	return backup.Result{
 		Provider:    r.req.Provider,
 		Kind:        r.kind,
@@ -240,15 +244,18 @@ func (r *run) cancel(op *provider.Operation) (backup.Result, error) {
 	if err != nil {
 		r.progress.LastError = err.Error()
 		r.setState(backup.StateFailed)
-		return backup.Result{}, temporal.NewNonRetryableApplicationError("cancelled, but cleanup failed: "+err.Error(), "CleanupFailed", err, report)
+		r.recordFailure(backup.FailureCleanup)
+		return backup.Result{}, temporal.NewNonRetryableApplicationError("cancelled, but cleanup failed: "+err.Error(), backup.FailureCleanup, err, report)
 	}
 	r.setState(backup.StateCancelled)
+	r.metrics().Counter(backup.MetricBackupsCancelled).Inc(1)
 	return backup.Result{}, temporal.NewCanceledError(report)
 }
 
 func (r *run) fail(err error) (backup.Result, error) {
 	r.progress.LastError = describe(err)
 	r.setState(backup.StateFailed)
+	r.recordFailure(failureClass(err))
 	return backup.Result{}, err
 }
 
@@ -256,10 +263,11 @@ func (r *run) fail(err error) (backup.Result, error) {
 // for it (a failed backup's record, or a start whose response was lost).
 func (r *run) failAndClean(err error, op *provider.Operation) (backup.Result, error) {
 	r.progress.LastError = describe(err)
-	if _, cerr := r.cleanup(op, activities.FailureCleanupReasonPrefix+r.progress.LastError); cerr != nil {
+	if _, cerr := r.cleanup(op, "backup failed: "+r.progress.LastError); cerr != nil {
 		r.progress.LastError += "; cleanup failed too: " + describe(cerr)
 	}
 	r.setState(backup.StateFailed)
+	r.recordFailure(failureClass(err))
 	return backup.Result{}, err
 }
 
@@ -270,4 +278,56 @@ func describe(err error) string {
 		return app.Error()
 	}
 	return err.Error()
+}
+
+// metrics is the SDK's metrics handler (silent during replay) with this
+// backup's labels. The provider label is the request's only when it names a
+// known provider.
+func (r *run) metrics() client.MetricsHandler {
+	p := r.req.Provider
+	if !slices.Contains(backup.Providers(), p) {
+		p = backup.MetricUnknown
+	}
+	return workflow.GetMetricsHandler(r.root).WithTags(map[string]string{
+		backup.MetricLabelProvider: p, backup.MetricLabelKind: string(r.kind)})
+}
+
+// recordSuccess counts a confirmed backup and its run time at the provider,
+// from the operation's start (or the backup's creation) when the provider
+// reported one.
+func (r *run) recordSuccess(op provider.Operation, b backup.Backup) {
+	m := r.metrics()
+	m.Counter(backup.MetricBackupsSucceeded).Inc(1)
+	start := op.StartedAt
+	if start == nil {
+		start = b.CreateTime
+	}
+	if start == nil {
+		return
+	}
+	if d := workflow.Now(r.root).Sub(*start); d >= 0 {
+		m.Timer(backup.MetricBackupDuration).Record(d)
+	}
+}
+
+func (r *run) recordFailure(class string) {
+	r.metrics().WithTags(map[string]string{backup.MetricLabelClass: class}).Counter(backup.MetricBackupsFailed).Inc(1)
+}
+
+// failureClass is the class label of the error a backup failed with: the
+// provider error class an activity gave up on, or FailureTimeout when an
+// activity ran out of time (checked first: a timeout wraps the last
+// attempt's error).
+func failureClass(err error) string {
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return backup.FailureTimeout
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		if c := provider.Class(app.Type()); c.Known() {
+			return string(c)
+		}
+	}
+	return backup.MetricUnknown
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -273,4 +274,13 @@ func TestRequestJSONRoundTrip(t *testing.T) {
 	out, err := json.Marshal(r)
 	require.NoError(t, err)
 	assert.JSONEq(t, in, string(out), "unknown keys survive a round trip, so validation anywhere sees them")
+}
+
+func TestFailureClassLabelsAreBounded(t *testing.T) {
+	busy := temporal.NewNonRetryableApplicationError("instance busy", string(provider.Busy), nil)
+	assert.Equal(t, string(provider.Busy), failureClass(busy))
+	assert.Equal(t, backup.FailureTimeout, failureClass(temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, busy)),
+		"a timeout wraps the last attempt's error, yet it is the timeout that failed the backup")
+	assert.Equal(t, backup.MetricUnknown, failureClass(temporal.NewApplicationError("x", "SomethingNew")))
+	assert.Equal(t, backup.MetricUnknown, failureClass(errors.New("plain")))
 }

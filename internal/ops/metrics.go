@@ -5,6 +5,7 @@
 package ops
 
 import (
+	"maps"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,22 +20,25 @@ import (
 	"github.com/backupflow/backupflow/provider"
 )
 
-// Names of backupflow's own metrics. The Grafana dashboard's test checks
-// every expression against what a worker actually serves.
+// Names of backupflow's own metrics as /metrics serves them. The Grafana
+// dashboard's test checks every expression against what a worker actually
+// serves.
 const (
-	MetricBackupsStarted       = "backupflow_backups_started_total"
-	MetricBackupsSucceeded     = "backupflow_backups_succeeded_total"
-	MetricBackupsFailed        = "backupflow_backups_failed_total"
-	MetricBackupsCancelled     = "backupflow_backups_cancelled_total"
-	MetricBackupDuration       = "backupflow_backup_duration_seconds"
+	MetricBackupsStarted       = backup.MetricBackupsStarted + "_total"
+	MetricBackupsSucceeded     = backup.MetricBackupsSucceeded + "_total"
+	MetricBackupsFailed        = backup.MetricBackupsFailed + "_total"
+	MetricBackupsCancelled     = backup.MetricBackupsCancelled + "_total"
+	MetricBackupDuration       = backup.MetricBackupDuration
 	MetricProviderCalls        = "backupflow_provider_calls_total"
 	MetricProviderErrors       = "backupflow_provider_errors_total"
 	MetricProviderCallDuration = "backupflow_provider_call_duration_seconds"
 )
 
 // Metrics is one worker's metrics registry. It implements
-// activities.Metrics; every label is a provider name from the registry, a
-// kind, a driver method or an error class, so no label can carry a secret.
+// activities.Metrics (provider calls), and its SDK handler takes the
+// workflows' outcome metrics (backup.MetricBackupsStarted, ...). Every label
+// is a provider name, a kind, a driver method or an error class, so no label
+// can carry a secret.
 type Metrics struct {
 	Registry *prometheus.Registry
 	sdk      client.MetricsHandler
@@ -58,18 +62,18 @@ var callBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 func NewMetrics() (*Metrics, error) {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{Registry: reg}
-	kindLabels := []string{"provider", "kind"}
+	kindLabels := []string{backup.MetricLabelProvider, backup.MetricLabelKind}
 	m.started = prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricBackupsStarted,
-		Help: "Backups whose provider operation was started (or adopted after a lost start response)."}, kindLabels)
+		Help: "Backups whose provider operation was started (once per backup, also when a retry adopted it)."}, kindLabels)
 	m.succeeded = prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricBackupsSucceeded,
 		Help: "Backups confirmed complete by the provider."}, kindLabels)
 	m.failed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricBackupsFailed,
-		Help: "Backups given up on, by error class (InvalidArgument, Permission, BackupFailed, ...)."},
-		[]string{"provider", "kind", "class"})
+		Help: "Backups that failed, by class (InvalidArgument, Permission, BackupFailed, Timeout, CleanupFailed, ...)."},
+		[]string{backup.MetricLabelProvider, backup.MetricLabelKind, backup.MetricLabelClass})
 	m.cancelled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricBackupsCancelled,
 		Help: "Cancelled backups whose cleanup completed."}, kindLabels)
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricBackupDuration,
-		Help: "Provider run time of successful backups, from the provider's start time to confirmation.", Buckets: backupBuckets}, kindLabels)
+		Help: "Provider run time of successful backups, from the provider's start time to the workflow seeing it done.", Buckets: backupBuckets}, kindLabels)
 	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricProviderCalls,
 		Help: "Provider API calls made by drivers, by driver method."}, []string{"provider", "call"})
 	m.callErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricProviderErrors,
@@ -101,39 +105,75 @@ func NewMetrics() (*Metrics, error) {
 		return nil, err
 	}
 	m.provider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
-	m.sdk = temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
+	otelHandler := temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
 		Meter:                m.provider.Meter("temporal-sdk-go"),
 		UseMonotonicCounters: true,
 		OnError:              func(error) {}, // a metric the SDK cannot record must never stop a worker
 	})
+	m.sdk = outcomeHandler{MetricsHandler: otelHandler, m: m}
 	return m, nil
 }
 
+// outcomeHandler is the SDK's metrics handler. The workflows' outcome
+// metrics go to backupflow's own Prometheus vectors (their names, help and
+// buckets; only their own labels, not the SDK's namespace and task queue
+// tags); everything else goes to OpenTelemetry.
+type outcomeHandler struct {
+	client.MetricsHandler
+	m    *Metrics
+	tags map[string]string
+}
+
+func (h outcomeHandler) WithTags(tags map[string]string) client.MetricsHandler {
+	merged := make(map[string]string, len(h.tags)+len(tags))
+	maps.Copy(merged, h.tags)
+	maps.Copy(merged, tags)
+	return outcomeHandler{MetricsHandler: h.MetricsHandler.WithTags(tags), m: h.m, tags: merged}
+}
+
+func (h outcomeHandler) Counter(name string) client.MetricsCounter {
+	vec, ok := map[string]*prometheus.CounterVec{backup.MetricBackupsStarted: h.m.started, backup.MetricBackupsSucceeded: h.m.succeeded,
+		backup.MetricBackupsFailed: h.m.failed, backup.MetricBackupsCancelled: h.m.cancelled}[name]
+	if !ok {
+		return h.MetricsHandler.Counter(name)
+	}
+	return counterFunc(func(n int64) {
+		if c, err := vec.GetMetricWith(h.labels(name == backup.MetricBackupsFailed)); err == nil {
+			c.Add(float64(n))
+		}
+	})
+}
+
+func (h outcomeHandler) Timer(name string) client.MetricsTimer {
+	if name != backup.MetricBackupDuration {
+		return h.MetricsHandler.Timer(name)
+	}
+	return timerFunc(func(d time.Duration) {
+		if o, err := h.m.duration.GetMetricWith(h.labels(false)); err == nil {
+			o.Observe(d.Seconds())
+		}
+	})
+}
+
+// labels picks the outcome labels out of the handler's tags.
+func (h outcomeHandler) labels(class bool) prometheus.Labels {
+	l := prometheus.Labels{backup.MetricLabelProvider: h.tags[backup.MetricLabelProvider], backup.MetricLabelKind: h.tags[backup.MetricLabelKind]}
+	if class {
+		l[backup.MetricLabelClass] = h.tags[backup.MetricLabelClass]
+	}
+	return l
+}
+
+type counterFunc func(int64)
+
+func (f counterFunc) Inc(n int64) { f(n) }
+
+type timerFunc func(time.Duration)
+
+func (f timerFunc) Record(d time.Duration) { f(d) }
+
 // SDKHandler is the metrics handler for client.Options.MetricsHandler.
 func (m *Metrics) SDKHandler() client.MetricsHandler { return m.sdk }
-
-// BackupStarted implements activities.Metrics.
-func (m *Metrics) BackupStarted(p string, k backup.Kind) {
-	m.started.WithLabelValues(p, string(k)).Inc()
-}
-
-// BackupSucceeded implements activities.Metrics.
-func (m *Metrics) BackupSucceeded(p string, k backup.Kind, elapsed time.Duration) {
-	m.succeeded.WithLabelValues(p, string(k)).Inc()
-	if elapsed >= 0 {
-		m.duration.WithLabelValues(p, string(k)).Observe(elapsed.Seconds())
-	}
-}
-
-// BackupFailed implements activities.Metrics.
-func (m *Metrics) BackupFailed(p string, k backup.Kind, class provider.Class) {
-	m.failed.WithLabelValues(p, string(k), string(class)).Inc()
-}
-
-// BackupCancelled implements activities.Metrics.
-func (m *Metrics) BackupCancelled(p string, k backup.Kind) {
-	m.cancelled.WithLabelValues(p, string(k)).Inc()
-}
 
 // ProviderCall implements activities.Metrics.
 func (m *Metrics) ProviderCall(p, call string, elapsed time.Duration, err error) {

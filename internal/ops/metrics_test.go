@@ -44,76 +44,68 @@ func memoryJob(t *testing.T, name string) provider.Job {
 		Owner: provider.Owner{WorkflowID: "create/memory/orders-db", RunID: "run-" + name, StartedAt: time.Now().Add(-time.Minute)}}
 }
 
-func TestActivitiesCountBackupOutcomesAndProviderCalls(t *testing.T) {
+func TestActivitiesCountProviderCalls(t *testing.T) {
 	acts, cloud, m, env := instrumented(t)
-	create := map[string]string{"provider": "memory", "kind": "create"}
 
-	// Started, then confirmed.
 	job := memoryJob(t, "nightly")
-	v, err := env.ExecuteActivity(acts.StartOperation, activities.StartInput{Provider: "memory", Job: job})
+	_, err := env.ExecuteActivity(acts.StartOperation, activities.StartInput{Provider: "memory", Job: job})
 	require.NoError(t, err)
-	var started activities.StartOutput
-	require.NoError(t, v.Get(&started))
-	n, _ := sample(t, m.Registry, ops.MetricBackupsStarted, create)
-	assert.Equal(t, 1.0, n)
-	n, _ = sample(t, m.Registry, ops.MetricProviderCalls, map[string]string{"provider": "memory", "call": "Start"})
+	n, _ := sample(t, m.Registry, ops.MetricProviderCalls, map[string]string{"provider": "memory", "call": "Start"})
 	assert.Equal(t, 1.0, n)
 	n, _ = sample(t, m.Registry, ops.MetricProviderCallDuration, map[string]string{"provider": "memory", "call": "Start"})
 	assert.Equal(t, 1.0, n, "one latency observation per call")
 
-	_, err = env.ExecuteActivity(acts.Finalize, activities.OperationInput{Provider: "memory", Operation: started.Operation})
-	require.NoError(t, err)
-	n, _ = sample(t, m.Registry, ops.MetricBackupsSucceeded, create)
-	assert.Equal(t, 1.0, n)
-	n, _ = sample(t, m.Registry, ops.MetricBackupDuration, create)
-	assert.Equal(t, 1.0, n, "the memory provider reports a start time, so the duration is observed")
-
-	// A permission error gives up: failed, by class; the call error is counted.
+	// A failed call is counted by class, permanent or retryable.
 	cloud.FailNext(provider.Permission, 1, 0)
 	_, err = env.ExecuteActivity(acts.StartOperation, activities.StartInput{Provider: "memory", Job: memoryJob(t, "weekly")})
 	require.Error(t, err)
-	n, _ = sample(t, m.Registry, ops.MetricBackupsFailed, map[string]string{"provider": "memory", "kind": "create", "class": "Permission"})
-	assert.Equal(t, 1.0, n)
 	n, _ = sample(t, m.Registry, ops.MetricProviderErrors, map[string]string{"provider": "memory", "call": "Start", "class": "Permission"})
 	assert.Equal(t, 1.0, n)
-	n, _ = sample(t, m.Registry, ops.MetricBackupsStarted, create)
-	assert.Equal(t, 1.0, n, "a failed start is not a start")
-
-	// A retryable error is not a failure (the workflow retries it).
 	cloud.FailNext(provider.Unavailable, 1, 0)
 	_, err = env.ExecuteActivity(acts.StartOperation, activities.StartInput{Provider: "memory", Job: memoryJob(t, "hourly")})
 	require.Error(t, err)
 	n, _ = sample(t, m.Registry, ops.MetricProviderErrors, map[string]string{"provider": "memory", "call": "Start", "class": "Unavailable"})
 	assert.Equal(t, 1.0, n)
-	_, found := sample(t, m.Registry, ops.MetricBackupsFailed, map[string]string{"provider": "memory", "kind": "create", "class": "Unavailable"})
-	assert.False(t, found, "retryable errors do not fail the backup")
+	n, _ = sample(t, m.Registry, ops.MetricProviderCalls, map[string]string{"provider": "memory", "call": "Start"})
+	assert.Equal(t, 3.0, n)
 
-	// Cleanup after a cancel counts as cancelled; cleanup after a failure does not.
-	op := started.Operation
-	_, err = env.ExecuteActivity(acts.Cleanup, activities.CleanupInput{Provider: "memory", Job: job, Operation: &op,
-		Reason: activities.FailureCleanupReasonPrefix + "Permission"})
-	require.NoError(t, err)
-	_, found = sample(t, m.Registry, ops.MetricBackupsCancelled, create)
-	assert.False(t, found)
-	_, err = env.ExecuteActivity(acts.Cleanup, activities.CleanupInput{Provider: "memory", Job: job, Operation: &op, Reason: "operator said so"})
-	require.NoError(t, err)
-	n, _ = sample(t, m.Registry, ops.MetricBackupsCancelled, create)
-	assert.Equal(t, 1.0, n)
-
-	// A request naming an unknown provider cannot put its text in a label.
-	_, err = env.ExecuteActivity(acts.Validate, activities.ValidateInput{Request: backup.Request{Provider: "oracle-" + secretToken},
-		Job: provider.Job{Kind: "weird"}})
-	require.Error(t, err)
-	n, _ = sample(t, m.Registry, ops.MetricBackupsFailed, map[string]string{"provider": "unknown", "kind": "unknown", "class": "InvalidArgument"})
-	assert.Equal(t, 1.0, n)
-
-	// Nothing served on /metrics carries the credential or the request's text.
+	// Nothing served on /metrics carries the credential.
 	rec := httptest.NewRecorder()
 	ops.Handler(m, ops.NewHealth(nil), nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.NotContains(t, rec.Body.String(), secretToken)
 	assert.True(t, bytes.Contains(rec.Body.Bytes(), []byte(ops.MetricProviderCalls)), "our metrics are served")
 	assert.Contains(t, rec.Body.String(), "go_goroutines", "runtime metrics are served")
+}
+
+// The workflows record outcomes through the SDK handler (integration's
+// TestOutcomeMetrics runs them); the handler routes them to backupflow's
+// vectors with only their own labels, and everything else to the SDK's exporter.
+func TestSDKHandlerRoutesOutcomeMetrics(t *testing.T) {
+	m, err := ops.NewMetrics()
+	require.NoError(t, err)
+	h := m.SDKHandler().WithTags(map[string]string{"namespace": "default", "task_queue": "backups"}).
+		WithTags(map[string]string{backup.MetricLabelProvider: "memory", backup.MetricLabelKind: "create"})
+	create := map[string]string{"provider": "memory", "kind": "create"}
+
+	h.Counter(backup.MetricBackupsStarted).Inc(1)
+	h.Counter(backup.MetricBackupsSucceeded).Inc(1)
+	h.Timer(backup.MetricBackupDuration).Record(90 * time.Second)
+	h.WithTags(map[string]string{backup.MetricLabelClass: "Permission"}).Counter(backup.MetricBackupsFailed).Inc(1)
+	h.Counter(backup.MetricBackupsCancelled).Inc(2)
+	h.Counter("temporal_workflow_completed").Inc(1)
+
+	for name, want := range map[string]float64{ops.MetricBackupsStarted: 1, ops.MetricBackupsSucceeded: 1, ops.MetricBackupDuration: 1, ops.MetricBackupsCancelled: 2} {
+		n, found := sample(t, m.Registry, name, create)
+		assert.True(t, found, name)
+		assert.Equal(t, want, n, name)
+	}
+	n, _ := sample(t, m.Registry, ops.MetricBackupsFailed, map[string]string{"provider": "memory", "kind": "create", "class": "Permission"})
+	assert.Equal(t, 1.0, n)
+	n, found := sample(t, m.Registry, "temporal_workflow_completed_total",
+		map[string]string{"namespace": "default", "task_queue": "backups", "provider": "memory", "kind": "create"})
+	assert.True(t, found, "the SDK's own metrics still reach its exporter, with its tags")
+	assert.Equal(t, 1.0, n)
 }
 
 func TestProviderLimiterPacesCallsPerProvider(t *testing.T) {
