@@ -167,6 +167,11 @@ func run(o options, args []string) error {
 			progress("error: %v", err)
 		}
 	}
+	if o.sections["throughput"] && rep.ThroughputErr == "" && rep.ServerErr == "" {
+		// After the first server has stopped, so it takes no CPU from this one.
+		d, err := throughputRefreshingSearchAttributes(ctx, o)
+		rep.ThroughputRefreshOnRead, rep.ThroughputRefreshOnReadErr = d, errText(err)
+	}
 
 	section("inflight", func() {
 		bin := o.workerBin
@@ -256,10 +261,6 @@ func runInProcessSections(ctx context.Context, o options, rep *report, section f
 	section("throughput", func() {
 		r, err := measureThroughput(ctx, s, c, w, o.throughputN, o.rounds, o.starters)
 		rep.Throughput, rep.ThroughputErr = &r, errText(err)
-		if err == nil {
-			d, err := throughputRefreshingSearchAttributes(ctx, o)
-			rep.ThroughputRefreshOnRead, rep.ThroughputRefreshOnReadErr = d, errText(err)
-		}
 	})
 	section("latency", func() {
 		r, err := measureStartLatency(ctx, c, w, o.latencyN)

@@ -121,6 +121,30 @@ func startServer(refreshOnRead bool) (*server, error) {
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
+// Settling: the server is idle once it uses under a tenth of a core over one
+// window; settle gives up waiting after settleLimit.
+const (
+	settleWindow = 200 * time.Millisecond
+	settleLimit  = 10 * time.Second
+)
+
+// settle waits until the server has finished the work left behind by what
+// it was just asked (visibility records, task cleanup), and returns how long
+// that took: up to the start of its first idle window.
+func (s *server) settle() time.Duration {
+	began := time.Now()
+	prev, err := cpuTime(s.pid())
+	for err == nil && time.Since(began) < settleLimit {
+		time.Sleep(settleWindow)
+		var cur time.Duration
+		if cur, err = cpuTime(s.pid()); err == nil && cur-prev < settleWindow/10 {
+			return time.Since(began) - settleWindow
+		}
+		prev = cur
+	}
+	return time.Since(began)
+}
+
 // dial returns a client of the server's namespace.
 func (s *server) dial() (client.Client, error) {
 	return client.Dial(client.Options{HostPort: s.Address, Namespace: s.Namespace, Logger: quietLogger()})

@@ -15,11 +15,15 @@ import (
 
 // throughputRound is one batch of n workflows of one kind.
 type throughputRound struct {
-	Kind    string
-	Round   int
-	N       int
+	Kind  string
+	Round int
+	N     int
+	// Elapsed runs from the first start to the last result plus Settle.
 	Elapsed time.Duration
-	Failed  int
+	// Settle is how long the server kept working after the last result, on
+	// what the batch left behind (visibility records, task cleanup).
+	Settle time.Duration
+	Failed int
 	// CPU used during the batch by the server and by the bench process (workers and starters).
 	ServerCPU, BenchCPU time.Duration
 }
@@ -126,9 +130,11 @@ func runBatch(ctx context.Context, n, starters int, start func(ctx context.Conte
 }
 
 // measureThroughput runs rounds of one batch of each kind on one worker,
-// after a warm-up batch of each. The order flips every round (bare first in
-// odd rounds, backupflow first in even ones), so that the server slowing as
-// its database grows weighs on both kinds alike.
+// after a warm-up batch of each. A batch's time includes the server settling
+// the work it left behind, so no batch pays for the one before it; and the
+// order flips every round (bare first in odd rounds, backupflow first in
+// even ones), so the server slowing as its database grows weighs on both
+// kinds alike.
 func measureThroughput(ctx context.Context, s *server, c client.Client, w *inProcess, n, rounds, starters int) (throughputResult, error) {
 	res := throughputResult{N: n, Rounds: rounds, Starters: starters, Slots: w.app.Config.Worker.MaxConcurrentActivities}
 	bc := w.backupClient(c)
@@ -156,9 +162,10 @@ func measureThroughput(ctx context.Context, s *server, c client.Client, w *inPro
 		server0, _ := cpuTime(s.pid())
 		bench0, _ := cpuTime(selfPID)
 		el, failed, err := runBatch(ctx, n, starters, start)
+		settle := s.settle()
 		server1, _ := cpuTime(s.pid())
 		bench1, _ := cpuTime(selfPID)
-		r := throughputRound{Kind: kind, N: n, Elapsed: el, Failed: failed, ServerCPU: server1 - server0, BenchCPU: bench1 - bench0}
+		r := throughputRound{Kind: kind, N: n, Elapsed: el + settle, Settle: settle, Failed: failed, ServerCPU: server1 - server0, BenchCPU: bench1 - bench0}
 		if failed > 0 {
 			return r, fmt.Errorf("%s: %d of %d workflows failed: %w", kind, failed, n, err)
 		}
