@@ -137,6 +137,14 @@ type MemoryCopy struct {
 func (*MemoryCopy) ProviderName() string { return ProviderMemory }
 func (s *MemoryCopy) Resource() string   { return s.Target + "/" + s.Name }
 
+// IsProvider reports whether name is a provider with a request section. It
+// only looks keys up, so workflow code may call it.
+func IsProvider(name string) bool {
+	_, create := sectionTypes[sectionKey{name, KindCreate}]
+	_, copy := sectionTypes[sectionKey{name, KindCopy}]
+	return create || copy
+}
+
 // Providers lists, sorted, the providers the contract has request sections for.
 func Providers() []string {
 	var names []string

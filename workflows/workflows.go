@@ -5,7 +5,6 @@ package workflows
 
 import (
 	"errors"
-	"slices"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -285,7 +284,7 @@ func describe(err error) string {
 // known provider.
 func (r *run) metrics() client.MetricsHandler {
 	p := r.req.Provider
-	if !slices.Contains(backup.Providers(), p) {
+	if !backup.IsProvider(p) {
 		p = backup.MetricUnknown
 	}
 	return workflow.GetMetricsHandler(r.root).WithTags(map[string]string{
