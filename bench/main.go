@@ -27,6 +27,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/client"
 )
 
 var selfPID = os.Getpid()
@@ -239,35 +241,63 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// inProcessStack is a fresh server (child process), a client of its
+// namespace and a backupflow worker in this process.
+type inProcessStack struct {
+	s *server
+	c client.Client
+	w *inProcess
+}
+
+func startInProcessStack(refreshOnRead bool) (_ *inProcessStack, err error) {
+	st := &inProcessStack{}
+	defer func() {
+		if err != nil {
+			st.stop()
+		}
+	}()
+	if st.s, err = startServer(refreshOnRead); err != nil {
+		return nil, err
+	}
+	if st.c, err = st.s.dial(); err != nil {
+		return nil, err
+	}
+	if st.w, err = startInProcess(st.c, st.s, st.s.Namespace, "backups", nil); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *inProcessStack) stop() {
+	if st.w != nil {
+		st.w.stop()
+	}
+	if st.c != nil {
+		st.c.Close()
+	}
+	if st.s != nil {
+		st.s.stop()
+	}
+}
+
 // runInProcessSections runs throughput, history and start latency on one
 // server with a worker in this process.
 func runInProcessSections(ctx context.Context, o options, rep *report, section func(string, func())) error {
-	s, err := startServer(false)
+	st, err := startInProcessStack(false)
 	if err != nil {
 		return err
 	}
-	defer s.stop()
-	c, err := s.dial()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	w, err := startInProcess(c, s, s.Namespace, "backups", nil)
-	if err != nil {
-		return err
-	}
-	defer w.stop()
-
+	defer st.stop()
 	section("throughput", func() {
-		r, err := measureThroughput(ctx, s, c, w, o.throughputN, o.rounds, o.starters)
+		r, err := measureThroughput(ctx, st.s, st.c, st.w, o.throughputN, o.rounds, o.starters)
 		rep.Throughput, rep.ThroughputErr = &r, errText(err)
 	})
 	section("latency", func() {
-		r, err := measureStartLatency(ctx, c, w, o.latencyN)
+		r, err := measureStartLatency(ctx, st.c, st.w, o.latencyN)
 		rep.Latency, rep.LatencyErr = &r, errText(err)
 	})
 	section("history", func() {
-		r, err := measureHistory(ctx, s, c, o.historySpeedup, o.historyStep)
+		r, err := measureHistory(ctx, st.s, st.c, o.historySpeedup, o.historyStep)
 		rep.History, rep.HistoryErr = &r, errText(err)
 	})
 	return nil
@@ -277,21 +307,11 @@ func runInProcessSections(ctx context.Context, o options, rep *report, section f
 // a second server that re-reads search attributes from its database on every
 // use, the dev server's default: a diagnostic of what that setting costs.
 func throughputRefreshingSearchAttributes(ctx context.Context, o options) (*throughputResult, error) {
-	s, err := startServer(true)
+	st, err := startInProcessStack(true)
 	if err != nil {
 		return nil, err
 	}
-	defer s.stop()
-	c, err := s.dial()
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	w, err := startInProcess(c, s, s.Namespace, "backups", nil)
-	if err != nil {
-		return nil, err
-	}
-	defer w.stop()
-	r, err := measureThroughput(ctx, s, c, w, o.throughputN, o.rounds, o.starters)
+	defer st.stop()
+	r, err := measureThroughput(ctx, st.s, st.c, st.w, o.throughputN, o.rounds, o.starters)
 	return &r, err
 }

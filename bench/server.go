@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/log"
 
 	"github.com/backupflow/backupflow/deploy/dev/devserver"
 )
@@ -37,7 +38,11 @@ type serverInfo struct {
 // runs until stdin closes or a signal. It caches search attributes as a
 // production server does, unless refreshOnRead.
 func serve(refreshOnRead bool) error {
-	srv, err := devserver.Start(devserver.Options{Ephemeral: true, NoUI: true, Namespace: "bench", CacheSearchAttributes: !refreshOnRead})
+	// No server logs, as with temporaltest: under the in-flight test's load
+	// SQLite writes time out now and then, which the server retries, and
+	// each would print a stack trace between the progress lines.
+	srv, err := devserver.Start(devserver.Options{Ephemeral: true, NoUI: true, Namespace: "bench", CacheSearchAttributes: !refreshOnRead,
+		Logger: log.NewNoopLogger()})
 	if err != nil {
 		return err
 	}
