@@ -13,6 +13,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -165,10 +166,19 @@ func (c *Client) Handle(workflowID, runID string) *Handle {
 	return &Handle{client: c, WorkflowID: workflowID, RunID: runID}
 }
 
-// Progress asks the workflow where it is, and adds the live percent from its
-// pending poll (unfinished polls are not recorded in history).
+// Progress reports where the backup is. While it runs, the workflow answers a
+// query (which needs a worker) and the live percent comes from its pending
+// poll (unfinished polls are not recorded in history). Once it has ended,
+// the progress comes from the outcome Temporal stored, with no worker needed.
 func (h *Handle) Progress(ctx context.Context) (Progress, error) {
 	var p Progress
+	desc, err := h.client.Temporal.DescribeWorkflowExecution(ctx, h.WorkflowID, h.RunID)
+	if err != nil {
+		return p, fmt.Errorf("describe %s: %w", h.WorkflowID, err)
+	}
+	if info := desc.GetWorkflowExecutionInfo(); info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return h.endedProgress(ctx, info)
+	}
 	v, err := h.client.Temporal.QueryWorkflow(ctx, h.WorkflowID, h.RunID, ProgressQuery)
 	if err != nil {
 		return p, fmt.Errorf("query %s: %w", h.WorkflowID, err)
@@ -178,10 +188,6 @@ func (h *Handle) Progress(ctx context.Context) (Progress, error) {
 	}
 	if p.State.Terminal() {
 		return p, nil
-	}
-	desc, err := h.client.Temporal.DescribeWorkflowExecution(ctx, h.WorkflowID, h.RunID)
-	if err != nil {
-		return p, nil // the query answer stands on its own
 	}
 	for _, pa := range desc.GetPendingActivities() {
 		p.Attempts = max(p.Attempts, int(pa.GetAttempt()))
@@ -195,6 +201,55 @@ func (h *Handle) Progress(ctx context.Context) (Progress, error) {
 		}
 	}
 	return p, nil
+}
+
+// endedProgress is an ended backup's progress, read from its result or
+// failure; provider and resource come from the search attributes when the
+// outcome does not carry them.
+func (h *Handle) endedProgress(ctx context.Context, info *workflowpb.WorkflowExecutionInfo) (Progress, error) {
+	p := Progress{Provider: keyword(info, SearchAttributeProvider), Resource: keyword(info, SearchAttributeResource)}
+	res, err := h.client.Handle(h.WorkflowID, info.GetExecution().GetRunId()).Result(ctx)
+	var ended *temporal.WorkflowExecutionError
+	var canceled *temporal.CanceledError
+	var app *temporal.ApplicationError
+	switch {
+	case err == nil:
+		p.State, p.Percent = StateSucceeded, 100
+		p.Provider, p.Resource, p.Operation, p.BackupID, p.Attempts = res.Provider, res.Resource, res.OperationID, res.Backup.ID, res.Attempts
+	case errors.As(err, &canceled):
+		p.State = StateCancelled
+		if report, ok := CleanupOf(err); ok {
+			p.Cleanup, p.CancelReason = &report, report.Reason
+		}
+	case errors.As(err, &ended):
+		p.State = StateFailed
+		p.LastError = err.Error()
+		if errors.As(err, &app) {
+			p.LastError = app.Error()
+			// A failure after cleanup carries the report (every report has
+			// its reason; a provider error's details decode without one).
+			var report CleanupReport
+			if app.HasDetails() && app.Details(&report) == nil && report.Reason != "" {
+				p.Cleanup = &report
+				if app.Type() == FailureCleanup { // the cancel's cleanup failed
+					p.CancelReason = report.Reason
+				}
+			}
+		}
+	default: // not an outcome: the result could not be read
+		return p, fmt.Errorf("result of %s: %w", h.WorkflowID, err)
+	}
+	return p, nil
+}
+
+// keyword is a Keyword search attribute's value, "" when unset. (Search
+// attributes are never encoded by a payload codec.)
+func keyword(info *workflowpb.WorkflowExecutionInfo, name string) string {
+	var v string
+	if p, ok := info.GetSearchAttributes().GetIndexedFields()[name]; ok {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &v)
+	}
+	return v
 }
 
 // ProgressQueryTimeout bounds one progress query in Watch: a query needs a

@@ -262,12 +262,25 @@ func (r *run) fail(err error) (backup.Result, error) {
 // for it (a failed backup's record, or a start whose response was lost).
 func (r *run) failAndClean(err error, op *provider.Operation) (backup.Result, error) {
 	r.progress.LastError = describe(err)
-	if _, cerr := r.cleanup(op, "backup failed: "+r.progress.LastError); cerr != nil {
+	report, cerr := r.cleanup(op, "backup failed: "+r.progress.LastError)
+	if cerr != nil {
 		r.progress.LastError += "; cleanup failed too: " + describe(cerr)
 	}
 	r.setState(backup.StateFailed)
 	r.recordFailure(failureClass(err))
-	return backup.Result{}, err
+	return backup.Result{}, withCleanup(err, report)
+}
+
+// withCleanup puts the cleanup report in the failure's details, so every
+// client (and the Temporal UI) sees what was removed, with no worker to
+// ask. The failure keeps the error's type and message; the error is its cause.
+func withCleanup(err error, report backup.CleanupReport) error {
+	typ, msg := "", err.Error()
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		typ, msg = app.Type(), app.Message()
+	}
+	return temporal.NewNonRetryableApplicationError(msg, typ, err, report)
 }
 
 // describe returns the innermost application error's message.
