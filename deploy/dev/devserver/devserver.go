@@ -34,7 +34,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -163,6 +165,22 @@ type Server struct {
 // and the UI, and returns once the namespace answers with its search
 // attributes registered and the UI serves its health check.
 func Start(opts Options) (*Server, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := start(opts)
+		// A port picked free can be taken by another process before the
+		// server binds it: pick again. (A port the caller chose was checked.)
+		if err == nil || attempt == 3 || !picksPorts(opts) || !strings.Contains(err.Error(), "address already in use") {
+			return s, err
+		}
+	}
+}
+
+// picksPorts reports whether Start picks any of the server's ports itself.
+func picksPorts(o Options) bool {
+	return o.Port == 0 || o.HTTPPort == 0 || (!o.NoUI && o.UIPort == 0) || slices.Contains(o.ServicePorts[:], 0)
+}
+
+func start(opts Options) (*Server, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNamespace
 	}
