@@ -207,7 +207,9 @@ func (h *Handle) Progress(ctx context.Context) (Progress, error) {
 // failure; provider and resource come from the search attributes when the
 // outcome does not carry them.
 func (h *Handle) endedProgress(ctx context.Context, info *workflowpb.WorkflowExecutionInfo) (Progress, error) {
-	p := Progress{Provider: keyword(info, SearchAttributeProvider), Resource: keyword(info, SearchAttributeResource)}
+	var p Progress
+	p.Provider, _ = Keyword(info, SearchAttributeProvider)
+	p.Resource, _ = Keyword(info, SearchAttributeResource)
 	res, err := h.client.Handle(h.WorkflowID, info.GetExecution().GetRunId()).Result(ctx)
 	var ended *temporal.WorkflowExecutionError
 	var canceled *temporal.CanceledError
@@ -223,9 +225,8 @@ func (h *Handle) endedProgress(ctx context.Context, info *workflowpb.WorkflowExe
 		}
 	case errors.As(err, &ended):
 		p.State = StateFailed
-		p.LastError = err.Error()
+		_, p.LastError = FailureOf(err)
 		if errors.As(err, &app) {
-			p.LastError = app.Error()
 			// A failure after cleanup carries the report (every report has
 			// its reason; a provider error's details decode without one).
 			var report CleanupReport
@@ -242,14 +243,15 @@ func (h *Handle) endedProgress(ctx context.Context, info *workflowpb.WorkflowExe
 	return p, nil
 }
 
-// keyword is a Keyword search attribute's value, "" when unset. (Search
-// attributes are never encoded by a payload codec.)
-func keyword(info *workflowpb.WorkflowExecutionInfo, name string) string {
-	var v string
-	if p, ok := info.GetSearchAttributes().GetIndexedFields()[name]; ok {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, &v)
+// Keyword reads a Keyword search attribute of a described or listed
+// workflow; ok is false when the workflow has not set it. (Search attributes
+// are never encoded by a payload codec.)
+func Keyword(info *workflowpb.WorkflowExecutionInfo, name string) (v string, ok bool) {
+	p, ok := info.GetSearchAttributes().GetIndexedFields()[name]
+	if !ok {
+		return "", false
 	}
-	return v
+	return v, converter.GetDefaultDataConverter().FromPayload(p, &v) == nil
 }
 
 // ProgressQueryTimeout bounds one progress query in Watch: a query needs a
@@ -309,6 +311,22 @@ func (h *Handle) Result(ctx context.Context) (Result, error) {
 	var r Result
 	err := h.client.Temporal.GetWorkflow(ctx, h.WorkflowID, h.RunID).Get(ctx, &r)
 	return r, err
+}
+
+// FailureOf says what failed a backup: the activity timeout when one ran out
+// of time (checked first, as a timeout wraps the last attempt's error), else
+// the first application error. class is FailureTimeout or that error's type;
+// message is its own message, without the chain of causes below it.
+func FailureOf(err error) (class, message string) {
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return FailureTimeout, timeout.Error()
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Type(), app.Message()
+	}
+	return "", err.Error()
 }
 
 // CleanupOf returns the cleanup report of a cancelled backup's error.

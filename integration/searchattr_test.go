@@ -23,7 +23,7 @@ func indexed(t *testing.T, e *coreEnv, ctx context.Context, workflowID, runID st
 	require.NoError(t, err)
 	got := map[string]string{}
 	for _, name := range backup.SearchAttributeNames {
-		if v, ok := testenv.SearchAttribute(t, desc, name); ok {
+		if v, ok := backup.Keyword(desc.GetWorkflowExecutionInfo(), name); ok {
 			got[name] = v
 		}
 	}

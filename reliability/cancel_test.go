@@ -120,7 +120,7 @@ func TestCancellation(t *testing.T) {
 		assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, desc.GetWorkflowExecutionInfo().GetStatus())
 		// The client set the search attributes at the start, so even a
 		// backup cancelled before Validate ended is found by its state.
-		state, _ := testenv.SearchAttribute(t, desc, backup.SearchAttributeState)
+		state, _ := backup.Keyword(desc.GetWorkflowExecutionInfo(), backup.SearchAttributeState)
 		assert.Equal(t, string(backup.StateCancelled), state, "%s seed %d: BackupState", r.Cloud.Provider, r.Seed)
 		if report.Created {
 			created++

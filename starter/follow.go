@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/backupflow/backupflow/backup"
 )
@@ -257,16 +256,9 @@ func (c *CLI) list(ctx context.Context, args []string, o *options) Output {
 				WorkflowType: e.GetType().GetName(),
 				Status:       statusOf(e.GetStatus()),
 			}
-			attrs := e.GetSearchAttributes().GetIndexedFields()
-			for name, dst := range map[string]*string{
-				backup.SearchAttributeProvider: &l.Provider,
-				backup.SearchAttributeResource: &l.Resource,
-				backup.SearchAttributeState:    &l.State,
-			} {
-				if p, ok := attrs[name]; ok {
-					_ = converter.GetDefaultDataConverter().FromPayload(p, dst)
-				}
-			}
+			l.Provider, _ = backup.Keyword(e, backup.SearchAttributeProvider)
+			l.Resource, _ = backup.Keyword(e, backup.SearchAttributeResource)
+			l.State, _ = backup.Keyword(e, backup.SearchAttributeState)
 			if t := e.GetStartTime(); t != nil {
 				st := t.AsTime()
 				l.StartTime = &st

@@ -4,7 +4,6 @@
 package workflows
 
 import (
-	"errors"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -273,23 +272,17 @@ func (r *run) failAndClean(err error, op *provider.Operation) (backup.Result, er
 
 // withCleanup puts the cleanup report in the failure's details, so every
 // client (and the Temporal UI) sees what was removed, with no worker to
-// ask. The failure keeps the error's type and message; the error is its cause.
+// ask. The failure keeps the class and message of what failed the backup
+// (backup.FailureOf); the error is its cause.
 func withCleanup(err error, report backup.CleanupReport) error {
-	typ, msg := "", err.Error()
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		typ, msg = app.Type(), app.Message()
-	}
-	return temporal.NewNonRetryableApplicationError(msg, typ, err, report)
+	class, msg := backup.FailureOf(err)
+	return temporal.NewNonRetryableApplicationError(msg, class, err, report)
 }
 
-// describe returns the innermost application error's message.
+// describe is the message of what failed a backup.
 func describe(err error) string {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		return app.Error()
-	}
-	return err.Error()
+	_, msg := backup.FailureOf(err)
+	return msg
 }
 
 // metrics is the SDK's metrics handler (silent during replay) with this
@@ -326,20 +319,12 @@ func (r *run) recordFailure(class string) {
 	r.metrics().WithTags(map[string]string{backup.MetricLabelClass: class}).Counter(backup.MetricBackupsFailed).Inc(1)
 }
 
-// failureClass is the class label of the error a backup failed with: the
-// provider error class an activity gave up on, or FailureTimeout when an
-// activity ran out of time (checked first: a timeout wraps the last
-// attempt's error).
+// failureClass is the class label of the error a backup failed with: a
+// known provider class, FailureTimeout, or MetricUnknown.
 func failureClass(err error) string {
-	var timeout *temporal.TimeoutError
-	if errors.As(err, &timeout) {
-		return backup.FailureTimeout
-	}
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		if c := provider.Class(app.Type()); c.Known() {
-			return string(c)
-		}
+	class, _ := backup.FailureOf(err)
+	if class == backup.FailureTimeout || provider.Class(class).Known() {
+		return class
 	}
 	return backup.MetricUnknown
 }

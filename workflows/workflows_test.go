@@ -284,3 +284,20 @@ func TestFailureClassLabelsAreBounded(t *testing.T) {
 	assert.Equal(t, backup.MetricUnknown, failureClass(temporal.NewApplicationError("x", "SomethingNew")))
 	assert.Equal(t, backup.MetricUnknown, failureClass(errors.New("plain")))
 }
+
+func TestWithCleanupKeepsWhatFailedTheBackup(t *testing.T) {
+	report := backup.CleanupReport{Reason: "backup failed", Created: true}
+	busy := temporal.NewNonRetryableApplicationError("instance busy", string(provider.Busy), nil)
+	timedOut := withCleanup(temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, busy), report)
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(timedOut, &app))
+	assert.Equal(t, backup.FailureTimeout, app.Type(), "a timeout is not relabelled as its last attempt's class")
+	var got backup.CleanupReport
+	require.NoError(t, app.Details(&got))
+	assert.Equal(t, report, got)
+
+	failed := withCleanup(temporal.NewNonRetryableApplicationError("disk full", string(provider.BackupFailed), nil), report)
+	require.True(t, errors.As(failed, &app))
+	assert.Equal(t, string(provider.BackupFailed), app.Type())
+	assert.Equal(t, "disk full", app.Message())
+}

@@ -45,9 +45,11 @@ type Metrics struct {
 	provider *sdkmetric.MeterProvider
 
 	started, succeeded, failed, cancelled *prometheus.CounterVec
-	duration                              *prometheus.HistogramVec
-	calls, callErrors                     *prometheus.CounterVec
-	callDuration                          *prometheus.HistogramVec
+	// outcomes are those four by the name the workflows count them under.
+	outcomes          map[string]*prometheus.CounterVec
+	duration          *prometheus.HistogramVec
+	calls, callErrors *prometheus.CounterVec
+	callDuration      *prometheus.HistogramVec
 }
 
 // backupBuckets span a quick simulator backup to a three-day one (seconds).
@@ -110,6 +112,8 @@ func NewMetrics() (*Metrics, error) {
 		UseMonotonicCounters: true,
 		OnError:              func(error) {}, // a metric the SDK cannot record must never stop a worker
 	})
+	m.outcomes = map[string]*prometheus.CounterVec{backup.MetricBackupsStarted: m.started, backup.MetricBackupsSucceeded: m.succeeded,
+		backup.MetricBackupsFailed: m.failed, backup.MetricBackupsCancelled: m.cancelled}
 	m.sdk = outcomeHandler{MetricsHandler: otelHandler, m: m}
 	return m, nil
 }
@@ -132,8 +136,7 @@ func (h outcomeHandler) WithTags(tags map[string]string) client.MetricsHandler {
 }
 
 func (h outcomeHandler) Counter(name string) client.MetricsCounter {
-	vec, ok := map[string]*prometheus.CounterVec{backup.MetricBackupsStarted: h.m.started, backup.MetricBackupsSucceeded: h.m.succeeded,
-		backup.MetricBackupsFailed: h.m.failed, backup.MetricBackupsCancelled: h.m.cancelled}[name]
+	vec, ok := h.m.outcomes[name]
 	if !ok {
 		return h.MetricsHandler.Counter(name)
 	}
@@ -191,7 +194,7 @@ func errorClass(err error) string {
 	case c == "":
 		return string(provider.Unavailable)
 	case !c.Known():
-		return "unknown"
+		return backup.MetricUnknown
 	default:
 		return string(c)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/server/temporaltest"
@@ -126,19 +125,6 @@ func (e *Env) RecordHistory(t *testing.T, name, workflowID, runID string) {
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), raw, 0o644))
-}
-
-// SearchAttribute reads a keyword search attribute of a described workflow
-// (no worker needed, unlike a query on a closed workflow); ok is false when
-// the workflow never set it.
-func SearchAttribute(t *testing.T, desc *workflowservice.DescribeWorkflowExecutionResponse, name string) (v string, ok bool) {
-	t.Helper()
-	p, ok := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[name]
-	if !ok {
-		return "", false
-	}
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &v))
-	return v, true
 }
 
 // Attempts lists the attempt number of every activity and local activity a
