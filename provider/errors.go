@@ -15,10 +15,14 @@ const (
 	AlreadyExists   Class = "AlreadyExists"
 	// Busy: a precondition that will clear by itself (instance busy, another
 	// backup running, source not ready yet). Retried with a long backoff.
-	Busy       Class = "Busy"
-	Quota      Class = "Quota"
-	Permission Class = "Permission"
-	Throttled  Class = "Throttled"
+	Busy Class = "Busy"
+	// FailedPrecondition: the resource is in a state only a person can
+	// change (instance stopped, locked, deleted from under us). Not retried:
+	// the message names the state and what to do.
+	FailedPrecondition Class = "FailedPrecondition"
+	Quota              Class = "Quota"
+	Permission         Class = "Permission"
+	Throttled          Class = "Throttled"
 	// Unavailable covers 5xx, timeouts and lost connections.
 	Unavailable Class = "Unavailable"
 	Internal    Class = "Internal"
@@ -32,7 +36,7 @@ const (
 // anything else "unknown" so a stray class cannot grow a label set.
 func (c Class) Known() bool {
 	switch c {
-	case InvalidArgument, NotFound, AlreadyExists, Busy, Quota, Permission, Throttled, Unavailable, Internal,
+	case InvalidArgument, NotFound, AlreadyExists, Busy, FailedPrecondition, Quota, Permission, Throttled, Unavailable, Internal,
 		Unsupported, BackupFailed:
 		return true
 	}
