@@ -23,12 +23,13 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/response"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 
+	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 )
 
-// Error codes of the family that the drivers react to by name. The table is
-// distilled from PROVIDERS.md (RDS family codes; the TaurusDB-specific table
-// is unverified) plus the API gateway's authentication and throttling codes.
+// Error codes of the family that the drivers react to by name: the RDS
+// family's codes plus the API gateway's authentication and throttling codes.
+// docs/providers/taurusdb.md lists each code with its source.
 const (
 	CodeInvalidParameter  = "DBS.280127"
 	CodeNotFound          = "DBS.200002"
@@ -40,11 +41,13 @@ const (
 	CodeAuthFailed   = "APIGW.0301"
 	CodeTokenExpired = "APIGW.0307"
 	CodeThrottled    = "APIGW.0308"
+	// TaurusDB (GaussDB for MySQL) only: a backup of that name exists (409).
+	CodeTaurusNameExists = "DBS.201209"
 )
 
-// codeClasses classifies the codes whose meaning is known. A code wins over the
-// HTTP status because the same status carries different meanings (400 is both
-// "invalid parameter" and "name exists").
+// codeClasses classifies the codes whose meaning is known across the family.
+// A code wins over the HTTP status because the same status carries different
+// meanings (400 is both "invalid parameter" and "name exists").
 var codeClasses = map[string]provider.Class{
 	// The instance is busy (being modified, rebooted, ...): retry later.
 	"DBS.200011": provider.Busy,
@@ -66,8 +69,34 @@ var codeClasses = map[string]provider.Class{
 	"APIGW.0308": provider.Throttled,
 }
 
-// Classify maps an HTTP status and a provider error code into the taxonomy.
-func Classify(status int, code string) provider.Class {
+// serviceCodeClasses adds, per provider name, the codes only that service's
+// API gives; they are looked up before the family's. Open Telekom Cloud RDS
+// has none: it keeps exactly the family table.
+var serviceCodeClasses = map[string]map[string]provider.Class{
+	backup.ProviderTaurusDB: {
+		// Codes the public GaussDB(for MySQL) tooling retries as "another
+		// operation is under way on the instance" (docs/providers/taurusdb.md).
+		"DBS.201014":   provider.Busy,
+		"DBS.201015":   provider.Busy,
+		"DBS.216011":   provider.Busy,
+		"DBS.05000084": provider.Busy,
+		"DBS.212033":   provider.Busy,
+		// A backup of that name exists. It is a 409, which would otherwise
+		// read as Busy: the driver adopts the backup when it is ours.
+		CodeTaurusNameExists: provider.AlreadyExists,
+	},
+}
+
+// Classify maps an HTTP status and a provider error code of the family into
+// the taxonomy (the family's codes only; see ClassifyFor).
+func Classify(status int, code string) provider.Class { return ClassifyFor("", status, code) }
+
+// ClassifyFor maps an HTTP status and an error code of providerName's API
+// into the taxonomy: the service's own codes, then the family's, then the status.
+func ClassifyFor(providerName string, status int, code string) provider.Class {
+	if c, ok := serviceCodeClasses[providerName][code]; ok {
+		return c
+	}
 	if c, ok := codeClasses[code]; ok {
 		return c
 	}
@@ -172,7 +201,7 @@ func fromResponse(providerName string, sre *sdkerr.ServiceResponseError, retryAf
 		msg = http.StatusText(sre.StatusCode)
 	}
 	return &provider.Error{
-		Class:      Classify(sre.StatusCode, sre.ErrorCode),
+		Class:      ClassifyFor(providerName, sre.StatusCode, sre.ErrorCode),
 		Provider:   providerName,
 		Code:       sre.ErrorCode,
 		Message:    msg,

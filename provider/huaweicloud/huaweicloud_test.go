@@ -76,6 +76,36 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// TestClassifyPerService: TaurusDB's own codes apply to TaurusDB only; Open
+// Telekom Cloud RDS keeps the family table, where a 409 it does not know is Busy.
+func TestClassifyPerService(t *testing.T) {
+	cases := []struct {
+		provider string
+		status   int
+		code     string
+		want     provider.Class
+	}{
+		{"taurusdb", 409, "DBS.201014", provider.Busy},
+		{"taurusdb", 409, "DBS.201015", provider.Busy},
+		{"taurusdb", 409, "DBS.216011", provider.Busy},
+		{"taurusdb", 409, "DBS.05000084", provider.Busy},
+		{"taurusdb", 409, "DBS.212033", provider.Busy},
+		{"taurusdb", 409, "DBS.201209", provider.AlreadyExists},
+		{"taurusdb", 409, "DBS.201205", provider.Busy}, // family codes still apply
+		{"taurusdb", 400, "DBS.201201", provider.AlreadyExists},
+		{"otcrds", 409, "DBS.201209", provider.Busy}, // not an OTC code: by status
+		{"otcrds", 400, "DBS.201014", provider.InvalidArgument},
+		{"otcrds", 409, "DBS.201205", provider.Busy},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s %d %s", c.provider, c.status, c.code), func(t *testing.T) {
+			assert.Equal(t, c.want, huaweicloud.ClassifyFor(c.provider, c.status, c.code))
+			pe := huaweicloud.MapError(c.provider, &sdkerr.ServiceResponseError{StatusCode: c.status, ErrorCode: c.code})
+			assert.Equal(t, c.want, provider.ClassOf(pe), "MapError classifies for its provider")
+		})
+	}
+}
+
 func httpResponse(status int, body string, header ...string) *response.DefaultHttpResponse {
 	h := http.Header{"Content-Type": {"application/json"}}
 	for i := 0; i+1 < len(header); i += 2 {
