@@ -11,6 +11,7 @@ import (
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/spanner/admin/database/apiv1/databasepb"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -55,20 +56,56 @@ type backupRecord struct {
 }
 
 type operation struct {
-	name       string
-	b          *backupRecord
-	copy       bool
-	cancelTime *time.Time
+	name string
+	b    *backupRecord
+	copy bool
+	// stopped is when the operation ended before its backup was complete:
+	// cancelled (CancelOperation; also reported as cancel_time) or its
+	// backup deleted while being made (DeleteBackup). Both end it CANCELLED.
+	stopped   *time.Time
+	cancelled bool
 }
 
 func (b *backupRecord) end() time.Time { return b.start.Add(b.duration) }
 
-func (o *operation) done(now time.Time) bool { return o.cancelTime != nil || !now.Before(o.b.end()) }
+func (o *operation) done(now time.Time) bool { return o.stopped != nil || !now.Before(o.b.end()) }
+
+// stop ends a running operation early and removes its backup. Caller holds s.mu.
+func (s *Server) stop(op *operation, now time.Time, cancelled bool) {
+	op.stopped, op.cancelled = &now, cancelled
+	delete(s.backups, op.b.name)
+}
 
 // creating reports whether the backup is still being made at now.
 func (b *backupRecord) creating(now time.Time) bool { return !b.op.done(now) }
 
 func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+// The structured detail the simulator attaches to the "one pending backup
+// creation per database" refusal: a google.rpc.ErrorInfo with this reason
+// and domain, and the database in its metadata. Spanner documents no detail
+// for it; this is our guess (docs/providers/spanner.md).
+const (
+	ErrorDomain           = "spanner.googleapis.com"
+	PendingCreationReason = "PENDING_BACKUP_CREATION"
+)
+
+// pendingCreationStatus is the FAILED_PRECONDITION refusing a second pending
+// creation, with the ErrorInfo detail when withDetails.
+func pendingCreationStatus(withDetails bool, msg, database string) *status.Status {
+	st := status.New(codes.FailedPrecondition, msg)
+	if withDetails {
+		info := &errdetails.ErrorInfo{Reason: PendingCreationReason, Domain: ErrorDomain, Metadata: map[string]string{"database": database}}
+		if d, err := st.WithDetails(info); err == nil {
+			st = d
+		}
+	}
+	return st
+}
+
+func pendingCreation(msg, database string) error {
+	return pendingCreationStatus(true, msg, database).Err()
+}
 
 func invalid(format string, args ...any) error {
 	return status.Errorf(codes.InvalidArgument, format, args...)
@@ -231,6 +268,7 @@ func (s *Server) CreateBackup(_ context.Context, req *databasepb.CreateBackupReq
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.expire(now)
 	if err := s.checkInstance(req.GetParent(), "spanner.backups.create"); err != nil {
 		return nil, err
 	}
@@ -283,9 +321,9 @@ func (s *Server) CreateBackup(_ context.Context, req *databasepb.CreateBackupReq
 	}
 	for _, b := range s.backups {
 		if b.source == "" && b.database == db.name && b.creating(now) {
-			return nil, status.Errorf(codes.FailedPrecondition,
+			return nil, pendingCreation(fmt.Sprintf(
 				"Cannot create backup %s: there is already a pending backup creation (%s) for database %s; only one pending backup creation per database is allowed.",
-				name, b.name, db.name)
+				name, b.name, db.name), db.name)
 		}
 	}
 	b := &backupRecord{
@@ -301,6 +339,7 @@ func (s *Server) CopyBackup(_ context.Context, req *databasepb.CopyBackupRequest
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.expire(now)
 	if err := s.checkInstance(req.GetParent(), "spanner.backups.create"); err != nil {
 		return nil, err
 	}
@@ -365,11 +404,13 @@ func (s *Server) lookupBackup(name, permission string) (*backupRecord, error) {
 func (s *Server) GetBackup(_ context.Context, req *databasepb.GetBackupRequest) (*databasepb.Backup, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
+	s.expire(now)
 	b, err := s.lookupBackup(req.GetName(), "spanner.backups.get")
 	if err != nil {
 		return nil, err
 	}
-	return s.backupProto(b, s.now()), nil
+	return s.backupProto(b, now), nil
 }
 
 // copiesOf lists the copies of b still running. Caller holds s.mu.
@@ -384,25 +425,41 @@ func (s *Server) copiesOf(b *backupRecord, now time.Time) []string {
 	return names
 }
 
-// DeleteBackup deletes a backup that is neither being created nor being copied.
+// DeleteBackup deletes a pending or completed backup, as the SDK documents.
+// Deleting a backup still being made ends its create (or copy) operation
+// CANCELLED. A backup that is the source of a running copy cannot be deleted.
 func (s *Server) DeleteBackup(_ context.Context, req *databasepb.DeleteBackupRequest) (*emptypb.Empty, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.expire(now)
 	b, err := s.lookupBackup(req.GetName(), "spanner.backups.delete")
 	if err != nil {
 		return nil, err
-	}
-	if b.creating(now) {
-		return nil, status.Errorf(codes.FailedPrecondition,
-			"Backup %s is still being created and cannot be deleted; cancel its operation %s instead.", b.name, b.op.name)
 	}
 	if copies := s.copiesOf(b, now); len(copies) > 0 {
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"Backup %s cannot be deleted while it is being copied (referencing backups: %s).", b.name, strings.Join(copies, ", "))
 	}
+	if b.creating(now) {
+		s.stop(b.op, now, false)
+		return &emptypb.Empty{}, nil
+	}
 	delete(s.backups, b.name)
 	return &emptypb.Empty{}, nil
+}
+
+// expire removes the backups whose expire_time has passed, as Spanner does,
+// except a backup still being made and the source of a copy still running
+// (the copy docs: the source is not cleaned up on expiration until the copy
+// is finished). Caller holds s.mu.
+func (s *Server) expire(now time.Time) {
+	for name, b := range s.backups {
+		if now.Before(b.expireTime) || b.creating(now) || len(s.copiesOf(b, now)) > 0 {
+			continue
+		}
+		delete(s.backups, name)
+	}
 }
 
 var backupFilterFields = map[string]bool{
@@ -415,6 +472,7 @@ func (s *Server) ListBackups(_ context.Context, req *databasepb.ListBackupsReque
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.expire(now)
 	if err := s.checkInstance(req.GetParent(), "spanner.backups.list"); err != nil {
 		return nil, err
 	}
@@ -478,8 +536,8 @@ func (s *Server) listOperations(prefix, filterExpr string, recentOnly bool, now 
 }
 
 func (s *Server) opEnd(op *operation) time.Time {
-	if op.cancelTime != nil {
-		return *op.cancelTime
+	if op.stopped != nil {
+		return *op.stopped
 	}
 	return op.b.end()
 }
@@ -652,8 +710,8 @@ func (s *Server) opProto(op *operation, now time.Time) *longrunningpb.Operation 
 		prog.EndTime = ts(at)
 	}
 	var cancel *timestamppb.Timestamp
-	if op.cancelTime != nil {
-		cancel = ts(*op.cancelTime)
+	if op.cancelled {
+		cancel = ts(*op.stopped)
 	}
 	var md proto.Message = &databasepb.CreateBackupMetadata{Name: b.name, Database: b.database, Progress: prog, CancelTime: cancel}
 	if op.copy {
@@ -662,10 +720,17 @@ func (s *Server) opProto(op *operation, now time.Time) *longrunningpb.Operation 
 	mdAny, _ := anypb.New(md)
 	out := &longrunningpb.Operation{Name: op.name, Metadata: mdAny, Done: done}
 	switch {
-	case op.cancelTime != nil:
+	case op.cancelled:
 		out.Result = &longrunningpb.Operation_Error{Error: &spb.Status{
 			Code:    int32(codes.Canceled),
 			Message: fmt.Sprintf("Backup %s was cancelled at the caller's request; the backup was deleted.", b.name),
+		}}
+	case op.stopped != nil:
+		// Deleting a backup being made ends its operation like a cancel
+		// (our guess, see docs/providers/spanner.md), without a cancel_time.
+		out.Result = &longrunningpb.Operation_Error{Error: &spb.Status{
+			Code:    int32(codes.Canceled),
+			Message: fmt.Sprintf("Backup %s was deleted while it was being created.", b.name),
 		}}
 	case done:
 		resp, _ := anypb.New(s.backupProto(b, at))

@@ -53,9 +53,7 @@ func (s *Server) CancelOperation(_ context.Context, req *longrunningpb.CancelOpe
 	if op.done(now) {
 		return &emptypb.Empty{}, nil
 	}
-	t := now
-	op.cancelTime = &t
-	delete(s.backups, op.b.name)
+	s.stop(op, now, true)
 	return &emptypb.Empty{}, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"path"
 	"sort"
 	"sync"
 	"time"
@@ -68,6 +69,7 @@ type Server struct {
 	opOrder   []*operation
 	seq       int
 	calls     int
+	perMethod map[string]int // calls by method name (CreateBackup, ...)
 	requests  int
 	loseNext  bool
 	queued    []fault
@@ -87,8 +89,11 @@ const (
 )
 
 type fault struct {
-	kind       faultKind
-	code       codes.Code
+	kind faultKind
+	// method, when set, makes the fault wait for a call of that method
+	// (short name, e.g. "DeleteBackup"); other calls pass it by.
+	method     string
+	refusal    *status.Status // faultCode: the answer
 	retryAfter time.Duration
 }
 
@@ -115,10 +120,11 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("spanner simulator: listen: %w", err)
 	}
 	s := &Server{
-		opts:    opts,
-		lis:     lis,
-		backups: map[string]*backupRecord{},
-		ops:     map[string]*operation{},
+		opts:      opts,
+		lis:       lis,
+		backups:   map[string]*backupRecord{},
+		ops:       map[string]*operation{},
+		perMethod: map[string]int{},
 	}
 	s.seed(time.Now())
 	s.grpc = grpc.NewServer(grpc.UnaryInterceptor(s.intercept))
@@ -153,6 +159,7 @@ func (s *Server) Advance(d time.Duration) { s.mu.Lock(); s.offset += d; s.mu.Unl
 func (s *Server) Inventory() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.expire(s.now())
 	names := make([]string, 0, len(s.backups))
 	for n := range s.backups {
 		names = append(names, n)
@@ -164,6 +171,14 @@ func (s *Server) Inventory() []string {
 // Calls counts the RPCs received (including refused ones).
 func (s *Server) Calls() int { s.mu.Lock(); defer s.mu.Unlock(); return s.calls }
 
+// CallsTo counts the RPCs of one method received (including refused ones),
+// by its short name: "CreateBackup", "DeleteBackup", "CancelOperation", ...
+func (s *Server) CallsTo(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.perMethod[method]
+}
+
 // Faults counts the faults injected so far (FailNext, LoseNextCreate and SetFaultRate).
 func (s *Server) Faults() int { s.mu.Lock(); defer s.mu.Unlock(); return s.faults }
 
@@ -174,32 +189,53 @@ func (s *Server) LoseNextCreate() { s.mu.Lock(); s.loseNext = true; s.mu.Unlock(
 // FailNext makes the next n calls fail before being applied: Unavailable ->
 // UNAVAILABLE; Throttled -> RESOURCE_EXHAUSTED with a google.rpc.RetryInfo
 // detail of retryAfter (when non-zero); Internal -> INTERNAL; Permission ->
-// PERMISSION_DENIED; Busy -> FAILED_PRECONDITION (about a pending creation);
-// anything else UNAVAILABLE.
+// PERMISSION_DENIED; Busy -> FAILED_PRECONDITION about a pending creation
+// (message only, as FailNextPendingCreation(false)); anything else UNAVAILABLE.
 func (s *Server) FailNext(class provider.Class, n int, retryAfter time.Duration) {
 	f := fault{kind: faultUnavailable}
 	switch class {
 	case provider.Throttled:
 		f = fault{kind: faultThrottled, retryAfter: retryAfter}
 	case provider.Internal:
-		f = fault{kind: faultCode, code: codes.Internal}
+		f = injected(codes.Internal)
 	case provider.Permission:
-		f = fault{kind: faultCode, code: codes.PermissionDenied}
+		f = injected(codes.PermissionDenied)
 	case provider.Busy:
-		f = fault{kind: faultCode, code: codes.FailedPrecondition}
+		f = fault{kind: faultCode, refusal: pendingCreationStatus(false, "injected fault: another backup creation is pending on this database", "")}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for range n {
-		s.queued = append(s.queued, f)
+		s.queue(f)
 	}
 }
 
-// FailNextCode makes the next call fail with an arbitrary gRPC code and message.
-func (s *Server) FailNextCode(code codes.Code) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.queued = append(s.queued, fault{kind: faultCode, code: code})
+func injected(code codes.Code) fault {
+	return fault{kind: faultCode, refusal: status.Newf(code, "injected %s fault", code)}
+}
+
+func (s *Server) queue(f fault) { s.mu.Lock(); s.queued = append(s.queued, f); s.mu.Unlock() }
+
+// FailNextCode makes the next call fail with an arbitrary gRPC code and a
+// message naming the fault (no detail but the request ID).
+func (s *Server) FailNextCode(code codes.Code) { s.queue(injected(code)) }
+
+// FailNextCall makes the next call of one method (short name, e.g.
+// "DeleteBackup") fail with code; calls of other methods pass.
+func (s *Server) FailNextCall(method string, code codes.Code) {
+	f := injected(code)
+	f.method = method
+	s.queue(f)
+}
+
+// FailNextPendingCreation makes the next call fail as a second backup
+// creation on a database is refused. withDetails: a terse message and the
+// google.rpc.ErrorInfo the simulator sends (PendingCreationReason), so only
+// the detail tells what happened; without: the message alone says it.
+func (s *Server) FailNextPendingCreation(withDetails bool) {
+	msg := "injected fault: there is already a pending backup creation for this database"
+	if withDetails {
+		msg = "Precondition check failed."
+	}
+	s.queue(fault{kind: faultCode, refusal: pendingCreationStatus(withDetails, msg, DatabaseName(0))})
 }
 
 // SetLatency delays every call by d before it is handled.
@@ -227,17 +263,16 @@ func isCreate(method string) bool {
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	s.mu.Lock()
 	s.calls++
+	s.perMethod[path.Base(info.FullMethod)]++
 	s.requests++
 	requestID := fmt.Sprintf("sim-req-%06d", s.requests)
 	latency := s.latency
 	var f *fault
 	authErr := s.checkAuth(ctx)
 	if authErr == nil {
-		switch {
-		case len(s.queued) > 0:
-			q := s.queued[0]
-			s.queued = s.queued[1:]
-			f = &q
+		switch q := s.takeQueued(path.Base(info.FullMethod)); {
+		case q != nil:
+			f = q
 		case s.loseNext && isCreate(info.FullMethod):
 			s.loseNext = false
 			f = &fault{kind: faultLost}
@@ -276,11 +311,7 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 			}
 			return nil, withRequestID(st, requestID)
 		case faultCode:
-			msg := fmt.Sprintf("injected %s fault", f.code)
-			if f.code == codes.FailedPrecondition {
-				msg = "injected fault: another backup creation is pending on this database"
-			}
-			return nil, withRequestID(status.New(f.code, msg), requestID)
+			return nil, withRequestID(f.refusal, requestID)
 		}
 	}
 	resp, err := handler(ctx, req)
@@ -292,6 +323,17 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		return nil, withRequestID(st, requestID)
 	}
 	return resp, nil
+}
+
+// takeQueued removes and returns the first queued fault for method, if any. Caller holds s.mu.
+func (s *Server) takeQueued(method string) *fault {
+	for i, q := range s.queued {
+		if q.method == "" || q.method == method {
+			s.queued = append(s.queued[:i:i], s.queued[i+1:]...)
+			return &q
+		}
+	}
+	return nil
 }
 
 func withRequestID(st *status.Status, id string) error {

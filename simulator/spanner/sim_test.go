@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -328,12 +329,10 @@ func TestCancelAndDeleteSemantics(t *testing.T) {
 	c := client(t, srv)
 	running := mustCreate(t, c, "running", 10)
 	name := sim.Instance + "/backups/running"
-	err := c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: name}, noRetry)
-	assert.Equal(t, codes.FailedPrecondition, code(err), "a backup being created cannot be deleted")
 
 	srv.Advance(dur / 4)
 	require.NoError(t, c.CancelOperation(ctx(t), &longrunningpb.CancelOperationRequest{Name: running.Name()}, noRetry))
-	_, err = running.Poll(ctx(t), noRetry)
+	_, err := running.Poll(ctx(t), noRetry)
 	require.True(t, running.Done())
 	assert.Equal(t, codes.Canceled, code(err), "the operation ends CANCELLED")
 	md, _ := running.Metadata()
@@ -361,6 +360,52 @@ func TestCancelAndDeleteSemantics(t *testing.T) {
 
 	err = c.CancelOperation(ctx(t), &longrunningpb.CancelOperationRequest{Name: name + "/operations/none"}, noRetry)
 	assert.Equal(t, codes.NotFound, code(err))
+}
+
+// TestDeletePendingBackup: DeleteBackup deletes a pending backup too; its
+// create operation ends CANCELLED (without a cancel_time: nobody called
+// CancelOperation) and the database is free for the next backup.
+func TestDeletePendingBackup(t *testing.T) {
+	srv := start(t, sim.Options{})
+	c := client(t, srv)
+	op := mustCreate(t, c, "pending", 11)
+	name := sim.Instance + "/backups/pending"
+	srv.Advance(dur / 2)
+	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: name}, noRetry))
+	assert.Empty(t, srv.Inventory())
+	_, err := c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: name}, noRetry)
+	assert.Equal(t, codes.NotFound, code(err))
+
+	_, err = op.Poll(ctx(t), noRetry)
+	require.True(t, op.Done(), "the create operation has ended")
+	assert.Equal(t, codes.Canceled, code(err))
+	assert.Contains(t, status.Convert(err).Message(), "deleted while it was being created")
+	md, _ := op.Metadata()
+	assert.Nil(t, md.GetCancelTime(), "no cancel was requested")
+	assert.InDelta(t, 50, md.GetProgress().GetProgressPercent(), 2, "progress stops where the backup was deleted")
+	assert.NotNil(t, md.GetProgress().GetEndTime())
+	srv.Advance(2 * dur)
+	_, err = c.GetOperation(ctx(t), &longrunningpb.GetOperationRequest{Name: op.Name()}, noRetry)
+	require.NoError(t, err)
+	_, err = op.Poll(ctx(t), noRetry)
+	assert.Equal(t, codes.Canceled, code(err), "it stays cancelled after its planned end")
+	assert.Empty(t, srv.Inventory(), "and never reappears")
+
+	again := mustCreate(t, c, "pending-2", 11)
+	assert.False(t, again.Done(), "the database is free again")
+
+	// A copy being made is deleted the same way, and releases its source.
+	srv.Advance(2 * dur)
+	created := srv.Now()
+	cp, err := c.CopyBackup(ctx(t), &databasepb.CopyBackupRequest{Parent: sim.CopyInstance, BackupId: "cp", SourceBackup: sim.Instance + "/backups/pending-2",
+		ExpireTime: timestamppb.New(created.Add(48 * time.Hour))}, noRetry)
+	require.NoError(t, err)
+	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: sim.CopyInstance + "/backups/cp"}, noRetry))
+	_, err = cp.Poll(ctx(t), noRetry)
+	assert.Equal(t, codes.Canceled, code(err))
+	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: sim.Instance + "/backups/pending-2"}, noRetry),
+		"the source is no longer being copied")
+	assert.Empty(t, srv.Inventory())
 }
 
 func TestListingsAndFilters(t *testing.T) {
@@ -546,4 +591,119 @@ func TestSectionHelpersAreValidRequests(t *testing.T) {
 	_, err = c.CopyBackup(ctx(t), &databasepb.CopyBackupRequest{Parent: cp.Parent, BackupId: cp.BackupID, SourceBackup: cp.SourceBackup,
 		ExpireTime: timestamppb.New(cexp)}, noRetry)
 	require.NoError(t, err)
+}
+
+// TestBackupsExpire: once the clock passes a backup's expireTime the backup
+// is gone from get and list; one that is the source of a copy still running
+// is kept until the copy ends.
+func TestBackupsExpire(t *testing.T) {
+	srv := start(t, sim.Options{})
+	c := client(t, srv)
+	t0 := srv.Now()
+	create := func(id string, db int, expire time.Time) *database.CreateBackupOperation {
+		op, err := c.CreateBackup(ctx(t), &databasepb.CreateBackupRequest{Parent: sim.Instance, BackupId: id,
+			Backup: &databasepb.Backup{Database: sim.DatabaseName(db), ExpireTime: timestamppb.New(expire)}}, noRetry)
+		require.NoError(t, err)
+		return op
+	}
+	get := func(id string) error {
+		_, err := c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: sim.Instance + "/backups/" + id}, noRetry)
+		return err
+	}
+	listed := func(parent string) []string {
+		var names []string
+		it := c.ListBackups(ctx(t), &databasepb.ListBackupsRequest{Parent: parent}, noRetry)
+		for {
+			b, err := it.Next()
+			if err == iterator.Done {
+				return names
+			}
+			require.NoError(t, err)
+			names = append(names, b.GetName()[strings.LastIndex(b.GetName(), "/")+1:])
+		}
+	}
+	create("short", 40, t0.Add(6*time.Hour+time.Minute))
+	create("long", 41, t0.Add(48*time.Hour))
+	srv.Advance(6 * time.Hour)
+	require.NoError(t, get("short"), "not expired yet")
+	assert.Equal(t, []string{"long", "short"}, listed(sim.Instance))
+	srv.Advance(2 * time.Minute)
+	assert.Equal(t, codes.NotFound, code(get("short")), "expired")
+	assert.Equal(t, []string{"long"}, listed(sim.Instance))
+	assert.Equal(t, []string{sim.Instance + "/backups/long"}, srv.Inventory())
+
+	// A source whose expireTime passes while it is being copied is kept
+	// until the copy ends.
+	t1 := srv.Now()
+	create("src", 42, t1.Add(7*time.Hour))
+	srv.Advance(7*time.Hour - dur/2) // the source is READY and expires in dur/2
+	cp, err := c.CopyBackup(ctx(t), &databasepb.CopyBackupRequest{Parent: sim.CopyInstance, BackupId: "cp", SourceBackup: sim.Instance + "/backups/src",
+		ExpireTime: timestamppb.New(t1.Add(48 * time.Hour))}, noRetry)
+	require.NoError(t, err)
+	srv.Advance(3 * dur / 4) // past the source's expireTime, the copy still running
+	src, err := c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: sim.Instance + "/backups/src"}, noRetry)
+	require.NoError(t, err, "kept while a copy runs")
+	assert.True(t, srv.Now().After(src.GetExpireTime().AsTime()))
+	assert.Equal(t, []string{sim.CopyInstance + "/backups/cp"}, src.GetReferencingBackups())
+	assert.Contains(t, listed(sim.Instance), "src")
+	srv.Advance(dur / 2) // the copy has ended
+	res, err := cp.Poll(ctx(t), noRetry)
+	require.NoError(t, err)
+	assert.Equal(t, databasepb.Backup_READY, res.GetState())
+	assert.Equal(t, codes.NotFound, code(get("src")), "expired once the copy ended")
+	assert.Equal(t, []string{"cp"}, listed(sim.CopyInstance))
+}
+
+// TestPendingCreationDetails: the refusal of a second pending creation
+// carries a google.rpc.ErrorInfo (our guess of Spanner's detail); injected
+// refusals come with the detail and a terse message, or with the message only.
+func TestPendingCreationDetails(t *testing.T) {
+	srv := start(t, sim.Options{})
+	c := client(t, srv)
+	errorInfo := func(err error) *errdetails.ErrorInfo {
+		for _, d := range status.Convert(err).Details() {
+			if info, ok := d.(*errdetails.ErrorInfo); ok {
+				return info
+			}
+		}
+		return nil
+	}
+	mustCreate(t, c, "first", 43)
+	_, err := c.CreateBackup(ctx(t), createReq("second", 43, 48*time.Hour), noRetry)
+	assert.Equal(t, codes.FailedPrecondition, code(err))
+	assert.Contains(t, status.Convert(err).Message(), "pending backup creation")
+	info := errorInfo(err)
+	require.NotNil(t, info)
+	assert.Equal(t, sim.PendingCreationReason, info.GetReason())
+	assert.Equal(t, sim.ErrorDomain, info.GetDomain())
+	assert.Equal(t, sim.DatabaseName(43), info.GetMetadata()["database"])
+
+	srv.FailNextPendingCreation(true)
+	_, err = c.CreateBackup(ctx(t), createReq("third", 44, 48*time.Hour), noRetry)
+	assert.Equal(t, codes.FailedPrecondition, code(err))
+	assert.NotContains(t, status.Convert(err).Message(), "pending", "only the detail says it")
+	require.NotNil(t, errorInfo(err))
+	assert.Equal(t, sim.PendingCreationReason, errorInfo(err).GetReason())
+
+	srv.FailNextPendingCreation(false)
+	_, err = c.CreateBackup(ctx(t), createReq("third", 44, 48*time.Hour), noRetry)
+	assert.Equal(t, codes.FailedPrecondition, code(err))
+	assert.Contains(t, status.Convert(err).Message(), "pending")
+	assert.Nil(t, errorInfo(err), "the message alone")
+	assert.Equal(t, 4, srv.CallsTo("CreateBackup"))
+}
+
+func TestFailNextCallWaitsForItsMethod(t *testing.T) {
+	srv := start(t, sim.Options{})
+	c := client(t, srv)
+	mustCreate(t, c, "target", 45)
+	srv.FailNextCall("DeleteBackup", codes.Internal)
+	_, err := c.GetDatabase(ctx(t), &databasepb.GetDatabaseRequest{Name: sim.DatabaseName(0)}, noRetry)
+	require.NoError(t, err, "other methods pass")
+	err = c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: sim.Instance + "/backups/target"}, noRetry)
+	assert.Equal(t, codes.Internal, code(err))
+	assert.Equal(t, 1, srv.CallsTo("DeleteBackup"))
+	assert.Equal(t, 1, srv.CallsTo("GetDatabase"))
+	assert.Equal(t, 1, srv.CallsTo("CreateBackup"))
+	assert.Equal(t, []string{sim.Instance + "/backups/target"}, srv.Inventory(), "the refused delete was not applied")
 }
