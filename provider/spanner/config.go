@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	database "cloud.google.com/go/spanner/admin/database/apiv1"
 	"golang.org/x/oauth2"
@@ -130,7 +131,7 @@ func New(cfg Config) (*Driver, error) {
 		}
 		return nil, fmt.Errorf("spanner: cannot create the Database Admin client (check %s): %w", hint, err)
 	}
-	return &Driver{client: client}, nil
+	return &Driver{client: client, now: time.Now}, nil
 }
 
 // Close releases the client's connections.

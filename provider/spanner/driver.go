@@ -8,9 +8,15 @@
 //
 // Idempotency: the backup ID is the caller's and deterministic, so a retried
 // Start gets ALREADY_EXISTS and adopts the backup when it is ours (see owns);
-// Find does the same lookup without creating. Cancel is CancelOperation: if it
-// wins, the operation ends CANCELLED and Spanner deletes the backup; if the
-// backup finished first the caller deletes it (Delete = DeleteBackup).
+// Find does the same lookup without creating.
+//
+// Cancel deletes the pending backup (DeleteBackup deletes a pending or
+// completed backup), which stops the work at once and ends the operation
+// CANCELLED; CancelOperation, best effort and asynchronous, is only the
+// fallback. If the backup finished first the caller deletes it (Delete).
+//
+// Every provider fact the driver relies on, with its source or marked as a
+// guess, is in docs/providers/spanner.md.
 //
 // The driver turns the SDK's own retries off (gax.WithRetry(nil) on every
 // call): each driver call makes exactly one RPC, so errors reach the activity
@@ -53,6 +59,9 @@ var noRetry = gax.WithRetry(nil)
 // Driver is the Spanner driver. Build it with New.
 type Driver struct {
 	client *database.DatabaseAdminClient
+	// now is the driver's clock: Start re-checks the expireTime bounds
+	// against it (tests replace it, see export_test.go).
+	now func() time.Time
 }
 
 var _ provider.Driver = (*Driver)(nil)
@@ -121,10 +130,21 @@ func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
 // Start creates (or copies) the backup. When the backup ID is taken, or the
 // database already has a pending creation, it adopts the backup if it is
 // ours (a retry after a lost response); otherwise it returns the error.
+//
+// Spanner checks the expireTime bounds when it processes the request, and a
+// start may come hours after Validate (a busy database is retried with long
+// back-off), so the bounds are checked again here, against the clock now,
+// before any create call; a backup of ours already made is still adopted.
 func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operation, error) {
 	s, err := parse(job.Kind, job.Section)
 	if err != nil {
 		return provider.Operation{}, err
+	}
+	if terr := s.checkTimes(d.now()); terr != nil {
+		if found, ferr := d.Find(ctx, job); ferr == nil && found != nil {
+			return *found, nil
+		}
+		return provider.Operation{}, terr
 	}
 	var name string
 	var progress *databasepb.OperationProgress
@@ -392,15 +412,41 @@ func (d *Driver) pollBackup(ctx context.Context, op provider.Operation) (provide
 	return st, nil
 }
 
-// Cancel asks Spanner to cancel the operation; true when it accepted. An
-// operation that is unknown or already finished (NOT_FOUND,
-// FAILED_PRECONDITION) cannot be cancelled: false, and the caller polls to
-// the end and deletes what finished.
+// Cancel stops a running create or copy of ours; true when it is stopped
+// or being stopped. An operation that is unknown or already finished cannot
+// be stopped: false, and the caller polls to the end and deletes what
+// finished.
+//
+// It deletes the pending backup rather than cancel the operation: the delete
+// takes effect at once, the cancel is best effort and asynchronous. Deleting
+// by name is safe because the backup is proven ours: op.ID is the operation
+// our own create (or copy) call returned, it names op.BackupName, and
+// GetOperation shows it still running, so the backup under that name is the
+// one it is making. When Spanner refuses the delete (FAILED_PRECONDITION),
+// CancelOperation is the fallback.
 func (d *Driver) Cancel(ctx context.Context, op provider.Operation) (bool, error) {
 	if !isOperationName(op.ID) {
 		return false, nil
 	}
-	err := d.client.CancelOperation(ctx, &longrunningpb.CancelOperationRequest{Name: op.ID}, noRetry)
+	lro, err := d.client.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: op.ID}, noRetry)
+	switch {
+	case isCode(err, codes.NotFound):
+		return false, nil
+	case err != nil:
+		return false, mapError(err)
+	case lro.GetDone():
+		return false, nil
+	}
+	if md, ok := decodeMeta(lro); ok && md.name == op.BackupName && strings.HasPrefix(op.ID, op.BackupName+"/operations/") {
+		err := d.client.DeleteBackup(ctx, &databasepb.DeleteBackupRequest{Name: op.BackupName}, noRetry)
+		switch {
+		case err == nil, isCode(err, codes.NotFound):
+			return true, nil
+		case !isCode(err, codes.FailedPrecondition):
+			return false, mapError(err)
+		}
+	}
+	err = d.client.CancelOperation(ctx, &longrunningpb.CancelOperationRequest{Name: op.ID}, noRetry)
 	switch {
 	case err == nil:
 		return true, nil
@@ -410,8 +456,8 @@ func (d *Driver) Cancel(ctx context.Context, op provider.Operation) (bool, error
 	return false, mapError(err)
 }
 
-// Delete deletes the backup; one already gone is not an error. A backup still
-// being created (or being copied) is refused by Spanner with
+// Delete deletes the backup, pending or completed; one already gone is not
+// an error. The source of a copy still running is refused by Spanner with
 // FAILED_PRECONDITION, which maps to Busy.
 func (d *Driver) Delete(ctx context.Context, op provider.Operation) error {
 	if op.BackupName == "" {

@@ -426,23 +426,29 @@ func TestPreflightCopyChecksSource(t *testing.T) {
 	assert.NoError(t, check(expiring(created.Add(366*24*time.Hour))))
 }
 
-func TestDeleteWhileCreatingIsBusy(t *testing.T) {
+// TestDeletePendingBackup: Delete removes a backup still being created (its
+// operation ends CANCELLED); only the source of a running copy is Busy.
+func TestDeletePendingBackup(t *testing.T) {
 	srv := startSim(t)
 	d := newDriver(t, srv, sim.AccessToken)
-	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "busy-delete", 14, nil)))
-	err := d.Delete(testCtx(t), op)
-	assert.Equal(t, provider.Busy, provider.ClassOf(err), "%v", err)
-	assert.Contains(t, srv.Inventory(), op.BackupName)
-	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, op).Phase)
-
-	// While a copy runs, its source cannot be deleted either.
-	cp := mustStart(t, d, jobOf(backup.KindCopy, copySection(t, "busy-copy", op.BackupName, nil)))
-	err = d.Delete(testCtx(t), op)
-	assert.Equal(t, provider.Busy, provider.ClassOf(err), "%v", err)
-	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, cp).Phase)
+	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "pending-delete", 14, nil)))
 	require.NoError(t, d.Delete(testCtx(t), op))
-	require.NoError(t, d.Delete(testCtx(t), op), "already gone is fine")
 	assert.NotContains(t, srv.Inventory(), op.BackupName)
+	st, err := d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseCancelled, st.Phase, "%+v", st)
+	require.NoError(t, d.Delete(testCtx(t), op), "already gone is fine")
+
+	// While a copy runs, its source cannot be deleted.
+	src := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "busy-source", 14, nil)))
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, src).Phase)
+	cp := mustStart(t, d, jobOf(backup.KindCopy, copySection(t, "busy-copy", src.BackupName, nil)))
+	err = d.Delete(testCtx(t), src)
+	assert.Equal(t, provider.Busy, provider.ClassOf(err), "%v", err)
+	assert.Contains(t, srv.Inventory(), src.BackupName)
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, cp).Phase)
+	require.NoError(t, d.Delete(testCtx(t), src))
+	assert.NotContains(t, srv.Inventory(), src.BackupName)
 }
 
 func TestCancelOutcomes(t *testing.T) {
@@ -452,18 +458,22 @@ func TestCancelOutcomes(t *testing.T) {
 	srv.Advance(simDuration / 2)
 	ok, err := d.Cancel(testCtx(t), op)
 	require.NoError(t, err)
-	assert.True(t, ok, "Spanner accepts the cancel of a running operation")
+	assert.True(t, ok, "a running operation of ours is stopped")
+	assert.NotContains(t, srv.Inventory(), op.BackupName, "the pending backup is deleted at once")
+	assert.Equal(t, 1, srv.CallsTo("DeleteBackup"), "by deleting it")
+	assert.Zero(t, srv.CallsTo("CancelOperation"), "not by the asynchronous cancel")
 	st, err := d.Poll(testCtx(t), op)
 	require.NoError(t, err)
 	assert.Equal(t, provider.PhaseCancelled, st.Phase)
 	assert.Equal(t, "CANCELLED", st.ProviderState)
-	assert.NotContains(t, srv.Inventory(), op.BackupName, "Spanner deleted the cancelled backup")
 
 	// Lost race: the backup finished first, the cancel changes nothing, the caller deletes.
 	done := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "finished", 16, nil)))
 	srv.Advance(2 * simDuration)
-	_, err = d.Cancel(testCtx(t), done)
+	ok, err = d.Cancel(testCtx(t), done)
 	require.NoError(t, err)
+	assert.False(t, ok, "a finished operation cannot be stopped")
+	assert.Equal(t, 1, srv.CallsTo("DeleteBackup"), "and its backup is left for the caller")
 	st, err = d.Poll(testCtx(t), done)
 	require.NoError(t, err)
 	assert.Equal(t, provider.PhaseSucceeded, st.Phase, "the cancel lost the race")
@@ -516,7 +526,7 @@ func TestEveryCodeThroughTheSDK(t *testing.T) {
 		codes.Canceled: provider.Unavailable, codes.Unknown: provider.Internal, codes.InvalidArgument: provider.InvalidArgument,
 		codes.DeadlineExceeded: provider.Unavailable, codes.NotFound: provider.NotFound, codes.AlreadyExists: provider.AlreadyExists,
 		codes.PermissionDenied: provider.Permission, codes.ResourceExhausted: provider.Throttled,
-		codes.FailedPrecondition: provider.Busy, // the simulator's injected precondition is about a pending creation
+		codes.FailedPrecondition: provider.FailedPrecondition, // the injected message names no transient state
 		codes.Aborted:            provider.Internal, codes.OutOfRange: provider.InvalidArgument, codes.Unimplemented: provider.Unsupported,
 		codes.Internal: provider.Internal, codes.Unavailable: provider.Unavailable, codes.DataLoss: provider.Internal,
 		codes.Unauthenticated: provider.Permission,
@@ -670,4 +680,144 @@ func TestFindWhenTheOperationIsNoLongerListed(t *testing.T) {
 	wrongSource.Section = copySection(t, "old-copy", other.BackupName, nil)
 	_, err := d.Find(testCtx(t), wrongSource)
 	assert.Equal(t, provider.AlreadyExists, provider.ClassOf(err), "%v", err)
+}
+
+// TestCancelFallsBackToCancelOperation: when Spanner refuses to delete the
+// pending backup, Cancel asks for the operation's cancellation instead.
+func TestCancelFallsBackToCancelOperation(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "fallback-cancel", 23, nil)))
+	srv.FailNextCall("DeleteBackup", codes.FailedPrecondition)
+	ok, err := d.Cancel(testCtx(t), op)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, 1, srv.CallsTo("DeleteBackup"))
+	assert.Equal(t, 1, srv.CallsTo("CancelOperation"))
+	st, err := d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseCancelled, st.Phase)
+	assert.NotContains(t, srv.Inventory(), op.BackupName)
+
+	// Any other refusal of the delete is reported, classified.
+	other := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "refused-cancel", 24, nil)))
+	srv.FailNextCall("DeleteBackup", codes.PermissionDenied)
+	_, err = d.Cancel(testCtx(t), other)
+	assert.Equal(t, provider.Permission, provider.ClassOf(err), "%v", err)
+	assert.Contains(t, srv.Inventory(), other.BackupName)
+}
+
+// TestCancelNeverDeletesABackupThatIsNotOurs: once our operation has ended,
+// a backup under the same name is somebody else's, and Cancel leaves it.
+func TestCancelNeverDeletesABackupThatIsNotOurs(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	section := createSection(t, "reused-name", 25, nil)
+	ours := mustStart(t, d, jobOf(backup.KindCreate, section))
+	ok, err := d.Cancel(testCtx(t), ours)
+	require.NoError(t, err)
+	require.True(t, ok)
+	theirs := mustStart(t, newDriver(t, srv, sim.AccessToken), jobOf(backup.KindCreate, section))
+	require.NotEqual(t, ours.ID, theirs.ID)
+
+	ok, err = d.Cancel(testCtx(t), ours)
+	require.NoError(t, err)
+	assert.False(t, ok, "our operation has ended")
+	assert.Contains(t, srv.Inventory(), theirs.BackupName, "the other backup under that name is untouched")
+	assert.Equal(t, 1, srv.CallsTo("DeleteBackup"), "only our own pending backup was deleted")
+}
+
+// TestStartRechecksExpireTime: Spanner checks expireTime when it processes
+// the request, so a start that waited past the 6-hour edge (a busy
+// database) fails naming expireTime before any create call is made.
+func TestStartRechecksExpireTime(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	t0 := time.Now()
+	expiring := func(id string, after time.Duration) provider.Job {
+		return jobOf(backup.KindCreate, createSection(t, id, 26, func(s *backup.SpannerCreate) {
+			s.Backup.ExpireTime = t0.Add(after).UTC().Format(time.RFC3339Nano)
+		}))
+	}
+	late := expiring("late", 6*time.Hour+30*time.Minute)
+	_, err := d.Validate(late.Kind, late.Section, t0)
+	require.NoError(t, err, "valid when requested")
+	require.NoError(t, d.Preflight(testCtx(t), late))
+
+	d.SetClock(func() time.Time { return t0.Add(time.Hour) }) // the start waited an hour
+	srv.Advance(time.Hour)
+	_, err = d.Start(testCtx(t), late)
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, provider.InvalidArgument, pe.Class)
+	assert.Equal(t, "spanner.backup.expireTime", pe.Field)
+	assert.Contains(t, pe.Rule, "at least 6 hours")
+	assert.False(t, pe.Class.Retryable())
+	assert.Zero(t, srv.CallsTo("CreateBackup"), "no create call reached Spanner")
+
+	// The same wait with room to spare starts normally.
+	op, err := d.Start(testCtx(t), expiring("later", 8*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 1, srv.CallsTo("CreateBackup"))
+
+	// A backup of ours already made is adopted, even though a new create
+	// could no longer be made with that expireTime.
+	d.SetClock(func() time.Time { return t0.Add(2*time.Hour + time.Minute) })
+	again, err := d.Start(testCtx(t), expiring("later", 8*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, op.ID, again.ID)
+	assert.Equal(t, 1, srv.CallsTo("CreateBackup"))
+}
+
+// TestPendingCreationIsBusyByDetailsOrPhrase: through the SDK, the refusal
+// of a second pending creation is Busy whether only its ErrorInfo detail or
+// only its message says so; a FAILED_PRECONDITION saying neither is not.
+func TestPendingCreationIsBusyByDetailsOrPhrase(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	job := jobOf(backup.KindCreate, createSection(t, "pending-kinds", 28, nil))
+	for name, inject := range map[string]func(){
+		"detail only": func() { srv.FailNextPendingCreation(true) },
+		"phrase only": func() { srv.FailNextPendingCreation(false) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			inject()
+			srv.FailNext(provider.Unavailable, 1, 0) // the adopting lookup fails, so the refusal itself is returned
+			_, err := d.Start(testCtx(t), job)
+			var pe *provider.Error
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, provider.Busy, pe.Class, "%v", err)
+			assert.Equal(t, "FAILED_PRECONDITION", pe.Code)
+		})
+	}
+	srv.FailNextCode(codes.FailedPrecondition)
+	_, err := d.Start(testCtx(t), job)
+	assert.Equal(t, provider.FailedPrecondition, provider.ClassOf(err), "%v", err)
+	assert.Empty(t, srv.Inventory())
+
+	// The real refusal (a second backup of a database) carries both.
+	first := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "first-of-db", 29, nil)))
+	_, err = d.Start(testCtx(t), jobOf(backup.KindCreate, createSection(t, "second-of-db", 29, nil)))
+	assert.Equal(t, provider.Busy, provider.ClassOf(err), "%v", err)
+	assert.Equal(t, []string{first.BackupName}, srv.Inventory())
+}
+
+// TestExpiredBackupIsGone: after its expireTime Spanner deletes a backup;
+// the driver sees it gone.
+func TestExpiredBackupIsGone(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "expiring", 30, func(s *backup.SpannerCreate) {
+		s.Backup.ExpireTime = srv.Now().Add(7 * time.Hour).Format(time.RFC3339Nano)
+	})))
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, op).Phase)
+	srv.Advance(7 * time.Hour)
+	_, err := d.Describe(testCtx(t), op)
+	assert.Equal(t, provider.NotFound, provider.ClassOf(err), "%v", err)
+	bare := op
+	bare.ID = op.BackupName
+	st, err := d.Poll(testCtx(t), bare)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseGone, st.Phase)
+	require.NoError(t, d.Delete(testCtx(t), op), "already gone is fine")
 }

@@ -14,19 +14,49 @@ import (
 	"github.com/backupflow/backupflow/provider"
 )
 
-// busyPhrases mark a FAILED_PRECONDITION that clears by itself: another
-// backup creation pending on the database, a source backup (or database)
-// not READY yet, a backup still being created or being copied. Spanner does
-// not document machine-readable reasons for these, so the message decides.
+// A FAILED_PRECONDITION that clears by itself (another backup creation
+// pending on the database, a source backup or database not READY yet, a
+// backup being copied) is Busy; any other is FailedPrecondition (a state only
+// a person can change). Spanner documents no machine-readable reason for
+// these (docs/providers/spanner.md), so two signals decide, in order:
+//
+//  1. structured details: a google.rpc.ErrorInfo of domain errorDomain whose
+//     reason is in busyReasons (the reason is our guess; the simulator sends it);
+//  2. the message: any of busyPhrases (Spanner's wording, not a contract).
+const errorDomain = "spanner.googleapis.com"
+
+var busyReasons = map[string]bool{
+	"PENDING_BACKUP_CREATION": true, // one pending backup creation per database
+}
+
 var busyPhrases = []string{
 	"pending", "in progress", "still being created", "being created", "not ready",
 	"being copied", "referencing backup", "state creating", "is creating", "concurrent",
 }
 
-// classOf maps a gRPC code to the taxonomy. FAILED_PRECONDITION depends on
-// the message (see busyPhrases): transient ones are Busy, any other (a
-// precondition that will not clear by waiting) is InvalidArgument so the
-// workflow fails at once with the provider's code and message.
+// busyByDetails reports whether the status carries an ErrorInfo saying the
+// precondition will clear by itself.
+func busyByDetails(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == errorDomain && busyReasons[info.GetReason()] {
+			return true
+		}
+	}
+	return false
+}
+
+func busyByPhrase(message string) bool {
+	m := strings.ToLower(message)
+	for _, p := range busyPhrases {
+		if strings.Contains(m, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// classOf maps a gRPC status to the taxonomy; docs/providers/spanner.md has
+// the table with sources, and a test holds this function to it.
 //
 //	OK                  -> (no error)
 //	CANCELLED           -> Unavailable   (the call, not the backup, was cancelled: try again)
@@ -37,7 +67,7 @@ var busyPhrases = []string{
 //	ALREADY_EXISTS      -> AlreadyExists
 //	PERMISSION_DENIED   -> Permission
 //	RESOURCE_EXHAUSTED  -> Throttled     (RetryInfo's delay becomes RetryAfter)
-//	FAILED_PRECONDITION -> Busy | InvalidArgument
+//	FAILED_PRECONDITION -> Busy | FailedPrecondition
 //	ABORTED             -> Internal
 //	OUT_OF_RANGE        -> InvalidArgument
 //	UNIMPLEMENTED       -> Unsupported
@@ -45,8 +75,8 @@ var busyPhrases = []string{
 //	UNAVAILABLE         -> Unavailable
 //	DATA_LOSS           -> Internal
 //	UNAUTHENTICATED     -> Permission
-func classOf(c codes.Code, message string) provider.Class {
-	switch c {
+func classOf(st *status.Status) provider.Class {
+	switch st.Code() {
 	case codes.InvalidArgument, codes.OutOfRange:
 		return provider.InvalidArgument
 	case codes.NotFound:
@@ -58,13 +88,10 @@ func classOf(c codes.Code, message string) provider.Class {
 	case codes.ResourceExhausted:
 		return provider.Throttled
 	case codes.FailedPrecondition:
-		m := strings.ToLower(message)
-		for _, p := range busyPhrases {
-			if strings.Contains(m, p) {
-				return provider.Busy
-			}
+		if busyByDetails(st) || busyByPhrase(st.Message()) {
+			return provider.Busy
 		}
-		return provider.InvalidArgument
+		return provider.FailedPrecondition
 	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
 		return provider.Unavailable
 	case codes.Unimplemented:
@@ -97,7 +124,7 @@ func mapError(err error) error {
 			Code: code.Code_UNKNOWN.String(), Message: err.Error(), Err: err}
 	}
 	out := &provider.Error{
-		Class:    classOf(st.Code(), st.Message()),
+		Class:    classOf(st),
 		Provider: backup.ProviderSpanner,
 		Code:     code.Code(st.Code()).String(),
 		Message:  st.Message(),

@@ -37,7 +37,7 @@ func TestMapErrorEveryCode(t *testing.T) {
 		{codes.FailedPrecondition, "Source backup b is not ready for copying", provider.Busy, "FAILED_PRECONDITION"},
 		{codes.FailedPrecondition, "Backup b is still being created and cannot be deleted", provider.Busy, "FAILED_PRECONDITION"},
 		{codes.FailedPrecondition, "Backup b cannot be deleted while it is being copied", provider.Busy, "FAILED_PRECONDITION"},
-		{codes.FailedPrecondition, "Database dialect does not support this operation", provider.InvalidArgument, "FAILED_PRECONDITION"},
+		{codes.FailedPrecondition, "Database dialect does not support this operation", provider.FailedPrecondition, "FAILED_PRECONDITION"},
 		{codes.Aborted, "aborted", provider.Internal, "ABORTED"},
 		{codes.OutOfRange, "out of range", provider.InvalidArgument, "OUT_OF_RANGE"},
 		{codes.Unimplemented, "not implemented", provider.Unsupported, "UNIMPLEMENTED"},
@@ -94,4 +94,31 @@ func TestMapErrorNonStatusErrors(t *testing.T) {
 	assert.Equal(t, provider.Internal, pe.Class)
 	already := provider.Invalid("spanner.backupId", "bad")
 	assert.Same(t, already, mapError(already), "classified errors pass through")
+}
+
+// TestPendingCreationByDetailsOrPhrase: the structured detail decides when
+// present; the message is the fallback; neither leaves FailedPrecondition.
+func TestPendingCreationByDetailsOrPhrase(t *testing.T) {
+	withInfo := func(msg, domain, reason string) error {
+		st, err := status.New(codes.FailedPrecondition, msg).WithDetails(&errdetails.ErrorInfo{Domain: domain, Reason: reason})
+		require.NoError(t, err)
+		return st.Err()
+	}
+	cases := []struct {
+		name string
+		err  error
+		want provider.Class
+	}{
+		{"detail, terse message", withInfo("Precondition check failed.", "spanner.googleapis.com", "PENDING_BACKUP_CREATION"), provider.Busy},
+		{"phrase, no detail", status.Error(codes.FailedPrecondition, "There is already a pending backup creation for this database."), provider.Busy},
+		{"detail of another domain", withInfo("Precondition check failed.", "example.com", "PENDING_BACKUP_CREATION"), provider.FailedPrecondition},
+		{"unknown reason", withInfo("Precondition check failed.", "spanner.googleapis.com", "KMS_KEY_DISABLED"), provider.FailedPrecondition},
+		{"unknown reason, busy phrase", withInfo("Source backup b is not ready for copying.", "spanner.googleapis.com", "OTHER"), provider.Busy},
+		{"neither", status.Error(codes.FailedPrecondition, "Precondition check failed."), provider.FailedPrecondition},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.want, provider.ClassOf(mapError(c.err)))
+		})
+	}
 }
