@@ -3,6 +3,7 @@ package alirds
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/backupflow/backupflow/backup"
@@ -23,6 +24,8 @@ const (
 	DeletingInstance = "rm-bfdeleting00001"
 	// LockedInstance is a Running MySQL instance locked because it expired (LockMode LockByExpiration).
 	LockedInstance = "rm-bflocked0000001"
+	// StoppedInstance is a MySQL instance a person stopped: it stays Stopped until someone starts it.
+	StoppedInstance = "rm-bfstopped000001"
 	// NoDatabaseInstance is a Running MySQL instance without any database.
 	NoDatabaseInstance = "rm-bfnodatabase001"
 	// BusyInstance is a MySQL instance with an ongoing (automated, very long) backup task.
@@ -69,6 +72,7 @@ func (s *Server) seed(now time.Time) {
 	add(PostgreSQLInstance, EnginePostgreSQL, "14.0", "Running", "app")
 	add(NotRunningInstance, EngineMySQL, "8.0", "Rebooting", MySQLDatabases...)
 	add(DeletingInstance, EngineMySQL, "8.0", "Deleting", MySQLDatabases...)
+	add(StoppedInstance, EngineMySQL, "8.0", "Stopped", MySQLDatabases...)
 	locked := add(LockedInstance, EngineMySQL, "8.0", "Running", MySQLDatabases...)
 	locked.lockMode, locked.lockReason = "LockByExpiration", "instance expired"
 	add(NoDatabaseInstance, EngineMySQL, "8.0", "Running")
@@ -95,8 +99,11 @@ func (s *Server) seed(now time.Time) {
 	}
 }
 
-// SetInstanceStatus sets an instance's DBInstanceStatus (Running, Rebooting, Deleting, ...).
+// SetInstanceStatus sets an instance's DBInstanceStatus, one of InstanceStatuses.
 func (s *Server) SetInstanceStatus(id, status string) error {
+	if !slices.Contains(InstanceStatuses, status) {
+		return fmt.Errorf("alirds simulator: %q is not a DBInstanceStatus the simulator models", status)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inst, ok := s.instances[id]
@@ -104,6 +111,37 @@ func (s *Server) SetInstanceStatus(id, status string) error {
 		return fmt.Errorf("%w: %s", ErrUnknownInstance, id)
 	}
 	inst.status = status
+	return nil
+}
+
+// SetLockMode sets an instance's LockMode (one of LockModes) and LockReason.
+func (s *Server) SetLockMode(id, mode, reason string) error {
+	if !slices.Contains(LockModes, mode) {
+		return fmt.Errorf("alirds simulator: %q is not a LockMode the simulator models", mode)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, ok := s.instances[id]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownInstance, id)
+	}
+	inst.lockMode, inst.lockReason = mode, reason
+	return nil
+}
+
+// HideNextEnd makes the next backup task of the instance that is created
+// from now on look, once it ends, like a task the API has stopped listing:
+// DescribeBackupTasks does not show it (not even by BackupJobId) for
+// hideTask after its end, and DescribeBackups does not show its backup set
+// for hideSet after its end.
+func (s *Server) HideNextEnd(id string, hideTask, hideSet time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, ok := s.instances[id]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownInstance, id)
+	}
+	inst.hideNext = &[2]time.Duration{hideTask, hideSet}
 	return nil
 }
 
@@ -123,7 +161,8 @@ func (s *Server) FailNextBackup(id, message string) error {
 	return nil
 }
 
-// BackupsToday counts an instance's backup sets started on the simulator's UTC day.
+// BackupsToday counts an instance's backup sets started on the simulator's
+// day, as the daily limit counts them (see backupsTodayLocked).
 func (s *Server) BackupsToday(id string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

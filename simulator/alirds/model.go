@@ -2,7 +2,6 @@ package alirds
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -19,19 +18,33 @@ const (
 )
 
 // DailyBackupLimit is the documented number of backup sets an instance may
-// have created per day; the simulator's day is the UTC day of its clock.
+// have created per day (see backupsTodayLocked for what "day" means here).
 const DailyBackupLimit = 20
 
-// Backup task states (DescribeBackupTasks BackupStatus), in order.
+// Backup task states (DescribeBackupTasks BackupStatus), in the order a task
+// goes through them: Checking is the verification of the uploaded files.
 const (
 	StatusNoStart   = "NoStart"
-	StatusChecking  = "Checking"
 	StatusPreparing = "Preparing"
 	StatusWaiting   = "Waiting"
 	StatusUploading = "Uploading"
+	StatusChecking  = "Checking"
 	StatusFinished  = "Finished"
 	StatusFailed    = "Failed"
 )
+
+// InstanceStatuses are the DBInstanceStatus values the simulator models
+// (the RDS instance state table; docs/providers/alirds.md). SetInstanceStatus
+// accepts only these.
+var InstanceStatuses = []string{
+	"Creating", "Running", "Deleting", "Rebooting", "Stopping", "Stopped", "DBInstanceClassChanging",
+	"TRANSING", "EngineVersionUpgrading", "TransingToOthers", "GuardDBInstanceCreating", "Restoring",
+	"Importing", "ImportingFromOthers", "DBInstanceNetTypeChanging", "GuardSwitching", "INS_CLONING",
+	"TempDBInstanceCreating", "Released",
+}
+
+// LockModes are the LockMode values the simulator models; SetLockMode accepts only these.
+var LockModes = []string{"Unlock", "ManualLock", "LockByExpiration", "LockByRestoration", "LockByDiskQuota", "LockReadInstanceByDiskQuota"}
 
 // Wire time formats: backup times to the second, DescribeBackups windows to the minute.
 const (
@@ -43,6 +56,7 @@ type instance struct {
 	id, engine, engineVersion, status, lockMode, lockReason string
 	databases                                               []string
 	failNext                                                string
+	hideNext                                                *[2]time.Duration // HideNextEnd's task and set delays
 }
 
 type task struct {
@@ -56,45 +70,54 @@ type task struct {
 	failWith                              string
 	settled                               bool
 	failed                                bool
+	// hideTask and hideSet model a task that just ended and is not visible
+	// yet: for hideTask after its end DescribeBackupTasks does not list it
+	// (even by BackupJobId), for hideSet DescribeBackups does not list its set.
+	hideTask, hideSet time.Duration
 }
 
 type backupSet struct {
 	id, instance, status, mode, method, backupType, dbNames, engine, engineVersion string
 	start, end                                                                     time.Time
 	size                                                                           int64
+	// visibleFrom is when DescribeBackups starts listing the set (zero: at once).
+	visibleFrom time.Time
 }
 
-// phase is where a task is at now: its BackupStatus and Process percent.
-func (t *task) phase(now time.Time) (string, int) {
-	if t.settled {
-		if t.failed {
-			return StatusFailed, 100
-		}
-		return StatusFinished, 100
-	}
-	f := float64(now.Sub(t.start)) / float64(t.duration)
-	if f < 0 {
-		f = 0
-	}
-	if f >= 1 {
+// phase is where a task is at now: its BackupStatus, its BackupProgressStatus
+// and its Process percent. The two states agree while the task runs; a
+// failed task's BackupProgressStatus stays at the step it failed in
+// (Checking here), since that field has no Failed value.
+func (t *task) phase(now time.Time) (status, progress string, percent int) {
+	if t.settled || now.Sub(t.start) >= t.duration {
 		if t.failWith != "" {
-			return StatusFailed, 100
+			return StatusFailed, StatusChecking, 100
 		}
-		return StatusFinished, 100
+		return StatusFinished, StatusFinished, 100
 	}
-	p := int(f * 100)
+	f := max(float64(now.Sub(t.start))/float64(t.duration), 0)
+	percent = int(f * 100)
 	switch {
 	case f < 0.05:
-		return StatusNoStart, p
-	case f < 0.10:
-		return StatusChecking, p
-	case f < 0.20:
-		return StatusPreparing, p
+		status = StatusNoStart
+	case f < 0.15:
+		status = StatusPreparing
 	case f < 0.25:
-		return StatusWaiting, p
+		status = StatusWaiting
+	case f < 0.85:
+		status = StatusUploading
 	default:
-		return StatusUploading, p
+		status = StatusChecking
 	}
+	return status, status, percent
+}
+
+// ended reports whether the task has ended (Finished or Failed) by now.
+func (t *task) ended(now time.Time) bool { return t.settled || now.Sub(t.start) >= t.duration }
+
+// listed reports whether DescribeBackupTasks shows the task at all by now.
+func (t *task) listed(now time.Time) bool {
+	return !t.ended(now) || !now.Before(t.start.Add(t.duration+t.hideTask))
 }
 
 // settleLocked ends the tasks whose time is up: a finished task leaves a
@@ -124,16 +147,14 @@ func (s *Server) settleLocked(now time.Time) {
 			id: t.backupID, instance: t.instance, status: "Success", mode: t.mode, method: t.method,
 			backupType: backupType, dbNames: t.dbNames, engine: inst.engine, engineVersion: inst.engineVersion,
 			start: t.start, end: t.start.Add(t.duration), size: 1<<30 + t.jobID%1024*1<<20,
+			visibleFrom: t.start.Add(t.duration + t.hideSet),
 		}
 	}
 }
 
 func (s *Server) unfinishedTaskLocked(instanceID string, now time.Time) *task {
 	for _, t := range s.tasks {
-		if t.instance != instanceID || t.settled {
-			continue
-		}
-		if st, _ := t.phase(now); st != StatusFinished && st != StatusFailed {
+		if t.instance == instanceID && !t.ended(now) {
 			return t
 		}
 	}
@@ -141,7 +162,10 @@ func (s *Server) unfinishedTaskLocked(instanceID string, now time.Time) *task {
 }
 
 // backupsTodayLocked counts the backup sets of an instance that started on
-// the UTC day of now.
+// the day of now, for the 20-a-day rule. Alibaba documents neither whose
+// day it is (the simulator takes the UTC day; the console shows UTC+8) nor
+// whether automated (policy) sets count (the simulator counts them, and
+// counts only sets that still exist, so a deleted set makes room).
 func (s *Server) backupsTodayLocked(instanceID string, now time.Time) int {
 	day := now.Truncate(24 * time.Hour)
 	n := 0
@@ -170,17 +194,17 @@ func (s *Server) dispatchLocked(action string, p url.Values) (map[string]any, *a
 	case "DescribeDatabases":
 		return s.describeDatabasesLocked(p)
 	}
-	return nil, apiErr(http.StatusNotFound, "InvalidAction.NotFound", fmt.Sprintf("Specified api %q is not found, please check your url and method.", action))
+	return nil, apiErr("InvalidAction.NotFound", fmt.Sprintf("Specified api %q is not found, please check your url and method.", action))
 }
 
 func (s *Server) instanceLocked(p url.Values) (*instance, *apiError) {
 	id := p.Get("DBInstanceId")
 	if id == "" {
-		return nil, apiErr(http.StatusBadRequest, "MissingDBInstanceId", "The input parameter \"DBInstanceId\" that is mandatory for processing this request is not supplied.")
+		return nil, apiErr("MissingDBInstanceId", "The input parameter \"DBInstanceId\" that is mandatory for processing this request is not supplied.")
 	}
 	inst, ok := s.instances[id]
 	if !ok {
-		return nil, apiErr(http.StatusNotFound, "InvalidDBInstanceId.NotFound", "The specified instance is not found.")
+		return nil, apiErr("InvalidDBInstanceId.NotFound", "The specified instance is not found.")
 	}
 	return inst, nil
 }
@@ -213,34 +237,34 @@ func (s *Server) createBackupLocked(p url.Values, now time.Time) (map[string]any
 	switch method {
 	case "Logical", "Physical", "Snapshot":
 	default:
-		return nil, apiErr(http.StatusBadRequest, "InvalidBackupMethod.ValueNotSupport", "The specified parameter \"BackupMethod\" is not valid.")
+		return nil, apiErr("InvalidBackupMethod.ValueNotSupport", "The specified parameter \"BackupMethod\" is not valid.")
 	}
 	if backupType != "Auto" && backupType != "FullBackup" {
-		return nil, apiErr(http.StatusBadRequest, "BackupType.NotSupport", "the specified backup type not support")
+		return nil, apiErr("BackupType.NotSupport", "the specified backup type not support")
 	}
 	if strategy != "" && strategy != "db" && strategy != "instance" {
-		return nil, apiErr(http.StatusBadRequest, "InvalidParameter", "The specified parameter \"BackupStrategy\" is not valid: use db or instance.")
+		return nil, apiErr("InvalidParameter", "The specified parameter \"BackupStrategy\" is not valid: use db or instance.")
 	}
 	if inst.lockMode != "" && inst.lockMode != "Unlock" {
-		return nil, apiErr(http.StatusForbidden, "IncorrectDBInstanceLockMode", "Current DB instance lock mode does not support this operation.")
+		return nil, apiErr("IncorrectDBInstanceLockMode", "Current DB instance lock mode does not support this operation.")
 	}
 	if inst.status != "Running" {
-		return nil, apiErr(http.StatusForbidden, "IncorrectDBInstanceState", "Current DB instance state does not support this operation.")
+		return nil, apiErr("IncorrectDBInstanceState", "Current DB instance state does not support this operation.")
 	}
 	if inst.engine == EngineMariaDB && method != "Physical" {
-		return nil, apiErr(http.StatusBadRequest, "InvalidBackupMethod.ValueNotSupport", "The specified parameter \"BackupMethod\" is not valid: set Physical to back up a MariaDB instance (snapshot).")
+		return nil, apiErr("InvalidBackupMethod.ValueNotSupport", "The specified parameter \"BackupMethod\" is not valid: set Physical to back up a MariaDB instance (snapshot).")
 	}
 	mysqlLogical := inst.engine == EngineMySQL && method == "Logical"
 	sqlServerFull := inst.engine == EngineSQLServer && method == "Physical" && backupType == "FullBackup"
 	if strategy != "" && !mysqlLogical && !sqlServerFull {
-		return nil, apiErr(http.StatusBadRequest, "InvalidParameter", "BackupStrategy can be set only for MySQL logical backups or SQL Server full physical backups.")
+		return nil, apiErr("InvalidParameter", "BackupStrategy can be set only for MySQL logical backups or SQL Server full physical backups.")
 	}
 	if dbName != "" && strategy != "db" {
-		return nil, apiErr(http.StatusBadRequest, "InvalidParameter", "DBName can be set only for single-database backups (BackupStrategy db).")
+		return nil, apiErr("InvalidParameter", "DBName can be set only for single-database backups (BackupStrategy db).")
 	}
 	names := splitNames(dbName)
 	if strategy == "db" && len(names) == 0 {
-		return nil, apiErr(http.StatusBadRequest, "InvalidParameter", "DBName is required for a single-database backup (BackupStrategy db).")
+		return nil, apiErr("InvalidParameter", "DBName is required for a single-database backup (BackupStrategy db).")
 	}
 	for _, n := range names {
 		found := false
@@ -248,22 +272,25 @@ func (s *Server) createBackupLocked(p url.Values, now time.Time) (map[string]any
 			found = found || d == n
 		}
 		if !found {
-			return nil, apiErr(http.StatusNotFound, "InvalidDBName.NotFound", fmt.Sprintf("Specified DB name %q does not exist.", n))
+			return nil, apiErr("InvalidDBName.NotFound", fmt.Sprintf("Specified DB name %q does not exist.", n))
 		}
 	}
 	if method == "Logical" && len(inst.databases) == 0 {
-		return nil, apiErr(http.StatusBadRequest, "InvalidBackupMethod.ValueNotSupport", "Logical backups can be performed only when the instance has a database.")
+		return nil, apiErr("InvalidBackupMethod.ValueNotSupport", "Logical backups can be performed only when the instance has a database.")
 	}
 	if s.unfinishedTaskLocked(inst.id, now) != nil {
-		return nil, apiErr(http.StatusForbidden, "BackupJobExists", "There is already a backup job in progress for this instance.")
+		return nil, apiErr("BackupJobExists", "There is already a backup job in progress for this instance.")
 	}
 	if s.backupsTodayLocked(inst.id, now) >= DailyBackupLimit {
-		return nil, apiErr(http.StatusForbidden, "QuotaExceeded.BackupCount", fmt.Sprintf("The instance already has %d backup sets created today.", DailyBackupLimit))
+		return nil, apiErr("BackupTimesExceeded", fmt.Sprintf("The instance already has %d backup sets created today.", DailyBackupLimit))
 	}
 	t := s.newTaskLocked(inst, "Manual", now, s.opts.Duration)
 	t.method, t.strategy, t.backupType, t.dbNames = method, strategy, backupType, strings.Join(names, ",")
 	if inst.failNext != "" {
 		t.failWith, inst.failNext = inst.failNext, ""
+	}
+	if inst.hideNext != nil {
+		t.hideTask, t.hideSet, inst.hideNext = inst.hideNext[0], inst.hideNext[1], nil
 	}
 	return map[string]any{"BackupJobId": strconv.FormatInt(t.jobID, 10)}, nil
 }
@@ -278,7 +305,7 @@ func (s *Server) newTaskLocked(inst *instance, mode string, start time.Time, d t
 }
 
 func (t *task) wire(now time.Time) map[string]any {
-	st, process := t.phase(now)
+	st, progress, percent := t.phase(now)
 	action := "TempBackupTask"
 	if t.mode == "Automated" {
 		action = "NormalBackupTask"
@@ -286,8 +313,8 @@ func (t *task) wire(now time.Time) map[string]any {
 	job := map[string]any{
 		"BackupJobId":          strconv.FormatInt(t.jobID, 10),
 		"BackupStatus":         st,
-		"BackupProgressStatus": st,
-		"Process":              strconv.Itoa(process),
+		"BackupProgressStatus": progress,
+		"Process":              strconv.Itoa(percent),
 		"JobMode":              t.mode,
 		"TaskAction":           action,
 	}
@@ -299,7 +326,8 @@ func (t *task) wire(now time.Time) map[string]any {
 
 // describeBackupTasksLocked: with BackupJobId, that task in any state (so a
 // caller learns the BackupId of a finished task); without it, the tasks not
-// yet finished (NoStart and Progressing), as the API documents.
+// yet finished (NoStart and Progressing), as the API documents. A task that
+// just ended may be missing from both answers for a while (HideNextEnd).
 func (s *Server) describeBackupTasksLocked(p url.Values, now time.Time) (map[string]any, *apiError) {
 	inst, e := s.instanceLocked(p)
 	if e != nil {
@@ -307,25 +335,25 @@ func (s *Server) describeBackupTasksLocked(p url.Values, now time.Time) (map[str
 	}
 	mode, jobStatus := p.Get("BackupMode"), p.Get("BackupJobStatus")
 	if mode != "" && mode != "Automated" && mode != "Manual" {
-		return nil, apiErr(http.StatusBadRequest, "InvalidParameter", "The specified parameter \"BackupMode\" is not valid.")
+		return nil, apiErr("InvalidParameter", "The specified parameter \"BackupMode\" is not valid.")
 	}
 	if jobStatus != "" && jobStatus != "NoStart" && jobStatus != "Progressing" {
-		return nil, apiErr(http.StatusBadRequest, "InvalidParameter", "The specified parameter \"BackupJobStatus\" is not valid.")
+		return nil, apiErr("InvalidParameter", "The specified parameter \"BackupJobStatus\" is not valid.")
 	}
 	var jobID int64 = -1
 	if v := p.Get("BackupJobId"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return nil, apiErr(http.StatusBadRequest, "InvalidParameter", "The specified parameter \"BackupJobId\" is not valid.")
+			return nil, apiErr("InvalidParameter", "The specified parameter \"BackupJobId\" is not valid.")
 		}
 		jobID = id
 	}
 	var ts []*task
 	for _, t := range s.tasks {
-		if t.instance != inst.id || (mode != "" && t.mode != mode) {
+		if t.instance != inst.id || (mode != "" && t.mode != mode) || !t.listed(now) {
 			continue
 		}
-		st, _ := t.phase(now)
+		st, _, _ := t.phase(now)
 		if jobID >= 0 {
 			if t.jobID == jobID {
 				ts = append(ts, t)
@@ -384,7 +412,7 @@ func (b *backupSet) wire() map[string]any {
 // describeBackupsLocked lists an instance's backup sets, newest first,
 // filtered by BackupId, BackupMode, BackupStatus and the StartTime/EndTime
 // window (yyyy-MM-ddTHH:mmZ, both ends inclusive, on BackupStartTime), paged.
-func (s *Server) describeBackupsLocked(p url.Values, _ time.Time) (map[string]any, *apiError) {
+func (s *Server) describeBackupsLocked(p url.Values, now time.Time) (map[string]any, *apiError) {
 	inst, e := s.instanceLocked(p)
 	if e != nil {
 		return nil, e
@@ -393,26 +421,26 @@ func (s *Server) describeBackupsLocked(p url.Values, _ time.Time) (map[string]an
 	var err error
 	if v := p.Get("StartTime"); v != "" {
 		if from, err = time.Parse(windowFormat, v); err != nil {
-			return nil, apiErr(http.StatusBadRequest, "InvalidStartTime.Malformed", "Specified start time is not valid.")
+			return nil, apiErr("InvalidStartTime.Malformed", "Specified start time is not valid.")
 		}
 	}
 	if v := p.Get("EndTime"); v != "" {
 		if to, err = time.Parse(windowFormat, v); err != nil {
-			return nil, apiErr(http.StatusBadRequest, "InvalidEndTime.Malformed", "Specified end time is not valid.")
+			return nil, apiErr("InvalidEndTime.Malformed", "Specified end time is not valid.")
 		}
 	}
 	if !from.IsZero() && !to.IsZero() && to.Before(from) {
-		return nil, apiErr(http.StatusBadRequest, "InvalidEndTime.Malformed", "Specified end time is earlier than the start time.")
+		return nil, apiErr("InvalidEndTime.Malformed", "Specified end time is earlier than the start time.")
 	}
 	pageSize, pageNumber := 30, 1
 	if v := p.Get("PageSize"); v != "" {
 		if pageSize, err = strconv.Atoi(v); err != nil || pageSize < 30 || pageSize > 100 {
-			return nil, apiErr(http.StatusBadRequest, "InvalidPageSize", "PageSize must be between 30 and 100.")
+			return nil, apiErr("InvalidPageSize", "PageSize must be between 30 and 100.")
 		}
 	}
 	if v := p.Get("PageNumber"); v != "" {
 		if pageNumber, err = strconv.Atoi(v); err != nil || pageNumber < 1 {
-			return nil, apiErr(http.StatusBadRequest, "InvalidPageNumber", "PageNumber must be 1 or more.")
+			return nil, apiErr("InvalidPageNumber", "PageNumber must be 1 or more.")
 		}
 	}
 	ids := map[string]bool{}
@@ -427,7 +455,8 @@ func (s *Server) describeBackupsLocked(p url.Values, _ time.Time) (map[string]an
 			p.Get("BackupMode") != "" && b.mode != p.Get("BackupMode"),
 			p.Get("BackupStatus") != "" && b.status != p.Get("BackupStatus"),
 			!from.IsZero() && b.start.Before(from),
-			!to.IsZero() && b.start.After(to.Add(time.Minute-time.Nanosecond)):
+			!to.IsZero() && b.start.After(to.Add(time.Minute-time.Nanosecond)),
+			now.Before(b.visibleFrom):
 			continue
 		}
 		list = append(list, b)
@@ -465,11 +494,11 @@ func (s *Server) deleteBackupLocked(p url.Values) (map[string]any, *apiError) {
 	}
 	ids := splitNames(p.Get("BackupId"))
 	if len(ids) == 0 {
-		return nil, apiErr(http.StatusBadRequest, "MissingParameter", "The input parameter \"BackupId\" that is mandatory for processing this request is not supplied.")
+		return nil, apiErr("MissingParameter", "The input parameter \"BackupId\" that is mandatory for processing this request is not supplied.")
 	}
 	for _, id := range ids {
 		if b, ok := s.backups[id]; !ok || b.instance != inst.id {
-			return nil, apiErr(http.StatusBadRequest, "InvalidBackupSetID.NotFound", "Specified backup set ID does not exist.")
+			return nil, apiErr("InvalidBackupSetID.NotFound", "Specified backup set ID does not exist.")
 		}
 	}
 	for _, id := range ids {

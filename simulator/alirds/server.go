@@ -12,14 +12,16 @@
 // "Recommend"} with the HTTP status the API documents).
 //
 // The model: instances with an engine (MySQL, SQLServer, MariaDB,
-// PostgreSQL), a state (Running, Rebooting, Deleting, ...), a lock mode and
-// databases; at most one unfinished backup task per instance; at most 20
-// backup sets per instance per (UTC) day; a task moves through NoStart,
-// Checking, Preparing, Waiting, Uploading and ends Finished (or Failed),
-// with Process rising from 0 to 100 over Options.Duration of simulator time.
+// PostgreSQL), a state (Running, Rebooting, Stopped, Deleting, ...), a lock
+// mode and databases; at most one unfinished backup task per instance; at
+// most 20 backup sets per instance per day; a task moves through NoStart,
+// Preparing, Waiting, Uploading and Checking (the uploaded files are
+// verified) and ends Finished (or Failed), with Process rising from 0 to 100
+// (a percentage) over Options.Duration of simulator time.
 //
-// Codes the public docs do not pin down are marked "unverified" in
-// errors.go; the driver (provider/alirds) maps exactly the same table.
+// Every error code it answers with is in one catalog (codes.go); the
+// provider facts behind the model, with their sources, are in
+// docs/providers/alirds.md.
 package alirds
 
 import (
@@ -99,6 +101,7 @@ type Server struct {
 
 	loseNextCreate bool
 	faults         []fault
+	injected       []string // codes queued by FailNextCode
 	latency        time.Duration
 	faultRate      float64
 	rng            *rand.Rand
@@ -259,23 +262,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	requestID := s.newRequestIDLocked()
+	// The Date header is the provider's clock, as on the real endpoint; here
+	// that is the simulator clock, so Advance moves it too.
+	w.Header().Set("Date", s.nowLocked().Format(http.TimeFormat))
 	if r.URL.Path != "/" && r.URL.Path != "" {
 		s.calls++
 		s.mu.Unlock()
-		writeError(w, requestID, apiErr(http.StatusNotFound, "InvalidAction.NotFound", "RPC-style requests go to \"/\"."))
+		writeError(w, requestID, apiErr("InvalidAction.NotFound", "RPC-style requests go to \"/\"."))
 		return
 	}
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		s.calls++
 		s.mu.Unlock()
-		writeError(w, requestID, apiErr(http.StatusMethodNotAllowed, "UnsupportedHTTPMethod", "This http method is not supported."))
+		writeError(w, requestID, apiErr("UnsupportedHTTPMethod", "This http method is not supported."))
 		return
 	}
 	params, err := readParams(r)
 	if err != nil {
 		s.calls++
 		s.mu.Unlock()
-		writeError(w, requestID, apiErr(http.StatusBadRequest, "InvalidParameter", err.Error()))
+		writeError(w, requestID, apiErr("InvalidParameter", err.Error()))
 		return
 	}
 	action := params.Get("Action")
@@ -316,6 +322,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // SetFaultRate: an error answered before the call is applied, or (lose)
 // the instruction to apply the call and then drop its answer.
 func (s *Server) injectedFaultLocked() (e *apiError, lose bool) {
+	if len(s.injected) > 0 {
+		code := s.injected[0]
+		s.injected = s.injected[1:]
+		s.faultCount++
+		return apiErr(code, ""), false
+	}
 	if len(s.faults) > 0 {
 		f := s.faults[0]
 		s.faults = s.faults[1:]
@@ -340,15 +352,15 @@ func (s *Server) injectedFaultLocked() (e *apiError, lose bool) {
 func faultError(class provider.Class, retryAfter time.Duration) *apiError {
 	switch class {
 	case provider.Unavailable:
-		return apiErr(http.StatusServiceUnavailable, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
+		return apiErr("ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
 	case provider.Throttled:
-		e := apiErr(http.StatusBadRequest, "Throttling.User", "Request was denied due to user flow control.")
+		e := apiErr("Throttling.User", "Request was denied due to user flow control.")
 		if retryAfter > 0 {
 			e.retryAfter = retryAfter
 		}
 		return e
 	default:
-		return apiErr(http.StatusInternalServerError, "InternalError", "The request processing has failed due to some unknown error, exception or failure.")
+		return apiErr("InternalError", "The request processing has failed due to some unknown error, exception or failure.")
 	}
 }
 
@@ -439,30 +451,30 @@ func (s *Server) authenticateLocked(method string, p url.Values) *apiError {
 	for _, name := range []string{"Action", "Version", "AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "Timestamp"} {
 		if p.Get(name) == "" {
 			if strings.HasPrefix(name, "Signature") {
-				return apiErr(http.StatusBadRequest, "IncompleteSignature", fmt.Sprintf("The request signature does not conform to Aliyun standards: %s is missing.", name))
+				return apiErr("IncompleteSignature", fmt.Sprintf("The request signature does not conform to Aliyun standards: %s is missing.", name))
 			}
-			return apiErr(http.StatusBadRequest, "MissingParameter", fmt.Sprintf("The input parameter %q that is mandatory for processing this request is not supplied.", name))
+			return apiErr("MissingParameter", fmt.Sprintf("The input parameter %q that is mandatory for processing this request is not supplied.", name))
 		}
 	}
 	if p.Get("SignatureMethod") != "HMAC-SHA1" || p.Get("SignatureVersion") != "1.0" {
-		return apiErr(http.StatusBadRequest, "IncompleteSignature", "The request signature does not conform to Aliyun standards: only SignatureMethod HMAC-SHA1 and SignatureVersion 1.0 are supported.")
+		return apiErr("IncompleteSignature", "The request signature does not conform to Aliyun standards: only SignatureMethod HMAC-SHA1 and SignatureVersion 1.0 are supported.")
 	}
 	if p.Get("AccessKeyId") != s.opts.AccessKeyID {
-		return apiErr(http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+		return apiErr("InvalidAccessKeyId.NotFound", "Specified access key is not found.")
 	}
 	sts := StringToSign(method, p)
 	want := Sign(sts, s.opts.AccessKeySecret)
 	if !hmac.Equal([]byte(want), []byte(p.Get("Signature"))) {
-		return apiErr(http.StatusBadRequest, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:"+sts)
+		return apiErr("SignatureDoesNotMatch", "Specified signature is not matched with our calculation. server string to sign is:"+sts)
 	}
 	ts, err := time.Parse("2006-01-02T15:04:05Z", p.Get("Timestamp"))
 	if err != nil {
-		return apiErr(http.StatusBadRequest, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+		return apiErr("InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
 	}
 	// Signatures are checked against real time: the simulator clock (Advance) only drives backups.
 	real := time.Now()
 	if d := real.Sub(ts); d > s.opts.MaxClockSkew || d < -s.opts.MaxClockSkew {
-		return apiErr(http.StatusBadRequest, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+		return apiErr("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
 	}
 	for n, seen := range s.nonces {
 		if real.Sub(seen) > s.opts.MaxClockSkew {
@@ -471,14 +483,14 @@ func (s *Server) authenticateLocked(method string, p url.Values) *apiError {
 	}
 	nonce := p.Get("SignatureNonce")
 	if _, used := s.nonces[nonce]; used {
-		return apiErr(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")
+		return apiErr("SignatureNonceUsed", "Specified signature nonce was used already.")
 	}
 	s.nonces[nonce] = real
 	if p.Get("Version") != APIVersion {
-		return apiErr(http.StatusBadRequest, "InvalidVersion", fmt.Sprintf("Specified parameter Version %q is not valid.", p.Get("Version")))
+		return apiErr("InvalidVersion", fmt.Sprintf("Specified parameter Version %q is not valid.", p.Get("Version")))
 	}
 	if f := p.Get("Format"); f != "" && !strings.EqualFold(f, "JSON") {
-		return apiErr(http.StatusBadRequest, "InvalidParameter", "The simulator answers in JSON only (Format=JSON).")
+		return apiErr("InvalidParameter", "The simulator answers in JSON only (Format=JSON).")
 	}
 	return nil
 }
@@ -495,10 +507,6 @@ type apiError struct {
 	code       string
 	message    string
 	retryAfter time.Duration
-}
-
-func apiErr(status int, code, message string) *apiError {
-	return &apiError{status: status, code: code, message: message}
 }
 
 func writeError(w http.ResponseWriter, requestID string, e *apiError) {

@@ -291,7 +291,7 @@ func TestTaskLifecycle(t *testing.T) {
 		assert.Len(t, tasks(t, s, id), 1, "unfinished: listed without BackupJobId")
 		s.Advance(duration / 20)
 	}
-	assert.Equal(t, []string{"NoStart", "Checking", "Preparing", "Waiting", "Uploading", "Finished"}, states)
+	assert.Equal(t, []string{"NoStart", "Preparing", "Waiting", "Uploading", "Checking", "Finished"}, states)
 	assert.Empty(t, tasks(t, s, id), "a finished task is listed only by its BackupJobId")
 
 	backupID := tasks(t, s, id, "BackupJobId", job)[0]["BackupId"].(string)
@@ -316,8 +316,8 @@ func TestOneTaskAtATime(t *testing.T) {
 	s := start(t)
 	id := sim.MySQLInstanceID(4)
 	requireOK(t, createBackup(t, s, id))
-	requireError(t, createBackup(t, s, id), 403, "BackupJobExists")
-	requireError(t, createBackup(t, s, sim.BusyInstance), 403, "BackupJobExists")
+	requireError(t, createBackup(t, s, id), 400, "BackupJobExists")
+	requireError(t, createBackup(t, s, sim.BusyInstance), 400, "BackupJobExists")
 	assert.Len(t, tasks(t, s, sim.BusyInstance, "BackupMode", "Automated"), 1, "the busy instance's policy task")
 	assert.Empty(t, tasks(t, s, sim.BusyInstance, "BackupMode", "Manual"))
 	s.Advance(duration)
@@ -326,7 +326,7 @@ func TestOneTaskAtATime(t *testing.T) {
 
 func TestDailyLimit(t *testing.T) {
 	s := start(t)
-	requireError(t, createBackup(t, s, sim.FullInstance), 403, "QuotaExceeded.BackupCount")
+	requireError(t, createBackup(t, s, sim.FullInstance), 400, "BackupTimesExceeded")
 	assert.Equal(t, sim.DailyBackupLimit, s.BackupsToday(sim.FullInstance))
 
 	id := sim.MySQLInstanceID(5)
@@ -335,7 +335,7 @@ func TestDailyLimit(t *testing.T) {
 		s.Advance(duration)
 		require.Equal(t, i+1, s.BackupsToday(id))
 	}
-	requireError(t, createBackup(t, s, id), 403, "QuotaExceeded.BackupCount")
+	requireError(t, createBackup(t, s, id), 400, "BackupTimesExceeded")
 	// The simulator counts the sets that exist: deleting one makes room (a documented choice).
 	_, sets := backups(t, s, id)
 	requireOK(t, do(t, s, request{params: action("DeleteBackup", "DBInstanceId", id, "BackupId", sets[0]["BackupId"].(string))}))
@@ -356,6 +356,7 @@ func TestCreateBackupRules(t *testing.T) {
 		{"unknown strategy", sim.MySQLInstanceID(6), []string{"BackupMethod", "Logical", "BackupStrategy", "table"}, 400, "InvalidParameter"},
 		{"not running", sim.NotRunningInstance, nil, 403, "IncorrectDBInstanceState"},
 		{"deleting", sim.DeletingInstance, nil, 403, "IncorrectDBInstanceState"},
+		{"stopped", sim.StoppedInstance, nil, 403, "IncorrectDBInstanceState"},
 		{"locked", sim.LockedInstance, nil, 403, "IncorrectDBInstanceLockMode"},
 		{"MariaDB snapshot", sim.MariaDBInstance, []string{"BackupMethod", "Snapshot"}, 400, "InvalidBackupMethod.ValueNotSupport"},
 		{"MariaDB logical", sim.MariaDBInstance, []string{"BackupMethod", "Logical"}, 400, "InvalidBackupMethod.ValueNotSupport"},
@@ -429,6 +430,7 @@ func TestDescribeDatabasesAndAttribute(t *testing.T) {
 		sim.MariaDBInstance:    {"MariaDB", "Running", "Unlock"},
 		sim.PostgreSQLInstance: {"PostgreSQL", "Running", "Unlock"},
 		sim.NotRunningInstance: {"MySQL", "Rebooting", "Unlock"},
+		sim.StoppedInstance:    {"MySQL", "Stopped", "Unlock"},
 		sim.DeletingInstance:   {"MySQL", "Deleting", "Unlock"},
 		sim.LockedInstance:     {"MySQL", "Running", "LockByExpiration"},
 	} {
