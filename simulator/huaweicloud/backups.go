@@ -15,12 +15,14 @@ import (
 )
 
 // Backup is a manual backup as the family's simulators keep it: it builds for
-// Duration from Begin, then ends COMPLETED, or FAILED when Failing.
+// Duration from Begin, then ends FAILED when Failing, else Finished
+// (COMPLETED when empty; TaurusDB also reports AVAILABLE).
 type Backup struct {
 	ID, Name, Description, InstanceID string
 	Begin                             time.Time
 	Duration                          time.Duration
 	Failing                           bool
+	Finished                          string
 }
 
 // Common returns b; through it Backups reaches the Backup that a simulator's
@@ -33,13 +35,16 @@ func (b *Backup) End() time.Time { return b.Begin.Add(b.Duration) }
 // Done reports whether the backup has finished building at now.
 func (b *Backup) Done(now time.Time) bool { return !now.Before(b.End()) }
 
-// Status is the backup's status at now: BUILDING, COMPLETED or FAILED.
+// Status is the backup's status at now: BUILDING, then FAILED or Finished
+// (COMPLETED by default).
 func (b *Backup) Status(now time.Time) string {
 	switch {
 	case !b.Done(now):
 		return "BUILDING"
 	case b.Failing:
 		return "FAILED"
+	case b.Finished != "":
+		return b.Finished
 	}
 	return "COMPLETED"
 }
@@ -78,11 +83,29 @@ func (t *Backups[R]) Status(id string, now time.Time) (string, bool) {
 	return r.Common().Status(now), true
 }
 
-// Add stores r under the create rules both APIs share: a backup name is
-// unique per instance (400), an instance builds one backup at a time (409
-// with inProgressCode, which differs between the APIs), and the project holds
-// at most limit manual backups (413).
+// CreateRules are the answers to a create that breaks one of the rules both
+// APIs share; the codes differ between the APIs.
+type CreateRules struct {
+	// NameExistsStatus and NameExistsCode answer a backup name already used
+	// on the instance (RDS: 400 DBS.201201; TaurusDB: 409 DBS.201209).
+	NameExistsStatus int
+	NameExistsCode   string
+	// InProgressCode answers (409) a create while the instance builds a backup.
+	InProgressCode string
+	// Limit is the project's manual-backup quota (413 beyond it).
+	Limit int
+}
+
+// Add stores r under the RDS family's create rules: a backup name is unique
+// per instance (400 DBS.201201), an instance builds one backup at a time (409
+// with inProgressCode), and the project holds at most limit manual backups (413).
 func (t *Backups[R]) Add(r R, now time.Time, inProgressCode string, limit int) *APIError {
+	return t.AddWith(r, now, CreateRules{NameExistsStatus: http.StatusBadRequest, NameExistsCode: CodeNameExists,
+		InProgressCode: inProgressCode, Limit: limit})
+}
+
+// AddWith stores r unless it breaks one of rules.
+func (t *Backups[R]) AddWith(r R, now time.Time, rules CreateRules) *APIError {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := r.Common()
@@ -92,13 +115,13 @@ func (t *Backups[R]) Add(r R, now time.Time, inProgressCode string, limit int) *
 			continue
 		}
 		if o.Name == b.Name {
-			return Errf(http.StatusBadRequest, CodeNameExists, "The backup name %s already exists", b.Name)
+			return Errf(rules.NameExistsStatus, rules.NameExistsCode, "The backup name %s already exists", b.Name)
 		}
 		if !o.Done(now) {
-			return Errf(http.StatusConflict, inProgressCode, "A backup of the DB instance is in progress")
+			return Errf(http.StatusConflict, rules.InProgressCode, "A backup of the DB instance is in progress")
 		}
 	}
-	if len(t.byID) >= limit {
+	if limit := rules.Limit; len(t.byID) >= limit {
 		return Errf(http.StatusRequestEntityTooLarge, CodeManualBackupLimit,
 			"The number of manual backups has reached the limit (%d)", limit)
 	}

@@ -38,11 +38,13 @@ const (
 	faultThrottled                    // 429 with Retry-After
 	faultBusy                         // 409 instance busy
 	faultLost                         // the call is applied, then the connection drops
+	faultAnswer                       // a given error answer
 )
 
 type fault struct {
 	kind       faultKind
 	retryAfter time.Duration
+	given      *APIError // for faultAnswer
 }
 
 // Faults is the fault-injection state of a simulator.
@@ -71,6 +73,14 @@ func (f *Faults) FailNext(class provider.Class, n int, retryAfter time.Duration)
 	for range n {
 		f.queue = append(f.queue, fault{kind: kind, retryAfter: retryAfter})
 	}
+}
+
+// AnswerNext makes the next call fail with e, whatever it asked: for checking
+// how a driver reads an answer the simulator's own rules do not give.
+func (f *Faults) AnswerNext(e *APIError) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queue = append(f.queue, fault{kind: faultAnswer, given: e})
 }
 
 // LoseNextCreate makes the next create apply and then lose its response.
@@ -141,6 +151,8 @@ func (f *Faults) next(isCreate bool) (fault, bool) {
 
 func (ft fault) answer() *APIError {
 	switch ft.kind {
+	case faultAnswer:
+		return ft.given
 	case faultThrottled:
 		return &APIError{Status: http.StatusTooManyRequests, Code: CodeThrottled,
 			Message: "The throttling threshold has been reached", RetryAfter: ft.retryAfter}

@@ -80,3 +80,14 @@ func TestClockAdvances(t *testing.T) {
 	c.Advance(time.Hour)
 	assert.WithinDuration(t, before.Add(time.Hour), c.Now(), time.Minute)
 }
+
+func TestAnswerNextGivesTheAnswerOnce(t *testing.T) {
+	var f Faults
+	f.AnswerNext(&APIError{Status: http.StatusConflict, Code: "DBS.201014", Message: "busy"})
+	ft, ok := f.next(false)
+	require.True(t, ok)
+	assert.Equal(t, &APIError{Status: http.StatusConflict, Code: "DBS.201014", Message: "busy"}, ft.answer())
+	_, ok = f.next(false)
+	assert.False(t, ok, "one call only")
+	assert.Equal(t, 1, f.Injected())
+}

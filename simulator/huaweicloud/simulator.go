@@ -59,6 +59,12 @@ func (s *Simulator) FailNext(class provider.Class, n int, retryAfter time.Durati
 	s.faults.FailNext(class, n, retryAfter)
 }
 
+// AnswerNext makes the next call (IAM calls excepted) fail with status and
+// code, whatever it asked.
+func (s *Simulator) AnswerNext(status int, code, message string) {
+	s.faults.AnswerNext(&APIError{Status: status, Code: code, Message: message})
+}
+
 // SetLatency delays every call by d.
 func (s *Simulator) SetLatency(d time.Duration) { s.faults.SetLatency(d) }
 
