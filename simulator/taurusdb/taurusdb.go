@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,7 +34,8 @@ const (
 
 // Special fixture instances, outside the numbered demo instances.
 const (
-	// BusyInstance is being modified: every create answers 409 DBS.200011.
+	// BusyInstance is being modified: every create answers 409 DBS.200011
+	// (SetBusy and SetBusyWith change that).
 	BusyInstance = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b001in07"
 	// FailingInstance accepts backups, which then end FAILED.
 	FailingInstance = "fa11fa11fa11fa11fa11fa11fa11fa11in07"
@@ -47,6 +49,34 @@ const DefaultDuration = 2 * time.Second
 
 // DefaultManualBackupLimit is the default manual-backup quota of the project.
 const DefaultManualBackupLimit = 1000
+
+// BackupSizeMB is the size the backup list gives a finished backup, in MB as
+// the TaurusDB API reports it (docs/providers/taurusdb.md).
+const BackupSizeMB = 2048.5
+
+// CodeNameExists is TaurusDB's answer (409) to a backup name already used on
+// the instance; the RDS family answers 400 DBS.201201 instead.
+const CodeNameExists = "DBS.201209"
+
+// BusyCodes are the 409 codes an instance busy with another operation can
+// answer a create with (see SetBusyWith): the family's and those the public
+// GaussDB(for MySQL) tooling retries.
+var BusyCodes = []string{
+	hw.CodeInstanceBusy, hw.CodeInstanceBusyRDS, "DBS.200047", "DBS.201202",
+	"DBS.201014", "DBS.201015", "DBS.216011", "DBS.05000084", "DBS.212033",
+}
+
+// Job statuses. A job ends Completed, or with one of JobFailures (see
+// SetJobOutcome); its backup then ends FAILED.
+const (
+	JobPending   = "Pending"
+	JobRunning   = "Running"
+	JobCompleted = "Completed"
+	JobFailed    = "Failed"
+)
+
+// JobFailures are the statuses a job can end in other than Completed.
+var JobFailures = []string{JobFailed, "Canceled", "Unauthorized"}
 
 // JobName is the job name the simulator gives backup jobs (the real name is
 // not documented; the driver only relies on it mentioning "backup").
@@ -70,6 +100,16 @@ type Options struct {
 	// to the job API (the documentation warns that a new job ID can take
 	// seconds to appear); default 0.
 	JobVisibilityDelay time.Duration
+	// UnknownJobStatus is how the job API refuses a job ID it does not know
+	// (yet): 404 (DBS.200002, the default) or 400 (DBS.280127), since the API
+	// does not promise a 404.
+	UnknownJobStatus int
+	// JobPendingFor is how long a new job stays Pending (queued, no progress)
+	// before it runs; its backup is BUILDING meanwhile. Default 0.
+	JobPendingFor time.Duration
+	// FinishedStatus is the backup-list status of a backup built without
+	// failure: COMPLETED (the default) or AVAILABLE.
+	FinishedStatus string
 }
 
 // InstanceID returns the ID of numbered demo instance i: 32 hex characters
@@ -86,15 +126,18 @@ func CreateSection(seed int) json.RawMessage {
 }
 
 type instance struct {
-	id, name      string
-	busy, failing bool
+	id, name string
+	// busyCode, when set, is the 409 code every create is answered with.
+	busyCode string
+	// outcome, when set, is the failure status its backup jobs end in.
+	outcome string
 }
 
 type jobRec struct {
 	id, backupID, instanceID, instanceName string
 	created                                time.Time
-	duration                               time.Duration
-	failing                                bool
+	pending, duration                      time.Duration
+	outcome                                string // "" is Completed
 }
 
 // Server is a running simulator. It implements providertest.Backend.
@@ -127,13 +170,27 @@ func Start(opts Options) (*Server, error) {
 	if opts.ManualBackupLimit <= 0 {
 		opts.ManualBackupLimit = DefaultManualBackupLimit
 	}
+	switch opts.UnknownJobStatus {
+	case 0:
+		opts.UnknownJobStatus = http.StatusNotFound
+	case http.StatusNotFound, http.StatusBadRequest:
+	default:
+		return nil, fmt.Errorf("UnknownJobStatus %d: 404 or 400", opts.UnknownJobStatus)
+	}
+	switch opts.FinishedStatus {
+	case "":
+		opts.FinishedStatus = "COMPLETED"
+	case "COMPLETED", "AVAILABLE":
+	default:
+		return nil, fmt.Errorf("FinishedStatus %q: COMPLETED or AVAILABLE", opts.FinishedStatus)
+	}
 	s := &Server{Simulator: hw.NewSimulator(), opts: opts, instances: map[string]*instance{}, jobs: map[string]*jobRec{}}
 	for i := range opts.Resources {
 		id := InstanceID(i)
 		s.instances[id] = &instance{id: id, name: fmt.Sprintf("taurus-demo-%03d", i)}
 	}
-	s.instances[BusyInstance] = &instance{id: BusyInstance, name: "taurus-busy", busy: true}
-	s.instances[FailingInstance] = &instance{id: FailingInstance, name: "taurus-failing", failing: true}
+	s.instances[BusyInstance] = &instance{id: BusyInstance, name: "taurus-busy", busyCode: hw.CodeInstanceBusy}
+	s.instances[FailingInstance] = &instance{id: FailingInstance, name: "taurus-failing", outcome: JobFailed}
 
 	mux := http.NewServeMux()
 	// create checks X-Language after its body; the other calls check it first.
@@ -167,16 +224,52 @@ func (s *Server) Options() Options { return s.opts }
 // Inventory lists the IDs of every backup held (any state), sorted.
 func (s *Server) Inventory() []string { return s.backups.IDs() }
 
-// BackupStatus returns a backup's status (BUILDING, COMPLETED, FAILED), if it exists.
+// BackupStatus returns a backup's status (BUILDING, COMPLETED or AVAILABLE,
+// FAILED), if it exists.
 func (s *Server) BackupStatus(id string) (string, bool) { return s.backups.Status(id, s.Now()) }
 
-// SetBusy marks an instance busy (or not).
+// SetBusy marks an instance busy with DBS.200011 (or not busy).
 func (s *Server) SetBusy(instanceID string, busy bool) {
+	code := ""
+	if busy {
+		code = hw.CodeInstanceBusy
+	}
+	s.mustSetBusy(instanceID, code)
+}
+
+// SetBusyWith marks an instance busy: creates are answered 409 with code, one
+// of BusyCodes.
+func (s *Server) SetBusyWith(instanceID, code string) error {
+	if !slices.Contains(BusyCodes, code) {
+		return fmt.Errorf("busy code %q: not one of %v", code, BusyCodes)
+	}
+	s.mustSetBusy(instanceID, code)
+	return nil
+}
+
+func (s *Server) mustSetBusy(instanceID, code string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if in, ok := s.instances[instanceID]; ok {
-		in.busy = busy
+		in.busyCode = code
 	}
+}
+
+// SetJobOutcome makes the backup jobs created from now on an instance end
+// with status, one of JobFailures, or Completed ("" or JobCompleted).
+func (s *Server) SetJobOutcome(instanceID, status string) error {
+	if status == JobCompleted {
+		status = ""
+	}
+	if status != "" && !slices.Contains(JobFailures, status) {
+		return fmt.Errorf("job outcome %q: Completed or one of %v", status, JobFailures)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in, ok := s.instances[instanceID]; ok {
+		in.outcome = status
+	}
+	return nil
 }
 
 func (s *Server) authenticate(r *http.Request, body []byte) *hw.APIError {
@@ -211,7 +304,7 @@ func (s *Server) backupJSON(b *hw.Backup, now time.Time) map[string]any {
 		m["end_time"] = b.End().Format(hw.TimeLayout)
 		m["take_up_time"] = int(b.Duration.Minutes())
 		if !b.Failing {
-			m["size"] = 2048.5
+			m["size"] = BackupSizeMB
 		}
 	}
 	return m
@@ -235,19 +328,21 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		hw.WriteError(w, hw.NoSuchInstance(req.InstanceID))
 		return
 	}
-	if in.busy {
-		hw.WriteError(w, hw.Errf(http.StatusConflict, hw.CodeInstanceBusy, "The DB instance is being modified; try again later"))
+	if in.busyCode != "" {
+		hw.WriteError(w, hw.Errf(http.StatusConflict, in.busyCode, "Another operation is being performed on the DB instance; try again later"))
 		return
 	}
 	b := &hw.Backup{ID: hw.NewUUID(), Name: req.Name, Description: req.Description, InstanceID: in.id,
-		Begin: now, Duration: s.opts.Duration, Failing: in.failing}
-	if e := s.backups.Add(b, now, hw.CodeBackupInProgress, s.opts.ManualBackupLimit); e != nil {
+		Begin: now, Duration: s.opts.Duration, Failing: in.outcome != "", Finished: s.opts.FinishedStatus}
+	rules := hw.CreateRules{NameExistsStatus: http.StatusConflict, NameExistsCode: CodeNameExists,
+		InProgressCode: hw.CodeBackupInProgress, Limit: s.opts.ManualBackupLimit}
+	if e := s.backups.AddWith(b, now, rules); e != nil {
 		hw.WriteError(w, e)
 		return
 	}
 	jobID := hw.NewUUID()
 	s.jobs[jobID] = &jobRec{id: jobID, backupID: b.ID, instanceID: in.id, instanceName: in.name,
-		created: b.Begin, duration: b.Duration, failing: b.Failing}
+		created: b.Begin, pending: min(s.opts.JobPendingFor, b.Duration), duration: b.Duration, outcome: in.outcome}
 	out := map[string]any{
 		"id": b.ID, "name": b.Name, "begin_time": b.Begin.Format(hw.TimeLayout),
 		"status": "BUILDING", "type": "manual", "instance_id": b.InstanceID,
@@ -300,17 +395,21 @@ func (s *Server) deleteBackup(w http.ResponseWriter, r *http.Request) {
 	hw.WriteJSON(w, http.StatusOK, map[string]any{"backup_id": b.ID, "backup_name": b.Name})
 }
 
+// state is the job at now. Only a running job has a process figure ("60%");
+// the API gives "" otherwise.
 func (j *jobRec) state(now time.Time) (status, process, ended, failReason string) {
 	elapsed := now.Sub(j.created)
 	switch {
+	case elapsed < j.pending:
+		return JobPending, "", "", ""
 	case elapsed < j.duration:
 		pct := max(0, min(99, int(100*elapsed/j.duration)))
-		return "Running", strconv.Itoa(pct) + "%", "", ""
-	case j.failing:
-		return "Failed", "100%", j.created.Add(j.duration).Format(hw.TimeLayout),
+		return JobRunning, strconv.Itoa(pct) + "%", "", ""
+	case j.outcome != "":
+		return j.outcome, "", j.created.Add(j.duration).Format(hw.TimeLayout),
 			"Backup failed: the backup lock could not be obtained from the instance"
 	}
-	return "Completed", "100%", j.created.Add(j.duration).Format(hw.TimeLayout), ""
+	return JobCompleted, "", j.created.Add(j.duration).Format(hw.TimeLayout), ""
 }
 
 func (s *Server) visible(j *jobRec, now time.Time) bool {
@@ -328,7 +427,7 @@ func (s *Server) showJob(w http.ResponseWriter, r *http.Request) {
 	now := s.Now()
 	j, ok := s.jobs[id]
 	if !ok || !s.visible(j, now) {
-		hw.WriteError(w, hw.Errf(http.StatusNotFound, hw.CodeNotFound, "The job %s does not exist", id))
+		hw.WriteError(w, s.unknownJob(id))
 		return
 	}
 	status, process, ended, reason := j.state(now)
@@ -345,6 +444,14 @@ func (s *Server) showJob(w http.ResponseWriter, r *http.Request) {
 		job["fail_reason"] = reason
 	}
 	hw.WriteJSON(w, http.StatusOK, map[string]any{"job": job})
+}
+
+// unknownJob is the refusal of a job ID the job API does not know (yet).
+func (s *Server) unknownJob(id string) *hw.APIError {
+	if s.opts.UnknownJobStatus == http.StatusBadRequest {
+		return hw.Invalid("Invalid job ID %s", id)
+	}
+	return hw.Errf(http.StatusNotFound, hw.CodeNotFound, "The job %s does not exist", id)
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
