@@ -8,8 +8,9 @@ import (
 	"github.com/backupflow/backupflow/provider"
 )
 
-// Rules both seeds document for manual backups (TaurusDB seed 002, OTC RDS seed
-// 004). Each validator returns a *provider.Error naming the field, or nil.
+// Rules both APIs document for manual backups (TaurusDB's and OTC RDS's create
+// APIs; docs/providers/taurusdb.md). Each validator returns a *provider.Error
+// naming the field, or nil.
 
 var backupNameRule = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{3,63}$`)
 

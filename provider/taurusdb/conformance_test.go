@@ -42,10 +42,10 @@ func section(changes map[string]any) json.RawMessage {
 	}, changes)
 }
 
-// invalidCases lists every documented constraint of seed 002 (TaurusDB
+// invalidCases lists every documented constraint of the create API (TaurusDB
 // POST /v3/{project_id}/backups/create), one request breaking each:
 //
-//	seed constraint                                   -> case name(s)
+//	documented constraint                             -> case name(s)
 //	instance_id mandatory                             -> instance_id missing
 //	instance_id: 36 characters                        -> instance_id 35 chars, instance_id 37 chars
 //	instance_id: only letters and digits              -> instance_id non-alphanumeric

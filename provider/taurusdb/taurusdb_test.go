@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/taurusdb"
+	"github.com/backupflow/backupflow/provider/taurusdb/doctables"
 	"github.com/backupflow/backupflow/simulator/huaweicloud/huaweitest"
 	sim "github.com/backupflow/backupflow/simulator/taurusdb"
 )
@@ -293,4 +295,167 @@ func TestConfigFromEnvironment(t *testing.T) {
 	found, err := d.Find(ctx(t), job(section(nil)))
 	require.NoError(t, err, "the secret key from the file signs")
 	assert.Nil(t, found)
+}
+
+// TestUnknownJobAnswered400ThenFoundInListCompletes: the job API refuses a
+// job ID it does not know yet with 400 and a DBS code, not 404. Within
+// JobLookupGrace the backup list decides, so the backup completes although
+// the job is still refused.
+func TestUnknownJobAnswered400ThenFoundInListCompletes(t *testing.T) {
+	s := startSim(t, sim.Options{JobVisibilityDelay: time.Hour, UnknownJobStatus: 400, Duration: 10 * time.Second})
+	d := newDriver(t, s, sim.SecretKey)
+	op, err := d.Start(ctx(t), job(section(nil)))
+	require.NoError(t, err)
+	require.NotEqual(t, op.BackupID, op.ID, "the job ID")
+
+	st, err := d.Poll(ctx(t), op)
+	require.NoError(t, err, "a refused job ID is not decided on within the grace")
+	assert.Equal(t, provider.PhaseRunning, st.Phase)
+	assert.Equal(t, "BUILDING", st.ProviderState, "read from the backup list")
+
+	s.Advance(11 * time.Second)
+	st, err = d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseSucceeded, st.Phase)
+	assert.Equal(t, "COMPLETED", st.ProviderState, "read from the backup list; the job is still refused")
+}
+
+// TestJobRefusalAfterGrace: after JobLookupGrace a 400 refusal of the job ID
+// is taken at its word; a 404 still goes to the backup list.
+func TestJobRefusalAfterGrace(t *testing.T) {
+	for _, c := range []struct {
+		unknownJobStatus int
+		wantErr          provider.Class
+	}{
+		{400, provider.InvalidArgument},
+		{404, ""},
+	} {
+		t.Run(strconv.Itoa(c.unknownJobStatus), func(t *testing.T) {
+			s := startSim(t, sim.Options{JobVisibilityDelay: time.Hour, UnknownJobStatus: c.unknownJobStatus})
+			d := newDriver(t, s, sim.SecretKey)
+			op, err := d.Start(ctx(t), job(section(nil)))
+			require.NoError(t, err)
+			s.Advance(time.Minute) // the backup is COMPLETED in the list
+			began := time.Now().Add(-taurusdb.JobLookupGrace - time.Second)
+			op.StartedAt = &began
+
+			st, err := d.Poll(ctx(t), op)
+			if c.wantErr != "" {
+				e := pe(t, err)
+				assert.Equal(t, c.wantErr, e.Class)
+				assert.Equal(t, 400, e.HTTPStatus)
+				assert.Equal(t, "DBS.280127", e.Code)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, provider.PhaseSucceeded, st.Phase)
+			assert.Equal(t, "COMPLETED", st.ProviderState)
+		})
+	}
+}
+
+// TestBackupSizeIsMB: the list gives size in MB; sizeBytes is 2^20 times it.
+func TestBackupSizeIsMB(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	op, err := d.Start(ctx(t), job(section(nil)))
+	require.NoError(t, err)
+	poll(t, s, d, op)
+	b, err := d.Describe(ctx(t), op)
+	require.NoError(t, err)
+	require.NotNil(t, b.SizeBytes)
+	assert.Equal(t, int64(sim.BackupSizeMB*(1<<20)), *b.SizeBytes)
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal(b.Record, &rec))
+	assert.Equal(t, sim.BackupSizeMB, rec["size"], "the record keeps the provider's MB")
+}
+
+// TestAvailableBackupSucceeds: AVAILABLE is a finished, usable backup.
+func TestAvailableBackupSucceeds(t *testing.T) {
+	s := startSim(t, sim.Options{FinishedStatus: "AVAILABLE", JobVisibilityDelay: time.Hour, Duration: 10 * time.Second})
+	d := newDriver(t, s, sim.SecretKey)
+	op, err := d.Start(ctx(t), job(section(nil)))
+	require.NoError(t, err)
+	s.Advance(11 * time.Second)
+	st, err := d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseSucceeded, st.Phase)
+	assert.Equal(t, "AVAILABLE", st.ProviderState)
+	assert.Equal(t, 100.0, st.Percent)
+	assert.Empty(t, st.Message)
+	b, err := d.Describe(ctx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, "AVAILABLE", b.State)
+}
+
+// TestJobEndings: every way a job can end, read through the job API.
+func TestJobEndings(t *testing.T) {
+	for _, c := range []struct {
+		outcome string
+		want    provider.Phase
+	}{
+		{sim.JobCompleted, provider.PhaseSucceeded},
+		{"Failed", provider.PhaseFailed},
+		{"Canceled", provider.PhaseFailed},
+		{"Unauthorized", provider.PhaseFailed},
+	} {
+		t.Run(c.outcome, func(t *testing.T) {
+			s := startSim(t, sim.Options{JobPendingFor: time.Second})
+			d := newDriver(t, s, sim.SecretKey)
+			require.NoError(t, s.SetJobOutcome(sim.InstanceID(5), c.outcome))
+			op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(5)})))
+			require.NoError(t, err)
+			st, err := d.Poll(ctx(t), op)
+			require.NoError(t, err)
+			assert.Equal(t, "Pending", st.ProviderState)
+			assert.Equal(t, provider.PhaseRunning, st.Phase)
+			assert.Zero(t, st.Percent)
+			st = poll(t, s, d, op)
+			assert.Equal(t, c.want, st.Phase)
+			assert.Equal(t, c.outcome, st.ProviderState)
+		})
+	}
+}
+
+// TestBusyCodesAreRetried: each code an instance busy with another operation
+// answers a create with is Busy, and the create succeeds once it is free.
+func TestBusyCodesAreRetried(t *testing.T) {
+	for _, code := range sim.BusyCodes {
+		t.Run(code, func(t *testing.T) {
+			s := startSim(t, sim.Options{})
+			d := newDriver(t, s, sim.SecretKey)
+			require.NoError(t, s.SetBusyWith(sim.InstanceID(7), code))
+			j := job(section(map[string]any{"instance_id": sim.InstanceID(7)}))
+			_, err := d.Start(ctx(t), j)
+			e := pe(t, err)
+			assert.Equal(t, provider.Busy, e.Class)
+			assert.Equal(t, code, e.Code)
+			assert.Equal(t, 409, e.HTTPStatus)
+			s.SetBusy(sim.InstanceID(7), false)
+			_, err = d.Start(ctx(t), j)
+			require.NoError(t, err)
+		})
+	}
+}
+
+// TestDocumentedCodesMapToDocumentedClass: every code docs/providers/taurusdb.md
+// lists, answered by the provider with the status the page gives, reaches the
+// driver's caller with the class the page gives.
+func TestDocumentedCodesMapToDocumentedClass(t *testing.T) {
+	doc, err := doctables.Read(doctables.Path())
+	require.NoError(t, err)
+	require.NotEmpty(t, doc.Codes)
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	for _, c := range doc.Codes {
+		t.Run(c.Code, func(t *testing.T) {
+			s.AnswerNext(c.HTTPStatus, c.Code, "documented answer")
+			_, err := d.Start(ctx(t), job(section(nil)))
+			e := pe(t, err)
+			assert.Equal(t, c.Class, e.Class)
+			assert.Equal(t, c.Code, e.Code)
+			assert.Equal(t, c.HTTPStatus, e.HTTPStatus)
+		})
+	}
+	assert.Empty(t, s.Inventory(), "no documented answer let a create through")
 }
