@@ -50,13 +50,13 @@ func section(changes map[string]any) json.RawMessage {
 	}, changes)
 }
 
-// invalidCases lists every documented constraint of seed 004 (OTC RDS v3
+// invalidCases lists every documented constraint of OTC RDS v3
 // POST /v3/{project_id}/backups) that can be checked without a provider
 // call, one request breaking each:
 //
-//	seed constraint                                    -> case name(s)
-//	instance_id mandatory                              -> instance_id missing
-//	instance_id form (best guess: 32 hex + in01/03/04) -> instance_id 31 hex, instance_id uppercase hex, instance_id unknown suffix, instance_id TaurusDB form
+//	documented constraint                              -> case name(s)
+//	instance_id mandatory                              -> instance_id missing, instance_id empty
+//	(OTC documents no instance ID format: an unknown ID is the provider's NotFound, TestUnknownInstanceIsProvidersNotFound)
 //	name mandatory                                     -> name missing
 //	name: 4 to 64 characters                           -> name 3 chars, name 65 chars
 //	name: starts with a letter                         -> name starts with digit, name starts with hyphen
@@ -72,7 +72,7 @@ func section(changes map[string]any) json.RawMessage {
 //
 //	read replicas do not support manual backups        -> TestPreflightRefusesReadReplica
 //	databases only for Microsoft SQL Server            -> TestPreflightRefusesDatabasesOnNonSQLServer
-//	the backup name must be unique                     -> TestSameNameNotOursIsAlreadyExists (Find/Start)
+//	the backup name must be unique (in the project)    -> TestSameNameNotOursIsAlreadyExists, TestSameNameOnAnotherInstance
 func invalidCases() []providertest.InvalidCase {
 	c := func(n string, changes map[string]any, field string) providertest.InvalidCase {
 		return providertest.InvalidCase{Name: n, Kind: backup.KindCreate, Section: section(changes), Field: field}
@@ -83,10 +83,7 @@ func invalidCases() []providertest.InvalidCase {
 	id := sim.InstanceID(0)
 	cases := []providertest.InvalidCase{
 		c("instance_id missing", map[string]any{"instance_id": nil}, "otcrds.instance_id"),
-		c("instance_id 31 hex", map[string]any{"instance_id": id[1:]}, "otcrds.instance_id"),
-		c("instance_id uppercase hex", map[string]any{"instance_id": strings.ToUpper(id[:32]) + "in01"}, "otcrds.instance_id"),
-		c("instance_id unknown suffix", map[string]any{"instance_id": id[:32] + "in02"}, "otcrds.instance_id"),
-		c("instance_id TaurusDB form", map[string]any{"instance_id": id[:32] + "in07"}, "otcrds.instance_id"),
+		c("instance_id empty", map[string]any{"instance_id": ""}, "otcrds.instance_id"),
 		c("name missing", map[string]any{"name": nil}, "otcrds.name"),
 		c("name 3 chars", map[string]any{"name": "abc"}, "otcrds.name"),
 		c("name 65 chars", map[string]any{"name": "a" + strings.Repeat("1", 64)}, "otcrds.name"),

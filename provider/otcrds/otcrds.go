@@ -9,19 +9,20 @@
 // (ListInstances by id) to refuse read replicas and partial backups of
 // non-SQL Server instances. OTC has no API to stop a backup: Cancel reports
 // false; Delete is DeleteManualBackup (a backup still building is Busy).
-// Authentication is OTC's IAM token (default) or the SDK's AK/SK signature.
+// Authentication is OTC's IAM token (default) or an AK/SK signature in OTC's
+// own form (signer.go). Every code, state, unit and rule the driver relies
+// on, with its source, is in docs/providers/otcrds.md.
 package otcrds
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	rds "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/rds/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/rds/v3/model"
 
@@ -38,24 +39,42 @@ const (
 	fieldDatabases  = name + ".databases"
 )
 
-// instanceIDRule is the instance ID form. The OTC seed gives no format; this
-// is a best guess from the documented example "d8e6ca5a624745bcb546a227aa3ae1cfin01"
-// and the family's engine suffixes: 32 lowercase hex characters, then in01
-// (MySQL), in03 (PostgreSQL) or in04 (Microsoft SQL Server). Kept here only.
-var instanceIDRule = regexp.MustCompile(`^[0-9a-f]{32}in0[134]$`)
-
-const instanceIDRuleText = "an instance ID is 32 lowercase hex characters followed by in01, in03 or in04 (best guess from OTC's documented example)"
-
 // engineSQLServer is the datastore type of Microsoft SQL Server instances.
 const engineSQLServer = "SQLServer"
 
-// busyStates are instance states that clear by themselves; Preflight reports
-// them as Busy. "BACKING UP" is not among them: the create answers a backup
-// in progress itself, and the backup may be this workflow's own.
-var busyStates = map[string]bool{
-	"BUILD": true, "MODIFYING": true, "REBOOTING": true, "RESTORING": true, "MIGRATING": true,
-	"SWITCHOVER": true, "MODIFYING INSTANCE TYPE": true, "MODIFYING DATABASE PORT": true, "RESTARTING": true,
+// instanceStates is what Preflight does with an instance status OTC documents
+// (docs/providers/otcrds.md, "Instance states"): Busy for work that ends by
+// itself, FailedPrecondition for a state only a person can change. ACTIVE
+// passes, and so does BACKING UP: the create answers a backup in progress
+// itself, and the backup may be this workflow's own. A status not listed
+// passes too, and the create decides.
+var instanceStates = map[string]provider.Class{
+	"BUILD":                   provider.Busy,
+	"MODIFYING":               provider.Busy,
+	"REBOOTING":               provider.Busy,
+	"RESTORING":               provider.Busy,
+	"MIGRATING":               provider.Busy,
+	"SWITCHOVER":              provider.Busy,
+	"MODIFYING INSTANCE TYPE": provider.Busy,
+	"MODIFYING DATABASE PORT": provider.Busy,
+	"SHUTDOWN":                provider.FailedPrecondition, // stopped
+	"FAILED":                  provider.FailedPrecondition, // abnormal
+	"CREATE FAIL":             provider.FailedPrecondition,
 }
+
+// Backup states the driver reads beyond the family's BUILDING, COMPLETED and FAILED.
+const stateDeleting = "DELETING"
+
+// codeBackupDeleting is OTC's answer to deleting a backup already being
+// deleted: for Delete, that is done.
+const codeBackupDeleting = "RDS.3016"
+
+// nameUniqueRule is where OTC requires a backup name to be unique: in the
+// whole project, not only on the instance (docs/providers/otcrds.md, "Backup
+// names"). A same-name backup on another instance is never ours, so Find need
+// only look on the request's instance; a create refused for a name Find does
+// not see there names this rule.
+const nameUniqueRule = "backup names are unique among all backups of the project, on every instance"
 
 // Driver is the OTC RDS driver.
 type Driver struct {
@@ -86,16 +105,14 @@ func New(cfg Config) (*Driver, error) {
 	var cred auth.ICredential
 	credType := ""
 	if cfg.Auth == AuthAKSK {
-		c, err := basic.NewCredentialsBuilder().WithAk(cfg.AccessKey).WithSk(r.secretKey).WithProjectId(cfg.ProjectID).SafeBuild()
-		if err != nil {
-			return nil, fmt.Errorf("otcrds credentials: %w", err)
-		}
-		cred = c
+		// Signed with the wall clock: the gateway compares X-Sdk-Date with its own.
+		cred = &akskCredentials{accessKey: cfg.AccessKey, secretKey: r.secretKey, projectID: cfg.ProjectID, now: time.Now}
+		credType = akskCredentialsType
 	} else {
 		d.tokens = &tokenSource{
 			url:  cfg.IAMEndpoint + "/v3/auth/tokens",
 			user: cfg.Username, password: r.password, domain: cfg.Domain, projectID: cfg.ProjectID,
-			client: &http.Client{Transport: d.transport, Timeout: timeout},
+			client: &http.Client{Transport: d.transport, Timeout: timeout, CheckRedirect: refuseRedirect},
 			now:    func() time.Time { return d.now() },
 		}
 		cred = &tokenCredentials{source: d.tokens, projectID: cfg.ProjectID, timeout: timeout}
@@ -119,19 +136,19 @@ func New(cfg Config) (*Driver, error) {
 func (*Driver) Name() string       { return name }
 func (*Driver) SupportsCopy() bool { return false }
 
-// parse decodes the section strictly and enforces every rule of seed 004 that
-// needs no provider call (replicas and the engine of partial backups are
+// parse decodes the section strictly and enforces every documented rule of
+// the create API (docs/providers/otcrds.md, "Request constraints") that needs
+// no provider call (replicas and the engine of partial backups are
 // checked in Preflight).
 func parse(kind backup.Kind, raw json.RawMessage) (backup.OTCRDSCreate, error) {
 	var s backup.OTCRDSCreate
 	if err := huaweicloud.DecodeCreate(name, kind, raw, &s, fmt.Sprintf("OTC RDS has no per-backup %s API", kind)); err != nil {
 		return s, err
 	}
-	switch {
-	case s.InstanceID == "":
-		return s, provider.Invalid(fieldInstanceID, "is required; %s", instanceIDRuleText)
-	case !instanceIDRule.MatchString(s.InstanceID):
-		return s, provider.Invalid(fieldInstanceID, "%q: %s", s.InstanceID, instanceIDRuleText)
+	// OTC documents no instance ID format: only presence is checked here; an
+	// ID the provider does not know is its own NotFound answer.
+	if s.InstanceID == "" {
+		return s, provider.Invalid(fieldInstanceID, "is required: the ID of the DB instance to back up")
 	}
 	if err := huaweicloud.ValidateNameAndDescription(name, s.Name, s.Description); err != nil {
 		return s, err
@@ -202,7 +219,7 @@ func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
 	}
 	if in == nil {
 		return &provider.Error{Class: provider.NotFound, Provider: name, Field: fieldInstanceID,
-			Message: fmt.Sprintf("instance %s does not exist in project", s.InstanceID)}
+			Message: fmt.Sprintf("ListInstances shows no instance %s in the project", s.InstanceID)}
 	}
 	if in.Type == "Replica" {
 		return provider.Invalid(fieldInstanceID, "%s is a read replica; read replicas do not support manual backup creation", s.InstanceID)
@@ -214,9 +231,13 @@ func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
 	if len(s.Databases) > 0 && engine != engineSQLServer {
 		return provider.Invalid(fieldDatabases, "partial backups (databases) are supported on Microsoft SQL Server instances only; %s is %s", s.InstanceID, engine)
 	}
-	if busyStates[in.Status] {
+	switch instanceStates[in.Status] {
+	case provider.Busy:
 		return &provider.Error{Class: provider.Busy, Provider: name, Field: fieldInstanceID,
 			Message: fmt.Sprintf("instance %s is %s; a backup can start once it is ACTIVE", s.InstanceID, in.Status)}
+	case provider.FailedPrecondition:
+		return &provider.Error{Class: provider.FailedPrecondition, Provider: name, Field: fieldInstanceID,
+			Message: fmt.Sprintf("instance %s is %s; it must be started or repaired (ACTIVE) before it can be backed up", s.InstanceID, in.Status)}
 	}
 	return nil
 }
@@ -227,7 +248,7 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 	if err != nil {
 		return provider.Operation{}, err
 	}
-	return huaweicloud.StartOrAdopt(ctx, name, job, d.Find, func() (provider.Operation, error) {
+	op, err := huaweicloud.StartOrAdopt(ctx, name, job, d.Find, func() (provider.Operation, error) {
 		body := &model.CreateManualBackupRequestBody{InstanceId: s.InstanceID, Name: s.Name}
 		if s.Description != "" {
 			body.Description = &s.Description
@@ -250,6 +271,15 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 		// OTC has no job ID for a manual backup: the operation ID is the backup ID.
 		return backupRef(s, resp.Backup.Id, resp.Backup.BeginTime).Operation(job.Kind), nil
 	})
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.Class == provider.AlreadyExists && pe.Rule == "" {
+		// The name is taken by a backup Find does not see: one on another instance.
+		cp := *pe
+		cp.Rule = nameUniqueRule
+		cp.Message = fmt.Sprintf("%s: the name %q is used by another backup of the project (%s)", pe.Message, s.Name, nameUniqueRule)
+		return op, &cp
+	}
+	return op, err
 }
 
 // backupRef names backup id, of the request's name and instance.
@@ -261,9 +291,10 @@ func backupRef(s backup.OTCRDSCreate, id, beginTime string) huaweicloud.BackupRe
 //
 // "Ours" (see huaweicloud.Ours): the request's name, on the request's
 // instance, begun no earlier than the workflow started less a minute of clock
-// skew. Backup names must be unique, so a same-name backup that began earlier
-// is somebody else's: an AlreadyExists error on otcrds.name. ListBackups has
-// no name filter, so Find pages through the instance's manual backups.
+// skew. Backup names are unique in the project (nameUniqueRule), so a
+// same-name backup that began earlier is somebody else's: an AlreadyExists
+// error on otcrds.name. ListBackups has no name filter and needs an instance,
+// so Find pages through the instance's manual backups.
 func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operation, error) {
 	s, err := parse(job.Kind, job.Section)
 	if err != nil {
@@ -282,7 +313,7 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 	if err != nil || b == nil {
 		return nil, err
 	}
-	return backupRef(s, b.Id, b.BeginTime).Adopt(name, "unique", job)
+	return backupRef(s, b.Id, b.BeginTime).Adopt(name, nameUniqueRule, job)
 }
 
 // backupByID reads one backup from ListBackups through client; nil when it
@@ -317,8 +348,11 @@ func (d *Driver) Poll(ctx context.Context, op provider.Operation) (provider.Stat
 	}
 	st := huaweicloud.ListedBackupStatus(op, b.Status.Value(), b.BeginTime)
 	switch {
-	case st.ProviderState == "DELETING":
-		st.Phase = provider.PhaseGone
+	case st.ProviderState == stateDeleting:
+		// Somebody is deleting the backup: it will not be kept, so it is no
+		// success; it is gone for the workflow (cleanup has nothing to delete).
+		st.Phase, st.Percent = provider.PhaseGone, -1
+		st.Message = "the backup is being deleted"
 	case st.Phase == provider.PhaseRunning && st.StartedAt != nil: // BUILDING
 		now, ok := capture.ServerTime()
 		if !ok {
@@ -341,11 +375,16 @@ func estimatePercent(elapsed, expected time.Duration) float64 {
 // Cancel reports false: OTC has no API to stop a backup being built.
 func (d *Driver) Cancel(context.Context, provider.Operation) (bool, error) { return false, nil }
 
-// Delete deletes the backup; already gone is success, still building is Busy.
+// Delete deletes the backup; already gone or being deleted (RDS.3016) is
+// success, still building is Busy.
 func (d *Driver) Delete(ctx context.Context, op provider.Operation) error {
 	return huaweicloud.DeleteBackup(op, func() error {
 		req := &model.DeleteManualBackupRequest{BackupId: op.BackupID}
 		_, err := call(ctx, d, func() (*model.DeleteManualBackupResponse, error) { return d.client.DeleteManualBackup(req) })
+		var pe *provider.Error
+		if errors.As(err, &pe) && pe.Code == codeBackupDeleting {
+			return nil
+		}
 		return err
 	})
 }
@@ -356,7 +395,7 @@ func (d *Driver) Describe(ctx context.Context, op provider.Operation) (backup.Ba
 	return huaweicloud.Describe(name, op, b, err, func(b *model.BackupForList) backup.Backup {
 		out := backup.Backup{ID: b.Id, Name: b.Name, State: b.Status.Value(), CreateTime: huaweicloud.ParseTimePtr(b.BeginTime)}
 		if b.Status.Value() == "COMPLETED" {
-			size := b.Size * 1024 // ListBackups reports KB
+			size := b.Size * 1024 // ListBackups reports kB (docs/providers/otcrds.md, "Units")
 			out.SizeBytes = &size
 		}
 		return out

@@ -36,7 +36,7 @@ func bothAuth(t *testing.T, s *sim.Server, f func(t *testing.T, d *otcrds.Driver
 	t.Run("aksk", func(t *testing.T) { f(t, newDriver(t, akskConfig(s, sim.SecretKey))) })
 }
 
-// Seed 004: "Read replicas do not support manual backup creation."
+// OTC's create-manual-backup API: "Read replicas do not support manual backup creation."
 func TestPreflightRefusesReadReplica(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	bothAuth(t, s, func(t *testing.T, d *otcrds.Driver) {
@@ -60,7 +60,7 @@ func TestPreflightRefusesReadReplica(t *testing.T) {
 	assert.Empty(t, s.Inventory())
 }
 
-// Seed 004: databases — "Only Microsoft SQL Server support partial backups."
+// OTC's create-manual-backup API, databases: "Only Microsoft SQL Server support partial backups."
 func TestPreflightRefusesDatabasesOnNonSQLServer(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	dbs := []map[string]string{{"name": "sales"}}
@@ -107,21 +107,77 @@ func TestSQLServerPartialBackup(t *testing.T) {
 	assert.Positive(t, *b.SizeBytes)
 }
 
-func TestPreflightUnknownAndBusyInstances(t *testing.T) {
+// OTC documents no instance ID format, so any non-empty ID passes Validate,
+// and an ID the provider does not know is its own answer: NotFound, with
+// the provider's code when the create refuses it.
+func TestUnknownInstanceIsProvidersNotFound(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	d := newDriver(t, tokenConfig(s, sim.Password))
-	e := pe(t, d.Preflight(ctx(t), job(section(map[string]any{"instance_id": "0123456789abcdef0123456789abcdefin01"}))))
-	assert.Equal(t, provider.NotFound, e.Class)
-	assert.Equal(t, "otcrds.instance_id", e.Field)
-	e = pe(t, d.Preflight(ctx(t), job(section(map[string]any{"instance_id": sim.BusyInstance}))))
-	assert.Equal(t, provider.Busy, e.Class)
-	assert.True(t, e.Class.Retryable())
-	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.BusyInstance})))
-	assert.Equal(t, "DBS.200019", pe(t, err).Code, "the create itself answers busy too")
+	for _, id := range []string{
+		"0123456789abcdef0123456789abcdefin01", // the documented example's shape
+		"0123456789ABCDEF0123456789ABCDEFin01", // upper case
+		"0123456789abcdef0123456789abcdefin07", // another engine suffix
+		"my-instance",                          // any other form
+	} {
+		t.Run(id, func(t *testing.T) {
+			j := job(section(map[string]any{"instance_id": id}))
+			_, err := d.Validate(j.Kind, j.Section, time.Now())
+			require.NoError(t, err, "OTC documents no ID format")
+			e := pe(t, d.Preflight(ctx(t), j))
+			assert.Equal(t, provider.NotFound, e.Class)
+			assert.Equal(t, "otcrds.instance_id", e.Field)
+			_, err = d.Start(ctx(t), j)
+			e = pe(t, err)
+			assert.Equal(t, provider.NotFound, e.Class)
+			assert.Equal(t, sim.CodeInstanceNotFound, e.Code, "the provider's code is kept")
+			assert.Equal(t, 404, e.HTTPStatus)
+			assert.False(t, e.Class.Retryable())
+		})
+	}
 	assert.Empty(t, s.Inventory())
 }
 
-// Seed 004: "The backup name must be unique."
+// Preflight reads the instance status: work in progress is Busy (retried), a
+// stopped or broken instance is FailedPrecondition (a person must act).
+func TestPreflightInstanceStates(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, tokenConfig(s, sim.Password))
+	inst := sim.InstanceID(7)
+	j := job(section(map[string]any{"instance_id": inst}))
+	cases := []struct {
+		status string
+		want   provider.Class // "" passes
+	}{
+		{"ACTIVE", ""},
+		{"BACKING UP", ""},
+		{"MODIFYING", provider.Busy},
+		{"REBOOTING", provider.Busy},
+		{"SHUTDOWN", provider.FailedPrecondition},
+		{"FAILED", provider.FailedPrecondition},
+	}
+	for _, c := range cases {
+		t.Run(c.status, func(t *testing.T) {
+			s.SetInstanceStatus(inst, c.status)
+			err := d.Preflight(ctx(t), j)
+			if c.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			e := pe(t, err)
+			assert.Equal(t, c.want, e.Class)
+			assert.Equal(t, "otcrds.instance_id", e.Field)
+			assert.Contains(t, e.Message, c.status)
+		})
+	}
+	s.SetInstanceStatus(inst, "SHUTDOWN")
+	_, err := d.Start(ctx(t), j)
+	assert.Equal(t, sim.CodeInstanceBusy, pe(t, err).Code, "the create itself refuses too")
+	_, err = d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.BusyInstance})))
+	assert.Equal(t, provider.Busy, pe(t, err).Class)
+	assert.Empty(t, s.Inventory())
+}
+
+// OTC's create-manual-backup API: "The backup name must be unique."
 func TestSameNameNotOursIsAlreadyExists(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	d := newDriver(t, tokenConfig(s, sim.Password))
@@ -168,28 +224,48 @@ func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 func TestManualBackupLimitIsQuota(t *testing.T) {
 	s := startSim(t, sim.Options{ManualBackupLimit: 1})
 	d := newDriver(t, tokenConfig(s, sim.Password))
-	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(1)})))
+	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(1), "name": "first-backup"})))
 	require.NoError(t, err)
-	_, err = d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(2)})))
+	_, err = d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(2), "name": "second-backup"})))
 	e := pe(t, err)
 	assert.Equal(t, provider.Quota, e.Class)
-	assert.Equal(t, "RDS.3003", e.Code)
+	assert.Equal(t, sim.CodeManualBackupLimit, e.Code)
 	assert.Equal(t, 413, e.HTTPStatus)
 }
 
-func TestDeleteWhileBuildingIsBusy(t *testing.T) {
-	s := startSim(t, sim.Options{})
+// A backup still building cannot be deleted (Busy); once deleted it shows
+// DELETING, which Poll reads as gone (not a success), and deleting it again
+// is done, not an error.
+func TestDeleteAndDeleting(t *testing.T) {
+	s := startSim(t, sim.Options{DeleteDuration: time.Minute})
 	d := newDriver(t, tokenConfig(s, sim.Password))
 	op, err := d.Start(ctx(t), job(section(nil)))
 	require.NoError(t, err)
 	cancelled, err := d.Cancel(ctx(t), op)
 	require.NoError(t, err)
 	assert.False(t, cancelled)
-	assert.Equal(t, provider.Busy, pe(t, d.Delete(ctx(t), op)).Class)
-	poll(t, s, d, op)
+	e := pe(t, d.Delete(ctx(t), op))
+	assert.Equal(t, provider.Busy, e.Class)
+	assert.Equal(t, sim.CodeBackupBuilding, e.Code)
+	require.Equal(t, provider.PhaseSucceeded, poll(t, s, d, op).Phase)
+
 	require.NoError(t, d.Delete(ctx(t), op))
-	require.NoError(t, d.Delete(ctx(t), op))
+	state, _ := s.BackupStatus(op.BackupID)
+	require.Equal(t, "DELETING", state)
 	st, err := d.Poll(ctx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseGone, st.Phase, "a backup being deleted is no success")
+	assert.Equal(t, "DELETING", st.ProviderState)
+	assert.True(t, st.Phase.Done())
+	require.NoError(t, d.Delete(ctx(t), op), "already being deleted (RDS.3016) is done")
+	b, err := d.Describe(ctx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, "DELETING", b.State)
+	assert.Nil(t, b.SizeBytes, "no size for a backup that is going away")
+
+	s.Advance(time.Minute)
+	require.NoError(t, d.Delete(ctx(t), op), "already gone is done")
+	st, err = d.Poll(ctx(t), op)
 	require.NoError(t, err)
 	assert.Equal(t, provider.PhaseRunning, st.Phase, "a just-started backup missing from the list may not be visible yet")
 	old := time.Now().Add(-time.Hour)
@@ -307,7 +383,7 @@ func TestAKSKRefusedIsPermission(t *testing.T) {
 	d := newDriver(t, akskConfig(s, "wrong"))
 	e := pe(t, d.Preflight(ctx(t), job(section(nil))))
 	assert.Equal(t, provider.Permission, e.Class)
-	assert.Equal(t, "APIGW.0301", e.Code)
+	assert.Equal(t, "APIG.0301", e.Code)
 	assert.Equal(t, 1, s.Calls(), "a 401 with AK/SK is not retried")
 }
 

@@ -125,6 +125,9 @@ func (s *tokenSource) fetch(ctx context.Context) (string, time.Duration, error) 
 	if err != nil {
 		return "", 0, &provider.Error{Class: provider.Unavailable, Provider: name, Message: "IAM token answer cut short: " + err.Error(), Err: err}
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return "", 0, redirectError(resp)
+	}
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 		return "", 0, iamError(resp, data)
 	}
@@ -148,6 +151,23 @@ func (s *tokenSource) fetch(ctx context.Context) (string, time.Duration, error) 
 		}
 	}
 	return tok, lifetime, nil
+}
+
+// refuseRedirect stops the IAM client at a redirect: following a 307 or 308
+// would send the password again, to wherever Location points.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// redirectError reports a redirect from IAM: only a person can fix the
+// endpoint, so it is not retried. Location is quoted without its query.
+func redirectError(resp *http.Response) *provider.Error {
+	where := "an unnamed location"
+	if u, err := resp.Location(); err == nil {
+		where = u.Scheme + "://" + u.Host + u.Path
+	}
+	return &provider.Error{Class: provider.FailedPrecondition, Provider: name, HTTPStatus: resp.StatusCode,
+		RequestID: resp.Header.Get("X-Request-Id"),
+		Message: fmt.Sprintf("IAM answered the token request with a redirect (%d) to %s; credentials are never sent "+
+			"after a redirect: set BACKUPFLOW_OTCRDS_IAM_ENDPOINT to the IAM endpoint itself", resp.StatusCode, where)}
 }
 
 // iamError classifies an IAM error answer ({"error": {code, title, message}}).

@@ -28,6 +28,10 @@ type Gateway struct {
 	Open func(r *http.Request) bool
 	// API serves authenticated calls; it reads the body from r.Body.
 	API http.Handler
+	// CodePrefix is the prefix of the codes the gateway answers with itself
+	// (authentication, throttling): "" keeps Huawei Cloud's APIGW.xxxx; Open
+	// Telekom Cloud's gateway answers APIG.xxxx with the same numbers.
+	CodePrefix string
 
 	calls atomic.Int64
 	reqs  atomic.Int64
@@ -66,7 +70,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e := g.Authenticate(r, body); e != nil {
-		WriteError(w, e)
+		WriteError(w, g.own(e))
 		return
 	}
 	ft, faulted := g.Faults.next(g.IsCreate != nil && g.IsCreate(r))
@@ -75,7 +79,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ft.kind != faultLost {
-		WriteError(w, ft.answer())
+		WriteError(w, g.own(ft.answer()))
 		return
 	}
 	// Apply the call, then drop the connection before any response byte.
@@ -83,6 +87,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	g.API.ServeHTTP(rec, r)
 	dropConnection(w)
+}
+
+// huaweiGatewayPrefix starts the codes of Huawei Cloud's API gateway.
+const huaweiGatewayPrefix = "APIGW."
+
+// own is e with the gateway's code prefix, for an answer the gateway gives itself.
+func (g *Gateway) own(e *APIError) *APIError {
+	rest, ok := strings.CutPrefix(e.Code, huaweiGatewayPrefix)
+	if g.CodePrefix == "" || !ok {
+		return e
+	}
+	cp := *e
+	cp.Code = g.CodePrefix + "." + rest
+	return &cp
 }
 
 // discardWriter swallows the response of a call whose answer gets lost.

@@ -5,8 +5,13 @@
 // (GET /v3/{project_id}/instances), plus the IAM token API
 // (POST /v3/auth/tokens). Requests authenticate with an IAM token
 // (X-Auth-Token, checked for validity and expiry on the simulator clock) or
-// with the SDK's AK/SK signature; answers use the documented JSON and the
-// {error_code, error_msg} error shape, so the official SDK runs end to end.
+// with an AK/SK signature in Open Telekom Cloud's form (a Credential scope and
+// a derived key; the Huawei SDK's Access= form is refused as a bad
+// signature). Answers use the documented JSON, the {error_code, error_msg}
+// error shape and OTC's codes (the gateway's own are APIG.xxxx), so the
+// official SDK runs end to end. Backup names are unique in the whole project;
+// a deleted backup shows DELETING for DeleteDuration before it disappears.
+// docs/providers/otcrds.md lists every code and state, with sources.
 package otcrds
 
 import (
@@ -55,10 +60,36 @@ const (
 // SQLServerDatabases are the databases of SQLServerInstance.
 var SQLServerDatabases = []string{"sales", "inventory", "audit"}
 
+// Error codes the simulator answers with, from OTC's RDS v3 error-code table
+// (docs/providers/otcrds.md says which use of each is a guess). Gateway
+// answers (authentication, throttling, unknown API) carry GatewayCodePrefix.
+const (
+	CodeParameterError     = "DBS.200001" // 400
+	CodeInstanceNotFound   = "DBS.200002" // 404
+	CodeInstanceBusy       = "DBS.200019" // 409: the instance is not ACTIVE
+	CodeNameExists         = "DBS.201201" // 409: "The object already exists."
+	CodeBackupInProgress   = "RDS.3004"   // 409: create while another backup builds
+	CodeBackupBuilding     = "DBS.201205" // 409: delete while the backup builds
+	CodeInvalidDescription = "DBS.280127" // 400
+	CodeNoSuchDatabase     = "DBS.280128" // 400
+	CodeManualBackupLimit  = "RDS.3003"   // 413
+	CodeBackupDeleting     = "RDS.3016"   // 400: "The backup file is being deleted."
+	CodeBackupNotFound     = "DBS.201010" // 404: "The backup information does not exist."
+	// GatewayCodePrefix is OTC's API gateway's: APIG.0301 where Huawei Cloud says APIGW.0301.
+	GatewayCodePrefix = "APIG"
+)
+
+// NameScope is where a backup name must be unique: in the whole project, the
+// stricter reading of OTC's "The backup name must be unique" (OTC's DDS docs
+// say "among all other backups on Project"; the RDS docs do not narrow it).
+// nameTaken is the one place the rule is applied.
+const NameScope = "project"
+
 // Defaults.
 const (
 	DefaultResources         = 200
 	DefaultDuration          = 2 * time.Second
+	DefaultDeleteDuration    = time.Second
 	DefaultManualBackupLimit = 1000
 	DefaultTokenTTL          = 24 * time.Hour
 )
@@ -80,6 +111,8 @@ type Options struct {
 	// ManualBackupLimit is the project's manual-backup quota (413 RDS.3003
 	// beyond it); default 1000.
 	ManualBackupLimit int
+	// DeleteDuration is how long a deleted backup shows DELETING; default 1s.
+	DeleteDuration time.Duration
 }
 
 // InstanceID returns the ID of numbered demo instance i (a MySQL primary):
@@ -87,9 +120,9 @@ type Options struct {
 func InstanceID(i int) string { return hw.DemoID("otcrds", i) + "in01" }
 
 // CreateSection returns a valid create section for demo instance
-// seed%DefaultResources; the name is unique per call.
-func CreateSection(seed int) json.RawMessage {
-	d := hw.NewDemoBackup(seed, DefaultResources)
+// n%DefaultResources; the name is unique per call.
+func CreateSection(n int) json.RawMessage {
+	d := hw.NewDemoBackup(n, DefaultResources)
 	raw, _ := json.Marshal(backup.OTCRDSCreate{InstanceID: InstanceID(d.Instance), Name: d.Name, Description: d.Description})
 	return raw
 }
@@ -105,6 +138,8 @@ type instance struct {
 type backupRec struct {
 	hw.Backup
 	databases []string
+	// deletedAt is when a delete was accepted; zero while not being deleted.
+	deletedAt time.Time
 }
 
 // Server is a running simulator. It implements providertest.Backend.
@@ -114,7 +149,7 @@ type Server struct {
 	tokens  *hw.Tokens
 	backups hw.Backups[*backupRec]
 
-	mu        sync.Mutex // guards instances
+	mu        sync.Mutex // guards instances and backup deletion
 	instances map[string]*instance
 	order     []string
 }
@@ -143,6 +178,9 @@ func Start(opts Options) (*Server, error) {
 	}
 	if opts.ManualBackupLimit <= 0 {
 		opts.ManualBackupLimit = DefaultManualBackupLimit
+	}
+	if opts.DeleteDuration <= 0 {
+		opts.DeleteDuration = DefaultDeleteDuration
 	}
 	s := &Server{Simulator: hw.NewSimulator(), opts: opts, instances: map[string]*instance{}}
 	s.tokens = &hw.Tokens{Clock: s.Simulator, ProjectID: opts.ProjectID, TTL: opts.TokenTTL,
@@ -176,12 +214,13 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /v3/{project_id}/backups", s.listBackups)
 	mux.HandleFunc("DELETE /v3/{project_id}/backups/{backup_id}", s.deleteBackup)
 	mux.HandleFunc("GET /v3/{project_id}/instances", s.listInstances)
-	mux.HandleFunc("/", hw.NotFoundAPI)
+	mux.HandleFunc("/", noSuchAPI)
 	gw := &hw.Gateway{
 		Authenticate: s.authenticate,
 		IsCreate:     hw.IsPostTo("/backups"),
 		Open:         func(r *http.Request) bool { return r.URL.Path == hw.IAMTokenPath },
 		API:          mux,
+		CodePrefix:   GatewayCodePrefix,
 	}
 	if err := hw.Serve(s.Simulator, opts.Addr, gw); err != nil {
 		return nil, err
@@ -201,11 +240,93 @@ func (s *Server) TokensIssued() int { return s.tokens.Issued() }
 // RevokeTokens invalidates every token issued so far.
 func (s *Server) RevokeTokens() { s.tokens.RevokeAll() }
 
-// Inventory lists the IDs of every backup held (any state), sorted.
-func (s *Server) Inventory() []string { return s.backups.IDs() }
+// Inventory lists the IDs of every backup held, sorted; a backup being
+// deleted (DELETING) is gone as far as its owner is concerned and is left out.
+func (s *Server) Inventory() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.Now()
+	s.sweep(now)
+	var ids []string
+	for _, b := range s.backups.Newest(func(b *backupRec) bool { return b.deletedAt.IsZero() }) {
+		ids = append(ids, b.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
 
-// BackupStatus returns a backup's status (BUILDING, COMPLETED, FAILED), if it exists.
-func (s *Server) BackupStatus(id string) (string, bool) { return s.backups.Status(id, s.Now()) }
+// BackupStatus returns a backup's status (BUILDING, COMPLETED, FAILED,
+// DELETING), if it exists.
+func (s *Server) BackupStatus(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.Now()
+	s.sweep(now)
+	b := s.backupByID(id)
+	if b == nil {
+		return "", false
+	}
+	return status(b, now), true
+}
+
+// SetInstanceStatus changes an instance's status (ACTIVE, MODIFYING,
+// SHUTDOWN, ...), as an operator's action or a maintenance would.
+func (s *Server) SetInstanceStatus(id, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in, ok := s.instances[id]; ok {
+		in.status = status
+	}
+}
+
+// status is b's status at now: DELETING once a delete was accepted, else
+// BUILDING, COMPLETED or FAILED.
+func status(b *backupRec, now time.Time) string {
+	if !b.deletedAt.IsZero() {
+		return "DELETING"
+	}
+	return b.Status(now)
+}
+
+// sweep removes the backups whose deletion has finished at now. s.mu is held.
+func (s *Server) sweep(now time.Time) {
+	for _, b := range s.backups.Newest(func(b *backupRec) bool {
+		return !b.deletedAt.IsZero() && !now.Before(b.deletedAt.Add(s.opts.DeleteDuration))
+	}) {
+		_, _ = s.backups.Delete(b.ID, now) // done building, so it goes
+	}
+}
+
+// backupByID returns backup id, or nil. s.mu is held.
+func (s *Server) backupByID(id string) *backupRec {
+	found := s.backups.Newest(func(b *backupRec) bool { return b.ID == id })
+	if len(found) == 0 {
+		return nil
+	}
+	return found[0]
+}
+
+// nameTaken reports whether name is used by a backup anywhere in the project
+// (NameScope). s.mu is held.
+func (s *Server) nameTaken(name string) bool {
+	return len(s.backups.Newest(func(b *backupRec) bool { return b.Name == name })) > 0
+}
+
+// noSuchAPI answers a path the API does not have, as OTC's gateway does.
+func noSuchAPI(w http.ResponseWriter, r *http.Request) {
+	hw.WriteError(w, hw.Errf(http.StatusNotFound, GatewayCodePrefix+".0101",
+		"The API does not exist or has not been published in the environment: %s %s", r.Method, r.URL.Path))
+}
+
+// withCode is e answered with code instead (OTC's code for the same rule).
+func withCode(e *hw.APIError, code string) *hw.APIError {
+	if e == nil {
+		return nil
+	}
+	cp := *e
+	cp.Code = code
+	return &cp
+}
 
 func (s *Server) authenticate(r *http.Request, body []byte) *hw.APIError {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -216,7 +337,7 @@ func (s *Server) authenticate(r *http.Request, body []byte) *hw.APIError {
 	if tok := r.Header.Get("X-Auth-Token"); tok != "" {
 		return s.tokens.Verify(tok, project)
 	}
-	if e := hw.VerifySignature(r, body, hw.SingleKey(s.opts.AccessKey, s.opts.SecretKey), time.Now()); e != nil {
+	if e := hw.VerifyScopedSignature(r, body, hw.SingleKey(s.opts.AccessKey, s.opts.SecretKey), time.Now()); e != nil {
 		return e
 	}
 	if project != s.opts.ProjectID {
@@ -233,27 +354,29 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		} `json:"databases"`
 	}
 	if e := hw.DecodeJSON(r, &req); e != nil {
-		hw.WriteError(w, e)
+		hw.WriteError(w, withCode(e, CodeParameterError))
 		return
 	}
 	if req.InstanceID == "" {
-		hw.WriteError(w, hw.Invalid("instance_id is mandatory"))
+		hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeParameterError, "instance_id is mandatory"))
 		return
 	}
-	if e := hw.FirstError(hw.CheckName(req.Name), hw.CheckDescription(req.Description)); e != nil {
+	if e := hw.FirstError(withCode(hw.CheckName(req.Name), CodeParameterError),
+		withCode(hw.CheckDescription(req.Description), CodeInvalidDescription)); e != nil {
 		hw.WriteError(w, e)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.Now()
+	s.sweep(now)
 	in, ok := s.instances[req.InstanceID]
 	if !ok {
-		hw.WriteError(w, hw.NoSuchInstance(req.InstanceID))
+		hw.WriteError(w, hw.Errf(http.StatusNotFound, CodeInstanceNotFound, "The DB instance %s does not exist", req.InstanceID))
 		return
 	}
 	if in.kind == "Replica" {
-		hw.WriteError(w, hw.Invalid("Read replicas do not support manual backup creation"))
+		hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeParameterError, "Read replicas do not support manual backup creation"))
 		return
 	}
 	var dbs []string
@@ -262,23 +385,27 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(dbs) > 0 {
 		if in.engine != "SQLServer" {
-			hw.WriteError(w, hw.Invalid("Only Microsoft SQL Server instances support partial backups (databases)"))
+			hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeParameterError, "Only Microsoft SQL Server instances support partial backups (databases)"))
 			return
 		}
 		for _, db := range dbs {
 			if !slices.Contains(in.databases, db) {
-				hw.WriteError(w, hw.Invalid("The database %q does not exist on the instance", db))
+				hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeNoSuchDatabase, "The database %q does not exist on the instance", db))
 				return
 			}
 		}
 	}
 	if in.status != "ACTIVE" {
-		hw.WriteError(w, hw.Errf(http.StatusConflict, hw.CodeInstanceBusyRDS, "The DB instance status is %s; try again later", in.status))
+		hw.WriteError(w, hw.Errf(http.StatusConflict, CodeInstanceBusy, "The DB instance status is %s; try again later", in.status))
+		return
+	}
+	if s.nameTaken(req.Name) {
+		hw.WriteError(w, hw.Errf(http.StatusConflict, CodeNameExists, "The object already exists: a backup named %s exists in the project", req.Name))
 		return
 	}
 	b := &backupRec{Backup: hw.Backup{ID: hw.NewHex(16) + "br01", Name: req.Name, Description: req.Description,
 		InstanceID: in.id, Begin: now, Duration: s.opts.Duration, Failing: in.failing}, databases: dbs}
-	if e := s.backups.Add(b, now, hw.CodeBackupInProgRDS, s.opts.ManualBackupLimit); e != nil {
+	if e := s.backups.Add(b, now, CodeBackupInProgress, s.opts.ManualBackupLimit); e != nil {
 		hw.WriteError(w, e)
 		return
 	}
@@ -305,7 +432,7 @@ func (s *Server) backupJSON(b *backupRec, now time.Time) map[string]any {
 	m := map[string]any{
 		"id": b.ID, "instance_id": b.InstanceID, "name": b.Name,
 		"begin_time": b.Begin.Format(hw.TimeLayout), "end_time": "",
-		"status": b.Status(now), "type": "manual", "size": 0,
+		"status": status(b, now), "type": "manual", "size": 0,
 		"datastore":           map[string]string{"type": in.engine, "version": in.version},
 		"associated_with_ddm": false,
 	}
@@ -315,7 +442,7 @@ func (s *Server) backupJSON(b *backupRec, now time.Time) map[string]any {
 	if b.Done(now) {
 		m["end_time"] = b.End().Format(hw.TimeLayout)
 		if !b.Failing {
-			m["size"] = 2097152
+			m["size"] = 2097152 // kB, as the list documents: 2 GiB
 		}
 	}
 	return m
@@ -324,23 +451,24 @@ func (s *Server) backupJSON(b *backupRec, now time.Time) map[string]any {
 func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("instance_id") == "" {
-		hw.WriteError(w, hw.Invalid("instance_id is mandatory"))
+		hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeParameterError, "instance_id is mandatory"))
 		return
 	}
 	offset, limit, e := hw.Page(r)
 	if e != nil {
-		hw.WriteError(w, e)
+		hw.WriteError(w, withCode(e, CodeParameterError))
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.Now()
+	s.sweep(now)
 	matched := s.backups.Newest(func(b *backupRec) bool {
 		switch {
 		case b.InstanceID != q.Get("instance_id"),
 			q.Get("backup_id") != "" && b.ID != q.Get("backup_id"),
 			q.Get("backup_type") != "" && q.Get("backup_type") != "manual",
-			q.Get("status") != "" && q.Get("status") != b.Status(now):
+			q.Get("status") != "" && q.Get("status") != status(b, now):
 			return false
 		}
 		return true
@@ -348,12 +476,27 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 	hw.WritePage(w, "backups", matched, offset, limit, func(b *backupRec) map[string]any { return s.backupJSON(b, now) })
 }
 
+// deleteBackup accepts the deletion of a finished backup, which then shows
+// DELETING for DeleteDuration; a backup still building or already being
+// deleted is refused.
 func (s *Server) deleteBackup(w http.ResponseWriter, r *http.Request) {
-	if _, e := s.backups.Delete(r.PathValue("backup_id"), s.Now()); e != nil {
-		hw.WriteError(w, e)
-		return
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.Now()
+	s.sweep(now)
+	id := r.PathValue("backup_id")
+	b := s.backupByID(id)
+	switch {
+	case b == nil:
+		hw.WriteError(w, hw.Errf(http.StatusNotFound, CodeBackupNotFound, "The backup %s does not exist", id))
+	case !b.deletedAt.IsZero():
+		hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeBackupDeleting, "The backup file is being deleted. Try again later."))
+	case !b.Done(now):
+		hw.WriteError(w, hw.Errf(http.StatusConflict, CodeBackupBuilding, "The backup %s is being created and cannot be deleted", id))
+	default:
+		b.deletedAt = now
+		hw.WriteJSON(w, http.StatusOK, map[string]any{})
 	}
-	hw.WriteJSON(w, http.StatusOK, map[string]any{})
 }
 
 func (s *Server) instanceJSON(in *instance) map[string]any {
@@ -396,7 +539,7 @@ func (s *Server) instanceJSON(in *instance) map[string]any {
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 	offset, limit, e := hw.Page(r)
 	if e != nil {
-		hw.WriteError(w, e)
+		hw.WriteError(w, withCode(e, CodeParameterError))
 		return
 	}
 	q := r.URL.Query()

@@ -25,7 +25,23 @@ var (
 	none        = huaweitest.Unsigned
 )
 
-func signed(secret string) huaweitest.Auth { return huaweitest.Signed(sim.AccessKey, secret) }
+// signed signs requests in OTC's form (Credential scope, derived key), with
+// the empty region and service OTC's SDK uses.
+func signed(secret string) huaweitest.Auth {
+	return func(r *http.Request, raw []byte) {
+		hw.SignScopedRequest(r, raw, sim.AccessKey, secret, "", "", time.Now())
+	}
+}
+
+// huaweiSigned signs requests in the Huawei SDK's form (Access=, raw secret key).
+func huaweiSigned(secret string) huaweitest.Auth { return huaweitest.Signed(sim.AccessKey, secret) }
+
+// OTC's gateway codes (APIG.xxxx, where Huawei Cloud says APIGW.xxxx).
+const (
+	codeAuthFailed   = "APIG.0301"
+	codeForbidden    = "APIG.0302"
+	codeTokenExpired = "APIG.0307"
+)
 
 func call(t *testing.T, s *sim.Server, method, path string, query url.Values, body any, auth huaweitest.Auth) answer {
 	t.Helper()
@@ -79,26 +95,46 @@ func TestIAMTokens(t *testing.T) {
 
 	// The token works, for its project only, until it expires.
 	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/instances", nil, nil, token(tok)).Status)
-	assertError(t, call(t, s, http.MethodGet, "/v3/ffffffffffffffffffffffffffffffff/instances", nil, nil, token(tok)), http.StatusForbidden, hw.CodeForbidden)
-	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, token("forged")), http.StatusUnauthorized, hw.CodeAuthFailed)
+	assertError(t, call(t, s, http.MethodGet, "/v3/ffffffffffffffffffffffffffffffff/instances", nil, nil, token(tok)), http.StatusForbidden, codeForbidden)
+	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, token("forged")), http.StatusUnauthorized, codeAuthFailed)
 	s.Advance(time.Hour)
-	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, token(tok)), http.StatusUnauthorized, hw.CodeTokenExpired)
+	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, token(tok)), http.StatusUnauthorized, codeTokenExpired)
 
 	// Revoked tokens are refused.
 	tok2 := getToken(t, s)
 	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/instances", nil, nil, token(tok2)).Status)
 	s.RevokeTokens()
-	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, token(tok2)), http.StatusUnauthorized, hw.CodeAuthFailed)
+	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, token(tok2)), http.StatusUnauthorized, codeAuthFailed)
 }
 
+// OTC verifies its own signature form and refuses the Huawei SDK's, as it
+// refuses any bad signature: 401 APIG.0301.
 func TestAKSKSignature(t *testing.T) {
 	s := start(t, sim.Options{})
 	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/instances", nil, nil, signed(sim.SecretKey)).Status)
-	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, signed("wrong")), http.StatusUnauthorized, hw.CodeAuthFailed)
-	assertError(t, call(t, s, http.MethodGet, project+"/instances", nil, nil, none), http.StatusUnauthorized, hw.CodeAuthFailed)
-	a := call(t, s, http.MethodPost, project+"/backups", nil, map[string]any{"instance_id": sim.InstanceID(0), "name": "backup-1"}, signed("wrong"))
-	assertError(t, a, http.StatusUnauthorized, hw.CodeAuthFailed)
+	cases := []struct {
+		name string
+		auth huaweitest.Auth
+	}{
+		{"Huawei SDK form, right secret", huaweiSigned(sim.SecretKey)},
+		{"OTC form, wrong secret", signed("wrong")},
+		{"no credentials", none},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := call(t, s, http.MethodGet, project+"/instances", nil, nil, c.auth)
+			assertError(t, a, http.StatusUnauthorized, codeAuthFailed)
+			assert.NotContains(t, a.Str("error_msg"), sim.SecretKey)
+			assert.NotContains(t, a.Str("error_msg"), "Signature=")
+		})
+	}
+	a := call(t, s, http.MethodPost, project+"/backups", nil, map[string]any{"instance_id": sim.InstanceID(0), "name": "backup-1"}, huaweiSigned(sim.SecretKey))
+	assertError(t, a, http.StatusUnauthorized, codeAuthFailed)
 	assert.Empty(t, s.Inventory())
+	// Another project's path: 403 APIG.0302.
+	assertError(t, call(t, s, http.MethodGet, "/v3/ffffffffffffffffffffffffffffffff/instances", nil, nil, signed(sim.SecretKey)), http.StatusForbidden, codeForbidden)
+	// A path the API does not have: 404 APIG.0101.
+	assertError(t, call(t, s, http.MethodGet, project+"/nothing-here", nil, nil, signed(sim.SecretKey)), http.StatusNotFound, "APIG.0101")
 }
 
 func TestInstances(t *testing.T) {
@@ -133,14 +169,15 @@ func TestCreateRules(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"read replica", map[string]any{"instance_id": sim.ReplicaInstance, "name": "backup-1"}, 400, hw.CodeInvalidParameter},
-		{"databases on MySQL", map[string]any{"instance_id": sim.InstanceID(0), "name": "backup-1", "databases": []map[string]string{{"name": "sales"}}}, 400, hw.CodeInvalidParameter},
-		{"databases on PostgreSQL", map[string]any{"instance_id": sim.PostgreSQLInstance, "name": "backup-1", "databases": []map[string]string{{"name": "sales"}}}, 400, hw.CodeInvalidParameter},
-		{"unknown SQL Server database", map[string]any{"instance_id": sim.SQLServerInstance, "name": "backup-1", "databases": []map[string]string{{"name": "nope"}}}, 400, hw.CodeInvalidParameter},
-		{"bad name", map[string]any{"instance_id": sim.InstanceID(0), "name": "a"}, 400, hw.CodeInvalidParameter},
-		{"bad description", map[string]any{"instance_id": sim.InstanceID(0), "name": "backup-1", "description": "x>y"}, 400, hw.CodeInvalidParameter},
-		{"unknown instance", map[string]any{"instance_id": "0123456789abcdef0123456789abcdefin01", "name": "backup-1"}, 404, hw.CodeNotFound},
-		{"busy instance", map[string]any{"instance_id": sim.BusyInstance, "name": "backup-1"}, 409, hw.CodeInstanceBusyRDS},
+		{"instance_id missing", map[string]any{"name": "backup-1"}, 400, sim.CodeParameterError},
+		{"read replica", map[string]any{"instance_id": sim.ReplicaInstance, "name": "backup-1"}, 400, sim.CodeParameterError},
+		{"databases on MySQL", map[string]any{"instance_id": sim.InstanceID(0), "name": "backup-1", "databases": []map[string]string{{"name": "sales"}}}, 400, sim.CodeParameterError},
+		{"databases on PostgreSQL", map[string]any{"instance_id": sim.PostgreSQLInstance, "name": "backup-1", "databases": []map[string]string{{"name": "sales"}}}, 400, sim.CodeParameterError},
+		{"unknown SQL Server database", map[string]any{"instance_id": sim.SQLServerInstance, "name": "backup-1", "databases": []map[string]string{{"name": "nope"}}}, 400, sim.CodeNoSuchDatabase},
+		{"bad name", map[string]any{"instance_id": sim.InstanceID(0), "name": "a"}, 400, sim.CodeParameterError},
+		{"bad description", map[string]any{"instance_id": sim.InstanceID(0), "name": "backup-1", "description": "x>y"}, 400, sim.CodeInvalidDescription},
+		{"unknown instance", map[string]any{"instance_id": "0123456789abcdef0123456789abcdefin01", "name": "backup-1"}, 404, sim.CodeInstanceNotFound},
+		{"busy instance", map[string]any{"instance_id": sim.BusyInstance, "name": "backup-1"}, 409, sim.CodeInstanceBusy},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { assertError(t, post(c.body), c.status, c.code) })
@@ -153,13 +190,32 @@ func TestCreateRules(t *testing.T) {
 	b := a.Body["backup"].(map[string]any)
 	assert.Equal(t, "BUILDING", b["status"])
 	assert.Len(t, b["databases"], 2)
-	assertError(t, post(map[string]any{"instance_id": sim.SQLServerInstance, "name": "partial-2"}), http.StatusConflict, hw.CodeBackupInProgRDS)
+	assertError(t, post(map[string]any{"instance_id": sim.SQLServerInstance, "name": "partial-2"}), http.StatusConflict, sim.CodeBackupInProgress)
 	s.Advance(time.Minute)
-	assertError(t, post(map[string]any{"instance_id": sim.SQLServerInstance, "name": "partial-1"}), http.StatusBadRequest, hw.CodeNameExists)
-	require.Equal(t, http.StatusOK, post(map[string]any{"instance_id": sim.InstanceID(0), "name": "partial-1"}).Status)
 	require.Equal(t, http.StatusOK, post(map[string]any{"instance_id": sim.InstanceID(1), "name": "x-1234"}).Status)
-	assertError(t, post(map[string]any{"instance_id": sim.InstanceID(2), "name": "x-1234"}), http.StatusRequestEntityTooLarge, hw.CodeManualBackupLimit)
+	require.Equal(t, http.StatusOK, post(map[string]any{"instance_id": sim.InstanceID(2), "name": "y-1234"}).Status)
+	assertError(t, post(map[string]any{"instance_id": sim.InstanceID(3), "name": "z-1234"}), http.StatusRequestEntityTooLarge, sim.CodeManualBackupLimit)
 	assert.Len(t, s.Inventory(), 3)
+}
+
+// A backup name is unique in the whole project (sim.NameScope): the same name
+// on another instance is refused, 409 DBS.201201, until that backup is gone.
+func TestNameUniqueInProject(t *testing.T) {
+	require.Equal(t, "project", sim.NameScope)
+	s := start(t, sim.Options{Duration: time.Minute, DeleteDuration: time.Minute})
+	post := func(inst int) answer {
+		return call(t, s, http.MethodPost, project+"/backups", nil, map[string]any{"instance_id": sim.InstanceID(inst), "name": "nightly"}, signed(sim.SecretKey))
+	}
+	a := post(0)
+	require.Equal(t, http.StatusOK, a.Status, "%v", a.Body)
+	id := a.Body["backup"].(map[string]any)["id"].(string)
+	assertError(t, post(0), http.StatusConflict, sim.CodeNameExists)
+	assertError(t, post(1), http.StatusConflict, sim.CodeNameExists)
+	s.Advance(time.Minute)
+	require.Equal(t, http.StatusOK, call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, signed(sim.SecretKey)).Status)
+	assertError(t, post(1), http.StatusConflict, sim.CodeNameExists) // a backup being deleted still holds its name
+	s.Advance(time.Minute)
+	assert.Equal(t, http.StatusOK, post(1).Status, "the name is free once the backup is gone")
 }
 
 func TestBackupLifecycle(t *testing.T) {
@@ -179,16 +235,29 @@ func TestBackupLifecycle(t *testing.T) {
 		return items[0].(map[string]any)
 	}
 	assert.Equal(t, "BUILDING", list()["status"])
-	assertError(t, call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, token(tok)), http.StatusConflict, hw.CodeBackupInProgress)
+	del := func() answer { return call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, token(tok)) }
+	assertError(t, del(), http.StatusConflict, sim.CodeBackupBuilding)
 	s.Advance(time.Minute)
 	rec := list()
 	assert.Equal(t, "COMPLETED", rec["status"])
 	assert.NotEmpty(t, rec["end_time"])
-	assert.Equal(t, http.StatusOK, call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, token(tok)).Status)
-	assertError(t, call(t, s, http.MethodDelete, project+"/backups/"+id, nil, nil, token(tok)), http.StatusNotFound, hw.CodeNotFound)
-	assert.Empty(t, s.Inventory())
+	assert.EqualValues(t, 2097152, rec["size"], "kB")
+	assert.Equal(t, http.StatusOK, del().Status)
+	// Deletion takes DeleteDuration: the backup shows DELETING meanwhile.
+	assert.Equal(t, "DELETING", list()["status"])
+	st, ok := s.BackupStatus(id)
+	assert.True(t, ok)
+	assert.Equal(t, "DELETING", st)
+	assert.Empty(t, s.Inventory(), "a backup being deleted is not left behind")
+	assertError(t, del(), http.StatusBadRequest, sim.CodeBackupDeleting)
+	s.Advance(sim.DefaultDeleteDuration)
+	l := call(t, s, http.MethodGet, project+"/backups", url.Values{"instance_id": {inst}, "backup_id": {id}}, nil, token(tok))
+	assert.Empty(t, l.Body["backups"])
+	_, ok = s.BackupStatus(id)
+	assert.False(t, ok)
+	assertError(t, del(), http.StatusNotFound, sim.CodeBackupNotFound)
 	// instance_id is mandatory on the list.
-	assertError(t, call(t, s, http.MethodGet, project+"/backups", nil, nil, token(tok)), http.StatusBadRequest, hw.CodeInvalidParameter)
+	assertError(t, call(t, s, http.MethodGet, project+"/backups", nil, nil, token(tok)), http.StatusBadRequest, sim.CodeParameterError)
 }
 
 func TestDateHeaderFollowsSimulatorClock(t *testing.T) {
