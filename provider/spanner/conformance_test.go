@@ -102,19 +102,20 @@ const (
 	key2 = "projects/demo-project/locations/us-east1/keyRings/ring/cryptoKeys/key-2"
 )
 
-// invalidCases lists every documented constraint of seeds 000 (create) and
-// 001 (copy), each as a request that breaks it. Constraint table
+// invalidCases lists every documented constraint of create (projects.instances.backups.create)
+// and copy (projects.instances.backups.copy), each as a request that breaks it;
+// docs/providers/spanner.md gives the sources. Constraint table
 // (constraint, source -> case names):
 //
-//	create: parent required, form projects/<p>/instances/<i> (000)
+//	create: parent required, form projects/<p>/instances/<i> (create)
 //	    -> create/parent missing; create/parent malformed
-//	create: backupId required (000)
+//	create: backupId required (create)
 //	    -> create/backupId missing
 //	create: backupId 2-60 chars [a-z][a-z0-9_\-]*[a-z0-9] (Backup.name)
 //	    -> create/backupId too short; too long; uppercase; starts with digit; ends with hyphen; bad character
 //	create: backup.database required, form .../databases/<d>
 //	    -> create/database missing; create/database malformed
-//	create: database in the same instance as parent (000)
+//	create: database in the same instance as parent (create)
 //	    -> create/database in another instance
 //	create: expireTime required (Backup.expireTime: required for create)
 //	    -> create/expireTime missing
@@ -132,41 +133,41 @@ const (
 //	    -> create/versionTime older than 7 days
 //	create+copy: encryptionType required in encryptionConfig
 //	    -> create/encryptionType missing; copy/encryptionType missing
-//	create: encryptionType USE_DATABASE_ENCRYPTION | GOOGLE_DEFAULT_ENCRYPTION | CUSTOMER_MANAGED_ENCRYPTION (000)
+//	create: encryptionType USE_DATABASE_ENCRYPTION | GOOGLE_DEFAULT_ENCRYPTION | CUSTOMER_MANAGED_ENCRYPTION (create)
 //	    -> create/encryptionType unknown; unspecified; copy-only value
-//	create+copy: CUSTOMER_MANAGED_ENCRYPTION requires kmsKeyName(s) (001)
+//	create+copy: CUSTOMER_MANAGED_ENCRYPTION requires kmsKeyName(s) (copy)
 //	    -> create/cmek without key; copy/cmek without key
-//	create+copy: keys only with CUSTOMER_MANAGED_ENCRYPTION (001)
+//	create+copy: keys only with CUSTOMER_MANAGED_ENCRYPTION (copy)
 //	    -> create/key with google default; create/keys with database encryption; copy/key with config default
 //	create+copy: not both kmsKeyName and kmsKeyNames
 //	    -> create/kmsKeyName and kmsKeyNames; copy/kmsKeyName and kmsKeyNames
-//	create+copy: key form projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k> (001)
+//	create+copy: key form projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k> (copy)
 //	    -> create/kmsKeyName malformed; create/kmsKeyNames entry malformed; copy/kmsKeyName malformed
 //	create: kmsKeyNames entries distinct
 //	    -> create/kmsKeyNames duplicate
 //	create+copy: no unknown fields
 //	    -> create/unknown field; copy/unknown field
-//	copy: parent required, form projects/<p>/instances/<i> (001)
+//	copy: parent required, form projects/<p>/instances/<i> (copy)
 //	    -> copy/parent missing; copy/parent malformed
-//	copy: backupId required, same ID rule (001)
+//	copy: backupId required, same ID rule (copy)
 //	    -> copy/backupId missing; copy/backupId invalid
-//	copy: sourceBackup required, form .../backups/<b> (001)
+//	copy: sourceBackup required, form .../backups/<b> (copy)
 //	    -> copy/sourceBackup missing; malformed; bad backup id
 //	copy: the copy differs from its source
 //	    -> copy/destination is the source
-//	copy: expireTime required (001)
+//	copy: expireTime required (copy)
 //	    -> copy/expireTime missing
-//	copy: expireTime is RFC 3339 (001)
+//	copy: expireTime is RFC 3339 (copy)
 //	    -> copy/expireTime not RFC 3339
-//	copy: expireTime <= 366d after source createTime (001; source is never newer than now)
+//	copy: expireTime <= 366d after source createTime (copy; source is never newer than now)
 //	    -> copy/expireTime over 366 days from now
-//	copy: encryptionType USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION | GOOGLE_DEFAULT_ENCRYPTION | CUSTOMER_MANAGED_ENCRYPTION (001)
+//	copy: encryptionType USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION | GOOGLE_DEFAULT_ENCRYPTION | CUSTOMER_MANAGED_ENCRYPTION (copy)
 //	    -> copy/encryptionType create-only value; copy/encryptionType unknown
-//	copy: expireTime >= 6h / <= 366d after the source's createTime, source READY (001; remote)
+//	copy: expireTime >= 6h / <= 366d after the source's createTime, source READY (copy; remote)
 //	    -> TestPreflightCopyChecksSource (driver_test.go)
 //	create: database exists, READY, still holds versionTime (remote)
 //	    -> TestPreflightCreateChecksDatabase (driver_test.go)
-//	create: one pending backup creation per database (000; remote)
+//	create: one pending backup creation per database (create; remote)
 //	    -> TestOnePendingCreationPerDatabaseIsBusy (driver_test.go)
 func invalidCases(now time.Time) []providertest.InvalidCase {
 	type c = providertest.InvalidCase

@@ -382,7 +382,7 @@ func (d *Driver) Poll(ctx context.Context, op provider.Operation) (provider.Stat
 		}
 	case err != nil:
 		s, _ := status.FromError(err)
-		st.ProviderState, st.Message = s.Code().String(), s.Message()
+		st.ProviderState, st.Message = code.Code(s.Code()).String(), s.Message()
 		st.Phase = provider.PhaseFailed
 		if s.Code() == codes.Canceled {
 			st.Phase, st.ProviderState = provider.PhaseCancelled, "CANCELLED"

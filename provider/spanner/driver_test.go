@@ -821,3 +821,17 @@ func TestExpiredBackupIsGone(t *testing.T) {
 	assert.Equal(t, provider.PhaseGone, st.Phase)
 	require.NoError(t, d.Delete(testCtx(t), op), "already gone is fine")
 }
+
+// TestFailedBackupIsFailed: an operation ending with an error other than
+// CANCELLED is a failed backup; the code and message are kept.
+func TestFailedBackupIsFailed(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "doomed", 31, nil)))
+	require.True(t, srv.FailBackup(op.BackupName, codes.Internal, "the backup could not be completed"))
+	st, err := d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseFailed, st.Phase)
+	assert.Equal(t, "INTERNAL", st.ProviderState)
+	assert.Equal(t, "the backup could not be completed", st.Message)
+}

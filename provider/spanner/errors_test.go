@@ -4,18 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/googleapis/gax-go/v2/apierror"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/backupflow/backupflow/provider"
+	sim "github.com/backupflow/backupflow/simulator/spanner"
 )
 
 func TestMapErrorEveryCode(t *testing.T) {
@@ -120,5 +124,42 @@ func TestPendingCreationByDetailsOrPhrase(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			assert.Equal(t, c.want, provider.ClassOf(mapError(c.err)))
 		})
+	}
+}
+
+// TestDocumentedCodesMapToTheirClass: every row of the "Error codes" table
+// of docs/providers/spanner.md, built as the gRPC status its signal
+// describes, maps to the class the row names; and the table covers every
+// code classOf maps.
+func TestDocumentedCodesMapToTheirClass(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/providers/spanner.md")
+	require.NoError(t, err)
+	rows, err := sim.DocTable(doc, "## Error codes")
+	require.NoError(t, err)
+	listed := map[string]bool{}
+	for _, row := range rows {
+		c, ok := code.Code_value[row["code"]]
+		require.True(t, ok, "unknown code %q", row["code"])
+		listed[row["code"]] = true
+		signal := row["signal"]
+		st := status.New(codes.Code(c), "Precondition check failed.")
+		switch {
+		case strings.HasPrefix(signal, "ErrorInfo "):
+			st, err = st.WithDetails(&errdetails.ErrorInfo{Domain: "spanner.googleapis.com", Reason: strings.TrimPrefix(signal, "ErrorInfo ")})
+			require.NoError(t, err)
+		case strings.HasPrefix(signal, `message contains "`):
+			st = status.New(codes.Code(c), "Backup b: "+strings.TrimSuffix(strings.TrimPrefix(signal, `message contains "`), `"`)+".")
+		default:
+			require.Contains(t, []string{"any", "other"}, signal, "row %v", row)
+		}
+		src, _ := apierror.FromError(st.Err())
+		t.Run(row["code"]+"/"+row["condition"], func(t *testing.T) {
+			got := provider.ClassOf(mapError(src))
+			assert.True(t, got.Known())
+			assert.Equal(t, provider.Class(row["class"]), got, "signal %q", signal)
+		})
+	}
+	for c := codes.Canceled; c <= codes.Unauthenticated; c++ {
+		assert.True(t, listed[code.Code(c).String()], "the document lists %s, which classOf maps", code.Code(c))
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/backupflow/backupflow/provider"
 )
 
-// Documented rules (seeds 000 create, 001 copy; PROVIDERS.md):
+// Documented rules (docs/providers/spanner.md, "Request constraints"):
 const (
 	// MinExpiry and MaxExpiry bound expireTime: after the request is processed
 	// (create) or after the source's createTime (copy).

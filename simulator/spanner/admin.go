@@ -60,19 +60,21 @@ type operation struct {
 	b    *backupRecord
 	copy bool
 	// stopped is when the operation ended before its backup was complete:
-	// cancelled (CancelOperation; also reported as cancel_time) or its
-	// backup deleted while being made (DeleteBackup). Both end it CANCELLED.
+	// cancelled (CancelOperation, reported as cancel_time too), its backup
+	// deleted while being made (DeleteBackup) or failed (FailBackup). It
+	// then reports failure.
 	stopped   *time.Time
 	cancelled bool
+	failure   *spb.Status
 }
 
 func (b *backupRecord) end() time.Time { return b.start.Add(b.duration) }
 
 func (o *operation) done(now time.Time) bool { return o.stopped != nil || !now.Before(o.b.end()) }
 
-// stop ends a running operation early and removes its backup. Caller holds s.mu.
-func (s *Server) stop(op *operation, now time.Time, cancelled bool) {
-	op.stopped, op.cancelled = &now, cancelled
+// stop ends a running operation early with failure and removes its backup. Caller holds s.mu.
+func (s *Server) stop(op *operation, now time.Time, failure *spb.Status, cancelled bool) {
+	op.stopped, op.failure, op.cancelled = &now, failure, cancelled
 	delete(s.backups, op.b.name)
 }
 
@@ -442,7 +444,10 @@ func (s *Server) DeleteBackup(_ context.Context, req *databasepb.DeleteBackupReq
 			"Backup %s cannot be deleted while it is being copied (referencing backups: %s).", b.name, strings.Join(copies, ", "))
 	}
 	if b.creating(now) {
-		s.stop(b.op, now, false)
+		// The operation ends like a cancelled one (our guess, see
+		// docs/providers/spanner.md), without a cancel_time.
+		s.stop(b.op, now, &spb.Status{Code: int32(codes.Canceled),
+			Message: fmt.Sprintf("Backup %s was deleted while it was being created.", b.name)}, false)
 		return &emptypb.Empty{}, nil
 	}
 	delete(s.backups, b.name)
@@ -720,18 +725,8 @@ func (s *Server) opProto(op *operation, now time.Time) *longrunningpb.Operation 
 	mdAny, _ := anypb.New(md)
 	out := &longrunningpb.Operation{Name: op.name, Metadata: mdAny, Done: done}
 	switch {
-	case op.cancelled:
-		out.Result = &longrunningpb.Operation_Error{Error: &spb.Status{
-			Code:    int32(codes.Canceled),
-			Message: fmt.Sprintf("Backup %s was cancelled at the caller's request; the backup was deleted.", b.name),
-		}}
 	case op.stopped != nil:
-		// Deleting a backup being made ends its operation like a cancel
-		// (our guess, see docs/providers/spanner.md), without a cancel_time.
-		out.Result = &longrunningpb.Operation_Error{Error: &spb.Status{
-			Code:    int32(codes.Canceled),
-			Message: fmt.Sprintf("Backup %s was deleted while it was being created.", b.name),
-		}}
+		out.Result = &longrunningpb.Operation_Error{Error: op.failure}
 	case done:
 		resp, _ := anypb.New(s.backupProto(b, at))
 		out.Result = &longrunningpb.Operation_Response{Response: resp}

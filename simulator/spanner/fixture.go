@@ -11,7 +11,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 )
 
-// The seeded fixture. Every simulator holds:
+// The built-in fixture. Every simulator holds:
 //
 //	projects/demo-project/instances/demo-instance    databases db-0 .. db-<Resources-1> (READY)
 //	                                                  and creating-db (state CREATING)
@@ -55,7 +55,7 @@ type database struct {
 	index      int
 }
 
-func (s *Server) seed(real time.Time) {
+func (s *Server) populate(real time.Time) {
 	created := real.Add(-30 * 24 * time.Hour).UTC().Truncate(time.Microsecond)
 	s.instances = map[string]bool{Instance: true, CopyInstance: true, CMEKInstance: true}
 	s.databases = map[string]*database{}
@@ -84,13 +84,13 @@ func abs(n int) int {
 }
 
 // CreateSection returns a valid spanner create section for fixture database
-// seed%DefaultResources, with backup ID "bk-<seed>" (distinct seeds give
-// distinct backups; seeds below DefaultResources give distinct databases).
-func CreateSection(seed int) json.RawMessage {
+// n%DefaultResources, with backup ID "bk-<n>" (distinct n give distinct
+// backups; n below DefaultResources give distinct databases).
+func CreateSection(n int) json.RawMessage {
 	var s backup.SpannerCreate
 	s.Parent = Instance
-	s.BackupID = fmt.Sprintf("bk-%d", abs(seed))
-	s.Backup.Database = DatabaseName(abs(seed) % DefaultResources)
+	s.BackupID = fmt.Sprintf("bk-%d", abs(n))
+	s.Backup.Database = DatabaseName(abs(n) % DefaultResources)
 	s.Backup.ExpireTime = sectionExpiry()
 	raw, _ := json.Marshal(s)
 	return raw
@@ -98,15 +98,15 @@ func CreateSection(seed int) json.RawMessage {
 
 // CopySection returns a valid spanner copy section copying sourceBackupID
 // (a full backup name, or a bare backup ID in demo-instance) into
-// copy-instance as backup "cp-<seed>", expiring in 30 days.
-func CopySection(seed int, sourceBackupID string) json.RawMessage {
+// copy-instance as backup "cp-<n>", expiring in 30 days.
+func CopySection(n int, sourceBackupID string) json.RawMessage {
 	source := sourceBackupID
 	if !strings.Contains(source, "/") {
 		source = Instance + "/backups/" + source
 	}
 	raw, _ := json.Marshal(backup.SpannerCopy{
 		Parent:       CopyInstance,
-		BackupID:     fmt.Sprintf("cp-%d", abs(seed)),
+		BackupID:     fmt.Sprintf("cp-%d", abs(n)),
 		SourceBackup: source,
 		ExpireTime:   sectionExpiry(),
 	})

@@ -2,9 +2,11 @@ package spanner
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -53,7 +55,8 @@ func (s *Server) CancelOperation(_ context.Context, req *longrunningpb.CancelOpe
 	if op.done(now) {
 		return &emptypb.Empty{}, nil
 	}
-	s.stop(op, now, true)
+	s.stop(op, now, &spb.Status{Code: int32(codes.Canceled),
+		Message: fmt.Sprintf("Backup %s was cancelled at the caller's request; the backup was deleted.", op.b.name)}, true)
 	return &emptypb.Empty{}, nil
 }
 

@@ -5,12 +5,14 @@
 // endpoint options. The official Cloud Spanner emulator does not implement
 // backups, hence this simulator.
 //
-// It holds a seeded fixture (see fixture.go), runs backups and copies through
+// It holds a built-in fixture (see fixture.go), runs backups and copies through
 // CREATING -> READY over Options.Duration of its clock (real time plus what
 // Advance adds), enforces the documented rules server-side (backup ID format,
 // expire-time bounds, one pending creation per database, READY sources,
-// sources pinned while copied, encryption config), honours cancellation, and
-// injects faults on request.
+// sources pinned while copied, encryption config), honours cancellation and
+// the deletion of pending backups, expires backups at their expireTime, and
+// injects faults on request. docs/providers/spanner.md says which of these
+// behaviours are documented by Google and which are our guesses.
 package spanner
 
 import (
@@ -26,6 +28,7 @@ import (
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/spanner/admin/database/apiv1/databasepb"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -97,7 +100,7 @@ type fault struct {
 	retryAfter time.Duration
 }
 
-// Start seeds the fixture and serves on opts.Addr until Close.
+// Start builds the fixture and serves on opts.Addr until Close.
 func Start(opts Options) (*Server, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
@@ -126,7 +129,7 @@ func Start(opts Options) (*Server, error) {
 		ops:       map[string]*operation{},
 		perMethod: map[string]int{},
 	}
-	s.seed(time.Now())
+	s.populate(time.Now())
 	s.grpc = grpc.NewServer(grpc.UnaryInterceptor(s.intercept))
 	databasepb.RegisterDatabaseAdminServer(s.grpc, s)
 	longrunningpb.RegisterOperationsServer(s.grpc, s)
@@ -238,18 +241,33 @@ func (s *Server) FailNextPendingCreation(withDetails bool) {
 	s.queue(fault{kind: faultCode, refusal: pendingCreationStatus(withDetails, msg, DatabaseName(0))})
 }
 
+// FailBackup makes a backup still being made fail: its operation ends with
+// code and message and the backup is removed, as Spanner keeps no failed
+// backup. It reports false when no such backup is being made.
+func (s *Server) FailBackup(name string, code codes.Code, message string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	b := s.backups[name]
+	if b == nil || !b.creating(now) {
+		return false
+	}
+	s.stop(b.op, now, &spb.Status{Code: int32(code), Message: message}, false)
+	return true
+}
+
 // SetLatency delays every call by d before it is handled.
 func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
 
 // SetFaultRate injects a random retryable fault into each call with
 // probability p: UNAVAILABLE, RESOURCE_EXHAUSTED with a RetryInfo hint of
 // 1-5s, or a lost response (the call is applied, then UNAVAILABLE is
-// returned). The sequence is deterministic for a seed. p = 0 turns it off.
-func (s *Server) SetFaultRate(p float64, seed int64) {
+// returned). The sequence is the same for the same stream number. p = 0 turns it off.
+func (s *Server) SetFaultRate(p float64, stream int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faultRate = p
-	s.rng = rand.New(rand.NewPCG(uint64(seed), 0x5eed5a1e))
+	s.rng = rand.New(rand.NewPCG(uint64(stream), 0x5eed5a1e))
 }
 
 // isCreate reports whether a method starts a backup (for LoseNextCreate).

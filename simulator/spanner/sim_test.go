@@ -534,11 +534,11 @@ func TestFaultInjection(t *testing.T) {
 	srv.SetLatency(0)
 }
 
-func TestFaultRateIsDeterministicPerSeed(t *testing.T) {
-	pattern := func(seed int64) (codesSeen []codes.Code, faults int) {
+func TestFaultRateIsDeterministicPerStream(t *testing.T) {
+	pattern := func(stream int64) (codesSeen []codes.Code, faults int) {
 		srv := start(t, sim.Options{})
 		c := client(t, srv)
-		srv.SetFaultRate(0.5, seed)
+		srv.SetFaultRate(0.5, stream)
 		for range 40 {
 			_, err := c.GetDatabase(ctx(t), &databasepb.GetDatabaseRequest{Name: sim.DatabaseName(0)}, noRetry)
 			codesSeen = append(codesSeen, code(err))
@@ -548,9 +548,9 @@ func TestFaultRateIsDeterministicPerSeed(t *testing.T) {
 	a, fa := pattern(42)
 	b, fb := pattern(42)
 	other, _ := pattern(43)
-	assert.Equal(t, a, b, "same seed, same faults")
+	assert.Equal(t, a, b, "same stream, same faults")
 	assert.Equal(t, fa, fb)
-	assert.NotEqual(t, a, other, "another seed, other faults")
+	assert.NotEqual(t, a, other, "another stream, other faults")
 	assert.Greater(t, fa, 5)
 	assert.Less(t, fa, 35)
 	kinds := map[codes.Code]bool{}
