@@ -200,6 +200,31 @@ func TestSameNameNotOursIsAlreadyExists(t *testing.T) {
 	assert.Equal(t, op.ID, again.ID)
 }
 
+// Backup names are unique in the whole project: a same-name backup on another
+// instance is never ours (Find looks on the request's instance only), and the
+// create's refusal is reported on otcrds.name with the project-wide rule.
+func TestSameNameOnAnotherInstance(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, akskConfig(s, sim.SecretKey))
+	theirs, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(3), "name": "shared-name"})))
+	require.NoError(t, err)
+
+	ours := job(section(map[string]any{"instance_id": sim.InstanceID(4), "name": "shared-name"}))
+	found, err := d.Find(ctx(t), ours)
+	require.NoError(t, err)
+	assert.Nil(t, found, "a backup of another instance is not ours")
+	_, err = d.Start(ctx(t), ours)
+	e := pe(t, err)
+	assert.Equal(t, provider.AlreadyExists, e.Class)
+	assert.Equal(t, sim.CodeNameExists, e.Code)
+	assert.Equal(t, 409, e.HTTPStatus)
+	assert.Equal(t, "otcrds.name", e.Field)
+	assert.Contains(t, e.Rule, "project")
+	assert.Contains(t, e.Message, "shared-name")
+	assert.False(t, e.Class.Retryable())
+	assert.Equal(t, []string{theirs.BackupID}, s.Inventory(), "nothing created, nothing adopted")
+}
+
 func TestFindPagesThroughBackups(t *testing.T) {
 	s := startSim(t, sim.Options{Duration: time.Second})
 	d := newDriver(t, akskConfig(s, sim.SecretKey))
