@@ -55,8 +55,8 @@ func section(v any) json.RawMessage {
 // create builds a create section from the request's own field names.
 func create(fields map[string]any) json.RawMessage { return section(fields) }
 
-// invalidCases lists every documented constraint of seed 003 that needs only
-// the request, each as a request that breaks it. Constraint table (seed
+// invalidCases lists every documented constraint of CreateBackup that needs only
+// the request, each as a request that breaks it. Constraint table (document
 // sentence -> case name; the engine- and instance-dependent sentences are
 // tested against the simulator in preflight_test.go):
 //

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
@@ -38,8 +39,14 @@ type Driver struct {
 	endpoint  endpoint
 	secret    provider.Secret
 	transport http.RoundTripper
-	// now is the driver's clock (the day of the 20-per-day rule, Find's window).
+	// now is the driver's clock (the day of the 20-per-day rule, Find's
+	// window, the grace for a task that is not listed).
 	now func() time.Time
+
+	// unlisted remembers when Poll first found a task missing from
+	// DescribeBackupTasks, by operation (see notListedGrace).
+	mu       sync.Mutex
+	unlisted map[string]time.Time
 }
 
 var _ provider.Driver = (*Driver)(nil)
@@ -61,6 +68,7 @@ func New(cfg Config) (*Driver, error) {
 		secret:    provider.SecretFrom(cfg.AccessKeySecret, cfg.AccessKeySecretFile),
 		transport: newTransport(cfg),
 		now:       time.Now,
+		unlisted:  map[string]time.Time{},
 	}, nil
 }
 
@@ -109,9 +117,6 @@ func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, _ time.Time
 	return provider.Target{Resource: s.raw.DBInstanceID}, nil
 }
 
-// terminalStates never return to Running: waiting for them is pointless.
-var terminalStates = map[string]bool{"Deleting": true, "Released": true}
-
 // Preflight checks CreateBackup's documented preconditions (see rules.go):
 // the instance is Running and unlocked, the engine-dependent field rules
 // hold, the instance has the databases the request needs, no backup task is
@@ -126,16 +131,11 @@ func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
 	if err != nil {
 		return err
 	}
-	if attr.LockMode != "" && attr.LockMode != "Unlock" {
-		return &provider.Error{Class: provider.Permission, Provider: backup.ProviderAliRDS, Field: field("DBInstanceId"),
-			Message: fmt.Sprintf("instance %s is locked (LockMode %s: %s); the account owner must unlock it", id, attr.LockMode, attr.LockReason)}
+	if err := lockRule(id, attr.LockMode, attr.LockReason); err != nil {
+		return err
 	}
-	if attr.DBInstanceStatus != "Running" {
-		if terminalStates[attr.DBInstanceStatus] {
-			return provider.Invalid(field("DBInstanceId"), "instance %s is %s and will never be Running again", id, attr.DBInstanceStatus)
-		}
-		return &provider.Error{Class: provider.Busy, Provider: backup.ProviderAliRDS, Field: field("DBInstanceId"),
-			Message: fmt.Sprintf("instance %s is %s, not Running; a backup can start once it is Running", id, attr.DBInstanceStatus)}
+	if err := stateRule(id, attr.DBInstanceStatus); err != nil {
+		return err
 	}
 	if err := s.engineRules(id, attr.Engine); err != nil {
 		return err
@@ -155,18 +155,86 @@ func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
 	}
 	if len(tasks) > 0 {
 		t := tasks[0]
-		return &provider.Error{Class: provider.Busy, Provider: backup.ProviderAliRDS, Field: field("DBInstanceId"),
-			Message: fmt.Sprintf("instance %s has an ongoing %s backup task %s (%s, %s%%); one task runs at a time", id, t.JobMode, t.BackupJobId, t.BackupStatus, t.Process)}
+		return instanceError(provider.Busy, "instance %s has an ongoing %s backup task %s (%s, %s%%); waiting until it ends, one task runs at a time",
+			id, t.JobMode, t.BackupJobId, t.BackupStatus, t.Process)
 	}
 	n, err := d.backupsToday(ctx, id)
 	if err != nil {
 		return err
 	}
 	if n >= dailyLimit {
-		return &provider.Error{Class: provider.Quota, Provider: backup.ProviderAliRDS, Field: field("DBInstanceId"),
-			Message: fmt.Sprintf("instance %s already has %d backup sets today (UTC); at most %d a day", id, n, dailyLimit)}
+		return instanceError(provider.Quota, "instance %s already has %d backup sets today (UTC); at most %d a day", id, n, dailyLimit)
 	}
 	return nil
+}
+
+// instanceError is a Preflight refusal about the instance (alirds.DBInstanceId).
+func instanceError(class provider.Class, format string, args ...any) *provider.Error {
+	return &provider.Error{Class: class, Provider: backup.ProviderAliRDS, Field: field("DBInstanceId"), Message: fmt.Sprintf(format, args...)}
+}
+
+// What Preflight does with each DBInstanceStatus but Running, as the table
+// "States read" of docs/providers/alirds.md says. States that pass by
+// themselves are Busy (retried with a long back-off); states only a person
+// changes are FailedPrecondition (not retried), with what to do.
+var (
+	passingStates = map[string]bool{
+		"Creating": true, "Rebooting": true, "DBInstanceClassChanging": true, "TRANSING": true,
+		"EngineVersionUpgrading": true, "TransingToOthers": true, "GuardDBInstanceCreating": true,
+		"Restoring": true, "Importing": true, "ImportingFromOthers": true, "DBInstanceNetTypeChanging": true,
+		"GuardSwitching": true, "INS_CLONING": true, "TempDBInstanceCreating": true,
+	}
+	personStates = map[string]string{
+		"Stopping": "it is being stopped: start it once it is Stopped, then retry",
+		"Stopped":  "start it, then retry",
+		"Deleting": "it is being deleted and will never run again",
+		"Released": "it is released and will never run again",
+	}
+)
+
+// stateRule is the "The instance is in the running state" precondition.
+func stateRule(id, status string) error {
+	switch {
+	case status == "Running":
+		return nil
+	case personStates[status] != "":
+		return instanceError(provider.FailedPrecondition, "instance %s is %s; %s", id, status, personStates[status])
+	case passingStates[status]:
+		return instanceError(provider.Busy, "instance %s is %s; waiting until it is Running", id, status)
+	}
+	// A state Alibaba added since: assume it passes, as most do, and say so.
+	return instanceError(provider.Busy, "instance %s is %s (a state backupflow does not know); waiting until it is Running", id, status)
+}
+
+// What Preflight does with each LockMode but Unlock ("States read" in
+// docs/providers/alirds.md): a lock lifted by a person, with what to do, or
+// the one lock that lifts by itself.
+var (
+	personLocks = map[string]string{
+		"ManualLock":                  "have the account owner unlock it",
+		"LockByExpiration":            "renew it",
+		"LockByDiskQuota":             "free or add storage",
+		"LockReadInstanceByDiskQuota": "free or add storage",
+	}
+	passingLocks = map[string]bool{"LockByRestoration": true}
+)
+
+func lockRule(id, mode, reason string) error {
+	if mode == "" || mode == "Unlock" {
+		return nil
+	}
+	why := "LockMode " + mode
+	if reason != "" {
+		why += ": " + reason
+	}
+	if passingLocks[mode] {
+		return instanceError(provider.Busy, "instance %s is locked (%s); waiting until it is unlocked", id, why)
+	}
+	advice := personLocks[mode]
+	if advice == "" {
+		advice = "have the account owner unlock it" // a lock backupflow does not know
+	}
+	return instanceError(provider.FailedPrecondition, "instance %s is locked (%s); %s, then retry", id, why, advice)
 }
 
 // dailyLimit is the documented number of backup sets per instance per day.
@@ -313,6 +381,89 @@ func (d *Driver) backupsToday(ctx context.Context, id string) (int, error) {
 	return n, nil
 }
 
+// ours is what tells the backup set a request of ours made from others:
+// a Manual set of the requested method (and databases) that started at or
+// after createdAt, the provider's time of our CreateBackup. It travels in
+// Operation.Extra so any worker can use it.
+type ours struct {
+	createdAt time.Time
+	method    string
+	dbNames   []string
+}
+
+const (
+	extraCreatedAt = "createdAt"
+	extraMethod    = "backupMethod"
+	extraDBNames   = "dbNames"
+)
+
+func (o ours) extra() map[string]string {
+	return map[string]string{
+		extraCreatedAt: o.createdAt.UTC().Truncate(time.Second).Format(time.RFC3339),
+		extraMethod:    o.method,
+		extraDBNames:   strings.Join(o.dbNames, ","),
+	}
+}
+
+// oursOf reads the extra of an operation; ok is false for an operation
+// recorded without it (then no set can be matched to it).
+func oursOf(op provider.Operation) (o ours, ok bool) {
+	t, err := time.Parse(time.RFC3339, op.Extra[extraCreatedAt])
+	if err != nil || op.Extra[extraMethod] == "" {
+		return ours{}, false
+	}
+	o = ours{createdAt: t, method: op.Extra[extraMethod]}
+	if n := op.Extra[extraDBNames]; n != "" {
+		o.dbNames = strings.Split(n, ",")
+	}
+	return o, true
+}
+
+// maxClockSkew bounds how far the worker's clock may be from Alibaba's:
+// requests whose Timestamp is further off are refused (InvalidTimeStamp.Expired;
+// 15 minutes in the simulator, docs/providers/alirds.md). A worker time used
+// as a lower bound on a provider time is moved back by it.
+const maxClockSkew = 15 * time.Minute
+
+// providerTime is the Date of an answer (the provider's clock), or, when the
+// answer has none, the worker's clock moved back by maxClockSkew.
+func (d *Driver) providerTime(headers map[string][]string) time.Time {
+	if t, err := http.ParseTime(http.Header(headers).Get("Date")); err == nil {
+		return t.UTC()
+	}
+	return d.now().UTC().Add(-maxClockSkew)
+}
+
+// earliestSet returns the earliest backup set that is ours (see ours), or nil.
+// Tasks run one at a time per instance, so no other manual set can start
+// between our CreateBackup and our task's start: the earliest match is ours.
+func (d *Driver) earliestSet(ctx context.Context, instanceID string, o ours) (*rds.Backup, time.Time, error) {
+	since := o.createdAt.UTC().Truncate(time.Second)
+	sets, _, err := d.backups(ctx, instanceID, func(r *rds.DescribeBackupsRequest) {
+		r.BackupMode = "Manual"
+		r.StartTime = since.Truncate(time.Minute).Format(windowFormat)
+		r.EndTime = d.now().UTC().Add(24 * time.Hour).Format(windowFormat)
+	})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var best *rds.Backup
+	var bestStart time.Time
+	for i, b := range sets {
+		start, err := time.Parse(timeFormat, b.BackupStartTime)
+		if err != nil || start.Before(since) || b.BackupMode != "Manual" || b.BackupMethod != o.method {
+			continue
+		}
+		if len(o.dbNames) > 0 && !sameNames(b.BackupDBNames, o.dbNames) {
+			continue
+		}
+		if best == nil || start.Before(bestStart) {
+			best, bestStart = &sets[i], start
+		}
+	}
+	return best, bestStart, nil
+}
+
 // Find returns the backup this job's owner started earlier, or nil.
 //
 // CreateBackup takes no client token and backup tasks carry no start time or
@@ -345,39 +496,22 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 		return nil, err
 	}
 	if len(tasks) > 0 {
-		op := operation(id, tasks[0].BackupJobId)
+		op := provider.Operation{ID: tasks[0].BackupJobId, Resource: id, Kind: backup.KindCreate}
+		if !job.Owner.StartedAt.IsZero() {
+			// Our CreateBackup came after the owner started, give or take the clocks' skew.
+			op.Extra = ours{createdAt: job.Owner.StartedAt.Add(-maxClockSkew), method: s.method, dbNames: s.dbNames}.extra()
+		}
 		return &op, nil
 	}
 	if job.Owner.StartedAt.IsZero() {
 		return nil, nil // no way to tell our sets from older ones
 	}
-	since := job.Owner.StartedAt.UTC().Truncate(time.Second)
-	sets, _, err := d.backups(ctx, id, func(r *rds.DescribeBackupsRequest) {
-		r.BackupMode = "Manual"
-		r.StartTime = since.Truncate(time.Minute).Format(windowFormat)
-		r.EndTime = d.now().UTC().Add(24 * time.Hour).Format(windowFormat)
-	})
-	if err != nil {
+	o := ours{createdAt: job.Owner.StartedAt, method: s.method, dbNames: s.dbNames}
+	best, start, err := d.earliestSet(ctx, id, o)
+	if err != nil || best == nil {
 		return nil, err
 	}
-	var best *rds.Backup
-	var bestStart time.Time
-	for i, b := range sets {
-		start, err := time.Parse(timeFormat, b.BackupStartTime)
-		if err != nil || start.Before(since) || b.BackupMode != "Manual" || b.BackupMethod != s.method {
-			continue
-		}
-		if len(s.dbNames) > 0 && !sameNames(b.BackupDBNames, s.dbNames) {
-			continue
-		}
-		if best == nil || start.Before(bestStart) {
-			best, bestStart = &sets[i], start
-		}
-	}
-	if best == nil {
-		return nil, nil
-	}
-	op := provider.Operation{ID: best.BackupId, BackupID: best.BackupId, Resource: id, Kind: backup.KindCreate, StartedAt: &bestStart}
+	op := provider.Operation{ID: best.BackupId, BackupID: best.BackupId, Resource: id, Kind: backup.KindCreate, StartedAt: &start}
 	return &op, nil
 }
 
@@ -397,8 +531,8 @@ func sameNames(list string, want []string) bool {
 	return true
 }
 
-func operation(instanceID, jobID string) provider.Operation {
-	return provider.Operation{ID: jobID, Resource: instanceID, Kind: backup.KindCreate}
+func operation(instanceID, jobID string, o ours) provider.Operation {
+	return provider.Operation{ID: jobID, Resource: instanceID, Kind: backup.KindCreate, Extra: o.extra()}
 }
 
 // Start adopts what Find finds, else calls CreateBackup. The request is sent
@@ -430,61 +564,160 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 		return provider.Operation{}, &provider.Error{Class: provider.Internal, Provider: backup.ProviderAliRDS, RequestID: resp.RequestId,
 			Message: "CreateBackup answered without a BackupJobId"}
 	}
-	return operation(s.raw.DBInstanceID, resp.BackupJobId), nil
+	o := ours{createdAt: d.providerTime(resp.GetHttpHeaders()), method: s.method, dbNames: s.dbNames}
+	return operation(s.raw.DBInstanceID, resp.BackupJobId, o), nil
 }
 
-// Poll makes one call: DescribeBackupTasks by BackupJobId, or, for a backup
-// set adopted by Find, DescribeBackups by BackupId.
-func (d *Driver) Poll(ctx context.Context, op provider.Operation) (provider.Status, error) {
+// notListedGrace is how long a task may be missing from DescribeBackupTasks
+// (even queried by its BackupJobId) before backupflow takes it as gone. A
+// task that has just ended may stop being listed, and DescribeBackups may
+// show its set only a little later (docs/providers/alirds.md, "A task that
+// stops being listed"): five minutes covers several polls and that lag.
+const notListedGrace = 5 * time.Minute
+
+// sighting is what the provider shows of an operation: its task, else the
+// backup set it made, else nothing (waiting: still within notListedGrace).
+type sighting struct {
+	task    *rds.BackupJob
+	set     *rds.Backup
+	waiting time.Duration // > 0: not listed for this long, within the grace
+}
+
+// look finds an operation's task or set. A task that is not listed is
+// looked for in DescribeBackups; while neither shows, the grace runs, timed
+// from the first look that missed it (in this worker's memory: a restart
+// starts it again, which lengthens it and never shortens it).
+func (d *Driver) look(ctx context.Context, op provider.Operation) (sighting, error) {
 	if op.BackupID != "" {
 		b, err := d.backupSet(ctx, op.Resource, op.BackupID)
+		return sighting{set: b}, err
+	}
+	t, err := d.task(ctx, op.Resource, op.ID)
+	if err != nil {
+		return sighting{}, err
+	}
+	key := op.Resource + "/" + op.ID
+	if t != nil {
+		d.seen(key)
+		return sighting{task: t}, nil
+	}
+	if o, ok := oursOf(op); ok {
+		b, _, err := d.earliestSet(ctx, op.Resource, o)
 		if err != nil {
-			return provider.Status{}, err
+			return sighting{}, err
 		}
-		if b == nil {
-			return provider.Status{Phase: provider.PhaseGone, Percent: -1, ProviderState: "NotFound"}, nil
+		if b != nil {
+			d.seen(key)
+			return sighting{set: b}, nil
 		}
+	}
+	if missing := d.missingFor(key); missing < notListedGrace {
+		return sighting{waiting: max(missing, time.Nanosecond)}, nil
+	}
+	return sighting{}, nil
+}
+
+// missingFor records that the operation's task is not listed and reports
+// for how long it has not been.
+func (d *Driver) missingFor(key string) time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.now()
+	for k, since := range d.unlisted {
+		if now.Sub(since) > 24*time.Hour {
+			delete(d.unlisted, k) // operations nobody polls any more
+		}
+	}
+	since, ok := d.unlisted[key]
+	if !ok {
+		d.unlisted[key] = now
+		return 0
+	}
+	return now.Sub(since)
+}
+
+func (d *Driver) seen(key string) {
+	d.mu.Lock()
+	delete(d.unlisted, key)
+	d.mu.Unlock()
+}
+
+// phaseOf is the phase of a task's BackupStatus ("States read" in docs/providers/alirds.md).
+func phaseOf(backupStatus string) provider.Phase {
+	switch backupStatus {
+	case "Finished":
+		return provider.PhaseSucceeded
+	case "Failed":
+		return provider.PhaseFailed
+	}
+	return provider.PhaseRunning
+}
+
+// Poll makes one look (see look): DescribeBackupTasks by BackupJobId, and
+// DescribeBackups when the task is not listed or for a set adopted by Find.
+func (d *Driver) Poll(ctx context.Context, op provider.Operation) (provider.Status, error) {
+	sight, err := d.look(ctx, op)
+	if err != nil {
+		return provider.Status{}, err
+	}
+	switch {
+	case sight.task != nil:
+		t := sight.task
+		st := provider.Status{Phase: phaseOf(t.BackupStatus), Percent: percent(t.Process), ProviderState: t.BackupStatus, StartedAt: op.StartedAt}
+		switch st.Phase {
+		case provider.PhaseSucceeded:
+			st.Percent = 100
+		case provider.PhaseFailed:
+			st.Message = fmt.Sprintf("backup task %s of instance %s failed (at %s)", t.BackupJobId, op.Resource, t.BackupProgressStatus)
+		}
+		return st, nil
+	case sight.set != nil:
+		b := sight.set
 		st := provider.Status{Phase: provider.PhaseSucceeded, Percent: 100, ProviderState: b.BackupStatus, StartedAt: op.StartedAt}
 		if b.BackupStatus != "Success" {
 			st.Phase, st.Message = provider.PhaseFailed, fmt.Sprintf("backup set %s is %s", b.BackupId, b.BackupStatus)
 		}
 		return st, nil
+	case sight.waiting > 0:
+		return provider.Status{Phase: provider.PhaseRunning, Percent: -1, ProviderState: "NotListed", StartedAt: op.StartedAt,
+			Message: fmt.Sprintf("backup task %s is not listed by DescribeBackupTasks and its set is not in DescribeBackups yet; waiting up to %v for it",
+				op.ID, notListedGrace)}, nil
 	}
-	t, err := d.task(ctx, op.Resource, op.ID)
-	if err != nil {
-		return provider.Status{}, err
+	return provider.Status{Phase: provider.PhaseGone, Percent: -1, ProviderState: "NotFound"}, nil
+}
+
+// percent reads Process, a percentage as a decimal string ("25"); -1 when it is not one.
+func percent(process string) float64 {
+	p, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(process), "%"), 64)
+	if err != nil || p < 0 || p > 100 {
+		return -1
 	}
-	if t == nil {
-		return provider.Status{Phase: provider.PhaseGone, Percent: -1, ProviderState: "NotFound"}, nil
-	}
-	st := provider.Status{Phase: provider.PhaseRunning, Percent: -1, ProviderState: t.BackupStatus, StartedAt: op.StartedAt}
-	if p, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(t.Process), "%"), 64); err == nil && p >= 0 && p <= 100 {
-		st.Percent = p
-	}
-	switch t.BackupStatus {
-	case "Finished":
-		st.Phase, st.Percent = provider.PhaseSucceeded, 100
-	case "Failed":
-		st.Phase, st.Message = provider.PhaseFailed, fmt.Sprintf("backup task %s of instance %s failed", t.BackupJobId, op.Resource)
-	}
-	return st, nil
+	return p
 }
 
 // Cancel reports false: RDS has no API to stop a backup task. The caller
 // waits for the task to end and then deletes its backup set.
 func (*Driver) Cancel(context.Context, provider.Operation) (bool, error) { return false, nil }
 
-// backupIDOf resolves the backup set an operation made: the adopted set, or
-// the BackupId DescribeBackupTasks reports once the task is Finished. It
-// returns "" (and no error) when there is no set: the task is gone or failed.
+// backupIDOf resolves the backup set an operation made (see look). It
+// returns "" (and no error) when there is no set: the task failed or is gone.
 func (d *Driver) backupIDOf(ctx context.Context, op provider.Operation) (string, error) {
 	if op.BackupID != "" {
 		return op.BackupID, nil
 	}
-	t, err := d.task(ctx, op.Resource, op.ID)
-	if err != nil || t == nil {
+	sight, err := d.look(ctx, op)
+	switch {
+	case err != nil:
 		return "", err
+	case sight.set != nil:
+		return sight.set.BackupId, nil
+	case sight.waiting > 0:
+		return "", &provider.Error{Class: provider.Busy, Provider: backup.ProviderAliRDS, RetryAfter: 20 * time.Second,
+			Message: fmt.Sprintf("backup task %s is not listed and its set is not in DescribeBackups yet", op.ID)}
+	case sight.task == nil:
+		return "", nil
 	}
+	t := sight.task
 	switch t.BackupStatus {
 	case "Finished":
 		if t.BackupId == "" {

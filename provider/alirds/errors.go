@@ -2,6 +2,7 @@ package alirds
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -16,92 +17,82 @@ import (
 	"github.com/backupflow/backupflow/provider"
 )
 
-// codeInfo is how one Alibaba error code is classified.
-type codeInfo struct {
-	class provider.Class
-	// verified: the code (and its HTTP status) appears in Alibaba's public
-	// RDS / OpenAPI error documentation. Unverified codes are our best guess
-	// for what the docs leave open; the simulator (simulator/alirds) answers
-	// with exactly these, so the two agree and are easy to correct together.
-	verified bool
-}
-
-// codes is the one table of Alibaba error codes the driver knows. Anything
-// else is classified by HTTP status in classify.
-var codes = map[string]codeInfo{
-	// Flow control: HTTP 400, but "try later".
-	"Throttling":         {provider.Throttled, true},
-	"Throttling.User":    {provider.Throttled, true},
-	"Throttling.Api":     {provider.Throttled, true},
-	"ServiceUnavailable": {provider.Unavailable, true}, // 503
-	"InternalError":      {provider.Internal, true},    // 500 (retryable class)
+// codes is the one table of Alibaba error codes the driver maps by name;
+// anything else is classified by rule in classOf. Each code, its HTTP
+// status, what backupflow does and the source are in docs/providers/alirds.md
+// (a test holds the two together).
+var codes = map[string]provider.Class{
+	// Flow control (HTTP 400 or 403, but "try later") and server faults.
+	"Throttling":         provider.Throttled,
+	"Throttling.User":    provider.Throttled,
+	"Throttling.Api":     provider.Throttled,
+	"ServiceUnavailable": provider.Unavailable,
+	"InternalError":      provider.Internal,
 	// A new nonce is drawn on every attempt, so a repeat is worth retrying.
-	"SignatureNonceUsed": {provider.Unavailable, true},
+	"SignatureNonceUsed": provider.Unavailable,
 
 	// Credentials and access: give up.
-	"SignatureDoesNotMatch":       {provider.Permission, true},
-	"IncompleteSignature":         {provider.Permission, true},
-	"InvalidAccessKeyId.NotFound": {provider.Permission, true},
-	"InvalidAccessKeyId.Inactive": {provider.Permission, true},
-	"InvalidTimeStamp.Expired":    {provider.Permission, true}, // the worker's clock is off: an operator must fix it
-	"Forbidden.RAM":               {provider.Permission, true},
-	"Forbidden":                   {provider.Permission, true},
-	"NoPermission":                {provider.Permission, true},
-	// A locked instance (expired, overdue, manual lock) needs the account owner.
-	"IncorrectDBInstanceLockMode": {provider.Permission, true},
+	"SignatureDoesNotMatch":       provider.Permission,
+	"IncompleteSignature":         provider.Permission,
+	"InvalidAccessKeyId.NotFound": provider.Permission,
+	"InvalidAccessKeyId.Inactive": provider.Permission,
+	"InvalidTimeStamp.Expired":    provider.Permission, // the worker's clock is off: an operator must fix it
+	"Forbidden.RAM":               provider.Permission,
+
+	// A lock (expired, manual, disk full) is lifted only by a person.
+	"IncorrectDBInstanceLockMode": provider.FailedPrecondition,
 
 	// Invalid requests: give up.
-	"InvalidParameter":                    {provider.InvalidArgument, true},
-	"MissingParameter":                    {provider.InvalidArgument, true},
-	"MissingDBInstanceId":                 {provider.InvalidArgument, true},
-	"BackupType.NotSupport":               {provider.InvalidArgument, true},
-	"InvalidBackupMethod.ValueNotSupport": {provider.InvalidArgument, true},
-	"IncorrectDBInstanceEngine":           {provider.InvalidArgument, true},
-	"IncorrectDBInstanceType":             {provider.InvalidArgument, true},
-	"InvalidAction.NotFound":              {provider.InvalidArgument, true},
-	"InvalidVersion":                      {provider.InvalidArgument, false},
-	"InvalidStartTime.Malformed":          {provider.InvalidArgument, true},
-	"InvalidEndTime.Malformed":            {provider.InvalidArgument, true},
-	"InvalidPageSize":                     {provider.InvalidArgument, false},
-	"InvalidPageNumber":                   {provider.InvalidArgument, false},
-	"InvalidTimeStamp.Format":             {provider.InvalidArgument, true},
+	"InvalidParameter":                    provider.InvalidArgument,
+	"MissingParameter":                    provider.InvalidArgument,
+	"MissingDBInstanceId":                 provider.InvalidArgument,
+	"BackupType.NotSupport":               provider.InvalidArgument,
+	"InvalidBackupMethod.ValueNotSupport": provider.InvalidArgument,
+	"IncorrectDBInstanceEngine":           provider.InvalidArgument,
+	"IncorrectDBInstanceType":             provider.InvalidArgument,
+	"InvalidAction.NotFound":              provider.InvalidArgument,
+	"InvalidVersion":                      provider.InvalidArgument,
+	"InvalidStartTime.Malformed":          provider.InvalidArgument,
+	"InvalidEndTime.Malformed":            provider.InvalidArgument,
+	"InvalidPageSize":                     provider.InvalidArgument,
+	"InvalidPageNumber":                   provider.InvalidArgument,
+	"InvalidTimeStamp.Format":             provider.InvalidArgument,
 
 	// Missing things.
-	"InvalidDBInstanceId.NotFound": {provider.NotFound, true},
-	"InvalidDBName.NotFound":       {provider.NotFound, true},
-	"InvalidBackupSetID.NotFound":  {provider.NotFound, true},
+	"InvalidDBInstanceId.NotFound": provider.NotFound,
+	"InvalidDBName.NotFound":       provider.NotFound,
+	"InvalidBackupSetID.NotFound":  provider.NotFound,
 
-	// Preconditions that clear by themselves: wait.
-	"IncorrectDBInstanceState":         {provider.Busy, true},  // instance not Running (403)
-	"BackupJobExists":                  {provider.Busy, false}, // a backup task is ongoing; terraform-provider-alicloud retries on it, status unverified
-	"OperationDenied.DBInstanceStatus": {provider.Busy, false},
+	// Preconditions that clear by themselves: wait. Preflight has already
+	// failed the instance states a person must change.
+	"IncorrectDBInstanceState":         provider.Busy,
+	"OperationDenied.DBInstanceStatus": provider.Busy,
+	"BackupJobExists":                  provider.Busy,
 
-	// The 20-per-day limit: give up for today.
-	"QuotaExceeded.BackupCount": {provider.Quota, false},
+	// The 20-a-day limit: give up for today.
+	"BackupTimesExceeded": provider.Quota,
 }
 
-// UnverifiedCodes lists the codes of the table that Alibaba's public docs do
-// not confirm (see codeInfo.verified).
-func UnverifiedCodes() []string {
-	var out []string
-	for c, info := range codes {
-		if !info.verified {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+// signatureMessage replaces the provider's message for the signature codes:
+// Alibaba quotes its whole string to sign there (AccessKeyId, nonce, every
+// parameter), which must not reach an error.
+const signatureMessage = "the request signature was refused: check the AccessKey secret (BACKUPFLOW_ALIRDS_ACCESS_KEY_SECRET)"
 
 // classify maps any error of an SDK call into the provider taxonomy. It is
 // the only place Alibaba errors are interpreted. Server errors keep their
 // code, message, request ID and HTTP status, and a Retry-After header as the
-// retry hint (Alibaba documents none; the simulator sends one with throttling).
+// retry hint (Alibaba documents none; the simulator sends one with
+// throttling). No signing material survives: not in the message, not in
+// the wrapped error (Temporal records that too).
 func classify(err error) error {
 	if err == nil {
 		return nil
 	}
 	var pe *provider.Error
 	if errors.As(err, &pe) {
+		if pe.Provider == "" {
+			pe.Provider = backup.ProviderAliRDS
+		}
 		return err
 	}
 	var se *sdkerrors.ServerError
@@ -113,7 +104,11 @@ func classify(err error) error {
 			RequestID:  se.RequestId(),
 			HTTPStatus: se.HttpStatus(),
 			RetryAfter: retryAfter(se.RespHeaders),
-			Err:        err,
+			Err:        se,
+		}
+		if e.Code == sdkerrors.SignatureDostNotMatchErrorCode || e.Code == sdkerrors.IncompleteSignatureErrorCode {
+			e.Message = signatureMessage
+			e.Err = plainServerError(se, signatureMessage)
 		}
 		e.Class = classOf(e.Code, e.HTTPStatus)
 		if e.Message == "" {
@@ -130,20 +125,47 @@ func classify(err error) error {
 			sdkerrors.MissingParamErrorCode, sdkerrors.InvalidParamErrorCode:
 			class = provider.Internal // the driver or its configuration is wrong
 		}
-		return &provider.Error{Class: class, Provider: backup.ProviderAliRDS, Code: ce.ErrorCode(), Message: ce.Message(), Err: err}
+		cause := withoutQuery(ce.OriginError())
+		return &provider.Error{Class: class, Provider: backup.ProviderAliRDS, Code: ce.ErrorCode(), Message: ce.Message(),
+			Err: sdkerrors.NewClientError(ce.ErrorCode(), ce.Message(), cause)}
 	}
 	var ue *url.Error
 	var ne net.Error
 	if errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		err = withoutQuery(err)
 		return &provider.Error{Class: provider.Unavailable, Provider: backup.ProviderAliRDS, Message: err.Error(), Err: err}
 	}
 	return &provider.Error{Class: provider.Internal, Provider: backup.ProviderAliRDS, Message: err.Error(), Err: err}
 }
 
+// withoutQuery drops the query string from the URL of a *url.Error: the SDK
+// sends every RPC parameter, signature included, in the query, and Go's
+// HTTP client quotes the whole URL in its errors. Other errors pass as they are.
+func withoutQuery(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	u, perr := url.Parse(ue.URL)
+	host := "the RDS endpoint"
+	if perr == nil {
+		host = u.Scheme + "://" + u.Host + "/"
+	}
+	return &url.Error{Op: ue.Op, URL: host, Err: ue.Err}
+}
+
+// plainServerError is an SDK server error with the same status, code and
+// request ID as se but the given message, so callers that look for the
+// SDK's error still find one.
+func plainServerError(se *sdkerrors.ServerError, message string) error {
+	body, _ := json.Marshal(map[string]string{"RequestId": se.RequestId(), "HostId": se.HostId(), "Code": se.ErrorCode(), "Message": message})
+	return sdkerrors.NewServerError(se.HttpStatus(), string(body), "")
+}
+
 // classOf classifies a server error code, falling back on the HTTP status.
 func classOf(code string, status int) provider.Class {
-	if info, ok := codes[code]; ok {
-		return info.class
+	if class, ok := codes[code]; ok {
+		return class
 	}
 	switch {
 	case strings.HasPrefix(code, "Throttling"), status == http.StatusTooManyRequests:

@@ -22,16 +22,16 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// TestPreflightRejects covers the seed's instance- and engine-dependent
-// sentences. Each case is a request Validate accepts; Preflight must refuse
+// TestPreflightRejects covers the instance- and engine-dependent sentences
+// of the CreateBackup documentation. Each case is a request Validate accepts; Preflight must refuse
 // it with the right class (and field, for argument errors) without a single
 // CreateBackup reaching the simulator. Then the same request is sent anyway
 // (Start, bypassing Preflight) to show the simulator enforces the same rule
 // with the provider's own answer, so the driver's check and the API agree.
 //
 //	"The instance is in the running state."            -> not running (Rebooting) = Busy,
-//	                                                      deleting = InvalidArgument,
-//	                                                      locked = Permission, unknown instance = NotFound
+//	                                                      deleting, stopped, locked = FailedPrecondition,
+//	                                                      unknown instance = NotFound
 //	"The instance does not have an ongoing backup task." -> ongoing task = Busy
 //	"... on the day does not exceed 20."               -> 20 today = Quota
 //	BackupStrategy "MySQL logical or SQL Server full physical" (engine part)
@@ -55,11 +55,12 @@ func TestPreflightRejects(t *testing.T) {
 		simCls  provider.Class
 	}{
 		{"not running", map[string]any{"DBInstanceId": sim.NotRunningInstance}, provider.Busy, "", "IncorrectDBInstanceState", provider.Busy},
-		{"deleting", map[string]any{"DBInstanceId": sim.DeletingInstance}, provider.InvalidArgument, "alirds.DBInstanceId", "IncorrectDBInstanceState", provider.Busy},
-		{"locked", map[string]any{"DBInstanceId": sim.LockedInstance}, provider.Permission, "", "IncorrectDBInstanceLockMode", provider.Permission},
+		{"deleting", map[string]any{"DBInstanceId": sim.DeletingInstance}, provider.FailedPrecondition, "", "IncorrectDBInstanceState", provider.Busy},
+		{"stopped", map[string]any{"DBInstanceId": sim.StoppedInstance}, provider.FailedPrecondition, "", "IncorrectDBInstanceState", provider.Busy},
+		{"locked", map[string]any{"DBInstanceId": sim.LockedInstance}, provider.FailedPrecondition, "", "IncorrectDBInstanceLockMode", provider.FailedPrecondition},
 		{"unknown instance", map[string]any{"DBInstanceId": "rm-doesnotexist0001"}, provider.NotFound, "", "InvalidDBInstanceId.NotFound", provider.NotFound},
 		{"ongoing task", map[string]any{"DBInstanceId": sim.BusyInstance}, provider.Busy, "", "BackupJobExists", provider.Busy},
-		{"20 backups today", map[string]any{"DBInstanceId": sim.FullInstance}, provider.Quota, "", "QuotaExceeded.BackupCount", provider.Quota},
+		{"20 backups today", map[string]any{"DBInstanceId": sim.FullInstance}, provider.Quota, "", "BackupTimesExceeded", provider.Quota},
 		{"strategy on MySQL physical full", map[string]any{"DBInstanceId": sim.MySQLInstanceID(150), "BackupType": "FullBackup", "BackupStrategy": "instance"},
 			provider.InvalidArgument, "alirds.BackupStrategy", "InvalidParameter", provider.InvalidArgument},
 		{"strategy on SQL Server logical", map[string]any{"DBInstanceId": sim.SQLServerInstance, "BackupMethod": "Logical", "BackupStrategy": "instance"},
@@ -115,7 +116,7 @@ func TestPreflightRejects(t *testing.T) {
 	}
 }
 
-// TestPreflightAccepts: the engine-dependent combinations the seed allows
+// TestPreflightAccepts: the engine-dependent combinations the documentation allows
 // pass Preflight and start a backup that finishes.
 func TestPreflightAccepts(t *testing.T) {
 	s := startSim(t)

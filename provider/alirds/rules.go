@@ -9,7 +9,7 @@ import (
 	"github.com/backupflow/backupflow/provider"
 )
 
-// How each sentence of the CreateBackup documentation (seed 003) is enforced.
+// How each sentence of the CreateBackup documentation (docs/providers/alirds.md) is enforced.
 // "Validate" rules need only the request and run before any call;
 // "Preflight" rules need the instance (DescribeDBInstanceAttribute,
 // DescribeDatabases, DescribeBackupTasks, DescribeBackups) and run before
@@ -48,11 +48,12 @@ import (
 //	    needs at least one database on the instance (DescribeDatabases); with
 //	    BackupStrategy db the DBName rule above applies as well.
 //	"The instance is in the running state."
-//	    Preflight: DBInstanceStatus Running. Other states are Busy (they pass:
-//	    Creating, Rebooting, class changes, ...) except Deleting and Released,
-//	    which never return to Running: InvalidArgument on alirds.DBInstanceId.
-//	    A LockMode other than Unlock (expired, overdue, manual or disk-quota
-//	    lock) is Permission: only the account owner can lift it.
+//	    Preflight: DBInstanceStatus Running and LockMode Unlock (stateRule,
+//	    lockRule in driver.go). States that pass by themselves (Creating,
+//	    Rebooting, class changes, ...) are Busy; states only a person changes
+//	    (Stopped, Stopping, Deleting, Released, and the locks but
+//	    LockByRestoration) are FailedPrecondition, naming the state and what
+//	    to do. The table is "States read" in docs/providers/alirds.md.
 //	"The instance does not have an ongoing backup task."
 //	    Preflight: DescribeBackupTasks (no BackupJobId lists the unfinished
 //	    tasks, manual or automated) is empty, else Busy.

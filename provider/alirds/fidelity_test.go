@@ -1,0 +1,262 @@
+package alirds_test
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/alirds"
+	"github.com/backupflow/backupflow/provider/providertest"
+	sim "github.com/backupflow/backupflow/simulator/alirds"
+)
+
+const providerDoc = "../../docs/providers/alirds.md"
+
+// simClockDriver is a driver whose clock is the simulator's, so Advance
+// moves the grace for unlisted tasks too.
+func simClockDriver(t *testing.T, s *sim.Server) *alirds.Driver {
+	d := newDriver(t, simConfig(s))
+	alirds.SetClock(d, s.Now)
+	return d
+}
+
+// TestUnlistedTaskWhoseSetAppearsLaterSucceeds: the task disappears from
+// DescribeBackupTasks when it ends and its set shows in DescribeBackups 30 s
+// later; Poll keeps the backup running meanwhile, then succeeds, and
+// Describe and Delete find the set.
+func TestUnlistedTaskWhoseSetAppearsLaterSucceeds(t *testing.T) {
+	s := startSim(t)
+	d := simClockDriver(t, s)
+	id := sim.MySQLInstanceID(60)
+	require.NoError(t, s.HideNextEnd(id, 24*time.Hour, 30*time.Second))
+	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id})))
+	require.NoError(t, err)
+
+	s.Advance(simDuration)
+	st, err := d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseRunning, st.Phase, "not listed is not gone")
+	assert.Equal(t, "NotListed", st.ProviderState)
+	assert.Contains(t, st.Message, op.ID)
+
+	s.Advance(30 * time.Second)
+	st, err = d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	require.Equal(t, provider.PhaseSucceeded, st.Phase, st.Message)
+	assert.Equal(t, "Success", st.ProviderState)
+
+	b, err := d.Describe(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Contains(t, s.Inventory(), b.ID)
+	require.NoError(t, d.Delete(testCtx(t), op))
+	assert.NotContains(t, s.Inventory(), b.ID)
+}
+
+// TestUnlistedTaskWithoutSetIsGoneAfterTheGrace: a failed task that stops
+// being listed leaves no set; Poll says running for the whole grace, then gone.
+func TestUnlistedTaskWithoutSetIsGoneAfterTheGrace(t *testing.T) {
+	s := startSim(t)
+	d := simClockDriver(t, s)
+	id := sim.MySQLInstanceID(61)
+	require.NoError(t, s.FailNextBackup(id, "disk full"))
+	require.NoError(t, s.HideNextEnd(id, 24*time.Hour, 0))
+	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id})))
+	require.NoError(t, err)
+	s.Advance(simDuration)
+
+	st, err := d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	require.Equal(t, provider.PhaseRunning, st.Phase)
+	assert.Equal(t, provider.Busy, provider.ClassOf(d.Delete(testCtx(t), op)), "nothing is deleted while the set may still show")
+
+	s.Advance(alirds.NotListedGrace - time.Second)
+	st, err = d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseRunning, st.Phase, "still within the grace")
+
+	s.Advance(2 * time.Second)
+	st, err = d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseGone, st.Phase)
+	require.NoError(t, d.Delete(testCtx(t), op), "nothing to delete")
+
+	unknown := provider.Operation{ID: "1", Resource: id, Kind: backup.KindCreate}
+	st, err = d.Poll(testCtx(t), unknown)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseRunning, st.Phase, "an unknown task gets the same grace")
+	s.Advance(alirds.NotListedGrace)
+	st, err = d.Poll(testCtx(t), unknown)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseGone, st.Phase)
+}
+
+// TestStoppedFailsAtOnceRestartingWaits: a stopped instance fails in one
+// Preflight call, naming its state and what to do; a restarting one is Busy
+// and says what it waits for.
+func TestStoppedFailsAtOnceRestartingWaits(t *testing.T) {
+	s := startSim(t)
+	d := newDriver(t, simConfig(s))
+	cases := []struct {
+		id      string
+		class   provider.Class
+		message string
+	}{
+		{sim.StoppedInstance, provider.FailedPrecondition, "instance " + sim.StoppedInstance + " is Stopped; start it, then retry"},
+		{sim.NotRunningInstance, provider.Busy, "instance " + sim.NotRunningInstance + " is Rebooting; waiting until it is Running"},
+	}
+	for _, c := range cases {
+		calls := s.Calls()
+		err := d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": c.id})))
+		var pe *provider.Error
+		require.True(t, errors.As(err, &pe), "%T %v", err, err)
+		assert.Equal(t, c.class, pe.Class)
+		assert.Equal(t, c.message, pe.Message)
+		assert.Equal(t, "alirds.DBInstanceId", pe.Field)
+		assert.Equal(t, calls+1, s.Calls(), "one call: DescribeDBInstanceAttribute")
+	}
+	assert.False(t, provider.FailedPrecondition.Retryable(), "so a stopped instance is not retried")
+}
+
+// TestDocInstanceStatesMatchPreflight: each DBInstanceStatus and LockMode of
+// the provider document, set on an instance, gets the outcome the document
+// says from Preflight, with the instance and the value in the message.
+func TestDocInstanceStatesMatchPreflight(t *testing.T) {
+	rows, err := sim.ReadDocTable(providerDoc, "States read")
+	require.NoError(t, err)
+	s := startSim(t)
+	d := newDriver(t, simConfig(s))
+	id := sim.MySQLInstanceID(62)
+	job := providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id}))
+	n := 0
+	for _, row := range rows {
+		field, value, outcome := row["Field"], row["Value"], row["Outcome"]
+		if field != "DBInstanceStatus" && field != "LockMode" {
+			continue
+		}
+		n++
+		t.Run(field+"="+value, func(t *testing.T) {
+			require.NoError(t, s.SetInstanceStatus(id, "Running"))
+			require.NoError(t, s.SetLockMode(id, "Unlock", ""))
+			if field == "DBInstanceStatus" {
+				require.NoError(t, s.SetInstanceStatus(id, value))
+			} else {
+				require.NoError(t, s.SetLockMode(id, value, "set by the test"))
+			}
+			err := d.Preflight(testCtx(t), job)
+			if outcome == "pass" {
+				require.NoError(t, err)
+				return
+			}
+			var pe *provider.Error
+			require.True(t, errors.As(err, &pe), "%T %v", err, err)
+			assert.Equal(t, provider.Class(outcome), pe.Class, "%v", err)
+			assert.Contains(t, pe.Message, id)
+			assert.Contains(t, pe.Message, value)
+			if pe.Class == provider.Busy {
+				assert.Contains(t, pe.Message, "waiting until", "says what it waits for")
+			}
+		})
+	}
+	assert.Greater(t, n, 20, "the document lists the instance states")
+}
+
+// TestDocCodesThroughTheSDK: every code of the document, answered by the
+// simulator, reaches the driver through the SDK with the document's status
+// and class, the provider named once at the front of the error.
+func TestDocCodesThroughTheSDK(t *testing.T) {
+	rows, err := sim.ReadDocTable(providerDoc, "Error codes")
+	require.NoError(t, err)
+	s := startSim(t)
+	d := newDriver(t, simConfig(s))
+	job := providertest.Job(backup.KindCreate, sim.CreateSection(63))
+	for _, row := range rows {
+		t.Run(row["Code"], func(t *testing.T) {
+			require.NoError(t, s.FailNextCode(row["Code"]))
+			err := d.Preflight(testCtx(t), job)
+			var pe *provider.Error
+			require.True(t, errors.As(err, &pe), "%T %v", err, err)
+			assert.Equal(t, row["Code"], pe.Code)
+			assert.Equal(t, row["HTTP"], strconv.Itoa(pe.HTTPStatus))
+			assert.Equal(t, provider.Class(row["Class"]), pe.Class)
+			assertNamedOnce(t, err)
+		})
+	}
+}
+
+// assertNamedOnce: the error starts with the provider's name ("alirds: "
+// from provider.Error.Error(), or the field's JSON path "alirds.X"), and
+// nothing in the message repeats the "alirds:" prefix.
+func assertNamedOnce(t *testing.T, err error) {
+	t.Helper()
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "alirds"), "%q", err.Error())
+	assert.LessOrEqual(t, strings.Count(err.Error(), "alirds:"), 1, "%q", err.Error())
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		assert.NotContains(t, pe.Message, "alirds:", "%q", pe.Message)
+	}
+}
+
+func TestErrorsNameTheProviderOnce(t *testing.T) {
+	s := startSim(t)
+	d := newDriver(t, simConfig(s))
+	_, invalid := d.Validate(backup.KindCreate, create(map[string]any{"DBInstanceId": "rm-1", "BackupMethod": "Incremental"}), time.Now())
+	_, undecodable := d.Validate(backup.KindCreate, []byte(`{"DBInstanceId":"rm-1","Nope":1}`), time.Now())
+	_, copying := d.Validate(backup.KindCopy, sim.CreateSection(64), time.Now())
+	stopped := d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": sim.StoppedInstance})))
+	_, missing := d.Describe(testCtx(t), provider.Operation{ID: "1", Resource: "rm-doesnotexist0001"})
+	for name, err := range map[string]error{"invalid field": invalid, "undecodable": undecodable, "copy": copying, "stopped": stopped, "unknown instance": missing} {
+		t.Run(name, func(t *testing.T) { assertNamedOnce(t, err) })
+	}
+}
+
+// forbidden are the pieces of signing material no error may carry.
+func forbidden() []string {
+	return []string{sim.AccessKeyID, sim.AccessKeySecret, "Signature=", "SignatureNonce", "string to sign", "POST&%2F&"}
+}
+
+// assertNoSigningMaterial checks the error and every error it wraps.
+func assertNoSigningMaterial(t *testing.T, err error) {
+	t.Helper()
+	require.Error(t, err)
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		for _, secret := range forbidden() {
+			assert.NotContains(t, e.Error(), secret, "%T", e)
+		}
+	}
+}
+
+func TestWrongSecretLeaksNothing(t *testing.T) {
+	s := startSim(t)
+	cfg := simConfig(s)
+	cfg.AccessKeySecret = "not-the-secret"
+	err := newDriver(t, cfg).Preflight(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(65)))
+	var pe *provider.Error
+	require.True(t, errors.As(err, &pe), "%T %v", err, err)
+	assert.Equal(t, "SignatureDoesNotMatch", pe.Code, "the code stays")
+	assert.Contains(t, pe.Message, "signature was refused", "a plain sentence stays")
+	assertNoSigningMaterial(t, err)
+}
+
+func TestRefusedConnectionLeaksNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there any more
+	d := newDriver(t, alirds.Config{Region: sim.Region, Endpoint: addr, AccessKeyID: sim.AccessKeyID,
+		AccessKeySecret: provider.Secret(sim.AccessKeySecret), Insecure: true, ConnectTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second})
+	err = d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(66)))
+	assert.Equal(t, provider.Unavailable, provider.ClassOf(err), "%v", err)
+	assert.Contains(t, err.Error(), addr, "the error still says where")
+	assert.NotContains(t, err.Error(), "?", "no query string")
+	assertNoSigningMaterial(t, err)
+	assertNamedOnce(t, err)
+}
