@@ -12,7 +12,8 @@ const (
 	// AuthToken is OTC's documented authentication: an IAM token from
 	// POST /v3/auth/tokens (user, password, domain, project), sent as X-Auth-Token.
 	AuthToken = "token"
-	// AuthAKSK signs each request with the SDK's AK/SK signature.
+	// AuthAKSK signs each request with an AK/SK signature in OTC's own form
+	// (signer.go; docs/providers/otcrds.md, "Authentication").
 	AuthAKSK = "aksk"
 )
 
