@@ -19,7 +19,7 @@
 // guess, is in docs/providers/spanner.md.
 //
 // The driver turns the SDK's own retries off (gax.WithRetry(nil) on every
-// call): each driver call makes exactly one RPC, so errors reach the activity
+// call): each SDK call is exactly one RPC, so errors reach the activity
 // layer classified (errors.go) and its retry policy, honouring retry hints,
 // decides when to try again without holding a worker slot in a backoff sleep.
 package spanner

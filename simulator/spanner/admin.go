@@ -255,6 +255,7 @@ func (s *Server) newOperation(b *backupRecord, isCopy bool) *operation {
 	}
 	b.op = op
 	s.backups[b.name] = b
+	s.nextExpiry = earliest(s.nextExpiry, b.expireTime)
 	s.ops[op.name] = op
 	s.opOrder = append(s.opOrder, op)
 	return op
@@ -457,14 +458,28 @@ func (s *Server) DeleteBackup(_ context.Context, req *databasepb.DeleteBackupReq
 // expire removes the backups whose expire_time has passed, as Spanner does,
 // except a backup still being made and the source of a copy still running
 // (the copy docs: the source is not cleaned up on expiration until the copy
-// is finished). Caller holds s.mu.
+// is finished). It only scans when the earliest expireTime has come, so
+// calls stay cheap with many backups. Caller holds s.mu.
 func (s *Server) expire(now time.Time) {
+	if now.Before(s.nextExpiry) {
+		return
+	}
+	s.nextExpiry = now.Add(maxExpiry)
 	for name, b := range s.backups {
-		if now.Before(b.expireTime) || b.creating(now) || len(s.copiesOf(b, now)) > 0 {
+		if !now.Before(b.expireTime) && !b.creating(now) && len(s.copiesOf(b, now)) == 0 {
+			delete(s.backups, name)
 			continue
 		}
-		delete(s.backups, name)
+		// Kept: look again at its expireTime, or on the next call if that has passed.
+		s.nextExpiry = earliest(s.nextExpiry, b.expireTime)
 	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 var backupFilterFields = map[string]bool{

@@ -68,18 +68,21 @@ type Server struct {
 	instances map[string]bool
 	databases map[string]*database
 	backups   map[string]*backupRecord // live backups by name
-	ops       map[string]*operation    // every operation ever started, by name
-	opOrder   []*operation
-	seq       int
-	calls     int
-	perMethod map[string]int // calls by method name (CreateBackup, ...)
-	requests  int
-	loseNext  bool
-	queued    []fault
-	faultRate float64
-	rng       *rand.Rand
-	faults    int
-	latency   time.Duration
+	// nextExpiry is when expire must next look at the backups: no backup
+	// expires before it.
+	nextExpiry time.Time
+	ops        map[string]*operation // every operation ever started, by name
+	opOrder    []*operation
+	seq        int
+	calls      int
+	perMethod  map[string]int // calls by method name (CreateBackup, ...)
+	requests   int
+	loseNext   bool
+	queued     []fault
+	faultRate  float64
+	rng        *rand.Rand
+	faults     int
+	latency    time.Duration
 }
 
 type faultKind int
