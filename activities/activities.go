@@ -59,6 +59,7 @@ type ValidateOutput struct {
 // Validate checks the request: locally against every documented rule, then
 // the provider's remote preconditions. Nothing is created.
 func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateOutput, error) {
+	defer beat(ctx).Stop()
 	if unknown := in.Request.UnknownFields(); len(unknown) > 0 {
 		return ValidateOutput{}, toTemporal(ctx, provider.Invalid(unknown[0],
 			"unknown field; a request has \"provider\" and one section named after the provider"))
@@ -86,6 +87,13 @@ func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateOu
 	return out, nil
 }
 
+// SearchAttributesRegistered reports whether the namespace has backupflow's
+// search attributes, so a workflow started without them (Temporal CLI or UI)
+// can set them in its first task. A local activity: it reads a cached answer.
+func (a *Activities) SearchAttributesRegistered(ctx context.Context) (bool, error) {
+	return a.SearchAttributes != nil && a.SearchAttributes.SearchAttributesRegistered(ctx), nil
+}
+
 // OperationInput names a provider and one of its operations.
 type OperationInput struct {
 	Provider  string             `json:"provider"`
@@ -109,6 +117,7 @@ type StartOutput struct {
 // first looks for what an earlier attempt may have started (its response
 // lost, or its worker killed) and adopts it, so there is never a second backup.
 func (a *Activities) StartOperation(ctx context.Context, in StartInput) (StartOutput, error) {
+	defer beat(ctx).Stop()
 	d, err := a.driver(in.Provider)
 	if err != nil {
 		return StartOutput{}, toTemporal(ctx, err)
@@ -146,6 +155,7 @@ const ErrStillRunning = "StillRunning"
 // fails with a benign StillRunning error whose NextRetryDelay comes from the
 // poll policy (provider progress and retry hints).
 func (a *Activities) PollOperation(ctx context.Context, in OperationInput) (PollOutput, error) {
+	defer beat(ctx).Stop()
 	d, err := a.driver(in.Provider)
 	if err != nil {
 		return PollOutput{}, toTemporal(ctx, err)
@@ -185,7 +195,7 @@ func (a *Activities) stillRunning(ctx context.Context, op provider.Operation, st
 	next := a.nextPoll(ctx, op, st)
 	percent := max(st.Percent, 0)
 	return temporal.NewApplicationErrorWithOptions(
-		fmt.Sprintf("backup still running: %.0f%% (%s); next check in %s", percent, st.ProviderState, next.Round(time.Second)),
+		fmt.Sprintf("the provider is still making the backup: %.0f%% (%s)", percent, st.ProviderState),
 		ErrStillRunning,
 		temporal.ApplicationErrorOptions{
 			NextRetryDelay: next,
@@ -228,6 +238,8 @@ type CleanupInput struct {
 // it to end where it cannot, and deletes any backup that exists. Each attempt
 // is idempotent; progress across attempts is kept in heartbeat details.
 func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (backup.CleanupReport, error) {
+	hb := beat(ctx)
+	defer hb.Stop()
 	d, err := a.driver(in.Provider)
 	if err != nil {
 		return backup.CleanupReport{}, toTemporal(ctx, err)
@@ -270,7 +282,7 @@ func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (backup.Clean
 			if !stopped {
 				report.Note = "the provider cannot stop a running backup; waiting for it to end, then deleting it"
 			}
-			activity.RecordHeartbeat(ctx, report)
+			hb.Record(ctx, report)
 		}
 		return report, a.stillRunning(ctx, *op, st)
 	}

@@ -166,10 +166,10 @@ func (c *Client) Handle(workflowID, runID string) *Handle {
 	return &Handle{client: c, WorkflowID: workflowID, RunID: runID}
 }
 
-// Progress reports where the backup is. While it runs, the workflow answers a
-// query (which needs a worker) and the live percent comes from its pending
-// poll (unfinished polls are not recorded in history). Once it has ended,
-// the progress comes from the outcome Temporal stored, with no worker needed.
+// Progress reports where the backup is. While it runs, the workflow answers
+// the progress query (a worker is needed), with the live figures of its
+// pending steps (see Progress.WithPending). Once it has ended, the progress
+// comes from the outcome Temporal stored, with no worker needed.
 func (h *Handle) Progress(ctx context.Context) (Progress, error) {
 	var p Progress
 	desc, err := h.client.Temporal.DescribeWorkflowExecution(ctx, h.WorkflowID, h.RunID)
@@ -183,24 +183,37 @@ func (h *Handle) Progress(ctx context.Context) (Progress, error) {
 	if err != nil {
 		return p, fmt.Errorf("query %s: %w", h.WorkflowID, err)
 	}
-	if err := v.Get(&p); err != nil {
-		return p, err
-	}
+	return p, v.Get(&p)
+}
+
+// WithPending returns p with what the backup's pending activities (from
+// DescribeWorkflowExecution) say that its history does not: the percent of
+// the last poll that found the backup unfinished, and, for a step retrying
+// after a busy or unfinished answer, what it waits for (the last attempt's
+// message) and when it looks again. Waiting steps are kept out of history so
+// that it stays flat; the worker answers the progress query with this.
+func (p Progress) WithPending(pending []*workflowpb.PendingActivityInfo, dc converter.DataConverter) Progress {
 	if p.State.Terminal() {
-		return p, nil
+		return p
 	}
-	for _, pa := range desc.GetPendingActivities() {
+	for _, pa := range pending {
 		p.Attempts = max(p.Attempts, int(pa.GetAttempt()))
-		payloads := pa.GetLastFailure().GetApplicationFailureInfo().GetDetails()
-		if payloads == nil {
+		failure := pa.GetLastFailure()
+		if failure == nil {
 			continue
 		}
-		var live PollProgress
-		if h.client.dataConverter().FromPayloads(payloads, &live) == nil && live.Percent > p.Percent {
-			p.Percent = live.Percent
+		var poll PollProgress
+		if details := failure.GetApplicationFailureInfo().GetDetails(); details != nil && p.State == StateRunning &&
+			dc.FromPayloads(details, &poll) == nil {
+			p.Percent = max(p.Percent, poll.Percent)
+		}
+		p.Waiting, p.NextCheck = failure.GetMessage(), nil
+		if next := pa.GetNextAttemptScheduleTime(); next != nil && pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_SCHEDULED {
+			t := next.AsTime()
+			p.NextCheck = &t
 		}
 	}
-	return p, nil
+	return p
 }
 
 // endedProgress is an ended backup's progress, read from its result or

@@ -110,6 +110,21 @@ func (r Request) Typed(kind Kind) (Section, error) {
 	return s, nil
 }
 
+// NamedResource is the resource the request names, "" when it names none.
+// It reads the section leniently (a request with other mistakes still names
+// its resource), so it is for indexing, never for validation.
+func (r Request) NamedResource(kind Kind) string {
+	newSection, ok := sectionTypes[sectionKey{r.Provider, kind}]
+	if !ok {
+		return ""
+	}
+	s := newSection()
+	if json.Unmarshal(r.Section, s) != nil {
+		return ""
+	}
+	return s.Resource()
+}
+
 // WorkflowID is the canonical workflow ID for this request: one per target.
 func (r Request) WorkflowID(kind Kind) (string, error) {
 	s, err := r.Typed(kind)

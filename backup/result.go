@@ -74,14 +74,21 @@ type Progress struct {
 	State    State  `json:"state"`
 	Provider string `json:"provider"`
 	Resource string `json:"resource,omitempty"`
-	// Percent is the provider-reported completion, 0-100, as last recorded by the
-	// workflow. Polls that find the backup unfinished are not recorded (to keep
-	// history flat); Client.Progress adds the live figure from the pending poll.
+	// Percent is the provider-reported completion, 0-100, as of the last
+	// poll. Polls that find the backup unfinished are not recorded in history
+	// (it stays flat); the worker answers the query with the pending poll's
+	// figure, so the answer is at most one poll old.
 	Percent   float64 `json:"percent"`
 	Operation string  `json:"operation,omitempty"`
 	BackupID  string  `json:"backupId,omitempty"`
 	Attempts  int     `json:"attempts"`
 	LastError string  `json:"lastError,omitempty"`
+	// Waiting says what the backup is waiting for right now: a busy instance,
+	// a source that is not ready, the provider making the backup, a backup
+	// that must end before cleanup can delete it. Empty when nothing waits.
+	Waiting string `json:"waiting,omitempty"`
+	// NextCheck is when the waiting step looks again.
+	NextCheck *time.Time `json:"nextCheck,omitempty"`
 	// CancelReason is set once a cancel was asked for.
 	CancelReason string `json:"cancelReason,omitempty"`
 	// Cleanup is set once cleanup after a cancel or failure ran.

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,7 +67,7 @@ func (x example) command(id string) string {
 	if x.expirePath != nil {
 		input = fmt.Sprintf(`--input "$(jq -c '%s = (now + 7*86400 | floor | todate)' docs/examples/%s)"`, x.jqPath(), x.file)
 	}
-	return fmt.Sprintf("temporal workflow start --type %s --task-queue %s --workflow-id %s %s",
+	return fmt.Sprintf("temporal workflow start --type %s --task-queue %s --workflow-id %s --fail-existing %s",
 		x.kind.WorkflowType(), backup.TaskQueue, id, input)
 }
 
@@ -88,16 +89,23 @@ func freshExpiry(t *testing.T, x example, raw []byte) []byte {
 	return out.Bytes()
 }
 
-// startAsCLI starts a workflow the way `temporal workflow start` does: the
-// input bytes as one json/plain payload, unparsed.
+// startAsCLI starts a workflow the way the README's `temporal workflow
+// start ... --fail-existing` does.
 func startAsCLI(t *testing.T, e *testenv.Env, x example, id string, input []byte) client.WorkflowRun {
 	t.Helper()
-	payload := &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: input}
-	run, err := e.Client.ExecuteWorkflow(testenv.Context(t, 30*time.Second),
-		client.StartWorkflowOptions{ID: id, TaskQueue: backup.TaskQueue},
-		x.kind.WorkflowType(), converter.NewRawValue(payload))
+	run, err := cliStart(testenv.Context(t, 30*time.Second), e.Client, x.kind.WorkflowType(), id, input, true)
 	require.NoError(t, err)
 	return run
+}
+
+// cliStart starts a workflow exactly as `temporal workflow start` does: the
+// input bytes as one json/plain payload, unparsed; the user's workflow ID; no
+// search attributes; and failExisting as its --fail-existing flag (the CLI's
+// WorkflowExecutionErrorWhenAlreadyStarted, false unless given).
+func cliStart(ctx context.Context, c client.Client, workflowType, id string, input []byte, failExisting bool) (client.WorkflowRun, error) {
+	payload := &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: input}
+	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: backup.TaskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: failExisting}, workflowType, converter.NewRawValue(payload))
 }
 
 func TestExamplesAreDocumented(t *testing.T) {

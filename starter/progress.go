@@ -38,6 +38,9 @@ type lineView struct {
 
 func (v *lineView) Update(p backup.Progress) {
 	line := fmt.Sprintf("%s %d%%", p.State, percent(p))
+	if p.Waiting != "" && p.State != backup.StateRunning {
+		line += " waiting: " + p.Waiting
+	}
 	if line == v.last {
 		return
 	}

@@ -120,6 +120,12 @@ func (r *Report) writeText(w io.Writer) {
 		if p.Attempts > 0 {
 			row("attempts", "%d", p.Attempts)
 		}
+		if p.Waiting != "" {
+			row("waiting", "%s", p.Waiting)
+		}
+		if p.NextCheck != nil {
+			row("next check", "%s", p.NextCheck.Local().Format(time.RFC3339))
+		}
 		if p.LastError != "" {
 			row("last error", "%s", p.LastError)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
@@ -248,14 +249,21 @@ func NewSearchAttributeChecker(c client.Client, cfg Config, logger *slog.Logger)
 func NewPollPolicy(cfg Config) provider.PollPolicy { return cfg.Poll.Policy() }
 
 // NewWorker creates the worker and registers the workflows and activities.
-func NewWorker(c client.Client, cfg Config, acts *activities.Activities, health *ops.Health) worker.Worker {
+// Its progress queries answer with the live figures (ops.LiveProgress).
+func NewWorker(c client.Client, cfg Config, acts *activities.Activities, health *ops.Health, codec *ops.Codec,
+	logger *slog.Logger) worker.Worker {
 	// Process-wide; it takes effect when the process's first worker starts.
 	worker.SetStickyWorkflowCacheSize(cfg.Worker.WorkflowCacheSize)
+	dc := converter.GetDefaultDataConverter()
+	if codec != nil {
+		dc = codec.DataConverter()
+	}
 	w := worker.New(c, cfg.Worker.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:      cfg.Worker.MaxConcurrentActivities,
 		MaxConcurrentLocalActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
 		WorkerStopTimeout:                       cfg.Worker.StopTimeout,
 		OnFatalError:                            health.WorkerFailed,
+		Interceptors:                            []interceptor.WorkerInterceptor{&ops.LiveProgress{Client: c, DataConverter: dc, Logger: logger}},
 	})
 	workflows.Register(w, acts)
 	return w

@@ -39,7 +39,7 @@ func InitializeWorker(cfg Config) (*App, func(), error) {
 	callLimiter := NewLimiter(cfg)
 	activities := NewActivities(registry, pollPolicy, searchAttributeChecker, metrics, callLimiter)
 	health := NewHealth(client)
-	worker := NewWorker(client, cfg, activities, health)
+	worker := NewWorker(client, cfg, activities, health, codec, logger)
 	app := NewApp(cfg, client, worker, logger, metrics, health, codec)
 	return app, func() {
 		cleanup()
@@ -67,11 +67,11 @@ func InitializeWorkerWithClient(cfg Config, c client.Client, extra ExtraDrivers)
 	callLimiter := NewLimiter(cfg)
 	activities := NewActivities(registry, pollPolicy, searchAttributeChecker, metrics, callLimiter)
 	health := NewHealth(c)
-	worker := NewWorker(c, cfg, activities, health)
 	codec, err := NewCodec(cfg)
 	if err != nil {
 		return nil, err
 	}
+	worker := NewWorker(c, cfg, activities, health, codec, logger)
 	app := NewApp(cfg, c, worker, logger, metrics, health, codec)
 	return app, nil
 }

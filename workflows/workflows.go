@@ -4,6 +4,7 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -32,6 +33,14 @@ func CopyBackup(ctx workflow.Context, req backup.Request) (backup.Result, error)
 // attempts are short; waiting happens between attempts, on the server.
 const (
 	callTimeout = time.Minute
+	// heartbeatTimeout is how soon the server notices an attempt whose worker
+	// died and retries it elsewhere: activities heartbeat every
+	// activities.HeartbeatInterval while a provider call runs, so a long call
+	// keeps its callTimeout while a dead worker costs seconds, not a minute.
+	heartbeatTimeout = 10 * time.Second
+	// validateLimit bounds how long validation may wait for a busy resource
+	// or a source that is not ready.
+	validateLimit = 30 * time.Minute
 	// WaitLimit bounds how long a backup (and its cleanup) may take.
 	WaitLimit = 72 * time.Hour
 	// startLimit bounds how long a start may keep finding the resource busy.
@@ -64,12 +73,24 @@ type run struct {
 	// everyStage: histories recorded before coarseSearchAttributes wrote
 	// BackupState at every stage; they must replay as they ran.
 	everyStage bool
+	// visible: this run follows visibleFromStart (see there).
+	visible bool
 }
 
 // coarseSearchAttributes gates the change to writing BackupState only when
 // State.Indexed changes. Recorded only by workflows started without the search
 // attributes (backup.Client sets them), so the common path has no marker.
 const coarseSearchAttributes = "coarse-search-attributes"
+
+// visibleFromStart gates two changes that make every backup visible in the
+// Temporal CLI and UI whoever started it: a workflow started without the
+// search attributes sets them in its first workflow task (so one that fails
+// validation or is cancelled at once is still found), and validation that
+// finds the resource busy waits in a regular activity (its attempts, reason
+// and next check show among the pending activities) instead of in local
+// activity retries, which show nowhere. Histories recorded before replay as
+// they ran. It implies coarseSearchAttributes.
+const visibleFromStart = "visible-from-start"
 
 func newRun(root workflow.Context, kind backup.Kind, req backup.Request) *run {
 	info := workflow.GetInfo(root)
@@ -80,12 +101,35 @@ func newRun(root workflow.Context, kind backup.Kind, req backup.Request) *run {
 		StartedAt:  info.WorkflowStartTime,
 	}}
 	r.progress = backup.Progress{State: backup.StateValidating, Provider: req.Provider}
+	r.visible = workflow.GetVersion(root, visibleFromStart, workflow.DefaultVersion, 1) == 1
 	if state, ok := workflow.GetTypedSearchAttributes(root).GetKeyword(backup.StateKey); ok {
 		r.setSearchAttributes, r.indexed = true, backup.State(state)
-	} else {
+	} else if !r.visible {
 		r.everyStage = workflow.GetVersion(root, coarseSearchAttributes, workflow.DefaultVersion, 1) == workflow.DefaultVersion
 	}
 	return r
+}
+
+// indexFromStart sets the search attributes of a workflow started without
+// them, before anything else can end it: the provider and, when the request
+// names it, the resource, with BackupState RUNNING. It runs on a context no
+// cancel reaches, so a backup cancelled at once is indexed too.
+func (r *run) indexFromStart() {
+	if !r.visible || r.setSearchAttributes {
+		return
+	}
+	dctx, _ := workflow.NewDisconnectedContext(r.root)
+	var registered bool
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(dctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: callTimeout,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	}), a.SearchAttributesRegistered).Get(dctx, &registered)
+	if err != nil || !registered {
+		return // the namespace lacks them; the worker warned at start-up
+	}
+	r.setSearchAttributes = true
+	r.progress.Resource = r.req.NamedResource(r.kind)
+	r.setState(r.progress.State)
 }
 
 func (r *run) execute() (backup.Result, error) {
@@ -106,9 +150,8 @@ func (r *run) execute() (backup.Result, error) {
 		cancelWork()
 	})
 
-	// Validate (local activity: it only reads, and it keeps history short).
-	var v activities.ValidateOutput
-	err := workflow.ExecuteLocalActivity(r.localOptions(), a.Validate, activities.ValidateInput{Request: r.req, Job: r.job}).Get(r.ctx, &v)
+	r.indexFromStart()
+	v, err := r.validate()
 	if r.cancelled() {
 		return r.cancel(nil)
 	}
@@ -174,10 +217,36 @@ func (r *run) execute() (backup.Result, error) {
 	}, nil
 }
 
+// validate checks the request: as a local activity (it only reads, and it
+// keeps history short), and, when that finds the resource busy or a source
+// not ready, again as a regular activity that waits between attempts on the
+// server, visibly (visibleFromStart).
+func (r *run) validate() (activities.ValidateOutput, error) {
+	in := activities.ValidateInput{Request: r.req, Job: r.job}
+	var v activities.ValidateOutput
+	local := r.localOptions()
+	if r.visible {
+		policy := retryPolicy()
+		policy.NonRetryableErrorTypes = []string{string(provider.Busy)}
+		local = workflow.WithLocalActivityOptions(r.ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: callTimeout, ScheduleToCloseTimeout: validateLimit, RetryPolicy: policy})
+	}
+	err := workflow.ExecuteLocalActivity(local, a.Validate, in).Get(r.ctx, &v)
+	var busy *temporal.ApplicationError
+	if !r.visible || !errors.As(err, &busy) || busy.Type() != string(provider.Busy) || r.cancelled() {
+		return v, err
+	}
+	r.progress.Waiting = busy.Message()
+	r.showDetails()
+	err = workflow.ExecuteActivity(r.activityOptions(validateLimit, false), a.Validate, in).Get(r.ctx, &v)
+	r.progress.Waiting = ""
+	return v, err
+}
+
 func (r *run) localOptions() workflow.Context {
 	return workflow.WithLocalActivityOptions(r.ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout:    callTimeout,
-		ScheduleToCloseTimeout: 30 * time.Minute,
+		ScheduleToCloseTimeout: validateLimit,
 		RetryPolicy:            retryPolicy(),
 	})
 }
@@ -186,15 +255,34 @@ func (r *run) activityOptions(limit time.Duration, waitForCancellation bool) wor
 	return workflow.WithActivityOptions(r.ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    callTimeout,
 		ScheduleToCloseTimeout: limit,
+		HeartbeatTimeout:       heartbeatTimeout,
 		RetryPolicy:            retryPolicy(),
 		WaitForCancellation:    waitForCancellation,
 	})
+}
+
+// showDetails puts the stage, and what it waits for when the workflow knows,
+// in the workflow's current details, which the Web UI shows on the
+// workflow's page. The live figures are in the progress query.
+func (r *run) showDetails() {
+	d := string(r.progress.State) + " " + r.req.Provider
+	if r.progress.Resource != "" {
+		d += " " + r.progress.Resource
+	}
+	if r.progress.Waiting != "" {
+		d += "\nwaiting: " + r.progress.Waiting
+	}
+	if r.progress.LastError != "" {
+		d += "\nerror: " + r.progress.LastError
+	}
+	workflow.SetCurrentDetails(r.root, d)
 }
 
 func (r *run) cancelled() bool { return r.ctx.Err() != nil }
 
 func (r *run) setState(s backup.State) {
 	r.progress.State = s
+	r.showDetails()
 	if !r.setSearchAttributes {
 		return
 	}
@@ -206,7 +294,10 @@ func (r *run) setState(s backup.State) {
 	}
 	updates := []temporal.SearchAttributeUpdate{backup.StateKey.ValueSet(string(indexed))}
 	if r.indexed == "" || r.everyStage {
-		updates = append(updates, backup.ProviderKey.ValueSet(r.req.Provider), backup.ResourceKey.ValueSet(r.progress.Resource))
+		updates = append(updates, backup.ProviderKey.ValueSet(r.req.Provider))
+		if r.progress.Resource != "" || !r.visible {
+			updates = append(updates, backup.ResourceKey.ValueSet(r.progress.Resource))
+		}
 	}
 	r.indexed = indexed
 	if err := workflow.UpsertTypedSearchAttributes(r.root, updates...); err != nil {
@@ -220,6 +311,7 @@ func (r *run) cleanup(op *provider.Operation, reason string) (backup.CleanupRepo
 	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    callTimeout,
 		ScheduleToCloseTimeout: WaitLimit,
+		HeartbeatTimeout:       heartbeatTimeout,
 		RetryPolicy:            retryPolicy(),
 	})
 	var report backup.CleanupReport
