@@ -145,11 +145,13 @@ func IsProvider(name string) bool {
 	return create || copy
 }
 
-// Providers lists, sorted, the providers the contract has request sections for.
+// Providers lists, sorted, the clouds the contract has request sections for:
+// the names to offer users. The in-process memory provider is left out; it
+// is for tests and experiments, and IsProvider still accepts it.
 func Providers() []string {
 	var names []string
 	for k := range sectionTypes {
-		if !slices.Contains(names, k.provider) {
+		if k.provider != ProviderMemory && !slices.Contains(names, k.provider) {
 			names = append(names, k.provider)
 		}
 	}

@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -92,7 +93,9 @@ func (e *Error) Error() string {
 	if e.Field != "" {
 		msg = fmt.Sprintf("%s: %s", e.Field, msg)
 	}
-	if e.Provider != "" {
+	// The provider is named once: a field path such as "alirds.DBInstanceId"
+	// already names it.
+	if e.Provider != "" && !strings.HasPrefix(e.Field, e.Provider+".") {
 		msg = e.Provider + ": " + msg
 	}
 	if e.Code != "" {

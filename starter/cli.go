@@ -333,10 +333,7 @@ func (c *CLI) start(ctx context.Context, kind backup.Kind, args []string, o *opt
 	h, err := bc.Start(ctx, kind, req)
 	var conflict *backup.ConflictError
 	if errors.As(err, &conflict) {
-		rep := errorReport(err)
-		rep.WorkflowID, rep.RunID, rep.ExitCode = conflict.WorkflowID, conflict.RunID, ExitConflict
-		rep.Hint = fmt.Sprintf("follow it with 'backupflow watch %s' or stop it with 'backupflow cancel %s'", conflict.WorkflowID, conflict.WorkflowID)
-		return rep
+		return conflictReport(conflict)
 	}
 	if err != nil {
 		return errorReport(err)
@@ -353,6 +350,16 @@ func (c *CLI) start(ctx context.Context, kind backup.Kind, args []string, o *opt
 		return rep
 	}
 	c.follow(ctx, h, *o, rep)
+	return rep
+}
+
+// conflictReport is the answer to a start refused because a different
+// backup of the resource is running: exit 4, naming that backup.
+func conflictReport(conflict *backup.ConflictError) *Report {
+	rep := errorReport(conflict)
+	rep.WorkflowID, rep.RunID, rep.ExitCode = conflict.WorkflowID, conflict.RunID, ExitConflict
+	rep.Status = StatusRunning // the other backup's
+	rep.Hint = fmt.Sprintf("follow it with 'backupflow watch %s' or stop it with 'backupflow cancel %s'", conflict.WorkflowID, conflict.WorkflowID)
 	return rep
 }
 

@@ -223,3 +223,29 @@ func TestProgressViews(t *testing.T) {
 	assert.True(t, strings.HasSuffix(out, "\n"), "the bar ends its line")
 	assert.Equal(t, 1, strings.Count(out, "\n"))
 }
+
+func TestConflictOutputHasNoEmptyLines(t *testing.T) {
+	rep := conflictReport(&backup.ConflictError{WorkflowID: "create/spanner/x", RunID: "r1"})
+	assert.Equal(t, ExitConflict, rep.exitCode())
+	var out bytes.Buffer
+	rep.writeText(&out)
+	for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		if out.Len() > 0 {
+			assert.NotEmpty(t, strings.TrimSpace(line), "no empty line in %q", out.String())
+			assert.NotRegexp(t, `^\S+\s*$`, line, "no row without a value in %q", out.String())
+		}
+	}
+	msg := rep.errorText()
+	assert.Contains(t, msg, "create/spanner/x")
+	assert.Contains(t, msg, "backupflow watch create/spanner/x")
+	assert.NotContains(t, msg, "\n\n")
+}
+
+func TestOnlyCloudsAreOffered(t *testing.T) {
+	code, _, errOut := run(t, nil, nil, "create", "--input", `{"provider":"nope","nope":{}}`)
+	assert.Equal(t, ExitBadInput, code)
+	assert.Contains(t, errOut, "known: "+strings.Join(backup.Providers(), ", "))
+	assert.NotContains(t, errOut, "memory", "the test-only provider is not offered")
+	_, err := ParseRequest([]byte(`{"provider":"memory","memory":{"resource":"db","name":"b"}}`), backup.KindCreate)
+	assert.NoError(t, err, "but tests and experiments may still use it")
+}

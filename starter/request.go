@@ -27,7 +27,7 @@ func (e *InputError) Error() string {
 	return e.Field + ": " + e.Message
 }
 
-// providers lists the provider names the contract knows.
+// providers lists the provider names offered to users.
 var providers = backup.Providers()
 
 // ParseRequest reads a request exactly as `temporal workflow start --input`
@@ -87,7 +87,7 @@ func ParseRequest(raw []byte, kind backup.Kind) (backup.Request, error) {
 	return req, nil
 }
 
-func isProvider(p string) bool { return slices.Contains(providers, p) }
+func isProvider(p string) bool { return backup.IsProvider(p) }
 
 // sectionError names the field behind a strict-decoding error.
 func sectionError(req backup.Request, t reflect.Type, err error) error {

@@ -48,7 +48,7 @@ func TestParseRequestNamesTheField(t *testing.T) {
 			"otcrds.databases[1].nmae", "allowed here: name"},
 		{"field names match case-insensitively, like encoding/json", `{"provider":"alirds","alirds":{"dbinstanceid":"rm-1","Bogus":1}}`, backup.KindCreate,
 			"alirds.Bogus", "unknown field"},
-		{"no provider", `{"spanner":{}}`, backup.KindCreate, "provider", "is required: one of alirds, memory, otcrds, spanner, taurusdb"},
+		{"no provider", `{"spanner":{}}`, backup.KindCreate, "provider", "is required: one of " + strings.Join(backup.Providers(), ", ")},
 		{"unknown provider", `{"provider":"oracle","oracle":{}}`, backup.KindCreate, "provider", `unknown provider "oracle"`},
 		{"provider not a string", `{"provider":5}`, backup.KindCreate, "", "provider must be a string"},
 		{"typo in the section key", `{"provider":"spanner","spaner":{}}`, backup.KindCreate, "spaner", "unknown top-level field"},
