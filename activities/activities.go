@@ -87,11 +87,28 @@ func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateOu
 	return out, nil
 }
 
-// SearchAttributesRegistered reports whether the namespace has backupflow's
-// search attributes, so a workflow started without them (Temporal CLI or UI)
-// can set them in its first task. A local activity: it reads a cached answer.
-func (a *Activities) SearchAttributesRegistered(ctx context.Context) (bool, error) {
-	return a.SearchAttributes != nil && a.SearchAttributes.SearchAttributesRegistered(ctx), nil
+// IndexInput is the input of Index.
+type IndexInput struct {
+	Request backup.Request `json:"request"`
+	Kind    backup.Kind    `json:"kind"`
+}
+
+// IndexOutput is what a workflow started without its search attributes
+// (Temporal CLI or UI) needs to set them in its first task.
+type IndexOutput struct {
+	// Registered reports whether the namespace has backupflow's search attributes.
+	Registered bool `json:"registered"`
+	// Resource is the resource the request names, "" when it names none.
+	Resource string `json:"resource,omitempty"`
+}
+
+// Index reads what the workflow's search attributes need. A local activity:
+// it reads a cached answer and the request, and calls no provider.
+func (a *Activities) Index(ctx context.Context, in IndexInput) (IndexOutput, error) {
+	return IndexOutput{
+		Registered: a.SearchAttributes != nil && a.SearchAttributes.SearchAttributesRegistered(ctx),
+		Resource:   in.Request.NamedResource(in.Kind),
+	}, nil
 }
 
 // OperationInput names a provider and one of its operations.

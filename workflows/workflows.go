@@ -119,16 +119,16 @@ func (r *run) indexFromStart() {
 		return
 	}
 	dctx, _ := workflow.NewDisconnectedContext(r.root)
-	var registered bool
+	var index activities.IndexOutput
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(dctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: callTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-	}), a.SearchAttributesRegistered).Get(dctx, &registered)
-	if err != nil || !registered {
+	}), a.Index, activities.IndexInput{Request: r.req, Kind: r.kind}).Get(dctx, &index)
+	if err != nil || !index.Registered {
 		return // the namespace lacks them; the worker warned at start-up
 	}
 	r.setSearchAttributes = true
-	r.progress.Resource = r.req.NamedResource(r.kind)
+	r.progress.Resource = index.Resource
 	r.setState(r.progress.State)
 }
 
