@@ -223,6 +223,14 @@ func (w *workerProcess) Start() {
 	}
 }
 
+// Identity is the running process's Temporal worker identity prefix (the
+// SDK's default identity is "<pid>@<host>").
+func (w *workerProcess) Identity() string {
+	w.t.Helper()
+	require.NotNil(w.t, w.cmd, "worker not running")
+	return fmt.Sprintf("%d@", w.cmd.Process.Pid)
+}
+
 // Kill sends SIGKILL: no shutdown, in-flight calls and tasks are abandoned.
 func (w *workerProcess) Kill() {
 	w.t.Helper()

@@ -96,7 +96,9 @@ func TestInvalidRejectedBeforeAnyCall(t *testing.T) {
 
 			h, err := history(ctx, e.Client, run.GetID(), run.GetRunID())
 			require.NoError(t, err)
-			assert.Equal(t, []int32{1}, testenv.Attempts(t, h), "one Validate attempt and no activity beyond it")
+			// Started without search attributes: the Index local activity
+			// sets them first, then one Validate attempt, and nothing beyond.
+			assert.Equal(t, []int32{1, 1}, testenv.Attempts(t, h), "one Index and one Validate attempt and no activity beyond them")
 			assert.Equal(t, callsBefore, c.Simulator.Calls(), "no provider call")
 			t.Logf("%s: rejected %s: %s", c.Provider, field, strings.TrimSpace(pe.Message))
 		})
