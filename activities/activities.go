@@ -349,19 +349,23 @@ func (a *Activities) whilePolling(ctx context.Context, op provider.Operation, er
 // classify makes the Temporal error: the give-up classes are non-retryable;
 // the others retry after the provider's hint or backoff(class), whichever is
 // longer. Unclassified errors (timeouts, lost connections, bugs) count as
-// Unavailable.
+// Unavailable. It is where provider errors enter history, so it redacts: the
+// message goes through provider.Redact, and the SDK's own error never
+// becomes the failure's cause (SDK errors quote signed requests).
 func classify(err error, backoff func(provider.Class) time.Duration) error {
-	var pe *provider.Error
-	if !errors.As(err, &pe) {
-		pe = &provider.Error{Class: provider.Unavailable, Message: err.Error(), Err: err}
+	var found *provider.Error
+	pe := &provider.Error{Class: provider.Unavailable, Message: err.Error()}
+	if errors.As(err, &found) {
+		pe = found
 	}
+	safe := *pe
+	safe.Message, safe.Rule, safe.Err = provider.Redact(pe.Message), provider.Redact(pe.Rule), nil
 	opts := temporal.ApplicationErrorOptions{
 		NonRetryable: !pe.Class.Retryable(),
-		Cause:        pe.Err,
-		Details:      []any{pe},
+		Details:      []any{&safe},
 	}
 	if !opts.NonRetryable {
 		opts.NextRetryDelay = max(pe.RetryAfter, backoff(pe.Class))
 	}
-	return temporal.NewApplicationErrorWithOptions(pe.Error(), string(pe.Class), opts)
+	return temporal.NewApplicationErrorWithOptions(safe.Error(), string(pe.Class), opts)
 }

@@ -1,8 +1,10 @@
 package activities
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"testing"
 	"time"
 
@@ -191,4 +193,43 @@ func TestCleanupDeletesAFinishedBackup(t *testing.T) {
 	assert.True(t, report.Created)
 	assert.Equal(t, []string{out.Operation.BackupID}, report.Deleted)
 	assert.Empty(t, cloud.Inventory())
+}
+
+// leakyDriver fails every poll the way SDKs do: the error quotes the signed request.
+type leakyDriver struct {
+	provider.Driver
+	err error
+}
+
+func (d leakyDriver) Poll(context.Context, provider.Operation) (provider.Status, error) {
+	return provider.Status{}, d.err
+}
+
+func TestProviderErrorsEnterHistoryRedacted(t *testing.T) {
+	const secret = "S1gnatur3Value"
+	signed := "https://rds.aliyuncs.com/?AccessKeyId=LTAIkey&Signature=" + secret + "&SignatureNonce=n1"
+	raw := &url.Error{Op: "Post", URL: signed, Err: errors.New("connect: connection refused")}
+	cloud := memory.NewCloud(token)
+	for name, driverErr := range map[string]error{
+		"unclassified SDK error": raw,
+		"classified, SDK error kept as Err": &provider.Error{Class: provider.Unavailable, Provider: "memory",
+			Message: "call failed: " + raw.Error(), Err: raw},
+	} {
+		t.Run(name, func(t *testing.T) {
+			reg, err := provider.NewRegistry(leakyDriver{cloud.Driver(token), driverErr})
+			require.NoError(t, err)
+			acts := New(reg, provider.DefaultPollPolicy, nil)
+			_, err = env(acts).ExecuteActivity(acts.PollOperation, OperationInput{Provider: "memory", Operation: provider.Operation{ID: "op"}})
+			app := appError(t, err)
+			assert.Equal(t, "Unavailable", app.Type())
+			assert.Contains(t, app.Error(), "https://rds.aliyuncs.com/", "the host stays, for the operator")
+			for e := error(app); e != nil; e = errors.Unwrap(e) {
+				assert.NotContains(t, e.Error(), secret, "%T in the chain", e)
+				assert.NotContains(t, e.Error(), "LTAIkey", "%T in the chain", e)
+			}
+			var pe provider.Error
+			require.NoError(t, app.Details(&pe))
+			assert.NotContains(t, pe.Message, secret)
+		})
+	}
 }
