@@ -12,17 +12,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
-	sim "github.com/backupflow/backupflow/simulator/alirds"
 )
 
-const providerDoc = "../../docs/providers/alirds.md"
+var providerDoc = doctable.Page("alirds")
 
 // TestDocCodesMatchTheMapping: the error-code table of the provider
 // document and the driver's code table list the same codes, and each code,
 // answered with the document's HTTP status, gets the document's class.
 func TestDocCodesMatchTheMapping(t *testing.T) {
-	rows, err := sim.ReadDocTable(providerDoc, "Error codes")
+	rows, err := doctable.Read(providerDoc, "Error codes", 0)
 	require.NoError(t, err)
 	documented := map[string]bool{}
 	for _, row := range rows {
@@ -43,7 +43,7 @@ func TestDocCodesMatchTheMapping(t *testing.T) {
 // TestDocTaskStatesMatchThePhases: every BackupStatus the document lists
 // gets the phase it says.
 func TestDocTaskStatesMatchThePhases(t *testing.T) {
-	rows, err := sim.ReadDocTable(providerDoc, "States read")
+	rows, err := doctable.Read(providerDoc, "States read", 0)
 	require.NoError(t, err)
 	n := 0
 	for _, row := range rows {

@@ -12,13 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/alirds"
 	"github.com/backupflow/backupflow/provider/providertest"
 	sim "github.com/backupflow/backupflow/simulator/alirds"
 )
 
-const providerDoc = "../../docs/providers/alirds.md"
+var providerDoc = doctable.Page("alirds")
 
 // simClockDriver is a driver whose clock is the simulator's, so Advance
 // moves the grace for unlisted tasks too.
@@ -129,7 +130,7 @@ func TestStoppedFailsAtOnceRestartingWaits(t *testing.T) {
 // the provider document, set on an instance, gets the outcome the document
 // says from Preflight, with the instance and the value in the message.
 func TestDocInstanceStatesMatchPreflight(t *testing.T) {
-	rows, err := sim.ReadDocTable(providerDoc, "States read")
+	rows, err := doctable.Read(providerDoc, "States read", 0)
 	require.NoError(t, err)
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
@@ -172,7 +173,7 @@ func TestDocInstanceStatesMatchPreflight(t *testing.T) {
 // simulator, reaches the driver through the SDK with the document's status
 // and class, the provider named once at the front of the error.
 func TestDocCodesThroughTheSDK(t *testing.T) {
-	rows, err := sim.ReadDocTable(providerDoc, "Error codes")
+	rows, err := doctable.Read(providerDoc, "Error codes", 0)
 	require.NoError(t, err)
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/otcrds"
 	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
@@ -19,19 +20,19 @@ import (
 // as the page says. Each code is answered, with its documented HTTP status and
 // OTC's error shape, by a loopback endpoint the driver calls through the SDK.
 func TestDocumentedCodesMapToDocumentedClasses(t *testing.T) {
-	var rows [][]string
+	var rows []map[string]string
 	for table := range 2 {
-		r, err := sim.DocTable(sim.DocPath(), "Error codes", table)
+		r, err := doctable.Read(doctable.Page("otcrds"), "Error codes", table)
 		require.NoError(t, err)
 		require.NotEmpty(t, r, "error-code table %d", table)
 		rows = append(rows, r...)
 	}
 	for _, row := range rows {
-		code, class := row[0], provider.Class(row[2])
-		status, err := strconv.Atoi(row[1])
+		code, class := row["Code"], provider.Class(row["Class"])
+		status, err := strconv.Atoi(row["HTTP"])
 		require.NoError(t, err, row)
 		t.Run(code, func(t *testing.T) {
-			require.True(t, class.Known(), "the doc names a class backupflow has: %q", row[2])
+			require.True(t, class.Known(), "the doc names a class backupflow has: %q", row["Class"])
 			endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				hw.WriteError(w, hw.Errf(status, code, "answer of the doc test"))
 			}))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +17,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
-	sim "github.com/backupflow/backupflow/simulator/spanner"
 )
 
 func TestMapErrorEveryCode(t *testing.T) {
@@ -132,9 +131,7 @@ func TestPendingCreationByDetailsOrPhrase(t *testing.T) {
 // describes, maps to the class the row names; and the table covers every
 // code classOf maps.
 func TestDocumentedCodesMapToTheirClass(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/providers/spanner.md")
-	require.NoError(t, err)
-	rows, err := sim.DocTable(doc, "## Error codes")
+	rows, err := doctable.Read(doctable.Page("spanner"), "Error codes", 0)
 	require.NoError(t, err)
 	listed := map[string]bool{}
 	for _, row := range rows {

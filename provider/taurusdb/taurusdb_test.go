@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/taurusdb"
 	"github.com/backupflow/backupflow/provider/taurusdb/doctables"
@@ -442,7 +443,7 @@ func TestBusyCodesAreRetried(t *testing.T) {
 // lists, answered by the provider with the status the page gives, reaches the
 // driver's caller with the class the page gives.
 func TestDocumentedCodesMapToDocumentedClass(t *testing.T) {
-	doc, err := doctables.Read(doctables.Path())
+	doc, err := doctables.Read(doctable.Page("taurusdb"))
 	require.NoError(t, err)
 	require.NotEmpty(t, doc.Codes)
 	s := startSim(t, sim.Options{})

@@ -9,16 +9,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backupflow/backupflow/internal/doctable"
 	sim "github.com/backupflow/backupflow/simulator/alirds"
 )
 
-const providerDoc = "../../docs/providers/alirds.md"
+var providerDoc = doctable.Page("alirds")
 
 // TestDocCodesAreProduced: every error code the provider document lists is
 // one the simulator answers with, with the HTTP status the document gives,
 // and the answer really comes out of the simulator that way.
 func TestDocCodesAreProduced(t *testing.T) {
-	rows, err := sim.ReadDocTable(providerDoc, "Error codes")
+	rows, err := doctable.Read(providerDoc, "Error codes", 0)
 	require.NoError(t, err)
 	s := start(t)
 	attr := action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1))
@@ -40,7 +41,7 @@ func TestDocCodesAreProduced(t *testing.T) {
 // finishes, one that fails), instance states and lock modes by setting them
 // and reading DescribeDBInstanceAttribute.
 func TestDocStatesAreProduced(t *testing.T) {
-	rows, err := sim.ReadDocTable(providerDoc, "States read")
+	rows, err := doctable.Read(providerDoc, "States read", 0)
 	require.NoError(t, err)
 	s := start(t)
 

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
 	sim "github.com/backupflow/backupflow/simulator/otcrds"
 )
@@ -48,9 +49,9 @@ func list(v any) []map[string]any {
 }
 
 // docRows reads a table of docs/providers/otcrds.md.
-func docRows(t *testing.T, heading string, n int) [][]string {
+func docRows(t *testing.T, heading string, n int) []map[string]string {
 	t.Helper()
-	rows, err := sim.DocTable(sim.DocPath(), heading, n)
+	rows, err := doctable.Read(doctable.Page("otcrds"), heading, n)
 	require.NoError(t, err)
 	require.NotEmpty(t, rows, "table %d under %q", n, heading)
 	return rows
@@ -117,44 +118,43 @@ func TestDocumentedCodesAndStatesAreProduced(t *testing.T) {
 	// Every documented instance state, as an operator's action sets it.
 	inst := sim.InstanceID(9)
 	for _, row := range docRows(t, "Instance states", 0) {
-		s.SetInstanceStatus(inst, row[0])
+		s.SetInstanceStatus(inst, row["State"])
 		do(http.MethodGet, project+"/instances", url.Values{"id": {inst}}, nil, ok)
-		if row[0] != "ACTIVE" {
+		if row["State"] != "ACTIVE" {
 			c := create(inst, "state-"+strconv.Itoa(len(o.instanceStates)))
-			assert.Equal(t, http.StatusConflict, c.Status, "a create on a %s instance is refused", row[0])
+			assert.Equal(t, http.StatusConflict, c.Status, "a create on a %s instance is refused", row["State"])
 		}
 	}
 
 	documented := map[string]bool{}
 	for _, row := range docRows(t, "Error codes", 0) {
-		documented[row[0]] = true
-		status, err := strconv.Atoi(row[1])
+		documented[row["Code"]] = true
+		status, err := strconv.Atoi(row["HTTP"])
 		require.NoError(t, err, row)
-		got, seen := o.codes[row[0]]
-		if assert.True(t, seen, "the doc lists %s, which the simulator never produced", row[0]) {
-			assert.Equal(t, status, got, "HTTP status of %s", row[0])
+		got, seen := o.codes[row["Code"]]
+		if assert.True(t, seen, "the doc lists %s, which the simulator never produced", row["Code"]) {
+			assert.Equal(t, status, got, "HTTP status of %s", row["Code"])
 		}
 	}
 	for code := range o.codes {
 		assert.True(t, documented[code], "the simulator produced %s, which the doc does not list", code)
 	}
 	for _, row := range docRows(t, "Backup states", 0) {
-		assert.True(t, o.backupStates[row[0]], "the doc lists backup state %s, which the simulator never produced", row[0])
+		assert.True(t, o.backupStates[row["State"]], "the doc lists backup state %s, which the simulator never produced", row["State"])
 	}
 	for _, row := range docRows(t, "Instance states", 0) {
-		assert.True(t, o.instanceStates[row[0]], "the doc lists instance state %s, which the simulator never produced", row[0])
+		assert.True(t, o.instanceStates[row["State"]], "the doc lists instance state %s, which the simulator never produced", row["State"])
 	}
 }
 
-// The doc parser reads only the table asked for, and only rows that name a
-// code; an unknown heading has no rows.
+// The page's error codes are in two tables, the one asked for is read, and
+// an unknown heading is an error, not an empty table.
 func TestDocTable(t *testing.T) {
 	main := docRows(t, "Error codes", 0)
 	family := docRows(t, "Error codes", 1)
-	assert.Equal(t, "DBS.200001", main[0][0])
-	assert.Equal(t, "DBS.200047", family[0][0])
+	assert.Equal(t, "DBS.200001", main[0]["Code"])
+	assert.Equal(t, "DBS.200047", family[0]["Code"])
 	assert.Len(t, main[0], 5, "code, HTTP, class, what backupflow does, source")
-	rows, err := sim.DocTable(sim.DocPath(), "No such heading", 0)
-	require.NoError(t, err)
-	assert.Empty(t, rows)
+	_, err := doctable.Read(doctable.Page("otcrds"), "No such heading", 0)
+	assert.Error(t, err)
 }

@@ -2,7 +2,6 @@ package spanner_test
 
 import (
 	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -18,11 +17,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
 	sim "github.com/backupflow/backupflow/simulator/spanner"
 )
-
-const docPath = "../../docs/providers/spanner.md"
 
 // observed is what the simulator answered: errors of calls, and the states
 // of backups and operations, in the notation of the document's tables.
@@ -101,11 +99,9 @@ func (o *observed) produced(code, signal string) bool {
 // the codes only a broken server gives, and checks it produced every code
 // (with its signal) and every state docs/providers/spanner.md lists.
 func TestDocumentedStatesAndCodesAreProduced(t *testing.T) {
-	doc, err := os.ReadFile(docPath)
+	codeRows, err := doctable.Read(doctable.Page("spanner"), "Error codes", 0)
 	require.NoError(t, err)
-	codeRows, err := sim.DocTable(doc, "## Error codes")
-	require.NoError(t, err)
-	stateRows, err := sim.DocTable(doc, "## States read")
+	stateRows, err := doctable.Read(doctable.Page("spanner"), "States read", 0)
 	require.NoError(t, err)
 
 	srv := start(t, sim.Options{Token: sim.AccessToken})

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/taurusdb/doctables"
 	sim "github.com/backupflow/backupflow/simulator/taurusdb"
@@ -109,7 +110,7 @@ func stateProducers() map[doctables.State]func(t *testing.T) string {
 // one the simulator produces through its API. A row added to the page
 // without a way to produce it here fails.
 func TestSimulatorProducesDocumentedCodesAndStates(t *testing.T) {
-	doc, err := doctables.Read(doctables.Path())
+	doc, err := doctables.Read(doctable.Page("taurusdb"))
 	require.NoError(t, err)
 	codes, states := codeProducers(), stateProducers()
 	answered := 0

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/taurusdb/doctables"
 )
@@ -38,6 +39,8 @@ func TestReadRefusesMalformedPages(t *testing.T) {
 		"unknown class":    "## Error codes\n\n" + header + "| `DBS.1` | 409 | Retry | w | s |\n\n" + header + "\n" + states,
 		"status not a int": "## Error codes\n\n" + header + "| `DBS.1` | busy | Busy | w | s |\n\n" + header + "\n" + states,
 		"no state table":   "## Error codes\n\n" + header + "\n" + header,
+		"three code tables": "## Error codes\n\n" + header + "| `DBS.1` | 409 | Busy | w | s |\n\n" + header + "| `RDS.2` | 413 | Quota | w | s |\n\n" +
+			header + "| `RDS.3` | 413 | Quota | w | s |\n\n" + states,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := doctables.Read(page(t, text))
@@ -47,7 +50,7 @@ func TestReadRefusesMalformedPages(t *testing.T) {
 }
 
 func TestTheRepositoryPageReads(t *testing.T) {
-	doc, err := doctables.Read(doctables.Path())
+	doc, err := doctables.Read(doctable.Page("taurusdb"))
 	require.NoError(t, err)
 	assert.NotEmpty(t, doc.Codes)
 	assert.NotEmpty(t, doc.States)
