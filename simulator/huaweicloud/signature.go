@@ -142,13 +142,18 @@ func CanonicalRequest(r *http.Request, body []byte, signedHeaders []string) stri
 	}
 	b.WriteString("\n")
 	b.WriteString(strings.Join(signedHeaders, ";") + "\n")
-	if p := r.Header.Get(HeaderSdkSha256); p != "" {
-		b.WriteString(p)
-	} else {
-		sum := sha256.Sum256(body)
-		b.WriteString(hex.EncodeToString(sum[:]))
-	}
+	b.WriteString(payloadHash(r, body))
 	return b.String()
+}
+
+// payloadHash is the canonical request's last line in both forms: the
+// client's X-Sdk-Content-Sha256 when it sent one, else the body's SHA-256.
+func payloadHash(r *http.Request, body []byte) string {
+	if p := r.Header.Get(HeaderSdkSha256); p != "" {
+		return p
+	}
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
 }
 
 func canonicalURI(path string) string {
@@ -327,12 +332,7 @@ func ScopedCanonicalRequest(r *http.Request, body []byte, signedHeaders []string
 	}
 	b.WriteString("\n")
 	b.WriteString(strings.Join(signedHeaders, ";") + "\n")
-	if p := r.Header.Get(HeaderSdkSha256); p != "" {
-		b.WriteString(p)
-	} else {
-		sum := sha256.Sum256(payload)
-		b.WriteString(hex.EncodeToString(sum[:]))
-	}
+	b.WriteString(payloadHash(r, payload))
 	return b.String()
 }
 
