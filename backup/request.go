@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Request is the input of both workflows. On the wire it is a "provider" field
@@ -138,7 +140,36 @@ func (r Request) workflowIDOf(kind Kind, s Section) (string, error) {
 	if s.Resource() == "" {
 		return "", fmt.Errorf("%s: the request names no resource", r.Provider)
 	}
-	return WorkflowID(kind, r.Provider, s.Resource()), nil
+	if err := CheckID("the resource", s.Resource()); err != nil {
+		return "", fmt.Errorf("%s: %w", r.Provider, err)
+	}
+	id := WorkflowID(kind, r.Provider, s.Resource())
+	if err := CheckID("the workflow ID", id); err != nil {
+		return "", fmt.Errorf("%s: %w", r.Provider, err)
+	}
+	return id, nil
+}
+
+// MaxIDLength is the Temporal server's default limit on workflow IDs
+// (dynamic config limit.maxIDLength).
+const MaxIDLength = 1000
+
+// CheckID refuses an identifier that Temporal would refuse, or that would
+// garble a terminal or a log line: longer than MaxIDLength bytes, not UTF-8,
+// or holding a control character. what names it in the error.
+func CheckID(what, id string) error {
+	if len(id) > MaxIDLength {
+		return fmt.Errorf("%s is %d bytes long; Temporal allows at most %d", what, len(id), MaxIDLength)
+	}
+	if !utf8.ValidString(id) {
+		return fmt.Errorf("%s is not valid UTF-8", what)
+	}
+	for i, c := range id {
+		if unicode.IsControl(c) {
+			return fmt.Errorf("%s holds a control character (%q at byte %d)", what, c, i)
+		}
+	}
+	return nil
 }
 
 // DecodeStrict decodes JSON into v, rejecting unknown fields and trailing data.

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/caarlos0/env/v11"
 	"go.temporal.io/sdk/client"
@@ -136,7 +138,7 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 		return ExitOK
 	}
 	if msg := out.errorText(); msg != "" {
-		fmt.Fprintln(c.Stderr, "backupflow: "+msg)
+		fmt.Fprintln(c.Stderr, "backupflow: "+escapeControls(msg))
 	}
 	if o.output == "json" {
 		if err := writeJSON(c.Stdout, out); err != nil {
@@ -144,10 +146,28 @@ func (c *CLI) Run(ctx context.Context, args []string) int {
 			return ExitError
 		}
 	} else {
-		out.writeText(c.Stdout)
+		var text strings.Builder
+		out.writeText(&text)
+		fmt.Fprint(c.Stdout, escapeControls(text.String()))
 	}
 	return out.exitCode()
 }
+
+// escapeControls writes every control character but newline and tab as its
+// Go escape (\x1b, \r, \u0085), so an identifier or a provider message
+// cannot move the cursor, clear the screen or forge a line of output.
+func escapeControls(s string) string { return controlEscaper.Replace(s) }
+
+var controlEscaper = func() *strings.Replacer {
+	var pairs []string
+	for r := rune(0); r < 0xa0; r++ { // every control character is below U+00A0
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			quoted := strconv.QuoteToASCII(string(r))
+			pairs = append(pairs, string(r), quoted[1:len(quoted)-1])
+		}
+	}
+	return strings.NewReplacer(pairs...)
+}()
 
 // flags parses a command's flags, allowing them before and after positional
 // arguments ("cancel <id> --reason x"). It returns the positional arguments;

@@ -249,3 +249,27 @@ func TestOnlyCloudsAreOffered(t *testing.T) {
 	_, err := ParseRequest([]byte(`{"provider":"memory","memory":{"resource":"db","name":"b"}}`), backup.KindCreate)
 	assert.NoError(t, err, "but tests and experiments may still use it")
 }
+
+func TestBadIdentifiersAreRefusedBeforeDialling(t *testing.T) {
+	long := strings.Repeat("d", backup.MaxIDLength)
+	cases := map[string]struct{ input, want string }{
+		"control character": {`{"provider":"alirds","alirds":{"DBInstanceId":"rm-1\u001b[2J"}}`, "control character"},
+		"newline":           {`{"provider":"taurusdb","taurusdb":{"instance_id":"a\nFAKE LINE","name":"n"}}`, "control character"},
+		"too long":          {`{"provider":"alirds","alirds":{"DBInstanceId":"` + long + `"}}`, "at most 1000"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			code, _, errOut := run(t, nil, nil, "create", "--input", c.input)
+			assert.Equal(t, ExitBadInput, code)
+			assert.Contains(t, errOut, c.want)
+			assert.NotContains(t, errOut, "\x1b", "the terminal escape is not written raw")
+			assert.NotContains(t, errOut, "\nFAKE LINE", "no forged line")
+		})
+	}
+}
+
+func TestOutputEscapesControlCharacters(t *testing.T) {
+	assert.Equal(t, `a\x1b[2Jb\rc`+"\n\td", escapeControls("a\x1b[2Jb\rc\n\td"))
+	assert.Equal(t, `x\u0085y`, escapeControls("x\u0085y"))
+	assert.Equal(t, "plain ünïcode", escapeControls("plain ünïcode"))
+}

@@ -39,7 +39,7 @@ type lineView struct {
 func (v *lineView) Update(p backup.Progress) {
 	line := fmt.Sprintf("%s %d%%", p.State, percent(p))
 	if p.Waiting != "" && p.State != backup.StateRunning {
-		line += " waiting: " + p.Waiting
+		line += " waiting: " + escapeControls(p.Waiting)
 	}
 	if line == v.last {
 		return

@@ -84,6 +84,9 @@ func ParseRequest(raw []byte, kind backup.Kind) (backup.Request, error) {
 		}
 		return req, &InputError{Field: strings.Join(fields, ", "), Message: msg}
 	}
+	if _, err := req.WorkflowID(kind); err != nil {
+		return req, &InputError{Field: strings.Join(resourceFields(req.Provider, kind), ", "), Message: err.Error()}
+	}
 	return req, nil
 }
 
