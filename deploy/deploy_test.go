@@ -40,6 +40,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -278,6 +279,7 @@ type manifests struct {
 	secrets      map[string]*corev1.Secret
 	service      *corev1.Service
 	pdb          *policyv1.PodDisruptionBudget
+	netpol       *networkingv1.NetworkPolicy
 	hpa          *autoscalingv2.HorizontalPodAutoscaler
 	scaledObject *ScaledObject
 	job          *batchv1.Job
@@ -326,6 +328,9 @@ func loadManifests(t *testing.T) *manifests {
 			case "apps/v1 Deployment":
 				m.deployment = &appsv1.Deployment{}
 				obj = m.deployment
+			case "networking.k8s.io/v1 NetworkPolicy":
+				m.netpol = &networkingv1.NetworkPolicy{}
+				obj = m.netpol
 			case "policy/v1 PodDisruptionBudget":
 				m.pdb = &policyv1.PodDisruptionBudget{}
 				obj = m.pdb
@@ -350,7 +355,7 @@ func loadManifests(t *testing.T) *manifests {
 	}
 	for name, v := range map[string]any{"Deployment": m.deployment, "ConfigMap": m.configMap, "Service": m.service,
 		"PodDisruptionBudget": m.pdb, "HorizontalPodAutoscaler": m.hpa, "ScaledObject": m.scaledObject, "Job": m.job,
-		"Kustomization": m.kustomize, "ServiceAccount": m.serviceAcct, "Namespace": m.namespace} {
+		"Kustomization": m.kustomize, "ServiceAccount": m.serviceAcct, "Namespace": m.namespace, "NetworkPolicy": m.netpol} {
 		require.False(t, reflect.ValueOf(v).IsNil(), "no %s manifest", name)
 	}
 	return m
@@ -500,6 +505,38 @@ func TestWorkerDeployment(t *testing.T) {
 
 // TestConfigMapLoads reads the ConfigMap as the worker would (secret files
 // replaced by the example Secret's values) and builds every driver.
+func TestNetworkPolicy(t *testing.T) {
+	m := loadManifests(t)
+	np := m.netpol
+	pod := m.deployment.Spec.Template
+	require.True(t, selectorMatches(t, &np.Spec.PodSelector, pod.Labels), "the policy selects the worker's pods")
+	assert.ElementsMatch(t, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}, np.Spec.PolicyTypes,
+		"both directions are closed by default")
+
+	require.Len(t, np.Spec.Ingress, 1)
+	in := np.Spec.Ingress[0]
+	require.Len(t, in.Ports, 1)
+	assert.Equal(t, "ops", in.Ports[0].Port.String(), "only the ops port is open")
+	assert.Equal(t, pod.Spec.Containers[0].Ports[0].Name, in.Ports[0].Port.String())
+	require.NotEmpty(t, in.From)
+	for _, peer := range in.From {
+		require.NotNil(t, peer.NamespaceSelector, "every peer is confined to a namespace")
+		assert.NotEmpty(t, peer.NamespaceSelector.MatchLabels)
+		assert.Nil(t, peer.IPBlock)
+	}
+
+	open := map[string]bool{}
+	for _, rule := range np.Spec.Egress {
+		for _, p := range rule.Ports {
+			open[fmt.Sprintf("%d/%s", p.Port.IntValue(), *p.Protocol)] = true
+		}
+		require.NotEmpty(t, rule.Ports, "no egress rule opens every port")
+	}
+	temporalPort := strings.Split(m.configMap.Data["TEMPORAL_ADDRESS"], ":")[1]
+	assert.Equal(t, map[string]bool{"53/UDP": true, "53/TCP": true, temporalPort + "/TCP": true, "443/TCP": true}, open,
+		"egress: DNS, the Temporal frontend and HTTPS only")
+}
+
 func TestConfigMapLoads(t *testing.T) {
 	m := loadManifests(t)
 	dir := t.TempDir()
@@ -675,6 +712,9 @@ func TestComposeFile(t *testing.T) {
 		if s.Image != "" && s.Build == nil {
 			assert.Regexp(t, `^[a-z0-9./-]+:[0-9][0-9A-Za-z.-]*$`, s.Image, "%s: image pinned to a version", name)
 		}
+		for _, p := range s.Ports {
+			assert.True(t, strings.HasPrefix(p, "127.0.0.1:"), "%s publishes %s on loopback only", name, p)
+		}
 		for dep, d := range s.DependsOn {
 			assert.Contains(t, c.Services, dep, "%s depends on %s", name, dep)
 			assert.Contains(t, []string{"service_started", "service_healthy", "service_completed_successfully"}, d.Condition)
@@ -723,10 +763,10 @@ func TestComposeFile(t *testing.T) {
 	host, port, err := net.SplitHostPort(defaults["TEMPORAL_ADDRESS"])
 	require.NoError(t, err)
 	assert.Contains(t, c.Services, host, "the worker's TEMPORAL_ADDRESS names the temporal service")
-	assert.Contains(t, c.Services[host].Ports, port+":"+port)
+	assert.Contains(t, c.Services[host].Ports, "127.0.0.1:"+port+":"+port)
 	_, opsPort, err := net.SplitHostPort(defaults["BACKUPFLOW_OPS_ADDR"])
 	require.NoError(t, err)
-	assert.Contains(t, w.Ports, opsPort+":"+opsPort)
+	assert.Contains(t, w.Ports, "127.0.0.1:"+opsPort+":"+opsPort)
 	override := w.EnvFile[len(w.EnvFile)-1]
 	require.NotNil(t, override.Required)
 	assert.False(t, *override.Required, "worker.env is optional")
