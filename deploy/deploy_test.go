@@ -466,10 +466,18 @@ func TestWorkerDeployment(t *testing.T) {
 	for k := range data {
 		assert.True(t, vars[k], "ConfigMap key %s is a variable the worker reads", k)
 	}
+	memoryFromLimit := false
 	for _, e := range c.Env {
-		assert.True(t, vars[e.Name] || e.Name == "GOMEMLIMIT", "env %s", e.Name)
+		assert.True(t, vars[e.Name], "env %s", e.Name)
 		assert.Empty(t, e.Value, "no literal values in the Deployment: they belong in the ConfigMap")
+		if e.Name == "BACKUPFLOW_MEMORY_LIMIT_BYTES" {
+			ref := e.ValueFrom.ResourceFieldRef
+			require.NotNil(t, ref)
+			memoryFromLimit = ref.Resource == "limits.memory" && ref.ContainerName == c.Name && (ref.Divisor.IsZero() || ref.Divisor.Value() == 1)
+		}
 	}
+	assert.True(t, memoryFromLimit, "the worker learns its memory limit in bytes, and keeps GOMEMLIMIT at 90 %% of it")
+	assert.NotNil(t, c.Resources.Limits.Memory(), "a memory limit to take 90 %% of")
 	mounts := map[string]string{} // mount path -> secret name
 	volumes := map[string]corev1.Volume{}
 	for _, v := range spec.Volumes {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"testing"
 
 	"github.com/caarlos0/env/v11"
@@ -37,10 +38,11 @@ func TestConfigNamesEveryInvalidVariable(t *testing.T) {
 		"BACKUPFLOW_LOG_FORMAT":          "xml",
 		"TEMPORAL_TLS_CLIENT_CERT_PATH":  "/cert.pem",
 		"BACKUPFLOW_WORKFLOW_CACHE_SIZE": "1",
+		"BACKUPFLOW_MEMORY_LIMIT_BYTES":  "-5",
 	})
 	require.Error(t, err)
 	for _, want := range []string{`unknown provider "oracle"`, "BACKUPFLOW_LOG_FORMAT", "TEMPORAL_TLS_CLIENT_KEY_PATH",
-		"BACKUPFLOW_WORKFLOW_CACHE_SIZE: must be at least 2, got 1"} {
+		"BACKUPFLOW_WORKFLOW_CACHE_SIZE: must be at least 2, got 1", "BACKUPFLOW_MEMORY_LIMIT_BYTES: must not be negative"} {
 		assert.Contains(t, err.Error(), want)
 	}
 }
@@ -71,4 +73,14 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, "backups", cfg.Worker.TaskQueue)
 	assert.Equal(t, "127.0.0.1:7233", cfg.Temporal.Address)
 	assert.Equal(t, "default", cfg.Temporal.Namespace)
+}
+
+func TestSoftMemoryLimitIsNinetyPercent(t *testing.T) {
+	assert.Equal(t, int64(483183819), SoftMemoryLimit(512<<20), "512 MiB -> about 460 MiB")
+	assert.Zero(t, SoftMemoryLimit(0), "no container limit, no soft limit")
+
+	t.Setenv("GOMEMLIMIT", "")
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	assert.Equal(t, SoftMemoryLimit(1<<30), ApplyMemoryLimit(WorkerConfig{MemoryLimitBytes: 1 << 30}))
 }

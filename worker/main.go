@@ -33,6 +33,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	wiring.ApplyMemoryLimit(cfg.Worker)
 	app, cleanup, err := wiring.InitializeWorker(cfg)
 	if err != nil {
 		return err
