@@ -8,18 +8,10 @@ import (
 	"go.temporal.io/sdk/activity"
 )
 
-// HeartbeatInterval is how often a running attempt tells Temporal that its
-// worker is alive. The workflows' heartbeat timeout is a little over twice
-// this (the SDK may hold a beat back up to 80 % of that timeout), so the
-// server notices a dead worker within seconds, while a slow provider call
-// keeps its whole attempt time.
-const HeartbeatInterval = 4 * time.Second
-
 // heartbeats keeps an attempt's heartbeat going while it runs. Each beat
 // re-sends the details recorded last, because a heartbeat replaces the
 // details the server keeps for the next attempt. An attempt that ends
 // before the first tick sends nothing, so quick polls cost no extra call.
-// In a local activity heartbeats are no-ops.
 type heartbeats struct {
 	mu      sync.Mutex
 	details []any
@@ -28,11 +20,21 @@ type heartbeats struct {
 }
 
 // beat starts the heartbeat of the attempt running in ctx; Stop ends it.
+// It beats three times per heartbeat timeout (the SDK may hold a beat back
+// up to 80 % of that timeout), so the server notices a dead worker within
+// one timeout while a slow provider call keeps its whole attempt time. An
+// attempt without a heartbeat timeout (a local activity, or a workflow that
+// set none) gets no goroutine at all.
 func beat(ctx context.Context) *heartbeats {
 	h := &heartbeats{stop: make(chan struct{}), done: make(chan struct{})}
+	info := activity.GetInfo(ctx)
+	if info.IsLocalActivity || info.HeartbeatTimeout <= 0 {
+		close(h.done)
+		return h
+	}
 	go func() {
 		defer close(h.done)
-		tick := time.NewTicker(HeartbeatInterval)
+		tick := time.NewTicker(info.HeartbeatTimeout / 3)
 		defer tick.Stop()
 		for {
 			select {

@@ -34,9 +34,9 @@ func CopyBackup(ctx workflow.Context, req backup.Request) (backup.Result, error)
 const (
 	callTimeout = time.Minute
 	// heartbeatTimeout is how soon the server notices an attempt whose worker
-	// died and retries it elsewhere: activities heartbeat every
-	// activities.HeartbeatInterval while a provider call runs, so a long call
-	// keeps its callTimeout while a dead worker costs seconds, not a minute.
+	// died and retries it elsewhere: activities heartbeat three times per
+	// timeout while a provider call runs (activities/heartbeat.go), so a long
+	// call keeps its callTimeout while a dead worker costs seconds, not a minute.
 	heartbeatTimeout = 10 * time.Second
 	// validateLimit bounds how long validation may wait for a busy resource
 	// or a source that is not ready.
