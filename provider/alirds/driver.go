@@ -419,19 +419,11 @@ func oursOf(op provider.Operation) (o ours, ok bool) {
 	return o, true
 }
 
-// maxClockSkew bounds how far the worker's clock may be from Alibaba's:
-// requests whose Timestamp is further off are refused (InvalidTimeStamp.Expired;
-// 15 minutes in the simulator, docs/providers/alirds.md). A worker time used
-// as a lower bound on a provider time is moved back by it.
-const maxClockSkew = 15 * time.Minute
-
-// providerTime is the Date of an answer (the provider's clock), or, when the
-// answer has none, the worker's clock moved back by maxClockSkew.
-func (d *Driver) providerTime(headers map[string][]string) time.Time {
-	if t, err := http.ParseTime(http.Header(headers).Get("Date")); err == nil {
-		return t.UTC()
-	}
-	return d.now().UTC().Add(-maxClockSkew)
+// providerTime is the Date of an answer: the provider's clock. ok is false
+// when the answer has none.
+func providerTime(headers map[string][]string) (t time.Time, ok bool) {
+	t, err := http.ParseTime(http.Header(headers).Get("Date"))
+	return t.UTC(), err == nil
 }
 
 // earliestSet returns the earliest backup set that is ours (see ours), or nil.
@@ -496,11 +488,11 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 		return nil, err
 	}
 	if len(tasks) > 0 {
+		// An adopted task carries no creation time: our CreateBackup's own
+		// answer was lost, and a time guessed from the workflow's start would
+		// let a set somebody else made be taken for ours once the task is no
+		// longer listed. So an adopted task is only ever found by its job ID.
 		op := provider.Operation{ID: tasks[0].BackupJobId, Resource: id, Kind: backup.KindCreate}
-		if !job.Owner.StartedAt.IsZero() {
-			// Our CreateBackup came after the owner started, give or take the clocks' skew.
-			op.Extra = ours{createdAt: job.Owner.StartedAt.Add(-maxClockSkew), method: s.method, dbNames: s.dbNames}.extra()
-		}
 		return &op, nil
 	}
 	if job.Owner.StartedAt.IsZero() {
@@ -564,8 +556,13 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 		return provider.Operation{}, &provider.Error{Class: provider.Internal, Provider: backup.ProviderAliRDS, RequestID: resp.RequestId,
 			Message: "CreateBackup answered without a BackupJobId"}
 	}
-	o := ours{createdAt: d.providerTime(resp.GetHttpHeaders()), method: s.method, dbNames: s.dbNames}
-	return operation(s.raw.DBInstanceID, resp.BackupJobId, o), nil
+	created, ok := providerTime(resp.GetHttpHeaders())
+	if !ok {
+		// Without the provider's own clock, matching sets by time could take
+		// an older set for ours: the task is then found by its job ID only.
+		return provider.Operation{ID: resp.BackupJobId, Resource: s.raw.DBInstanceID, Kind: backup.KindCreate}, nil
+	}
+	return operation(s.raw.DBInstanceID, resp.BackupJobId, ours{createdAt: created, method: s.method, dbNames: s.dbNames}), nil
 }
 
 // notListedGrace is how long a task may be missing from DescribeBackupTasks

@@ -70,19 +70,9 @@ var codeClasses = map[string]provider.Class{
 }
 
 // serviceCodeClasses adds, per provider name, the codes only that service's
-// API gives; they are looked up before the family's.
+// API gives; they are looked up before the family's. Open Telekom Cloud RDS
+// has none: it keeps exactly the family table.
 var serviceCodeClasses = map[string]map[string]provider.Class{
-	backup.ProviderOTCRDS: {
-		// Open Telekom Cloud's API gateway answers with APIG.* codes
-		// (docs/providers/otcrds.md); named here so the class does not rest
-		// on the HTTP status alone.
-		"APIG.0101":  provider.NotFound,
-		"APIG.0301":  provider.Permission,
-		"APIG.0302":  provider.Permission,
-		"APIG.0307":  provider.Permission,
-		"APIG.0308":  provider.Throttled,
-		"DBS.201010": provider.NotFound,
-	},
 	backup.ProviderTaurusDB: {
 		// Codes the public GaussDB(for MySQL) tooling retries as "another
 		// operation is under way on the instance" (docs/providers/taurusdb.md).

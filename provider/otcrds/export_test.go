@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
+
+	"github.com/backupflow/backupflow/provider"
 )
 
 // SetClock replaces the driver's clock (token refresh timing) in tests.
@@ -12,7 +14,7 @@ func (d *Driver) SetClock(now func() time.Time) { d.now = now }
 
 // SignOTC signs req with the driver's AK/SK credential as of now.
 func SignOTC(req *request.DefaultHttpRequest, accessKey, secretKey, projectID string, now time.Time) (*request.DefaultHttpRequest, error) {
-	c := &akskCredentials{accessKey: accessKey, secretKey: secretKey, projectID: projectID, now: func() time.Time { return now }}
+	c := &akskCredentials{accessKey: accessKey, secretKey: provider.Secret(secretKey), projectID: projectID, now: func() time.Time { return now }}
 	return c.ProcessAuthRequest(nil, req)
 }
 

@@ -106,7 +106,7 @@ func New(cfg Config) (*Driver, error) {
 	credType := ""
 	if cfg.Auth == AuthAKSK {
 		// Signed with the wall clock: the gateway compares X-Sdk-Date with its own.
-		cred = &akskCredentials{accessKey: cfg.AccessKey, secretKey: r.secretKey, projectID: cfg.ProjectID, now: time.Now}
+		cred = &akskCredentials{accessKey: cfg.AccessKey, secretKey: provider.Secret(r.secretKey), projectID: cfg.ProjectID, now: time.Now}
 		credType = akskCredentialsType
 	} else {
 		d.tokens = &tokenSource{

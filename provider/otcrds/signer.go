@@ -13,6 +13,8 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/impl"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
+
+	"github.com/backupflow/backupflow/provider"
 )
 
 // akskCredentials is an auth.ICredential for the Huawei SDK that signs each
@@ -26,9 +28,11 @@ import (
 // OTC's SDK sends them. Clients using it are built with
 // WithCredentialsType(akskCredentialsType).
 type akskCredentials struct {
-	accessKey, secretKey, projectID string
-	region, service                 string
-	now                             func() time.Time
+	accessKey, projectID string
+	// secretKey is a provider.Secret, so no print of the credential shows it.
+	secretKey       provider.Secret
+	region, service string
+	now             func() time.Time
 }
 
 const akskCredentialsType = "otcrds.akskCredentials"
@@ -75,7 +79,7 @@ func (c *akskCredentials) ProcessAuthRequest(_ *impl.DefaultHttpClient, req *req
 	scope := strings.Join([]string{date[:8], c.region, c.service, scopeTerminator}, "/")
 	sum := sha256.Sum256([]byte(canonicalRequest(sent, body.Bytes(), signed)))
 	stringToSign := signAlgorithm + "\n" + date + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
-	signature := hex.EncodeToString(hmacSHA256(signingKey(c.secretKey, date[:8], c.region, c.service), stringToSign))
+	signature := hex.EncodeToString(hmacSHA256(signingKey(c.secretKey.Reveal(), date[:8], c.region, c.service), stringToSign))
 	req.AddHeaderParam("Authorization", signAlgorithm+" Credential="+c.accessKey+"/"+scope+
 		", SignedHeaders="+strings.Join(signed, ";")+", Signature="+signature)
 	return req, nil

@@ -141,7 +141,11 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 		return provider.Operation{}, err
 	}
 	if terr := s.checkTimes(d.now()); terr != nil {
-		if found, ferr := d.Find(ctx, job); ferr == nil && found != nil {
+		found, ferr := d.Find(ctx, job)
+		switch {
+		case ferr != nil:
+			return provider.Operation{}, ferr // a transient lookup failure is retried, not turned into InvalidArgument
+		case found != nil:
 			return *found, nil
 		}
 		return provider.Operation{}, terr
@@ -164,7 +168,9 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 		}
 	}
 	if err == nil {
-		return s.operation(name, asTime(progress.GetStartTime())), nil
+		op := s.operation(name, asTime(progress.GetStartTime()))
+		op.Extra[extraCreatedHere] = "true"
+		return op, nil
 	}
 	perr := mapError(err)
 	class := provider.ClassOf(perr)
@@ -188,6 +194,11 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 	}
 	return provider.Operation{}, perr
 }
+
+// extraCreatedHere marks an operation that this driver's own create or copy
+// call returned, as opposed to one adopted by Find (whose ownership rests on
+// the backup's name and creation time).
+const extraCreatedHere = "createdHere"
 
 // operation is the Operation for the backup s names.
 func (s spec) operation(opName string, startedAt *time.Time) provider.Operation {
@@ -417,13 +428,12 @@ func (d *Driver) pollBackup(ctx context.Context, op provider.Operation) (provide
 // be stopped: false, and the caller polls to the end and deletes what
 // finished.
 //
-// It deletes the pending backup rather than cancel the operation: the delete
-// takes effect at once, the cancel is best effort and asynchronous. Deleting
-// by name is safe because the backup is proven ours: op.ID is the operation
-// our own create (or copy) call returned, it names op.BackupName, and
-// GetOperation shows it still running, so the backup under that name is the
-// one it is making. When Spanner refuses the delete (FAILED_PRECONDITION),
-// CancelOperation is the fallback.
+// For an operation our own create (or copy) call returned (extraCreatedHere),
+// it deletes the pending backup rather than cancel the operation: the delete
+// takes effect at once, the cancel is best effort and asynchronous. That is
+// safe because the backup is proven ours: GetOperation shows our operation
+// still running and making op.BackupName. An operation adopted by Find, and
+// any refusal of the delete (FAILED_PRECONDITION), gets CancelOperation.
 func (d *Driver) Cancel(ctx context.Context, op provider.Operation) (bool, error) {
 	if !isOperationName(op.ID) {
 		return false, nil
@@ -437,7 +447,7 @@ func (d *Driver) Cancel(ctx context.Context, op provider.Operation) (bool, error
 	case lro.GetDone():
 		return false, nil
 	}
-	if md, ok := decodeMeta(lro); ok && md.name == op.BackupName && strings.HasPrefix(op.ID, op.BackupName+"/operations/") {
+	if md, ok := decodeMeta(lro); ok && op.Extra[extraCreatedHere] == "true" && md.name == op.BackupName {
 		err := d.client.DeleteBackup(ctx, &databasepb.DeleteBackupRequest{Name: op.BackupName}, noRetry)
 		switch {
 		case err == nil, isCode(err, codes.NotFound):

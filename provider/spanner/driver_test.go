@@ -491,6 +491,23 @@ func TestCancelOutcomes(t *testing.T) {
 	assert.False(t, ok, "without an operation name nothing can be cancelled")
 }
 
+// An operation adopted by Find (ownership from name and time, not from our
+// own create's answer) is stopped with CancelOperation, never by deleting.
+func TestCancelOfAnAdoptedOperationDoesNotDelete(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	j := jobOf(backup.KindCreate, createSection(t, "adopted", 17, nil))
+	mustStart(t, d, j)
+	found, err := d.Find(testCtx(t), j)
+	require.NoError(t, err)
+	require.NotNil(t, found)
+	ok, err := d.Cancel(testCtx(t), *found)
+	require.NoError(t, err)
+	assert.True(t, ok, "a running operation of ours is stopped")
+	assert.Zero(t, srv.CallsTo("DeleteBackup"), "not by deleting a backup whose ownership was inferred")
+	assert.Equal(t, 1, srv.CallsTo("CancelOperation"))
+}
+
 func TestPollWithoutOperationFallsBackToTheBackup(t *testing.T) {
 	srv := startSim(t)
 	d := newDriver(t, srv, sim.AccessToken)
