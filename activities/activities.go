@@ -274,12 +274,16 @@ func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (backup.Clean
 		found, err := d.Find(ctx, in.Job)
 		switch {
 		case provider.IsClass(err, provider.AlreadyExists):
-			found = nil // the name is taken by somebody else's backup: nothing of ours
+			// Somebody else's backup, or one backupflow cannot prove is ours: kept.
+			for _, id := range provider.UnprovenOf(err) {
+				report.Kept = append(report.Kept, backup.KeptBackup{ID: id, Reason: provider.ReasonNotProven})
+			}
+			found = nil
 		case err != nil:
 			return report, a.whilePolling(ctx, known, err)
 		}
 		if found == nil {
-			report.Note = "the provider holds nothing this workflow started"
+			report.Note = "the provider holds nothing this workflow can prove it started"
 			return report, nil
 		}
 		op = found

@@ -105,7 +105,16 @@ type CleanupReport struct {
 	CancelledAtProvider bool `json:"cancelledAtProvider"`
 	// Deleted lists the backups deleted during cleanup.
 	Deleted []string `json:"deleted,omitempty"`
-	Note    string   `json:"note,omitempty"`
+	// Kept lists backups cleanup found where this workflow's would be but
+	// left alone, with why (backupflow deletes only what it can prove it made).
+	Kept []KeptBackup `json:"kept,omitempty"`
+	Note string       `json:"note,omitempty"`
+}
+
+// KeptBackup is a backup cleanup left alone, and why.
+type KeptBackup struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
 }
 
 // PollProgress is the detail of a poll attempt that found the backup

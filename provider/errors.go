@@ -85,7 +85,10 @@ type Error struct {
 	Rule  string `json:"rule,omitempty"`
 	// RetryAfter is the provider's hint for when to try again.
 	RetryAfter time.Duration `json:"retryAfter,omitempty"`
-	Err        error         `json:"-"`
+	// Unproven lists backups found where the owner's would be that carry no
+	// proof of ownership (see NotOurs): never adopted, never deleted.
+	Unproven []string `json:"unproven,omitempty"`
+	Err      error    `json:"-"`
 }
 
 func (e *Error) Error() string {

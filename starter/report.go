@@ -167,6 +167,9 @@ func (r *Report) writeText(w io.Writer) {
 		if len(c.Deleted) > 0 {
 			desc += " deleted=" + strings.Join(c.Deleted, ",")
 		}
+		for _, k := range c.Kept {
+			desc += fmt.Sprintf(" kept=%s (%s)", k.ID, k.Reason)
+		}
 		if c.Note != "" {
 			desc += " (" + c.Note + ")"
 		}

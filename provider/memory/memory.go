@@ -25,11 +25,15 @@ type Cloud struct {
 	backups  map[string]*record
 	calls    int
 	loseNext bool
+	dropNext bool
 	faults   []fault
 	token    string
 }
 
 type record struct {
+	// Owner is the marker the creating call stored (a description, in a real
+	// cloud's terms): the owner's provider.Owner.Marker, or "" for backups
+	// made by somebody else.
 	ID, Name, Resource, Owner, Source string
 	Kind                              backup.Kind
 	Started                           time.Time
@@ -73,6 +77,21 @@ func (c *Cloud) Calls() int { c.mu.Lock(); defer c.mu.Unlock(); return c.calls }
 
 // LoseNextCreate applies the next create and then fails as if its response was lost.
 func (c *Cloud) LoseNextCreate() { c.mu.Lock(); c.loseNext = true; c.mu.Unlock() }
+
+// DropNextCreate fails the next create before it applies, as if the request was lost.
+func (c *Cloud) DropNextCreate() { c.mu.Lock(); c.dropNext = true; c.mu.Unlock() }
+
+// AddForeign makes a backup of target as somebody else would: same resource
+// and name, no marker. It returns the backup's ID.
+func (c *Cloud) AddForeign(target provider.Target) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	r := &record{ID: fmt.Sprintf("mem-%04d", c.seq), Name: target.BackupName, Resource: target.Resource,
+		Kind: backup.KindCreate, Started: c.now(), Duration: time.Second}
+	c.backups[r.ID] = r
+	return r.ID
+}
 
 // FailNext makes the next n calls fail with class.
 func (c *Cloud) FailNext(class provider.Class, n int, retryAfter time.Duration) {
@@ -237,9 +256,9 @@ func (d *Driver) Find(_ context.Context, job provider.Job) (*provider.Operation,
 	if r == nil {
 		return nil, nil
 	}
-	if r.Owner != job.Owner.WorkflowID {
-		return nil, &provider.Error{Class: provider.AlreadyExists, Provider: backup.ProviderMemory, Field: "memory.name",
-			Message: fmt.Sprintf("backup %q already exists on %s and was not created by this workflow", s.name, s.resource)}
+	if r.Owner != job.Owner.Marker() {
+		return nil, provider.NotOurs(backup.ProviderMemory, []string{r.ID},
+			fmt.Sprintf("backup %q on %s does not carry this workflow's marker", s.name, s.resource))
 	}
 	op := r.operation()
 	return &op, nil
@@ -262,6 +281,10 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 	if err := c.call(d.token); err != nil {
 		return provider.Operation{}, err
 	}
+	if c.dropNext {
+		c.dropNext = false
+		return provider.Operation{}, provider.Errorf(provider.Unavailable, "connection reset while sending the request")
+	}
 	now := c.now()
 	for _, r := range c.backups {
 		if r.Resource == s.resource && r.status(now).Phase == provider.PhaseRunning {
@@ -269,7 +292,7 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 		}
 	}
 	c.seq++
-	r := &record{ID: fmt.Sprintf("mem-%04d", c.seq), Name: s.name, Resource: s.resource, Owner: job.Owner.WorkflowID,
+	r := &record{ID: fmt.Sprintf("mem-%04d", c.seq), Name: s.name, Resource: s.resource, Owner: job.Owner.Marker(),
 		Source: s.source, Kind: job.Kind, Started: now, Duration: s.duration, FailWith: s.failWith}
 	c.backups[r.ID] = r
 	if c.loseNext {

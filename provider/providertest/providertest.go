@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -35,6 +36,20 @@ type Backend interface {
 	FailNext(class provider.Class, n int, retryAfter time.Duration)
 }
 
+// ForeignBackups is how the suite puts backupflow next to somebody else's
+// backups, to prove it never adopts or deletes them. Every Backend must
+// implement it (the ownership tests fail when one does not).
+type ForeignBackups interface {
+	// DropNextCreate makes the next create (or copy) fail before it reaches
+	// the provider, as when a connection drops while sending: nothing applies.
+	DropNextCreate()
+	// AddForeign makes a backup of target as somebody else would (a person
+	// in the console, another tool): on the same resource, with the same
+	// name when the target names one, beginning now, carrying no backupflow
+	// marker. It returns the backup's ID as Inventory lists it.
+	AddForeign(target provider.Target) string
+}
+
 // Harness describes one driver under test.
 type Harness struct {
 	// NewDriver returns a fresh driver talking to the simulator; the suite calls
@@ -52,6 +67,11 @@ type Harness struct {
 	Duration time.Duration
 	// Invalid lists every documented constraint, each as a request that breaks it.
 	Invalid []InvalidCase
+	// ProofByCreateResponseOnly says the provider keeps no caller-set data
+	// with a backup, so only the ID its create call returns proves ownership:
+	// a backup whose create response was lost cannot be adopted. The suite
+	// then expects Find to name it as unproven (NotOurs) and nothing deleted.
+	ProofByCreateResponseOnly bool
 }
 
 // InvalidCase is a request that breaks one documented constraint.
@@ -70,6 +90,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("StartTwiceAdopts", func(t *testing.T) { testStartTwice(t, h) })
 	t.Run("AdoptAfterLostResponse", func(t *testing.T) { testLostResponse(t, h) })
 	t.Run("FindBeforeStartFindsNothing", func(t *testing.T) { testFindNothing(t, h) })
+	t.Run("ForeignBeforeStartIsNeverOurs", func(t *testing.T) { testForeignBeforeStart(t, h) })
+	t.Run("ForeignDuringWaitIsNeverOurs", func(t *testing.T) { testForeignDuringWait(t, h) })
+	t.Run("ForeignAfterDroppedCreateIsNeverOurs", func(t *testing.T) { testForeignAfterDroppedCreate(t, h) })
 	t.Run("CancelWhileRunningLeavesNothing", func(t *testing.T) { testCancelRunning(t, h) })
 	t.Run("DeleteAfterSuccessLeavesNothing", func(t *testing.T) { testDeleteAfterSuccess(t, h) })
 	t.Run("ErrorClasses", func(t *testing.T) { testErrorClasses(t, h) })
@@ -181,13 +204,47 @@ func testStartTwice(t *testing.T, h Harness) {
 	job := Job(backup.KindCreate, h.Create(nextSeed()))
 	before := len(h.Backend.Inventory())
 	op1 := startValid(t, h, d, job)
-	op2, err := h.NewDriver(t).Start(ctx(t), job)
+	// A second attempt (its first's answer lost to a crash) does what the
+	// activity does: look for the owner's operation, else start.
+	op2, err := retryStart(t, h.NewDriver(t), job)
+	assert.Len(t, h.Backend.Inventory(), before+1, "exactly one backup")
+	if h.ProofByCreateResponseOnly {
+		requireNotOurs(t, err, "")
+		return
+	}
 	require.NoError(t, err, "a second start by the same owner adopts the first")
 	assert.Equal(t, op1.ID, op2.ID)
 	assert.Equal(t, op1.BackupID, op2.BackupID)
-	assert.Len(t, h.Backend.Inventory(), before+1, "exactly one backup")
 	h.Backend.Advance(2 * h.Duration)
 	pollUntilDone(t, h, d, op1)
+}
+
+// retryStart is a retried StartOperation attempt: adopt the owner's
+// operation if Find proves one, else start.
+func retryStart(t *testing.T, d provider.Driver, job provider.Job) (provider.Operation, error) {
+	t.Helper()
+	found, err := d.Find(ctx(t), job)
+	if err != nil {
+		return provider.Operation{}, err
+	}
+	if found != nil {
+		return *found, nil
+	}
+	return d.Start(ctx(t), job)
+}
+
+// requireNotOurs checks err is the refusal to adopt an unproven backup,
+// naming id (any backup when id is empty).
+func requireNotOurs(t *testing.T, err error, id string) {
+	t.Helper()
+	require.Error(t, err, "an unproven backup must not be adopted")
+	require.Equal(t, provider.AlreadyExists, provider.ClassOf(err), "%v", err)
+	unproven := provider.UnprovenOf(err)
+	require.NotEmpty(t, unproven, "the error lists the backups it will not touch: %v", err)
+	if id != "" {
+		assert.Contains(t, unproven, id)
+		assert.Contains(t, err.Error(), id, "the message names the backup")
+	}
 }
 
 func testLostResponse(t *testing.T, h Harness) {
@@ -195,24 +252,43 @@ func testLostResponse(t *testing.T, h Harness) {
 	job := Job(backup.KindCreate, h.Create(nextSeed()))
 	_, err := d.Validate(job.Kind, job.Section, time.Now())
 	require.NoError(t, err)
-	before := len(h.Backend.Inventory())
+	before := h.Backend.Inventory()
 	h.Backend.LoseNextCreate()
 	_, err = d.Start(ctx(t), job)
 	require.Error(t, err, "the response was lost")
 	require.True(t, provider.ClassOf(err).Retryable(), "a lost response is retryable, got %v", err)
-	assert.Len(t, h.Backend.Inventory(), before+1, "the provider applied the create")
+	made := added(before, h.Backend.Inventory())
+	require.Len(t, made, 1, "the provider applied the create")
 
 	// What the activity does on its next attempt: find, else start.
 	found, err := d.Find(ctx(t), job)
+	if h.ProofByCreateResponseOnly {
+		requireNotOurs(t, err, made[0])
+		_, err = retryStart(t, d, job)
+		requireNotOurs(t, err, made[0])
+		assert.ElementsMatch(t, append(before, made...), h.Backend.Inventory(), "nothing more made, nothing deleted")
+		return
+	}
 	require.NoError(t, err)
-	require.NotNil(t, found, "Find adopts the backup the lost attempt started")
+	require.NotNil(t, found, "Find adopts the backup the lost attempt started (its marker proves it)")
 	op, err := d.Start(ctx(t), job)
 	require.NoError(t, err, "Start adopts it too")
 	assert.Equal(t, found.ID, op.ID)
-	assert.Len(t, h.Backend.Inventory(), before+1, "still exactly one backup")
+	assert.Len(t, h.Backend.Inventory(), len(before)+1, "still exactly one backup")
 	h.Backend.Advance(2 * h.Duration)
 	st := pollUntilDone(t, h, d, op)
 	require.Equal(t, provider.PhaseSucceeded, st.Phase)
+}
+
+// added lists the IDs in after that are not in before.
+func added(before, after []string) []string {
+	var out []string
+	for _, id := range after {
+		if !slices.Contains(before, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func testFindNothing(t *testing.T, h Harness) {
@@ -221,6 +297,92 @@ func testFindNothing(t *testing.T, h Harness) {
 	found, err := d.Find(ctx(t), job)
 	require.NoError(t, err)
 	assert.Nil(t, found)
+}
+
+func testForeignBeforeStart(t *testing.T, h Harness) {
+	job := Job(backup.KindCreate, h.Create(nextSeed()))
+	foreign := foreign(t, h).AddForeign(target(t, h, job))
+	job.Owner.StartedAt = time.Now().Add(time.Second).UTC() // the workflow starts after it
+	checkForeignKept(t, h, job, foreign, false)
+}
+
+// A person starts a same-name backup while the workflow waits (a busy
+// instance, a source not ready): after the workflow started, before its create.
+func testForeignDuringWait(t *testing.T, h Harness) {
+	job := Job(backup.KindCreate, h.Create(nextSeed()))
+	foreign := foreign(t, h).AddForeign(target(t, h, job))
+	checkForeignKept(t, h, job, foreign, false)
+}
+
+// The workflow's create never reached the provider; before its retry, a
+// person makes a same-name backup.
+func testForeignAfterDroppedCreate(t *testing.T, h Harness) {
+	job := Job(backup.KindCreate, h.Create(nextSeed()))
+	d := h.NewDriver(t)
+	require.NoError(t, d.Preflight(ctx(t), job))
+	foreign(t, h).DropNextCreate()
+	_, err := d.Start(ctx(t), job)
+	require.Error(t, err, "the create was dropped")
+	require.True(t, provider.ClassOf(err).Retryable(), "a dropped create is retryable, got %v", err)
+	foreign := foreign(t, h).AddForeign(target(t, h, job))
+	checkForeignKept(t, h, job, foreign, true)
+}
+
+func foreign(t *testing.T, h Harness) ForeignBackups {
+	t.Helper()
+	fb, ok := h.Backend.(ForeignBackups)
+	if !ok {
+		t.Fatalf("%T must implement providertest.ForeignBackups", h.Backend)
+	}
+	return fb
+}
+
+func target(t *testing.T, h Harness, job provider.Job) provider.Target {
+	t.Helper()
+	tg, err := h.NewDriver(t).Validate(job.Kind, job.Section, time.Now())
+	require.NoError(t, err)
+	return tg
+}
+
+// checkForeignKept runs the owner's start as the activity would (retried
+// while the provider is busy) and then the cleanup's search, and checks the
+// foreign backup is never taken as the owner's and survives. Either the
+// start refuses it as unproven, or the owner gets a backup of its own.
+func checkForeignKept(t *testing.T, h Harness, job provider.Job, foreign string, retried bool) {
+	t.Helper()
+	d := h.NewDriver(t)
+	var op provider.Operation
+	var err error
+	for attempt := 1; attempt <= 10; attempt++ {
+		if attempt == 1 && !retried {
+			op, err = d.Start(ctx(t), job)
+		} else {
+			op, err = retryStart(t, d, job)
+		}
+		if err == nil || !provider.ClassOf(err).Retryable() {
+			break
+		}
+		h.Backend.Advance(h.Duration) // the busy instance clears
+	}
+	if err != nil {
+		requireNotOurs(t, err, foreign)
+	} else {
+		assert.NotEqual(t, foreign, op.BackupID, "the foreign backup is not the owner's operation")
+		h.Backend.Advance(2 * h.Duration)
+		require.Equal(t, provider.PhaseSucceeded, pollUntilDone(t, h, d, op).Phase)
+		b, err := d.Describe(ctx(t), op)
+		require.NoError(t, err)
+		assert.NotEqual(t, foreign, b.ID, "the result is the owner's own backup")
+		cleanup(t, h, d, op)
+	}
+	// The cleanup activity's search when the workflow holds no operation.
+	found, err := d.Find(ctx(t), job)
+	if err != nil {
+		requireNotOurs(t, err, foreign)
+	} else if found != nil {
+		assert.NotEqual(t, foreign, found.BackupID, "Find never returns the foreign backup")
+	}
+	assert.True(t, inventoryContains(h, foreign), "the foreign backup %s survives: %v", foreign, h.Backend.Inventory())
 }
 
 // cleanup is the sequence the Cleanup activity runs: cancel where possible,
