@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -20,8 +18,9 @@ type Config struct {
 	// Region is the RDS region, e.g. cn-hangzhou (BACKUPFLOW_ALIRDS_REGION, required).
 	Region string `env:"BACKUPFLOW_ALIRDS_REGION"`
 	// Endpoint overrides the SDK's endpoint resolution: host[:port], or a URL
-	// https://host[:port] (http:// only with Insecure). Empty: the SDK's
-	// endpoint for the region (rds.aliyuncs.com or rds.<region>.aliyuncs.com).
+	// https://host[:port] (plaintext only with Insecure, see
+	// provider.CheckEndpoint). Empty: the SDK's endpoint for the region
+	// (rds.aliyuncs.com or rds.<region>.aliyuncs.com).
 	Endpoint string `env:"BACKUPFLOW_ALIRDS_ENDPOINT"`
 	// AccessKeyID is the AccessKey ID (BACKUPFLOW_ALIRDS_ACCESS_KEY_ID, required).
 	AccessKeyID string `env:"BACKUPFLOW_ALIRDS_ACCESS_KEY_ID"`
@@ -29,7 +28,7 @@ type Config struct {
 	// (BACKUPFLOW_ALIRDS_ACCESS_KEY_SECRET or ..._FILE, one required).
 	AccessKeySecret     provider.Secret `env:"BACKUPFLOW_ALIRDS_ACCESS_KEY_SECRET"`
 	AccessKeySecretFile provider.Secret `env:"BACKUPFLOW_ALIRDS_ACCESS_KEY_SECRET_FILE,file"`
-	// Insecure speaks plain HTTP, for the loopback simulator only; production
+	// Insecure speaks plain HTTP, to a loopback simulator only; production
 	// always uses HTTPS (BACKUPFLOW_ALIRDS_INSECURE).
 	Insecure bool `env:"BACKUPFLOW_ALIRDS_INSECURE"`
 	// ConnectTimeout and ReadTimeout bound each SDK call, whose methods take no context
@@ -75,50 +74,30 @@ func (c Config) check() (endpoint, error) {
 	if c.ReadTimeout <= 0 {
 		errs = append(errs, errors.New("BACKUPFLOW_ALIRDS_READ_TIMEOUT must be positive"))
 	}
-	ep := endpoint{host: c.Endpoint, scheme: "HTTPS"}
-	if c.Insecure {
-		ep.scheme = "HTTP"
-	}
-	if strings.Contains(c.Endpoint, "://") {
-		u, err := url.Parse(c.Endpoint)
-		switch {
-		case err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "":
-			errs = append(errs, fmt.Errorf("BACKUPFLOW_ALIRDS_ENDPOINT %q is malformed: use host[:port] or https://host[:port]", c.Endpoint))
-		case u.Scheme == "http" && !c.Insecure:
-			errs = append(errs, fmt.Errorf("BACKUPFLOW_ALIRDS_ENDPOINT %q is plain HTTP: set BACKUPFLOW_ALIRDS_INSECURE=true (simulator only) or use https://", c.Endpoint))
-		case u.Scheme != "http" && u.Scheme != "https":
-			errs = append(errs, fmt.Errorf("BACKUPFLOW_ALIRDS_ENDPOINT %q: the scheme must be https (or http for the simulator)", c.Endpoint))
-		case u.Scheme == "https" && c.Insecure:
-			errs = append(errs, fmt.Errorf("BACKUPFLOW_ALIRDS_ENDPOINT %q is https but BACKUPFLOW_ALIRDS_INSECURE=true asks for plain HTTP", c.Endpoint))
-		default:
-			ep.host = u.Host
-		}
-	} else if c.Endpoint != "" && strings.ContainsAny(c.Endpoint, "/?# ") {
-		errs = append(errs, fmt.Errorf("BACKUPFLOW_ALIRDS_ENDPOINT %q is malformed: use host[:port] or https://host[:port]", c.Endpoint))
-	}
-	if c.Insecure {
-		host := ep.host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		if ip := net.ParseIP(host); c.Endpoint == "" || host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			errs = append(errs, fmt.Errorf("BACKUPFLOW_ALIRDS_INSECURE=true is for the loopback simulator only; BACKUPFLOW_ALIRDS_ENDPOINT %q is not a loopback address", c.Endpoint))
+	ep := endpoint{scheme: "HTTPS"}
+	if checked, err := provider.CheckEndpoint("BACKUPFLOW_ALIRDS_ENDPOINT", "BACKUPFLOW_ALIRDS_INSECURE", c.Endpoint, c.Insecure); err != nil {
+		errs = append(errs, err)
+	} else {
+		ep.host = checked.Host
+		if checked.Plaintext() {
+			ep.scheme = "HTTP"
 		}
 	}
 	return ep, errors.Join(errs...)
 }
 
-// newTransport is the HTTP transport every SDK client of a driver shares. It
-// is wrapped in roundTripper so the SDK, which rewrites the dial and TLS
-// settings of a bare *http.Transport on every call, leaves it alone: that
-// keeps the driver safe for concurrent use and keeps our timeouts.
+// newTransport is the HTTP transport every SDK client of a driver shares.
+// The SDK builds its own http.Client, with no way to give it a CheckRedirect,
+// so the transport refuses redirects (provider.NoRedirects): a redirect would
+// send the signed request on to wherever Location points. Not being a bare
+// *http.Transport also keeps the SDK, which rewrites the dial and TLS
+// settings of one on every call, away from it: that keeps the driver safe for
+// concurrent use and keeps our timeouts.
 func newTransport(c Config) http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = (&net.Dialer{Timeout: c.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = c.ConnectTimeout
 	t.ResponseHeaderTimeout = c.ReadTimeout
 	t.MaxIdleConnsPerHost = 16
-	return roundTripper{t}
+	return provider.NoRedirects(t, "BACKUPFLOW_ALIRDS_ENDPOINT")
 }
-
-type roundTripper struct{ http.RoundTripper }

@@ -2,10 +2,14 @@ package alirds_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,12 +62,20 @@ func TestNewNamesEveryBadVariable(t *testing.T) {
 		want   string
 	}{
 		{"malformed region", func(c *alirds.Config) { c.Region = "cn hangzhou" }, "BACKUPFLOW_ALIRDS_REGION"},
-		{"insecure without endpoint", func(c *alirds.Config) { c.Insecure = true }, "BACKUPFLOW_ALIRDS_INSECURE"},
-		{"insecure to a remote host", func(c *alirds.Config) { c.Insecure, c.Endpoint = true, "rds.aliyuncs.com" }, "loopback"},
-		{"plain http without insecure", func(c *alirds.Config) { c.Endpoint = "http://127.0.0.1:8080" }, "BACKUPFLOW_ALIRDS_INSECURE"},
-		{"https with insecure", func(c *alirds.Config) { c.Insecure, c.Endpoint = true, "https://127.0.0.1:8080" }, "BACKUPFLOW_ALIRDS_ENDPOINT"},
-		{"endpoint with a path", func(c *alirds.Config) { c.Endpoint = "https://rds.aliyuncs.com/v1" }, "BACKUPFLOW_ALIRDS_ENDPOINT"},
-		{"endpoint with a scheme we do not speak", func(c *alirds.Config) { c.Endpoint = "ftp://rds.aliyuncs.com" }, "BACKUPFLOW_ALIRDS_ENDPOINT"},
+		// The endpoint rule is provider.CheckEndpoint's, naming this driver's variables.
+		{"insecure without endpoint", func(c *alirds.Config) { c.Insecure = true }, "BACKUPFLOW_ALIRDS_INSECURE: requires BACKUPFLOW_ALIRDS_ENDPOINT"},
+		{"insecure to a remote host", func(c *alirds.Config) { c.Insecure, c.Endpoint = true, "rds.aliyuncs.com" },
+			"BACKUPFLOW_ALIRDS_INSECURE: true (plaintext) is only allowed with a loopback endpoint"},
+		{"plain http to a remote host", func(c *alirds.Config) { c.Insecure, c.Endpoint = true, "http://rds.aliyuncs.com" },
+			"BACKUPFLOW_ALIRDS_INSECURE: true (plaintext) is only allowed with a loopback endpoint"},
+		{"plain http without insecure", func(c *alirds.Config) { c.Endpoint = "http://127.0.0.1:8080" },
+			"BACKUPFLOW_ALIRDS_ENDPOINT: plain http is only for a loopback simulator with BACKUPFLOW_ALIRDS_INSECURE=true"},
+		{"https with insecure", func(c *alirds.Config) { c.Insecure, c.Endpoint = true, "https://127.0.0.1:8080" },
+			"BACKUPFLOW_ALIRDS_INSECURE: is true (plaintext) but BACKUPFLOW_ALIRDS_ENDPOINT is an https:// URL"},
+		{"endpoint with user info", func(c *alirds.Config) { c.Endpoint = "https://id:secret@rds.aliyuncs.com" }, "BACKUPFLOW_ALIRDS_ENDPOINT: must not carry user info"},
+		{"endpoint with a query", func(c *alirds.Config) { c.Endpoint = "https://rds.aliyuncs.com/?Signature=x" }, "BACKUPFLOW_ALIRDS_ENDPOINT: must not carry a query"},
+		{"endpoint with a path", func(c *alirds.Config) { c.Endpoint = "https://rds.aliyuncs.com/v1" }, "BACKUPFLOW_ALIRDS_ENDPOINT: must be https://host[:port]"},
+		{"endpoint with a scheme we do not speak", func(c *alirds.Config) { c.Endpoint = "ftp://rds.aliyuncs.com" }, "BACKUPFLOW_ALIRDS_ENDPOINT: the scheme must be https"},
 	}
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {
@@ -102,4 +114,32 @@ func TestProductionSpeaksHTTPS(t *testing.T) {
 	b := <-first
 	assert.Equal(t, byte(0x16), b[0], "a TLS handshake record, not plain HTTP (got %q)", b)
 	assert.Equal(t, byte(0x03), b[1])
+}
+
+// TestRedirectNotFollowed: the SDK's own http.Client would follow a redirect
+// with the signed request; the driver's transport stops at the 307, so the
+// target never hears of it, and the error names the variable to fix.
+func TestRedirectNotFollowed(t *testing.T) {
+	var reached atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Add(1) }))
+	t.Cleanup(target.Close)
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect) // the signed query too
+	}))
+	t.Cleanup(redirect.Close)
+
+	cfg := simConfig(startSim(t))
+	cfg.Endpoint = redirect.URL
+	err := newDriver(t, cfg).Preflight(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(72)))
+	require.Error(t, err)
+	var pe *provider.Error
+	require.True(t, errors.As(err, &pe), "%v", err)
+	assert.Equal(t, provider.FailedPrecondition, pe.Class, "%v", err)
+	assert.Equal(t, http.StatusTemporaryRedirect, pe.HTTPStatus)
+	assert.Contains(t, err.Error(), "BACKUPFLOW_ALIRDS_ENDPOINT")
+	assert.Contains(t, err.Error(), target.URL)
+	for _, leak := range []string{sim.AccessKeySecret, "Signature", "AccessKeyId", "?"} {
+		assert.NotContains(t, err.Error(), leak)
+	}
+	assert.Zero(t, reached.Load(), "the signed request never reached the redirect target")
 }

@@ -93,7 +93,7 @@ func classify(err error) error {
 		if pe.Provider == "" {
 			pe.Provider = backup.ProviderAliRDS
 		}
-		return err
+		return pe // not err: a *url.Error around it quotes the signed URL
 	}
 	var se *sdkerrors.ServerError
 	if errors.As(err, &se) {
