@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"time"
 
@@ -31,11 +30,18 @@ import (
 //   - BACKUPFLOW_SPANNER_CREDENTIALS_FILE: a service-account key file.
 //   - otherwise Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS,
 //     gcloud, metadata server); in insecure mode, no credentials at all.
+//
+// The endpoint follows provider.CheckEndpoint like every driver's. There is no
+// redirect to refuse: gRPC has none, so credentials only ever go to Endpoint.
 type Config struct {
-	// Endpoint overrides spanner.googleapis.com:443, e.g. a simulator's 127.0.0.1:PORT.
+	// Endpoint overrides spanner.googleapis.com:443: host[:port] or
+	// https://host[:port], e.g. a simulator's 127.0.0.1:PORT.
 	Endpoint string `env:"BACKUPFLOW_SPANNER_ENDPOINT"`
-	// Insecure dials Endpoint in plaintext (simulator only; loopback endpoints only).
+	// Insecure dials Endpoint in plaintext (a loopback simulator only).
 	Insecure bool `env:"BACKUPFLOW_SPANNER_INSECURE"`
+	// CallTimeout bounds each RPC, so a connection that never answers fails
+	// the call instead of holding the activity to its own timeout (0: 30 s).
+	CallTimeout time.Duration `env:"BACKUPFLOW_SPANNER_CALL_TIMEOUT" envDefault:"30s"`
 	// CredentialsFile is a service-account key file (JSON).
 	CredentialsFile string `env:"BACKUPFLOW_SPANNER_CREDENTIALS_FILE"`
 	// AccessToken is a static OAuth2 access token.
@@ -49,17 +55,11 @@ func (c Config) Check() error {
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 	}
-	if c.Endpoint != "" {
-		host, port, err := net.SplitHostPort(c.Endpoint)
-		if err != nil || host == "" || port == "" {
-			bad("BACKUPFLOW_SPANNER_ENDPOINT", "must be host:port, got %q", c.Endpoint)
-		} else if c.Insecure {
-			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-				bad("BACKUPFLOW_SPANNER_INSECURE", "plaintext is only allowed to a loopback endpoint (a simulator), not %q", c.Endpoint)
-			}
-		}
-	} else if c.Insecure {
-		bad("BACKUPFLOW_SPANNER_INSECURE", "requires BACKUPFLOW_SPANNER_ENDPOINT (a simulator's address)")
+	if _, err := c.endpoint(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.CallTimeout < 0 {
+		bad("BACKUPFLOW_SPANNER_CALL_TIMEOUT", "must not be negative")
 	}
 	if c.AccessToken != "" && c.AccessTokenFile != "" {
 		bad("BACKUPFLOW_SPANNER_ACCESS_TOKEN", "and BACKUPFLOW_SPANNER_ACCESS_TOKEN_FILE are both set; set one")
@@ -83,9 +83,14 @@ func (c Config) Check() error {
 func (c Config) clientOptions() []option.ClientOption {
 	var opts []option.ClientOption
 	token := provider.SecretFrom(c.AccessToken, c.AccessTokenFile)
-	if c.Endpoint != "" {
-		opts = append(opts, option.WithEndpoint(c.Endpoint))
+	if ep, _ := c.endpoint(); !ep.IsZero() {
+		opts = append(opts, option.WithEndpoint(ep.HostPort()))
 	}
+	timeout := c.CallTimeout
+	if timeout == 0 {
+		timeout = defaultCallTimeout
+	}
+	opts = append(opts, option.WithGRPCDialOption(grpc.WithChainUnaryInterceptor(callTimeout(timeout))))
 	switch {
 	case c.Insecure:
 		opts = append(opts,
@@ -100,6 +105,22 @@ func (c Config) clientOptions() []option.ClientOption {
 		opts = append(opts, option.WithAuthCredentialsFile(option.ServiceAccount, c.CredentialsFile))
 	}
 	return opts
+}
+
+// endpoint checks Endpoint and Insecure by the one rule of every driver.
+func (c Config) endpoint() (provider.Endpoint, error) {
+	return provider.CheckEndpoint("BACKUPFLOW_SPANNER_ENDPOINT", "BACKUPFLOW_SPANNER_INSECURE", c.Endpoint, c.Insecure)
+}
+
+const defaultCallTimeout = 30 * time.Second
+
+// callTimeout bounds every unary RPC (all the admin calls the driver makes).
+func callTimeout(d time.Duration) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
 }
 
 // bearer attaches a static access token to every call over a plaintext

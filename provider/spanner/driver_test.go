@@ -622,7 +622,7 @@ func TestNewReportsConfigErrorsByVariable(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.json")
 	cases := map[string]spanner.Config{
 		"BACKUPFLOW_SPANNER_INSECURE":         {Insecure: true},
-		"BACKUPFLOW_SPANNER_ENDPOINT":         {Endpoint: "no-port"},
+		"BACKUPFLOW_SPANNER_ENDPOINT":         {Endpoint: "spanner.example.com/v1"},
 		"BACKUPFLOW_SPANNER_CREDENTIALS_FILE": {CredentialsFile: missing},
 		"BACKUPFLOW_SPANNER_ACCESS_TOKEN":     {AccessToken: "a", AccessTokenFile: "b"},
 	}
