@@ -15,6 +15,7 @@ func startTaurusDB(o Options) (*Cloud, error) {
 		Simulator: sim,
 		Env: map[string]string{
 			"BACKUPFLOW_TAURUSDB_ENDPOINT":   sim.Endpoint(),
+			"BACKUPFLOW_TAURUSDB_INSECURE":   "true",
 			"BACKUPFLOW_TAURUSDB_PROJECT_ID": taurussim.ProjectID,
 			"BACKUPFLOW_TAURUSDB_ACCESS_KEY": taurussim.AccessKey,
 			"BACKUPFLOW_TAURUSDB_SECRET_KEY": taurussim.SecretKey,
@@ -34,6 +35,7 @@ func startOTCRDS(o Options) (*Cloud, error) {
 		Simulator: sim,
 		Env: map[string]string{
 			"BACKUPFLOW_OTCRDS_ENDPOINT":     sim.Endpoint(),
+			"BACKUPFLOW_OTCRDS_INSECURE":     "true",
 			"BACKUPFLOW_OTCRDS_PROJECT_ID":   otcsim.ProjectID,
 			"BACKUPFLOW_OTCRDS_AUTH":         "token",
 			"BACKUPFLOW_OTCRDS_IAM_ENDPOINT": sim.IAMEndpoint(),

@@ -37,6 +37,9 @@ type ClientOptions struct {
 	// share one transport between clients, and wrap it (HeaderCapture) for a
 	// client that must see response headers.
 	Transport http.RoundTripper
+	// EndpointVar is the variable that sets Endpoint, named when the endpoint
+	// answers with a redirect.
+	EndpointVar string
 }
 
 // NewTransport returns the HTTP transport for a driver's SDK clients.
@@ -54,7 +57,8 @@ func NewTransport() *http.Transport {
 
 // BuildClient finishes an SDK client builder (GaussDBClientBuilder(),
 // RdsClientBuilder()): endpoint, credential, per-call timeout, a transport of
-// its own and ErrorHandler, which keeps Retry-After. It uses SafeBuild, never Build.
+// its own that refuses redirects and ErrorHandler, which keeps Retry-After.
+// It uses SafeBuild, never Build.
 func BuildClient(b *core.HcHttpClientBuilder, o ClientOptions) (*core.HcHttpClient, error) {
 	timeout := o.Timeout
 	if timeout <= 0 {
@@ -64,7 +68,12 @@ func BuildClient(b *core.HcHttpClientBuilder, o ClientOptions) (*core.HcHttpClie
 	if transport == nil {
 		transport = NewTransport()
 	}
-	hc := config.DefaultHttpConfig().WithTimeout(timeout).WithHttpRoundTripper(transport)
+	// Every request carries a signature or a token: the SDK's client must not
+	// follow a redirect (AllowRedirects false sets its CheckRedirect to stop),
+	// and the redirect answer it then hands back, which its error handler
+	// would read as a success, becomes a FailedPrecondition in the transport.
+	hc := config.DefaultHttpConfig().WithTimeout(timeout).WithAllowRedirects(false).
+		WithHttpRoundTripper(provider.NoRedirects(transport, o.EndpointVar))
 	if o.CredentialType != "" {
 		b = b.WithCredentialsType(o.CredentialType)
 	}

@@ -3,7 +3,6 @@ package huaweicloud
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 
 	"github.com/backupflow/backupflow/provider"
@@ -22,15 +21,21 @@ func (c *ConfigErrors) Add(name, format string, args ...any) {
 // Err joins everything reported; nil when nothing was.
 func (c *ConfigErrors) Err() error { return errors.Join(c.errs...) }
 
-// CheckURL requires variable name to be an http(s) URL.
-func (c *ConfigErrors) CheckURL(name, v string) {
-	if v == "" {
+// Endpoint checks variable name by provider.CheckEndpoint, the rule of every
+// driver (insecureVar is the driver's BACKUPFLOW_<P>_INSECURE), and returns
+// the URL the SDK takes ("" when wrong or not given). An empty value is
+// reported as missing.
+func (c *ConfigErrors) Endpoint(name, insecureVar, v string, insecure bool) string {
+	if v == "" && !insecure {
 		c.Add(name, "is required")
-		return
+		return ""
 	}
-	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.Add(name, "must be an http(s) URL, got %q", v)
+	ep, err := provider.CheckEndpoint(name, insecureVar, v, insecure)
+	if err != nil {
+		c.errs = append(c.errs, err)
+		return ""
 	}
+	return ep.URL()
 }
 
 var projectIDRule = regexp.MustCompile(`^[A-Za-z0-9]{32}$`)

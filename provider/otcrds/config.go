@@ -22,8 +22,11 @@ const (
 // *_FILE path; they never print.
 type Config struct {
 	// Endpoint is the RDS API URL, e.g. https://rds.eu-de.otc.t-systems.com,
-	// or http://127.0.0.1:PORT for the simulator.
+	// or http://127.0.0.1:PORT for the simulator (with Insecure).
 	Endpoint string `env:"BACKUPFLOW_OTCRDS_ENDPOINT"`
+	// Insecure allows plain http to loopback endpoints, RDS and IAM alike: a
+	// simulator (provider.CheckEndpoint).
+	Insecure bool `env:"BACKUPFLOW_OTCRDS_INSECURE"`
 	// ProjectID is always given, so the SDK never calls IAM to look it up.
 	ProjectID string `env:"BACKUPFLOW_OTCRDS_PROJECT_ID"`
 	// Auth is token (default) or aksk.
@@ -50,14 +53,16 @@ type Config struct {
 }
 
 type resolved struct {
-	secretKey, password string
+	// endpoint and iamEndpoint are the checked URLs ("" for IAM with aksk).
+	endpoint, iamEndpoint string
+	secretKey, password   string
 }
 
 // resolve checks the configuration, naming each variable at fault.
 func (c Config) resolve() (resolved, error) {
 	var errs huaweicloud.ConfigErrors
 	var r resolved
-	errs.CheckURL("BACKUPFLOW_OTCRDS_ENDPOINT", c.Endpoint)
+	r.endpoint = errs.Endpoint("BACKUPFLOW_OTCRDS_ENDPOINT", "BACKUPFLOW_OTCRDS_INSECURE", c.Endpoint, c.Insecure)
 	errs.CheckProjectID("BACKUPFLOW_OTCRDS_PROJECT_ID", c.ProjectID)
 	switch c.Auth {
 	case AuthAKSK:
@@ -66,7 +71,7 @@ func (c Config) resolve() (resolved, error) {
 		}
 		r.secretKey = errs.Secret("BACKUPFLOW_OTCRDS_SECRET_KEY", c.SecretKey, c.SecretKeyFile, "BACKUPFLOW_OTCRDS_AUTH=aksk")
 	case AuthToken, "":
-		errs.CheckURL("BACKUPFLOW_OTCRDS_IAM_ENDPOINT", c.IAMEndpoint)
+		r.iamEndpoint = errs.Endpoint("BACKUPFLOW_OTCRDS_IAM_ENDPOINT", "BACKUPFLOW_OTCRDS_INSECURE", c.IAMEndpoint, c.Insecure)
 		if c.Username == "" {
 			errs.Add("BACKUPFLOW_OTCRDS_USERNAME", "is required with BACKUPFLOW_OTCRDS_AUTH=token")
 		}

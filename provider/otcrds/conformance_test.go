@@ -20,7 +20,7 @@ var startSim = huaweitest.Starter(sim.Start)
 
 func tokenConfig(s *sim.Server, password string) otcrds.Config {
 	return otcrds.Config{
-		Endpoint: s.Endpoint(), ProjectID: sim.ProjectID, Auth: otcrds.AuthToken,
+		Endpoint: s.Endpoint(), Insecure: true, ProjectID: sim.ProjectID, Auth: otcrds.AuthToken,
 		IAMEndpoint: s.IAMEndpoint(), Username: sim.Username, Password: provider.Secret(password), Domain: sim.Domain,
 		CallTimeout: 10 * time.Second,
 	}
@@ -28,7 +28,7 @@ func tokenConfig(s *sim.Server, password string) otcrds.Config {
 
 func akskConfig(s *sim.Server, secret string) otcrds.Config {
 	return otcrds.Config{
-		Endpoint: s.Endpoint(), ProjectID: sim.ProjectID, Auth: otcrds.AuthAKSK,
+		Endpoint: s.Endpoint(), Insecure: true, ProjectID: sim.ProjectID, Auth: otcrds.AuthAKSK,
 		AccessKey: sim.AccessKey, SecretKey: provider.Secret(secret), CallTimeout: 10 * time.Second,
 	}
 }

@@ -37,7 +37,7 @@ func TestDocumentedCodesMapToDocumentedClasses(t *testing.T) {
 				hw.WriteError(w, hw.Errf(status, code, "answer of the doc test"))
 			}))
 			t.Cleanup(endpoint.Close)
-			d := newDriver(t, otcrds.Config{Endpoint: endpoint.URL, ProjectID: sim.ProjectID, Auth: otcrds.AuthAKSK,
+			d := newDriver(t, otcrds.Config{Endpoint: endpoint.URL, Insecure: true, ProjectID: sim.ProjectID, Auth: otcrds.AuthAKSK,
 				AccessKey: sim.AccessKey, SecretKey: provider.Secret(sim.SecretKey)})
 			e := pe(t, d.Preflight(ctx(t), job(section(nil))))
 			assert.Equal(t, class, e.Class)

@@ -419,12 +419,12 @@ func TestConfig(t *testing.T) {
 		"BACKUPFLOW_OTCRDS_USERNAME", "BACKUPFLOW_OTCRDS_PASSWORD", "BACKUPFLOW_OTCRDS_DOMAIN"} {
 		assert.Contains(t, err.Error(), v)
 	}
-	_, err = otcrds.New(otcrds.Config{Auth: otcrds.AuthAKSK, Endpoint: "http://127.0.0.1:1", ProjectID: sim.ProjectID})
+	_, err = otcrds.New(otcrds.Config{Auth: otcrds.AuthAKSK, Endpoint: "http://127.0.0.1:1", Insecure: true, ProjectID: sim.ProjectID})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "BACKUPFLOW_OTCRDS_ACCESS_KEY")
 	assert.Contains(t, err.Error(), "BACKUPFLOW_OTCRDS_SECRET_KEY")
 	assert.NotContains(t, err.Error(), "BACKUPFLOW_OTCRDS_USERNAME", "token settings are not needed for aksk")
-	_, err = otcrds.New(otcrds.Config{Auth: "basic", Endpoint: "http://127.0.0.1:1", ProjectID: sim.ProjectID})
+	_, err = otcrds.New(otcrds.Config{Auth: "basic", Endpoint: "http://127.0.0.1:1", Insecure: true, ProjectID: sim.ProjectID})
 	assert.ErrorContains(t, err, "BACKUPFLOW_OTCRDS_AUTH: must be token or aksk")
 }
 
@@ -433,6 +433,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "password")
 	require.NoError(t, os.WriteFile(file, []byte(sim.Password+"\n"), 0o600))
 	t.Setenv("BACKUPFLOW_OTCRDS_ENDPOINT", s.Endpoint())
+	t.Setenv("BACKUPFLOW_OTCRDS_INSECURE", "true")
 	t.Setenv("BACKUPFLOW_OTCRDS_PROJECT_ID", sim.ProjectID)
 	t.Setenv("BACKUPFLOW_OTCRDS_IAM_ENDPOINT", s.IAMEndpoint())
 	t.Setenv("BACKUPFLOW_OTCRDS_USERNAME", sim.Username)

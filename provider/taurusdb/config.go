@@ -14,9 +14,12 @@ import (
 // *_FILE path; they never print.
 type Config struct {
 	// Endpoint is the TaurusDB API URL, e.g. https://gaussdb.eu-west-101.myhuaweicloud.eu,
-	// or http://127.0.0.1:PORT for the simulator. When empty it comes from Region
-	// through the SDK's region table.
+	// or http://127.0.0.1:PORT for the simulator (with Insecure). When empty it
+	// comes from Region through the SDK's region table.
 	Endpoint string `env:"BACKUPFLOW_TAURUSDB_ENDPOINT"`
+	// Insecure allows plain http to a loopback endpoint: a simulator
+	// (provider.CheckEndpoint).
+	Insecure bool `env:"BACKUPFLOW_TAURUSDB_INSECURE"`
 	// Region is only needed when Endpoint is empty.
 	Region string `env:"BACKUPFLOW_TAURUSDB_REGION"`
 	// ProjectID is always given, so the SDK never calls IAM to look it up.
@@ -32,10 +35,9 @@ type Config struct {
 // the endpoint and secret key to use.
 func (c Config) resolve() (endpoint string, secretKey string, err error) {
 	var errs huaweicloud.ConfigErrors
-	endpoint = c.Endpoint
 	switch {
-	case endpoint != "":
-		errs.CheckURL("BACKUPFLOW_TAURUSDB_ENDPOINT", endpoint)
+	case c.Endpoint != "" || c.Insecure:
+		endpoint = errs.Endpoint("BACKUPFLOW_TAURUSDB_ENDPOINT", "BACKUPFLOW_TAURUSDB_INSECURE", c.Endpoint, c.Insecure)
 	case c.Region != "":
 		r, err := gaussregion.SafeValueOf(c.Region)
 		if err != nil || len(r.Endpoints) == 0 {

@@ -22,6 +22,7 @@ func newDriver(t *testing.T, s *sim.Server, secret string) *taurusdb.Driver {
 	t.Helper()
 	d, err := taurusdb.New(taurusdb.Config{
 		Endpoint:    s.Endpoint(),
+		Insecure:    true,
 		ProjectID:   sim.ProjectID,
 		AccessKey:   sim.AccessKey,
 		SecretKey:   provider.Secret(secret),

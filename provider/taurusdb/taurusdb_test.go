@@ -269,7 +269,7 @@ func TestConfig(t *testing.T) {
 	}
 	_, err = taurusdb.New(taurusdb.Config{Endpoint: "ftp://x", ProjectID: "short", AccessKey: "a", SecretKey: "s", SecretKeyFile: "s"})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "BACKUPFLOW_TAURUSDB_ENDPOINT: must be an http(s) URL")
+	assert.Contains(t, err.Error(), "BACKUPFLOW_TAURUSDB_ENDPOINT: the scheme must be https")
 	assert.Contains(t, err.Error(), "BACKUPFLOW_TAURUSDB_PROJECT_ID: must be 32")
 	assert.Contains(t, err.Error(), "both set")
 	assert.NotContains(t, err.Error(), "\"s\"", "secrets never print")
@@ -285,6 +285,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "sk")
 	require.NoError(t, os.WriteFile(file, []byte(sim.SecretKey+"\n"), 0o600))
 	t.Setenv("BACKUPFLOW_TAURUSDB_ENDPOINT", s.Endpoint())
+	t.Setenv("BACKUPFLOW_TAURUSDB_INSECURE", "true")
 	t.Setenv("BACKUPFLOW_TAURUSDB_PROJECT_ID", sim.ProjectID)
 	t.Setenv("BACKUPFLOW_TAURUSDB_ACCESS_KEY", sim.AccessKey)
 	t.Setenv("BACKUPFLOW_TAURUSDB_SECRET_KEY_FILE", file)
