@@ -83,6 +83,15 @@ func (b *backupRecord) creating(now time.Time) bool { return !b.op.done(now) }
 
 func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
 
+// storedTime is a request's timestamp as the simulator keeps it: to the
+// microsecond, anything finer cut off. The API documents expire_time with
+// microsecond granularity; that Spanner keeps exactly the microseconds sent
+// is our guess (docs/providers/spanner.md, "Ownership"), and the driver's
+// ownership marker rests on it.
+func storedTime(t *timestamppb.Timestamp) time.Time {
+	return t.AsTime().Truncate(time.Microsecond)
+}
+
 // The structured detail the simulator attaches to the "one pending backup
 // creation per database" refusal: a google.rpc.ErrorInfo with this reason
 // and domain, and the database in its metadata. Spanner documents no detail
@@ -292,7 +301,7 @@ func (s *Server) CreateBackup(_ context.Context, req *databasepb.CreateBackupReq
 	if in.GetExpireTime() == nil {
 		return nil, invalid("backup.expire_time is required.")
 	}
-	expire := in.GetExpireTime().AsTime()
+	expire := storedTime(in.GetExpireTime())
 	if err := checkExpiry(expire, now, "the time the request is processed"); err != nil {
 		return nil, err
 	}
@@ -367,7 +376,7 @@ func (s *Server) CopyBackup(_ context.Context, req *databasepb.CopyBackupRequest
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"Source backup %s is not ready for copying: it is still being created (state CREATING).", src.name)
 	}
-	expire := req.GetExpireTime().AsTime()
+	expire := storedTime(req.GetExpireTime())
 	if err := checkExpiry(expire, src.createTime, "the create_time of the source backup"); err != nil {
 		return nil, err
 	}

@@ -78,6 +78,7 @@ type Server struct {
 	perMethod  map[string]int // calls by method name (CreateBackup, ...)
 	requests   int
 	loseNext   bool
+	dropNext   bool
 	queued     []fault
 	faultRate  float64
 	rng        *rand.Rand
@@ -185,12 +186,16 @@ func (s *Server) CallsTo(method string) int {
 	return s.perMethod[method]
 }
 
-// Faults counts the faults injected so far (FailNext, LoseNextCreate and SetFaultRate).
+// Faults counts the faults injected so far (FailNext, LoseNextCreate, DropNextCreate and SetFaultRate).
 func (s *Server) Faults() int { s.mu.Lock(); defer s.mu.Unlock(); return s.faults }
 
 // LoseNextCreate makes the next CreateBackup or CopyBackup apply and then
 // answer UNAVAILABLE, as when the connection drops after the commit.
 func (s *Server) LoseNextCreate() { s.mu.Lock(); s.loseNext = true; s.mu.Unlock() }
+
+// DropNextCreate makes the next CreateBackup or CopyBackup fail with
+// UNAVAILABLE before it applies, as when the connection drops while sending.
+func (s *Server) DropNextCreate() { s.mu.Lock(); s.dropNext = true; s.mu.Unlock() }
 
 // FailNext makes the next n calls fail before being applied: Unavailable ->
 // UNAVAILABLE; Throttled -> RESOURCE_EXHAUSTED with a google.rpc.RetryInfo
@@ -273,7 +278,7 @@ func (s *Server) SetFaultRate(p float64, stream int64) {
 	s.rng = rand.New(rand.NewPCG(uint64(stream), 0x5eed5a1e))
 }
 
-// isCreate reports whether a method starts a backup (for LoseNextCreate).
+// isCreate reports whether a method starts a backup (for LoseNextCreate and DropNextCreate).
 func isCreate(method string) bool {
 	return method == databasepb.DatabaseAdmin_CreateBackup_FullMethodName ||
 		method == databasepb.DatabaseAdmin_CopyBackup_FullMethodName
@@ -294,6 +299,9 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		switch q := s.takeQueued(path.Base(info.FullMethod)); {
 		case q != nil:
 			f = q
+		case s.dropNext && isCreate(info.FullMethod):
+			s.dropNext = false
+			f = &fault{kind: faultUnavailable}
 		case s.loseNext && isCreate(info.FullMethod):
 			s.loseNext = false
 			f = &fault{kind: faultLost}
