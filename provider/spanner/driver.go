@@ -6,9 +6,12 @@
 // which is the Operation.ID, so any process resumes it by name
 // (CreateBackupOperation(name) / CopyBackupOperation(name)).
 //
-// Idempotency: the backup ID is the caller's and deterministic, so a retried
-// Start gets ALREADY_EXISTS and adopts the backup when it is ours (see owns);
-// Find does the same lookup without creating.
+// Ownership is proven, never inferred: a backup has no labels or
+// description, so the owner's marker is the sub-second part of the
+// expire_time every create and copy sends (marker.go). A retried Start gets
+// ALREADY_EXISTS and adopts the backup only when its expire_time carries the
+// marker; Find does the same lookup without creating. A same-ID backup
+// without it is somebody else's (provider.NotOurs): never adopted or deleted.
 //
 // Cancel deletes the pending backup (DeleteBackup deletes a pending or
 // completed backup), which stops the work at once and ends the operation
@@ -47,12 +50,6 @@ import (
 	"github.com/backupflow/backupflow/provider"
 )
 
-// ClockSkew is how much earlier than the workflow's start (Temporal's clock)
-// a backup's createTime (Spanner's clock) may be and still count as ours.
-// The backup is created after the workflow starts, so only clock skew can put
-// it earlier; anything older was made by someone else.
-const ClockSkew = 5 * time.Second
-
 // noRetry turns the SDK's automatic retries off for one call (see package doc).
 var noRetry = gax.WithRetry(nil)
 
@@ -84,7 +81,8 @@ func asTime(t *timestamppb.Timestamp) *time.Time {
 // Preflight checks what Validate cannot: for a create, that the database
 // exists, is READY and still holds versionTime; for a copy, that the source
 // exists and is READY (else Busy: it will be) and that expireTime is within
-// 6 hours to 366 days of the source's createTime (and below its maxExpireTime).
+// 6 hours to 366 days of the source's createTime (and below its
+// maxExpireTime), checked on the value sent (with the owner's marker).
 func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
 	s, err := parse(job.Kind, job.Section)
 	if err != nil {
@@ -115,32 +113,37 @@ func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
 			Message: fmt.Sprintf("source backup %s is %s, not READY yet; it can be copied once READY", s.source, src.GetState())}
 	}
 	created := src.GetCreateTime().AsTime()
-	if s.expireTime.Before(created.Add(MinExpiry)) || s.expireTime.After(created.Add(MaxExpiry)) {
+	sent := markedExpire(s.expireTime, job.Owner)
+	inBounds := !s.expireTime.Before(created.Add(MinExpiry)) && !s.expireTime.After(created.Add(MaxExpiry))
+	if sent.Before(created.Add(MinExpiry)) || sent.After(created.Add(MaxExpiry)) {
 		return provider.Invalid(field("expireTime"),
-			"must be at least 6 hours and at most 366 days after the source backup's createTime %s, got %s",
-			created.Format(time.RFC3339Nano), s.expireTime.UTC().Format(time.RFC3339Nano))
+			"must be at least 6 hours and at most 366 days after the source backup's createTime %s, got %s (sent as %s)%s",
+			created.Format(time.RFC3339Nano), s.expireTime.UTC().Format(time.RFC3339Nano), sent.Format(time.RFC3339Nano), noteIf(inBounds))
 	}
-	if m := src.GetMaxExpireTime(); m != nil && s.expireTime.After(m.AsTime()) {
-		return provider.Invalid(field("expireTime"), "must not be after the source backup's maxExpireTime %s, got %s",
-			m.AsTime().Format(time.RFC3339Nano), s.expireTime.UTC().Format(time.RFC3339Nano))
+	if m := src.GetMaxExpireTime(); m != nil && sent.After(m.AsTime()) {
+		return provider.Invalid(field("expireTime"), "must not be after the source backup's maxExpireTime %s, got %s (sent as %s)%s",
+			m.AsTime().Format(time.RFC3339Nano), s.expireTime.UTC().Format(time.RFC3339Nano), sent.Format(time.RFC3339Nano),
+			noteIf(!s.expireTime.After(m.AsTime())))
 	}
 	return nil
 }
 
-// Start creates (or copies) the backup. When the backup ID is taken, or the
-// database already has a pending creation, it adopts the backup if it is
-// ours (a retry after a lost response); otherwise it returns the error.
+// Start creates (or copies) the backup, its expireTime carrying the owner's
+// marker. When the backup ID is taken, or the database already has a pending
+// creation, it adopts the backup if the marker proves it ours (a retry after
+// a lost response) and refuses a same-ID backup without it (NotOurs).
 //
 // Spanner checks the expireTime bounds when it processes the request, and a
 // start may come hours after Validate (a busy database is retried with long
-// back-off), so the bounds are checked again here, against the clock now,
-// before any create call; a backup of ours already made is still adopted.
+// back-off), so the bounds are checked again here, against the clock now and
+// on the value sent, before any create call; a backup of ours already made is
+// still adopted.
 func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operation, error) {
 	s, err := parse(job.Kind, job.Section)
 	if err != nil {
 		return provider.Operation{}, err
 	}
-	if terr := s.checkTimes(d.now()); terr != nil {
+	if terr := s.checkTimes(d.now(), &job.Owner); terr != nil {
 		found, ferr := d.Find(ctx, job)
 		switch {
 		case ferr != nil:
@@ -153,14 +156,14 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 	var name string
 	var progress *databasepb.OperationProgress
 	if s.kind == backup.KindCreate {
-		lro, cerr := d.client.CreateBackup(ctx, s.createRequest(), noRetry)
+		lro, cerr := d.client.CreateBackup(ctx, s.createRequest(job.Owner), noRetry)
 		if err = cerr; err == nil {
 			name = lro.Name()
 			md, _ := lro.Metadata()
 			progress = md.GetProgress()
 		}
 	} else {
-		lro, cerr := d.client.CopyBackup(ctx, s.copyRequest(), noRetry)
+		lro, cerr := d.client.CopyBackup(ctx, s.copyRequest(job.Owner), noRetry)
 		if err = cerr; err == nil {
 			name = lro.Name()
 			md, _ := lro.Metadata()
@@ -168,9 +171,7 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 		}
 	}
 	if err == nil {
-		op := s.operation(name, asTime(progress.GetStartTime()))
-		op.Extra[extraCreatedHere] = "true"
-		return op, nil
+		return s.operation(name, asTime(progress.GetStartTime()), proofCreateResponse), nil
 	}
 	perr := mapError(err)
 	class := provider.ClassOf(perr)
@@ -181,6 +182,8 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 	switch {
 	case found != nil:
 		return *found, nil
+	case provider.UnprovenOf(ferr) != nil:
+		return provider.Operation{}, ferr // a same-ID backup that is not ours: it blocks this backup for good
 	case ferr != nil && class == provider.AlreadyExists:
 		return provider.Operation{}, ferr
 	case ferr == nil && class == provider.AlreadyExists:
@@ -195,14 +198,25 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 	return provider.Operation{}, perr
 }
 
-// extraCreatedHere marks an operation that this driver's own create or copy
-// call returned, as opposed to one adopted by Find (whose ownership rests on
-// the backup's name and creation time).
-const extraCreatedHere = "createdHere"
+// Operation.Extra keys and values saying how the driver knows an operation
+// is the owner's: the answer of its own create (or copy) call, or the
+// marker on the backup's expire_time. Cancel deletes the pending backup of a
+// proven operation only. extraCreatedHere is how operations recorded before
+// the marker existed say the first.
+const (
+	extraProof          = "proof"
+	proofCreateResponse = "createResponse"
+	proofMarker         = "expireTimeMarker"
+	extraCreatedHere    = "createdHere"
+)
+
+func proven(op provider.Operation) bool {
+	return op.Extra[extraProof] == proofCreateResponse || op.Extra[extraProof] == proofMarker || op.Extra[extraCreatedHere] == "true"
+}
 
 // operation is the Operation for the backup s names.
-func (s spec) operation(opName string, startedAt *time.Time) provider.Operation {
-	extra := map[string]string{"parent": s.parent}
+func (s spec) operation(opName string, startedAt *time.Time, proof string) provider.Operation {
+	extra := map[string]string{"parent": s.parent, extraProof: proof}
 	if s.kind == backup.KindCreate {
 		extra["database"] = s.database
 	} else {
@@ -212,18 +226,23 @@ func (s spec) operation(opName string, startedAt *time.Time) provider.Operation 
 		Resource: s.target().Resource, Kind: s.kind, Extra: extra, StartedAt: startedAt}
 }
 
-// Find returns the operation of the backup the job names when it exists and
-// is ours, nil when there is no such backup, and AlreadyExists when the
-// backup exists but is somebody else's.
+// Find returns the operation of the backup the job names when its
+// expire_time carries the owner's marker and it is of the requested database
+// (a create) or source backup (a copy); nil when there is no such backup; and
+// provider.NotOurs naming the backup when it exists without that proof.
 //
-// "Ours" means: the request that made the backup was received no earlier
-// than the workflow started (Owner.StartedAt, less ClockSkew) AND it is of the requested database (a
-// create) or of the requested source backup (a copy: the source named in its
-// CopyBackupMetadata, or, when that operation is no longer listed, the
-// source's database and versionTime, which a copy inherits). Backups carry
-// no labels, so the workflow ID itself cannot be recorded on them.
+// The operations are listed before the backup is read: an operation still
+// running when listed is the one making the backup under that name, so the
+// backup read afterwards, if it carries the marker, is that operation's. A
+// finished operation is taken only when the backup it returned carries the
+// marker; otherwise (and when Spanner no longer lists it) the backup name
+// stands in for the operation.
 func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operation, error) {
 	s, err := parse(job.Kind, job.Section)
+	if err != nil {
+		return nil, err
+	}
+	lro, md, err := d.findOperation(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -234,26 +253,41 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 	if err != nil {
 		return nil, mapError(err)
 	}
-	lro, md, err := d.findOperation(ctx, s)
+	if !carriesMarker(b.GetExpireTime(), job.Owner) {
+		return nil, notOurs(b.GetName(), whyNotOurs)
+	}
+	if lro != nil && lro.GetDone() && !carriesMarker(responseBackup(lro).GetExpireTime(), job.Owner) {
+		lro, md = nil, nil // it made an earlier backup under this name, not this one
+	}
+	why, err := d.mismatch(ctx, s, b, md)
 	if err != nil {
 		return nil, err
 	}
-	ours, why, err := d.owns(ctx, s, b, md, job.Owner)
-	if err != nil {
-		return nil, err
-	}
-	if !ours {
-		return nil, &provider.Error{Class: provider.AlreadyExists, Provider: backup.ProviderSpanner,
-			Code: code.Code_ALREADY_EXISTS.String(), Field: field("backupId"),
-			Message: fmt.Sprintf("backup %s already exists and was not created by this workflow (%s); choose another backupId", s.backupName, why)}
+	if why != "" {
+		return nil, notOurs(b.GetName(), why)
 	}
 	if lro == nil {
 		// The operation is no longer listed: poll the backup itself.
-		op := s.operation(b.GetName(), asTime(b.GetCreateTime()))
+		op := s.operation(b.GetName(), asTime(b.GetCreateTime()), proofMarker)
 		return &op, nil
 	}
-	op := s.operation(lro.GetName(), asTime(md.progress.GetStartTime()))
+	op := s.operation(lro.GetName(), asTime(md.progress.GetStartTime()), proofMarker)
 	return &op, nil
+}
+
+func notOurs(backupName, why string) *provider.Error {
+	e := provider.NotOurs(backup.ProviderSpanner, []string{backupName}, why)
+	e.Field = field("backupId")
+	return e
+}
+
+// responseBackup is the backup a finished operation returned, nil if none.
+func responseBackup(op *longrunningpb.Operation) *databasepb.Backup {
+	var b databasepb.Backup
+	if r := op.GetResponse(); r == nil || r.UnmarshalTo(&b) != nil {
+		return nil
+	}
+	return &b
 }
 
 // opMeta is what create and copy metadata have in common.
@@ -311,42 +345,36 @@ func (d *Driver) findOperation(ctx context.Context, s spec) (*longrunningpb.Oper
 	return best, &bestMeta, nil
 }
 
-// owns decides whether an existing backup is the job's (see Find).
-func (d *Driver) owns(ctx context.Context, s spec, b *databasepb.Backup, md *opMeta, owner provider.Owner) (bool, string, error) {
-	// When the request was received: the operation's progress.startTime
-	// ("time the request was received"), else the backup's createTime (for a
-	// copy, Spanner's docs do not promise createTime is the copy's own).
-	created := b.GetCreateTime().AsTime()
-	if md != nil && md.progress.GetStartTime() != nil {
-		created = md.progress.GetStartTime().AsTime()
-	}
-	if !owner.StartedAt.IsZero() && created.Before(owner.StartedAt.Add(-ClockSkew)) {
-		return false, fmt.Sprintf("it was created at %s, before this workflow started at %s",
-			created.Format(time.RFC3339Nano), owner.StartedAt.UTC().Format(time.RFC3339Nano)), nil
-	}
+// mismatch says why a backup carrying the owner's marker is still not the
+// job's ("" when it is): a create's backup must be of the requested
+// database; a copy's of the requested source, as its operation's metadata
+// names it or, when that operation is no longer listed, as the database and
+// versionTime a copy inherits from its source show. Only a marker collision
+// (one in a million) or a job changed under the same owner gets here.
+func (d *Driver) mismatch(ctx context.Context, s spec, b *databasepb.Backup, md *opMeta) (string, error) {
 	if s.kind == backup.KindCreate {
 		if b.GetDatabase() != s.database {
-			return false, fmt.Sprintf("it is a backup of %s, not of %s", b.GetDatabase(), s.database), nil
+			return fmt.Sprintf("it is a backup of %s, not of %s", b.GetDatabase(), s.database), nil
 		}
-		return true, "", nil
+		return "", nil
 	}
 	if md != nil {
 		if md.source != s.source {
-			return false, fmt.Sprintf("it is a copy of %s, not of %s", md.source, s.source), nil
+			return fmt.Sprintf("it is a copy of %s, not of %s", md.source, s.source), nil
 		}
-		return true, "", nil
+		return "", nil
 	}
 	src, err := d.client.GetBackup(ctx, &databasepb.GetBackupRequest{Name: s.source}, noRetry)
 	if isCode(err, codes.NotFound) {
-		return false, "its copy operation is no longer listed and the source is gone", nil
+		return fmt.Sprintf("its copy operation is no longer listed and %s is gone, so it cannot be told to be a copy of it", s.source), nil
 	}
 	if err != nil {
-		return false, "", mapError(err)
+		return "", mapError(err)
 	}
 	if src.GetDatabase() != b.GetDatabase() || !proto.Equal(src.GetVersionTime(), b.GetVersionTime()) {
-		return false, fmt.Sprintf("its database and versionTime differ from those of %s", s.source), nil
+		return fmt.Sprintf("its database and versionTime differ from those of %s", s.source), nil
 	}
-	return true, "", nil
+	return "", nil
 }
 
 func isOperationName(id string) bool { return strings.Contains(id, "/operations/") }
@@ -428,12 +456,14 @@ func (d *Driver) pollBackup(ctx context.Context, op provider.Operation) (provide
 // be stopped: false, and the caller polls to the end and deletes what
 // finished.
 //
-// For an operation our own create (or copy) call returned (extraCreatedHere),
-// it deletes the pending backup rather than cancel the operation: the delete
-// takes effect at once, the cancel is best effort and asynchronous. That is
-// safe because the backup is proven ours: GetOperation shows our operation
-// still running and making op.BackupName. An operation adopted by Find, and
-// any refusal of the delete (FAILED_PRECONDITION), gets CancelOperation.
+// For a proven operation (its own create or copy call returned it, or Find
+// adopted it by the marker) it deletes the pending backup rather than cancel
+// the operation: the delete takes effect at once, the cancel is best effort
+// and asynchronous. That is safe because GetOperation shows the proven
+// operation still running and making op.BackupName, so the backup under that
+// name is the one it makes. An operation without a proof (recorded before
+// proofs were) and any refusal of the delete (FAILED_PRECONDITION) get
+// CancelOperation.
 func (d *Driver) Cancel(ctx context.Context, op provider.Operation) (bool, error) {
 	if !isOperationName(op.ID) {
 		return false, nil
@@ -447,7 +477,7 @@ func (d *Driver) Cancel(ctx context.Context, op provider.Operation) (bool, error
 	case lro.GetDone():
 		return false, nil
 	}
-	if md, ok := decodeMeta(lro); ok && op.Extra[extraCreatedHere] == "true" && md.name == op.BackupName {
+	if md, ok := decodeMeta(lro); ok && proven(op) && md.name == op.BackupName {
 		err := d.client.DeleteBackup(ctx, &databasepb.DeleteBackupRequest{Name: op.BackupName}, noRetry)
 		switch {
 		case err == nil, isCode(err, codes.NotFound):

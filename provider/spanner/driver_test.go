@@ -124,11 +124,12 @@ func TestDescribeReturnsTheBackupRecord(t *testing.T) {
 	d := newDriver(t, srv, sim.AccessToken)
 	version := srv.Now().Add(-10 * time.Minute).Truncate(time.Second)
 	expire := time.Now().Add(10 * 24 * time.Hour).UTC().Truncate(time.Second)
-	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "described", 4, func(s *backup.SpannerCreate) {
+	job := jobOf(backup.KindCreate, createSection(t, "described", 4, func(s *backup.SpannerCreate) {
 		s.Backup.VersionTime = version.Format(time.RFC3339)
 		s.Backup.ExpireTime = expire.Format(time.RFC3339)
 		s.EncryptionConfig = &backup.SpannerEncryptionConfig{EncryptionType: "GOOGLE_DEFAULT_ENCRYPTION"}
-	})))
+	}))
+	op := mustStart(t, d, job)
 	st := finish(t, srv, d, op)
 	require.Equal(t, provider.PhaseSucceeded, st.Phase)
 	assert.Equal(t, "READY", st.ProviderState)
@@ -142,7 +143,8 @@ func TestDescribeReturnsTheBackupRecord(t *testing.T) {
 	require.NotNil(t, b.SizeBytes)
 	assert.Positive(t, *b.SizeBytes)
 	require.NotNil(t, b.ExpireTime)
-	assert.True(t, expire.Equal(*b.ExpireTime))
+	assert.Equal(t, expire.Add(time.Duration(spanner.MarkerMicros(job.Owner))*time.Microsecond), b.ExpireTime.UTC(),
+		"the requested second, its sub-second part the owner's marker")
 	rec := record(t, b)
 	assert.Equal(t, sim.DatabaseName(4), rec.GetDatabase())
 	assert.True(t, version.Equal(rec.GetVersionTime().AsTime()), "versionTime reaches the provider")
@@ -219,8 +221,10 @@ func TestValidateAcceptsDocumentedVariants(t *testing.T) {
 		return raw(m)
 	}
 	cases := map[string]json.RawMessage{
-		"expire exactly 6h":   create(func(m map[string]any) { with(m, "backup.expireTime", now.Add(6*time.Hour).Format(time.RFC3339)) }),
-		"expire exactly 366d": create(func(m map[string]any) { with(m, "backup.expireTime", now.Add(366*24*time.Hour).Format(time.RFC3339)) }),
+		"expire exactly 6h": create(func(m map[string]any) { with(m, "backup.expireTime", now.Add(6*time.Hour).Format(time.RFC3339)) }),
+		"expire 366d less a second": create(func(m map[string]any) {
+			with(m, "backup.expireTime", now.Add(366*24*time.Hour-time.Second).Format(time.RFC3339))
+		}),
 		"expire with offset": create(func(m map[string]any) {
 			with(m, "backup.expireTime", now.Add(48*time.Hour).In(time.FixedZone("", 5*3600+1800)).Format(time.RFC3339))
 		}),
@@ -259,8 +263,10 @@ func TestValidateAcceptsDocumentedVariants(t *testing.T) {
 		"cmek": func(m map[string]any) {
 			m["encryptionConfig"] = map[string]any{"encryptionType": "CUSTOMER_MANAGED_ENCRYPTION", "kmsKeyNames": []string{key}}
 		},
-		"expire 1h from now":    func(m map[string]any) { m["expireTime"] = now.Add(time.Hour).Format(time.RFC3339) }, // fine if the source is older than 5h
-		"expire exactly 366d":   func(m map[string]any) { m["expireTime"] = now.Add(366 * 24 * time.Hour).Format(time.RFC3339) },
+		"expire 1h from now": func(m map[string]any) { m["expireTime"] = now.Add(time.Hour).Format(time.RFC3339) }, // fine if the source is older than 5h
+		"expire 366d less a second": func(m map[string]any) {
+			m["expireTime"] = now.Add(366*24*time.Hour - time.Second).Format(time.RFC3339)
+		},
 		"same ID, new instance": func(m map[string]any) { m["backupId"] = "nightly-1" },
 	}
 	for name, mut := range copyCases {
@@ -313,46 +319,107 @@ func TestStartAdoptsOwnBackupOnPendingCreation(t *testing.T) {
 	assert.Equal(t, op.ID, again.ID)
 }
 
-func TestAlreadyExistsWhenNotOurs(t *testing.T) {
+// requireNotOurs checks err refuses the backup as not proven ours, naming it
+// and why, at the backupId field, not retried.
+func requireNotOurs(t *testing.T, err error, name, why string) {
+	t.Helper()
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, provider.AlreadyExists, pe.Class, "%v", err)
+	assert.False(t, pe.Class.Retryable())
+	assert.Equal(t, []string{name}, provider.UnprovenOf(err))
+	assert.Equal(t, "spanner.backupId", pe.Field)
+	assert.Contains(t, pe.Message, name)
+	assert.Contains(t, pe.Message, why)
+}
+
+// assertStartAndFindRefuse checks that neither Start nor Find takes the backup.
+func assertStartAndFindRefuse(t *testing.T, d provider.Driver, job provider.Job, name, why string) {
+	t.Helper()
+	_, err := d.Start(testCtx(t), job)
+	requireNotOurs(t, err, name, why)
+	found, err := d.Find(testCtx(t), job)
+	assert.Nil(t, found)
+	requireNotOurs(t, err, name, why)
+}
+
+// TestSameIDBackupOfAnotherRunIsNotOurs: a second run of the same workflow
+// ID, with the same request, finds the first run's backup under its ID. The
+// first run's marker is not the second's, so the backup is refused as not
+// proven, named, and kept; the first run still adopts it.
+func TestSameIDBackupOfAnotherRunIsNotOurs(t *testing.T) {
 	srv := startSim(t)
 	d := newDriver(t, srv, sim.AccessToken)
-	section := createSection(t, "taken", 8, nil)
-	src := mustStart(t, d, jobOf(backup.KindCreate, section))
+	first := jobOf(backup.KindCreate, createSection(t, "taken", 8, nil))
+	src := mustStart(t, d, first)
+	second := first
+	second.Owner.RunID = "r2"
+	require.NotEqual(t, spanner.MarkerMicros(first.Owner), spanner.MarkerMicros(second.Owner))
+	assertStartAndFindRefuse(t, d, second, src.BackupName, "its expire_time carries no backupflow marker of this workflow")
 
-	assertNotOurs := func(t *testing.T, job provider.Job) {
-		t.Helper()
-		var pe *provider.Error
-		_, err := d.Start(testCtx(t), job)
-		require.ErrorAs(t, err, &pe)
-		assert.Equal(t, provider.AlreadyExists, pe.Class, "%v", err)
-		assert.Equal(t, "spanner.backupId", pe.Field)
-		assert.False(t, pe.Class.Retryable())
-		found, err := d.Find(testCtx(t), job)
-		assert.Nil(t, found)
-		require.ErrorAs(t, err, &pe)
-		assert.Equal(t, provider.AlreadyExists, pe.Class)
-	}
-	t.Run("created before the workflow started", func(t *testing.T) {
-		later := jobOf(backup.KindCreate, section)
-		later.Owner.StartedAt = srv.Now().Add(time.Hour)
-		assertNotOurs(t, later)
-	})
-	t.Run("backup of another database", func(t *testing.T) {
-		assertNotOurs(t, jobOf(backup.KindCreate, createSection(t, "taken", 9, nil)))
-	})
+	again, err := d.Start(testCtx(t), first)
+	require.NoError(t, err, "the owner's own retry adopts it")
+	assert.Equal(t, src.ID, again.ID)
+	assert.Equal(t, "expireTimeMarker", again.Extra["proof"])
 	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, src).Phase)
+
+	// Copies: the same for a copy of the same source.
+	cpFirst := jobOf(backup.KindCopy, copySection(t, "copy-taken", src.BackupName, nil))
+	cp := mustStart(t, d, cpFirst)
+	cpSecond := cpFirst
+	cpSecond.Owner.RunID = "r2"
+	assertStartAndFindRefuse(t, d, cpSecond, cp.BackupName, "no backupflow marker")
+	again, err = d.Start(testCtx(t), cpFirst)
+	require.NoError(t, err)
+	assert.Equal(t, cp.ID, again.ID)
+	assert.Equal(t, []string{cp.BackupName, src.BackupName}, srv.Inventory(), "nothing made, nothing deleted")
+}
+
+// TestMarkedBackupOfAnotherTargetIsNotOurs: the marker alone is not enough;
+// the backup must also be of the requested database (or source). A job
+// changed under the same owner (or a one-in-a-million marker collision) is
+// refused naming what the backup is of.
+func TestMarkedBackupOfAnotherTargetIsNotOurs(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	job := jobOf(backup.KindCreate, createSection(t, "taken", 8, nil))
+	src := mustStart(t, d, job)
+	otherDB := job
+	otherDB.Section = createSection(t, "taken", 9, nil)
+	assertStartAndFindRefuse(t, d, otherDB, src.BackupName, "it is a backup of "+sim.DatabaseName(8)+", not of "+sim.DatabaseName(9))
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, src).Phase)
+
 	other := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "other-source", 12, nil)))
 	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, other).Phase)
-	cp := mustStart(t, d, jobOf(backup.KindCopy, copySection(t, "copy-taken", src.BackupName, nil)))
-	t.Run("copy of another source", func(t *testing.T) {
-		assertNotOurs(t, jobOf(backup.KindCopy, copySection(t, "copy-taken", other.BackupName, nil)))
-	})
-	t.Run("same source adopts", func(t *testing.T) {
-		again, err := d.Start(testCtx(t), jobOf(backup.KindCopy, copySection(t, "copy-taken", src.BackupName, nil)))
-		require.NoError(t, err)
-		assert.Equal(t, cp.ID, again.ID)
-	})
+	cpJob := jobOf(backup.KindCopy, copySection(t, "copy-taken", src.BackupName, nil))
+	cp := mustStart(t, d, cpJob)
+	otherSource := cpJob
+	otherSource.Section = copySection(t, "copy-taken", other.BackupName, nil)
+	assertStartAndFindRefuse(t, d, otherSource, cp.BackupName, "it is a copy of "+src.BackupName+", not of "+other.BackupName)
 	assert.Len(t, srv.Inventory(), 3, "no extra backup was created: %v", srv.Inventory())
+}
+
+// TestForeignBackupsAreNeverOurs: backups somebody else made under the
+// requested ID (whole-second expire_time, as people send it) are refused by
+// Start and Find, for a create and for a copy of the same source, and
+// survive; nothing of theirs is deleted or cancelled.
+func TestForeignBackupsAreNeverOurs(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	job := jobOf(backup.KindCreate, createSection(t, "wanted", 32, nil))
+	target, err := d.Validate(job.Kind, job.Section, time.Now())
+	require.NoError(t, err)
+	theirs := srv.AddForeign(target)
+	assertStartAndFindRefuse(t, d, job, theirs, "no backupflow marker")
+	srv.Advance(2 * simDuration)
+	assertStartAndFindRefuse(t, d, job, theirs, "no backupflow marker") // READY now, and its operation finished
+
+	cpJob := jobOf(backup.KindCopy, copySection(t, "wanted-copy", theirs, nil))
+	theirCopy := srv.AddForeignCopy(sim.CopyInstance+"/backups/wanted-copy", theirs)
+	require.NoError(t, d.Preflight(testCtx(t), cpJob))
+	assertStartAndFindRefuse(t, d, cpJob, theirCopy, "no backupflow marker")
+	assert.Equal(t, []string{theirCopy, theirs}, srv.Inventory())
+	assert.Zero(t, srv.CallsTo("DeleteBackup")+srv.CallsTo("CancelOperation"))
 }
 
 func TestPreflightCreateChecksDatabase(t *testing.T) {
@@ -422,8 +489,89 @@ func TestPreflightCopyChecksSource(t *testing.T) {
 		assert.Equal(t, provider.InvalidArgument, pe.Class, name)
 		assert.Equal(t, "spanner.expireTime", pe.Field, name)
 	}
-	assert.NoError(t, check(expiring(created.Add(6*time.Hour))))
-	assert.NoError(t, check(expiring(created.Add(366*24*time.Hour))))
+	assert.NoError(t, check(expiring(created.Add(6*time.Hour+time.Second))))
+	assert.NoError(t, check(expiring(created.Add(366*24*time.Hour-time.Second))))
+
+	// The bounds hold for the value sent, the requested second plus the
+	// owner's marker: at the exact edges one of the two falls outside
+	// unless the marker equals the source's own sub-second part.
+	owner := ownerNow()
+	m := time.Duration(spanner.MarkerMicros(owner)) * time.Microsecond
+	c := created.Sub(created.Truncate(time.Second))
+	edge := func(at time.Time) error {
+		return d.Preflight(testCtx(t), provider.Job{Kind: backup.KindCopy, Owner: owner, Section: expiring(at)})
+	}
+	low, high := edge(created.Add(6*time.Hour)), edge(created.Add(366*24*time.Hour))
+	refused := func(err error) {
+		t.Helper()
+		var pe *provider.Error
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, "spanner.expireTime", pe.Field)
+		assert.Contains(t, pe.Rule, "ownership marker", "the requested value was within the bounds; the rule says why it is refused")
+	}
+	switch {
+	case m < c:
+		refused(low)
+		assert.NoError(t, high)
+	case m > c:
+		refused(high)
+		assert.NoError(t, low)
+	default:
+		assert.NoError(t, low)
+		assert.NoError(t, high)
+	}
+}
+
+// TestExpireTimeBoundsHoldForTheValueSent: Validate, knowing no owner,
+// requires every instant of the requested second to be within the bounds;
+// Start checks the one value it sends.
+func TestExpireTimeBoundsHoldForTheValueSent(t *testing.T) {
+	d := &spanner.Driver{}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 700_000_000, time.UTC)
+	validate := func(kind backup.Kind, m map[string]any) error {
+		_, err := d.Validate(kind, raw(m), now)
+		return err
+	}
+	refused := func(t *testing.T, err error, field string) {
+		t.Helper()
+		var pe *provider.Error
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, field, pe.Field)
+		assert.Contains(t, pe.Rule, "ownership marker")
+	}
+	at := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339Nano) }
+	// 6h and 0.1s ahead: within the bounds, but its second begins 0.6s before now+6h.
+	refused(t, validate(backup.KindCreate, with(validCreate(now), "backup.expireTime", at(6*time.Hour+100*time.Millisecond))), "spanner.backup.expireTime")
+	assert.NoError(t, validate(backup.KindCreate, with(validCreate(now), "backup.expireTime", at(6*time.Hour+300*time.Millisecond))))
+	// 366 days less 0.5s: within, but its second ends 0.3s past now+366d.
+	refused(t, validate(backup.KindCreate, with(validCreate(now), "backup.expireTime", at(366*24*time.Hour-500*time.Millisecond))), "spanner.backup.expireTime")
+	refused(t, validate(backup.KindCopy, with(validCopy(now), "expireTime", at(366*24*time.Hour-500*time.Millisecond))), "spanner.expireTime")
+	assert.NoError(t, validate(backup.KindCopy, with(validCopy(now), "expireTime", at(366*24*time.Hour-800*time.Millisecond))))
+
+	// Start: the value sent decides, to the microsecond.
+	srv := startSim(t)
+	sd := newDriver(t, srv, sim.AccessToken)
+	owner := ownerNow()
+	for spanner.MarkerMicros(owner) == 0 || spanner.MarkerMicros(owner) == 999_999 {
+		owner.RunID += "x" // a marker inside the second, so both sides of it exist
+	}
+	sec := srv.Now().Add(7 * time.Hour).Truncate(time.Second)
+	requested := sec.Add(999_999 * time.Microsecond) // any requested sub-second part is replaced
+	sent := spanner.MarkedExpire(requested, owner)
+	require.Equal(t, sec.Add(time.Duration(spanner.MarkerMicros(owner))*time.Microsecond), sent)
+	job := provider.Job{Kind: backup.KindCreate, Owner: owner, Section: createSection(t, "edge", 34, func(s *backup.SpannerCreate) {
+		s.Backup.ExpireTime = requested.Format(time.RFC3339Nano)
+	})}
+	sd.SetClock(func() time.Time { return sent.Add(-6*time.Hour + time.Microsecond) }) // the requested value is still 6h ahead
+	_, err := sd.Start(testCtx(t), job)
+	refused(t, err, "spanner.backup.expireTime")
+	assert.Zero(t, srv.CallsTo("CreateBackup"))
+	sd.SetClock(func() time.Time { return sent.Add(-6 * time.Hour) }) // exactly 6h before the value sent
+	op, err := sd.Start(testCtx(t), job)
+	require.NoError(t, err)
+	b, err := sd.Describe(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, sent, b.ExpireTime.UTC(), "the value checked is the value stored")
 }
 
 // TestDeletePendingBackup: Delete removes a backup still being created (its
@@ -491,21 +639,55 @@ func TestCancelOutcomes(t *testing.T) {
 	assert.False(t, ok, "without an operation name nothing can be cancelled")
 }
 
-// An operation adopted by Find (ownership from name and time, not from our
-// own create's answer) is stopped with CancelOperation, never by deleting.
-func TestCancelOfAnAdoptedOperationDoesNotDelete(t *testing.T) {
+// TestCancelOfAnAdoptedOperationDeletes: an operation Find adopted by the
+// marker is proven ours, so Cancel stops it by deleting its pending backup,
+// as for an operation our own create returned.
+func TestCancelOfAnAdoptedOperationDeletes(t *testing.T) {
 	srv := startSim(t)
 	d := newDriver(t, srv, sim.AccessToken)
 	j := jobOf(backup.KindCreate, createSection(t, "adopted", 17, nil))
-	mustStart(t, d, j)
+	srv.LoseNextCreate()
+	_, err := d.Start(testCtx(t), j)
+	require.Error(t, err, "the create's answer was lost")
 	found, err := d.Find(testCtx(t), j)
 	require.NoError(t, err)
 	require.NotNil(t, found)
+	assert.Contains(t, found.ID, "/operations/")
 	ok, err := d.Cancel(testCtx(t), *found)
 	require.NoError(t, err)
 	assert.True(t, ok, "a running operation of ours is stopped")
-	assert.Zero(t, srv.CallsTo("DeleteBackup"), "not by deleting a backup whose ownership was inferred")
+	assert.Equal(t, 1, srv.CallsTo("DeleteBackup"), "by deleting its backup, proven ours by the marker")
+	assert.Zero(t, srv.CallsTo("CancelOperation"))
+	assert.Empty(t, srv.Inventory())
+
+	// An operation recorded with no proof at all is only asked to cancel.
+	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "unproven", 18, nil)))
+	delete(op.Extra, "proof")
+	ok, err = d.Cancel(testCtx(t), op)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, 1, srv.CallsTo("DeleteBackup"))
 	assert.Equal(t, 1, srv.CallsTo("CancelOperation"))
+}
+
+// TestFindAfterAnEarlierForeignBackupUnderTheName: a foreign backup under
+// the name, deleted by its owner, leaves its operation listed; the backup
+// made afterwards is ours and Find returns our own operation, not theirs.
+func TestFindAfterAnEarlierForeignBackupUnderTheName(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, sim.AccessToken)
+	job := jobOf(backup.KindCreate, createSection(t, "reused", 33, nil))
+	target, err := d.Validate(job.Kind, job.Section, time.Now())
+	require.NoError(t, err)
+	theirs := srv.AddForeign(target)
+	srv.Advance(2 * simDuration)
+	require.NoError(t, d.Delete(testCtx(t), provider.Operation{BackupName: theirs}), "its owner deletes it")
+	op := mustStart(t, d, job)
+	srv.Advance(2 * simDuration)
+	found, err := d.Find(testCtx(t), job)
+	require.NoError(t, err)
+	require.NotNil(t, found)
+	assert.Equal(t, op.ID, found.ID, "the newest operation is ours and returned our backup")
 }
 
 func TestPollWithoutOperationFallsBackToTheBackup(t *testing.T) {
@@ -751,10 +933,11 @@ func TestStartRechecksExpireTime(t *testing.T) {
 	srv := startSim(t)
 	d := newDriver(t, srv, sim.AccessToken)
 	t0 := time.Now()
+	owner := ownerNow()
 	expiring := func(id string, after time.Duration) provider.Job {
-		return jobOf(backup.KindCreate, createSection(t, id, 26, func(s *backup.SpannerCreate) {
+		return provider.Job{Kind: backup.KindCreate, Owner: owner, Section: createSection(t, id, 26, func(s *backup.SpannerCreate) {
 			s.Backup.ExpireTime = t0.Add(after).UTC().Format(time.RFC3339Nano)
-		}))
+		})}
 	}
 	late := expiring("late", 6*time.Hour+30*time.Minute)
 	_, err := d.Validate(late.Kind, late.Section, t0)

@@ -241,14 +241,41 @@ func checkEncryption(e *backup.SpannerEncryptionConfig, valid, cmek bool, allowe
 	return nil
 }
 
-// checkTimes enforces the clock-relative rules against now.
-func (s spec) checkTimes(now time.Time) error {
+// expireRange is the range the expireTime sent lies in. For a known owner
+// it is the one value sent (markedExpire); without one (Validate) it is the
+// whole requested second, as the owner's marker may be any instant of it.
+func (s spec) expireRange(owner *provider.Owner) (lo, hi time.Time) {
+	if owner != nil {
+		m := markedExpire(s.expireTime, *owner)
+		return m, m
+	}
+	lo = s.expireTime.UTC().Truncate(time.Second)
+	return lo, lo.Add(time.Second - time.Microsecond)
+}
+
+// markerNote explains a refusal of an expireTime that is within the bounds
+// only before backupflow sets its sub-second part.
+const markerNote = "; backupflow replaces the sub-second part with its ownership marker, so every instant of that second must be within the bounds"
+
+// noteIf is markerNote when the requested value alone was within the bounds.
+func noteIf(requestedInBounds bool) string {
+	if requestedInBounds {
+		return markerNote
+	}
+	return ""
+}
+
+// checkTimes enforces the clock-relative rules against now, on the
+// expireTime sent for owner (on any the request allows, for a nil owner).
+func (s spec) checkTimes(now time.Time, owner *provider.Owner) error {
+	lo, hi := s.expireRange(owner)
 	switch s.kind {
 	case backup.KindCreate:
-		if d := s.expireTime.Sub(now); d < MinExpiry || d > MaxExpiry {
+		if lo.Sub(now) < MinExpiry || hi.Sub(now) > MaxExpiry {
+			d := s.expireTime.Sub(now)
 			return provider.Invalid(field("backup.expireTime"),
-				"must be at least 6 hours and at most 366 days after the request is processed (now %s), got %s",
-				now.UTC().Format(time.RFC3339), s.expireTime.UTC().Format(time.RFC3339))
+				"must be at least 6 hours and at most 366 days after the request is processed (now %s), got %s%s",
+				now.UTC().Format(time.RFC3339Nano), s.expireTime.UTC().Format(time.RFC3339Nano), noteIf(d >= MinExpiry && d <= MaxExpiry))
 		}
 		if v := s.versionTime; v != nil {
 			if v.After(now) {
@@ -265,10 +292,10 @@ func (s spec) checkTimes(now time.Time) error {
 		// The bound is relative to the source's createTime (checked in
 		// Preflight); a source is never created after now, so an expireTime
 		// more than 366 days from now can never be valid.
-		if s.expireTime.Sub(now) > MaxExpiry {
+		if hi.Sub(now) > MaxExpiry {
 			return provider.Invalid(field("expireTime"),
-				"must be at most 366 days after the source backup's createTime, which is no later than now (%s); got %s",
-				now.UTC().Format(time.RFC3339), s.expireTime.UTC().Format(time.RFC3339))
+				"must be at most 366 days after the source backup's createTime, which is no later than now (%s); got %s%s",
+				now.UTC().Format(time.RFC3339Nano), s.expireTime.UTC().Format(time.RFC3339Nano), noteIf(s.expireTime.Sub(now) <= MaxExpiry))
 		}
 	}
 	return nil
@@ -281,7 +308,7 @@ func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, now time.Ti
 	if err != nil {
 		return provider.Target{}, err
 	}
-	if err := s.checkTimes(now); err != nil {
+	if err := s.checkTimes(now, nil); err != nil {
 		return provider.Target{}, err
 	}
 	return s.target(), nil
@@ -294,17 +321,19 @@ func (s spec) target() provider.Target {
 	return provider.Target{Resource: s.database, BackupName: s.backupID}
 }
 
-func (s spec) createRequest() *databasepb.CreateBackupRequest {
-	b := &databasepb.Backup{Database: s.database, ExpireTime: timestamppb.New(s.expireTime)}
+// createRequest is the CreateBackup request, expireTime carrying owner's marker.
+func (s spec) createRequest(owner provider.Owner) *databasepb.CreateBackupRequest {
+	b := &databasepb.Backup{Database: s.database, ExpireTime: timestamppb.New(markedExpire(s.expireTime, owner))}
 	if s.versionTime != nil {
 		b.VersionTime = timestamppb.New(*s.versionTime)
 	}
 	return &databasepb.CreateBackupRequest{Parent: s.parent, BackupId: s.backupID, Backup: b, EncryptionConfig: s.createEnc}
 }
 
-func (s spec) copyRequest() *databasepb.CopyBackupRequest {
+// copyRequest is the CopyBackup request, expireTime carrying owner's marker.
+func (s spec) copyRequest(owner provider.Owner) *databasepb.CopyBackupRequest {
 	return &databasepb.CopyBackupRequest{Parent: s.parent, BackupId: s.backupID, SourceBackup: s.source,
-		ExpireTime: timestamppb.New(s.expireTime), EncryptionConfig: s.copyEnc}
+		ExpireTime: timestamppb.New(markedExpire(s.expireTime, owner)), EncryptionConfig: s.copyEnc}
 }
 
 func (s spec) String() string { return fmt.Sprintf("%s %s", s.kind, s.backupName) }
