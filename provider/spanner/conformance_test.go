@@ -163,6 +163,8 @@ const (
 //	    -> copy/expireTime over 366 days from now
 //	copy: encryptionType USE_CONFIG_DEFAULT_OR_BACKUP_ENCRYPTION | GOOGLE_DEFAULT_ENCRYPTION | CUSTOMER_MANAGED_ENCRYPTION (copy)
 //	    -> copy/encryptionType create-only value; copy/encryptionType unknown
+//	create+copy: the bounds hold for the value sent, whose sub-second part is the ownership marker
+//	    -> TestExpireTimeBoundsHoldForTheValueSent (driver_test.go)
 //	copy: expireTime >= 6h / <= 366d after the source's createTime, source READY (copy; remote)
 //	    -> TestPreflightCopyChecksSource (driver_test.go)
 //	create: database exists, READY, still holds versionTime (remote)
