@@ -155,19 +155,15 @@ func (s *tokenSource) fetch(ctx context.Context) (string, time.Duration, error) 
 
 // refuseRedirect stops the IAM client at a redirect: following a 307 or 308
 // would send the password again, to wherever Location points.
-func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+var refuseRedirect = provider.RefuseRedirects
 
-// redirectError reports a redirect from IAM: only a person can fix the
-// endpoint, so it is not retried. Location is quoted without its query.
+// redirectError reports a redirect from IAM (provider.RedirectError): only a
+// person can fix the endpoint, so it is not retried.
 func redirectError(resp *http.Response) *provider.Error {
-	where := "an unnamed location"
-	if u, err := resp.Location(); err == nil {
-		where = u.Scheme + "://" + u.Host + u.Path
-	}
-	return &provider.Error{Class: provider.FailedPrecondition, Provider: name, HTTPStatus: resp.StatusCode,
-		RequestID: resp.Header.Get("X-Request-Id"),
-		Message: fmt.Sprintf("IAM answered the token request with a redirect (%d) to %s; credentials are never sent "+
-			"after a redirect: set BACKUPFLOW_OTCRDS_IAM_ENDPOINT to the IAM endpoint itself", resp.StatusCode, where)}
+	e := provider.RedirectError(resp, "BACKUPFLOW_OTCRDS_IAM_ENDPOINT")
+	e.Provider, e.RequestID = name, resp.Header.Get("X-Request-Id")
+	e.Message = "IAM token request: " + e.Message
+	return e
 }
 
 // iamError classifies an IAM error answer ({"error": {code, title, message}}).
