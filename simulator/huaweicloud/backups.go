@@ -87,21 +87,13 @@ func (t *Backups[R]) Status(id string, now time.Time) (string, bool) {
 // APIs share; the codes differ between the APIs.
 type CreateRules struct {
 	// NameExistsStatus and NameExistsCode answer a backup name already used
-	// on the instance (RDS: 400 DBS.201201; TaurusDB: 409 DBS.201209).
+	// on the instance (OTC RDS: 409 DBS.201201; TaurusDB: 409 DBS.201209).
 	NameExistsStatus int
 	NameExistsCode   string
 	// InProgressCode answers (409) a create while the instance builds a backup.
 	InProgressCode string
 	// Limit is the project's manual-backup quota (413 beyond it).
 	Limit int
-}
-
-// Add stores r under the RDS family's create rules: a backup name is unique
-// per instance (400 DBS.201201), an instance builds one backup at a time (409
-// with inProgressCode), and the project holds at most limit manual backups (413).
-func (t *Backups[R]) Add(r R, now time.Time, inProgressCode string, limit int) *APIError {
-	return t.AddWith(r, now, CreateRules{NameExistsStatus: http.StatusBadRequest, NameExistsCode: CodeNameExists,
-		InProgressCode: inProgressCode, Limit: limit})
 }
 
 // AddWith stores r unless it breaks one of rules.
@@ -130,6 +122,20 @@ func (t *Backups[R]) AddWith(r R, now time.Time, rules CreateRules) *APIError {
 	}
 	t.byID[b.ID] = r
 	return nil
+}
+
+// ForeignDescription is the description of a backup somebody made outside
+// backupflow (providertest.ForeignBackups.AddForeign): a person's words, no
+// backupflow marker.
+const ForeignDescription = "made by hand in the console"
+
+// MustAddWith stores r as AddWith does, for a test's own fixture (a foreign
+// backup); a backup the provider would refuse is the test's mistake, so it
+// panics.
+func (t *Backups[R]) MustAddWith(r R, now time.Time, rules CreateRules) {
+	if e := t.AddWith(r, now, rules); e != nil {
+		panic(fmt.Sprintf("the provider would refuse backup %q: %v", r.Common().Name, e))
+	}
 }
 
 // Newest returns the backups match accepts, newest first.

@@ -15,7 +15,6 @@ import (
 const (
 	CodeInvalidParameter  = "DBS.280127"
 	CodeNotFound          = "DBS.200002"
-	CodeNameExists        = "DBS.201201"
 	CodeBackupInProgress  = "DBS.201205"
 	CodeInstanceBusy      = "DBS.200011"
 	CodeInstanceBusyRDS   = "DBS.200019"

@@ -38,6 +38,7 @@ const (
 	faultThrottled                    // 429 with Retry-After
 	faultBusy                         // 409 instance busy
 	faultLost                         // the call is applied, then the connection drops
+	faultDropped                      // the connection drops before the call applies
 	faultAnswer                       // a given error answer
 )
 
@@ -52,6 +53,7 @@ type Faults struct {
 	mu             sync.Mutex
 	queue          []fault
 	loseNextCreate bool
+	dropNextCreate bool
 	latency        time.Duration
 	rate           float64
 	rng            *rand.Rand
@@ -90,6 +92,14 @@ func (f *Faults) LoseNextCreate() {
 	f.mu.Unlock()
 }
 
+// DropNextCreate makes the next create fail before it applies: the
+// connection drops while the request is being sent.
+func (f *Faults) DropNextCreate() {
+	f.mu.Lock()
+	f.dropNextCreate = true
+	f.mu.Unlock()
+}
+
 // SetLatency delays every API call by d.
 func (f *Faults) SetLatency(d time.Duration) {
 	f.mu.Lock()
@@ -107,7 +117,7 @@ func (f *Faults) SetFaultRate(p float64, seed int64) {
 	f.rng = rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15))
 }
 
-// Injected counts the faults injected so far (queued, lost creates and random).
+// Injected counts the faults injected so far (queued, lost and dropped creates, random).
 func (f *Faults) Injected() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -129,6 +139,11 @@ func (f *Faults) next(isCreate bool) (fault, bool) {
 		f.queue = f.queue[1:]
 		f.injected++
 		return ft, true
+	}
+	if isCreate && f.dropNextCreate {
+		f.dropNextCreate = false
+		f.injected++
+		return fault{kind: faultDropped}, true
 	}
 	if isCreate && f.loseNextCreate {
 		f.loseNextCreate = false

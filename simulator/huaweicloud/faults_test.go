@@ -91,3 +91,16 @@ func TestAnswerNextGivesTheAnswerOnce(t *testing.T) {
 	assert.False(t, ok, "one call only")
 	assert.Equal(t, 1, f.Injected())
 }
+
+func TestDropNextCreateAppliesNothing(t *testing.T) {
+	f := &Faults{}
+	f.DropNextCreate()
+	_, ok := f.next(false)
+	assert.False(t, ok, "a dropped request waits for a create")
+	ft, ok := f.next(true)
+	require.True(t, ok)
+	assert.Equal(t, faultDropped, ft.kind)
+	_, ok = f.next(true)
+	assert.False(t, ok, "only the next create")
+	assert.Equal(t, 1, f.Injected())
+}

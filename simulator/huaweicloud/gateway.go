@@ -21,7 +21,7 @@ type Gateway struct {
 	Faults *Faults
 	// Authenticate returns nil for an authenticated request, else the 401/403 answer.
 	Authenticate func(r *http.Request, body []byte) *APIError
-	// IsCreate reports whether r is a create call (for LoseNextCreate).
+	// IsCreate reports whether r is a create call (for LoseNextCreate and DropNextCreate).
 	IsCreate func(r *http.Request) bool
 	// Open serves requests that need no authentication and get no faults
 	// (the IAM token endpoint); nil when there are none.
@@ -78,7 +78,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.API.ServeHTTP(w, r)
 		return
 	}
-	if ft.kind != faultLost {
+	switch ft.kind {
+	case faultDropped:
+		dropConnection(w) // nothing applied
+		return
+	case faultLost:
+	default:
 		WriteError(w, g.own(ft.answer()))
 		return
 	}

@@ -53,6 +53,10 @@ func (s *Simulator) Calls() int { return s.gw.Calls() }
 // LoseNextCreate makes the next create apply and then lose its response.
 func (s *Simulator) LoseNextCreate() { s.faults.LoseNextCreate() }
 
+// DropNextCreate makes the next create fail before it applies, as a
+// connection dropped while sending.
+func (s *Simulator) DropNextCreate() { s.faults.DropNextCreate() }
+
 // FailNext makes the next n calls fail with class (Unavailable: 503,
 // Throttled: 429 with Retry-After, Busy: 409). IAM calls get no faults.
 func (s *Simulator) FailNext(class provider.Class, n int, retryAfter time.Duration) {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
 	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
 )
@@ -154,7 +155,10 @@ type Server struct {
 	order     []string
 }
 
-var _ providertest.Backend = (*Server)(nil)
+var (
+	_ providertest.Backend        = (*Server)(nil)
+	_ providertest.ForeignBackups = (*Server)(nil)
+)
 
 // Start starts a simulator.
 func Start(opts Options) (*Server, error) {
@@ -267,6 +271,18 @@ func (s *Server) BackupStatus(id string) (string, bool) {
 		return "", false
 	}
 	return status(b, now), true
+}
+
+// Description returns a backup's description as stored (the list does not
+// return it), if the backup exists.
+func (s *Server) Description(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.backupByID(id)
+	if b == nil {
+		return "", false
+	}
+	return b.Description, true
 }
 
 // SetInstanceStatus changes an instance's status (ACTIVE, MODIFYING,
@@ -403,9 +419,8 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		hw.WriteError(w, hw.Errf(http.StatusConflict, CodeNameExists, "The object already exists: a backup named %s exists in the project", req.Name))
 		return
 	}
-	b := &backupRec{Backup: hw.Backup{ID: hw.NewHex(16) + "br01", Name: req.Name, Description: req.Description,
-		InstanceID: in.id, Begin: now, Duration: s.opts.Duration, Failing: in.failing}, databases: dbs}
-	if e := s.backups.Add(b, now, CodeBackupInProgress, s.opts.ManualBackupLimit); e != nil {
+	b := s.newBackup(in, req.Name, req.Description, dbs, now)
+	if e := s.backups.AddWith(b, now, s.createRules()); e != nil {
 		hw.WriteError(w, e)
 		return
 	}
@@ -417,6 +432,40 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		out["databases"] = dbObjects(dbs)
 	}
 	hw.WriteJSON(w, http.StatusOK, map[string]any{"backup": out})
+}
+
+// createRules are the create API's rules for a new backup (the name's
+// project-wide uniqueness is checked before, by nameTaken).
+func (s *Server) createRules() hw.CreateRules {
+	return hw.CreateRules{NameExistsStatus: http.StatusConflict, NameExistsCode: CodeNameExists,
+		InProgressCode: CodeBackupInProgress, Limit: s.opts.ManualBackupLimit}
+}
+
+// newBackup is a backup of in, named name, beginning now.
+func (s *Server) newBackup(in *instance, name, description string, dbs []string, now time.Time) *backupRec {
+	return &backupRec{Backup: hw.Backup{ID: hw.NewHex(16) + "br01", Name: name, Description: description,
+		InstanceID: in.id, Begin: now, Duration: s.opts.Duration, Failing: in.failing}, databases: dbs}
+}
+
+// AddForeign makes a backup of target as a person in the console would: on
+// the target instance, named as the target names it, beginning now, with a
+// description without any backupflow marker. It returns the backup's ID. It
+// implements providertest.ForeignBackups.
+func (s *Server) AddForeign(target provider.Target) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.instances[target.Resource]
+	if !ok {
+		panic("AddForeign: no instance " + target.Resource)
+	}
+	now := s.Now()
+	s.sweep(now)
+	if s.nameTaken(target.BackupName) {
+		panic(fmt.Sprintf("AddForeign: the provider would refuse backup %q: the name is taken in the project", target.BackupName))
+	}
+	b := s.newBackup(in, target.BackupName, hw.ForeignDescription, nil, now)
+	s.backups.MustAddWith(b, now, s.createRules())
+	return b.ID
 }
 
 func dbObjects(names []string) []map[string]string {

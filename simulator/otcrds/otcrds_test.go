@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backupflow/backupflow/provider"
 	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
 	"github.com/backupflow/backupflow/simulator/huaweicloud/huaweitest"
 	sim "github.com/backupflow/backupflow/simulator/otcrds"
@@ -258,6 +259,64 @@ func TestBackupLifecycle(t *testing.T) {
 	assertError(t, del(), http.StatusNotFound, sim.CodeBackupNotFound)
 	// instance_id is mandatory on the list.
 	assertError(t, call(t, s, http.MethodGet, project+"/backups", nil, nil, token(tok)), http.StatusBadRequest, sim.CodeParameterError)
+}
+
+// A foreign backup is what a person makes in the console: the target's name
+// on its instance, begun now, with a description that carries no backupflow
+// marker. The project-wide name rule holds against it.
+func TestAddForeign(t *testing.T) {
+	s := start(t, sim.Options{Duration: time.Minute})
+	inst := sim.InstanceID(4)
+	id := s.AddForeign(provider.Target{Resource: inst, BackupName: "console-one"})
+	assert.Equal(t, []string{id}, s.Inventory())
+	stored, ok := s.Description(id)
+	require.True(t, ok)
+	assert.Equal(t, hw.ForeignDescription, stored)
+	assert.NotContains(t, stored, provider.MarkerPrefix)
+
+	l := call(t, s, http.MethodGet, project+"/backups", url.Values{"instance_id": {inst}}, nil, signed(sim.SecretKey))
+	require.Equal(t, http.StatusOK, l.Status, "%v", l.Body)
+	items := l.Body["backups"].([]any)
+	require.Len(t, items, 1)
+	b := items[0].(map[string]any)
+	assert.Equal(t, id, b["id"])
+	assert.Equal(t, "console-one", b["name"])
+	assert.Equal(t, "BUILDING", b["status"])
+	begin, err := time.Parse(hw.TimeLayout, b["begin_time"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, s.Now(), begin, 2*time.Second)
+
+	s.Advance(time.Minute)
+	a := call(t, s, http.MethodPost, project+"/backups", nil, map[string]any{"instance_id": sim.InstanceID(5), "name": "console-one"}, signed(sim.SecretKey))
+	assertError(t, a, http.StatusConflict, sim.CodeNameExists)
+}
+
+// The description is stored as sent and echoed by the create answer, under
+// the documented rule (a marker that broke it would be refused); the
+// documented backup list has no description field, so it returns none.
+func TestDescriptionStoredNotListed(t *testing.T) {
+	s := start(t, sim.Options{})
+	marker := provider.Owner{WorkflowID: "wf", RunID: "r"}.Marker()
+	longest := strings.Repeat("ü", 256-len(marker)-1) + " " + marker
+	post := func(inst int, name, description string) answer {
+		return call(t, s, http.MethodPost, project+"/backups", nil,
+			map[string]any{"instance_id": sim.InstanceID(inst), "name": name, "description": description}, signed(sim.SecretKey))
+	}
+	a := post(20, "described", longest)
+	require.Equal(t, http.StatusOK, a.Status, "%v", a.Body)
+	b := a.Body["backup"].(map[string]any)
+	assert.Equal(t, longest, b["description"])
+	id := b["id"].(string)
+	stored, ok := s.Description(id)
+	require.True(t, ok)
+	assert.Equal(t, longest, stored)
+	l := call(t, s, http.MethodGet, project+"/backups", url.Values{"instance_id": {sim.InstanceID(20)}, "backup_id": {id}}, nil, signed(sim.SecretKey))
+	require.Len(t, l.Body["backups"], 1)
+	assert.NotContains(t, l.Body["backups"].([]any)[0], "description")
+
+	for i, bad := range []string{"ü" + longest, "backupflow=0123", "made by <me>", "a\rb"} {
+		assertError(t, post(21+i, "refused-"+string(rune('a'+i)), bad), http.StatusBadRequest, sim.CodeInvalidDescription)
+	}
 }
 
 func TestDateHeaderFollowsSimulatorClock(t *testing.T) {

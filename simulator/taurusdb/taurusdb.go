@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
 	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
 )
@@ -151,7 +152,10 @@ type Server struct {
 	jobs      map[string]*jobRec
 }
 
-var _ providertest.Backend = (*Server)(nil)
+var (
+	_ providertest.Backend        = (*Server)(nil)
+	_ providertest.ForeignBackups = (*Server)(nil)
+)
 
 // Start starts a simulator.
 func Start(opts Options) (*Server, error) {
@@ -332,17 +336,11 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		hw.WriteError(w, hw.Errf(http.StatusConflict, in.busyCode, "Another operation is being performed on the DB instance; try again later"))
 		return
 	}
-	b := &hw.Backup{ID: hw.NewUUID(), Name: req.Name, Description: req.Description, InstanceID: in.id,
-		Begin: now, Duration: s.opts.Duration, Failing: in.outcome != "", Finished: s.opts.FinishedStatus}
-	rules := hw.CreateRules{NameExistsStatus: http.StatusConflict, NameExistsCode: CodeNameExists,
-		InProgressCode: hw.CodeBackupInProgress, Limit: s.opts.ManualBackupLimit}
-	if e := s.backups.AddWith(b, now, rules); e != nil {
+	b, jobID, e := s.addBackup(in, req.Name, req.Description, now)
+	if e != nil {
 		hw.WriteError(w, e)
 		return
 	}
-	jobID := hw.NewUUID()
-	s.jobs[jobID] = &jobRec{id: jobID, backupID: b.ID, instanceID: in.id, instanceName: in.name,
-		created: b.Begin, pending: min(s.opts.JobPendingFor, b.Duration), duration: b.Duration, outcome: in.outcome}
 	out := map[string]any{
 		"id": b.ID, "name": b.Name, "begin_time": b.Begin.Format(hw.TimeLayout),
 		"status": "BUILDING", "type": "manual", "instance_id": b.InstanceID,
@@ -351,6 +349,62 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		out["description"] = b.Description
 	}
 	hw.WriteJSON(w, http.StatusCreated, map[string]any{"backup": out, "job_id": jobID})
+}
+
+// createRules are the create API's rules for a new backup.
+func (s *Server) createRules() hw.CreateRules {
+	return hw.CreateRules{NameExistsStatus: http.StatusConflict, NameExistsCode: CodeNameExists,
+		InProgressCode: hw.CodeBackupInProgress, Limit: s.opts.ManualBackupLimit}
+}
+
+// newBackup is a backup of in, named name, beginning now, with its job. s.mu is held.
+func (s *Server) newBackup(in *instance, name, description string, now time.Time) (*hw.Backup, *jobRec) {
+	b := &hw.Backup{ID: hw.NewUUID(), Name: name, Description: description, InstanceID: in.id,
+		Begin: now, Duration: s.opts.Duration, Failing: in.outcome != "", Finished: s.opts.FinishedStatus}
+	j := &jobRec{id: hw.NewUUID(), backupID: b.ID, instanceID: in.id, instanceName: in.name,
+		created: b.Begin, pending: min(s.opts.JobPendingFor, b.Duration), duration: b.Duration, outcome: in.outcome}
+	return b, j
+}
+
+// addBackup stores a backup of in under the create API's rules, with its
+// job; it returns the backup and the job's ID. s.mu is held.
+func (s *Server) addBackup(in *instance, name, description string, now time.Time) (*hw.Backup, string, *hw.APIError) {
+	b, j := s.newBackup(in, name, description, now)
+	if e := s.backups.AddWith(b, now, s.createRules()); e != nil {
+		return nil, "", e
+	}
+	s.jobs[j.id] = j
+	return b, j.id, nil
+}
+
+// AddForeign makes a backup of target as a person in the console would: on
+// the target instance, named as the target names it, beginning now, with its
+// own job and a description without any backupflow marker. It returns the
+// backup's ID. It implements providertest.ForeignBackups.
+func (s *Server) AddForeign(target provider.Target) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.instances[target.Resource]
+	if !ok {
+		panic("AddForeign: no instance " + target.Resource)
+	}
+	now := s.Now()
+	b, j := s.newBackup(in, target.BackupName, hw.ForeignDescription, now)
+	s.backups.MustAddWith(b, now, s.createRules())
+	s.jobs[j.id] = j
+	return b.ID
+}
+
+// JobOf returns the ID of the job that builds backup id, if there is one.
+func (s *Server) JobOf(backupID string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, j := range s.jobs {
+		if j.backupID == backupID {
+			return j.id, true
+		}
+	}
+	return "", false
 }
 
 // checkInstanceID applies the documented format: 36 letters and digits ending in07.

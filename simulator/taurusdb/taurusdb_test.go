@@ -214,6 +214,77 @@ func TestInjectedFaults(t *testing.T) {
 	assert.Equal(t, 3, s.Faults())
 }
 
+// A dropped create never reaches the provider: nothing is applied.
+func TestDropNextCreate(t *testing.T) {
+	s := start(t, sim.Options{})
+	s.DropNextCreate()
+	assertError(t, call(t, s, http.MethodGet, project+"/backups", nil, nil, "wrong-secret"), http.StatusUnauthorized, hw.CodeAuthFailed)
+	require.Equal(t, http.StatusOK, call(t, s, http.MethodGet, project+"/backups", nil, nil, sim.SecretKey).Status, "only a create is dropped")
+	raw, _ := json.Marshal(map[string]any{"instance_id": sim.InstanceID(0), "name": "dropped-one"})
+	r, _ := http.NewRequest(http.MethodPost, s.Endpoint()+project+"/backups/create", bytes.NewReader(raw))
+	r.Header.Set("Content-Type", "application/json")
+	hw.SignRequest(r, raw, sim.AccessKey, sim.SecretKey, time.Now())
+	_, err := http.DefaultClient.Do(r)
+	require.Error(t, err, "no response")
+	assert.Empty(t, s.Inventory(), "and no backup")
+	assert.Equal(t, 1, s.Faults())
+	require.Equal(t, http.StatusCreated, create(t, s, sim.InstanceID(0), "dropped-one").Status, "only the next create")
+}
+
+// A foreign backup is what a person makes in the console: the target's name
+// on its instance, begun now, with its own job, and a description that
+// carries no backupflow marker. The create API's rules hold against it.
+func TestAddForeign(t *testing.T) {
+	s := start(t, sim.Options{Duration: time.Minute})
+	inst := sim.InstanceID(4)
+	id := s.AddForeign(provider.Target{Resource: inst, BackupName: "console-one"})
+	assert.Equal(t, []string{id}, s.Inventory())
+	_, ok := s.JobOf(id)
+	assert.True(t, ok, "it has a job, as a console backup does")
+
+	l := call(t, s, http.MethodGet, project+"/backups", url.Values{"instance_id": {inst}, "name": {"console-one"}}, nil, sim.SecretKey)
+	require.Equal(t, http.StatusOK, l.Status, "%v", l.Body)
+	items := l.Body["backups"].([]any)
+	require.Len(t, items, 1)
+	b := items[0].(map[string]any)
+	assert.Equal(t, id, b["id"])
+	assert.Equal(t, inst, b["instance_id"])
+	assert.Equal(t, "BUILDING", b["status"])
+	assert.Equal(t, hw.ForeignDescription, b["description"])
+	assert.NotContains(t, b["description"], provider.MarkerPrefix)
+	begin, err := time.Parse(hw.TimeLayout, b["begin_time"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, s.Now(), begin, 2*time.Second)
+
+	s.Advance(time.Minute)
+	assertError(t, create(t, s, inst, "console-one"), http.StatusConflict, sim.CodeNameExists)
+}
+
+// The description is stored and returned as sent, in the create answer and
+// the list, under the documented rule: at most 256 characters, no carriage
+// return and none of ! < " = ' > &. A marker that broke the rule would be
+// refused.
+func TestDescriptionKeptVerbatim(t *testing.T) {
+	s := start(t, sim.Options{})
+	marker := provider.Owner{WorkflowID: "wf", RunID: "r"}.Marker()
+	longest := strings.Repeat("ü", 256-len(marker)-1) + " " + marker
+	post := func(inst int, description string) answer {
+		return call(t, s, http.MethodPost, project+"/backups/create", nil,
+			map[string]any{"instance_id": sim.InstanceID(inst), "name": "described", "description": description}, sim.SecretKey)
+	}
+	a := post(20, longest)
+	require.Equal(t, http.StatusCreated, a.Status, "%v", a.Body)
+	b := a.Body["backup"].(map[string]any)
+	assert.Equal(t, longest, b["description"])
+	l := call(t, s, http.MethodGet, project+"/backups", url.Values{"backup_id": {b["id"].(string)}}, nil, sim.SecretKey)
+	require.Len(t, l.Body["backups"], 1)
+	assert.Equal(t, longest, l.Body["backups"].([]any)[0].(map[string]any)["description"])
+
+	for i, bad := range []string{"ü" + longest, "backupflow=0123", "made by <me>", "a\rb"} {
+		assertError(t, post(21+i, bad), http.StatusBadRequest, hw.CodeInvalidParameter)
+	}
+}
+
 func TestLatency(t *testing.T) {
 	s := start(t, sim.Options{})
 	s.SetLatency(150 * time.Millisecond)
