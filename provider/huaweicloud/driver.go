@@ -3,6 +3,7 @@ package huaweicloud
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -42,10 +43,12 @@ func ValidateNameAndDescription(providerName, name, description string) error {
 }
 
 // StartOrAdopt creates a backup unless find returns the one job's owner made
-// earlier. When create answers AlreadyExists (the name appeared between find
-// and create), the backup is adopted if it is the owner's, else the conflict
-// is reported on <provider>.name.
-func StartOrAdopt(ctx context.Context, providerName string, job provider.Job,
+// earlier (or refuses, NotOurs, a same-name backup it cannot prove is the
+// owner's). When create answers AlreadyExists (the name appeared between find
+// and create), find decides again: the owner's backup is adopted, another is
+// NotOurs, and a name taken where find does not look is AlreadyExists on
+// <provider>.name under nameRule, where the API says names are unique.
+func StartOrAdopt(ctx context.Context, providerName, nameRule string, job provider.Job,
 	find func(context.Context, provider.Job) (*provider.Operation, error),
 	create func() (provider.Operation, error)) (provider.Operation, error) {
 	if op, err := find(ctx, job); err != nil || op != nil {
@@ -55,7 +58,8 @@ func StartOrAdopt(ctx context.Context, providerName string, job provider.Job,
 		return *op, nil
 	}
 	op, err := create()
-	if provider.IsClass(err, provider.AlreadyExists) {
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.Class == provider.AlreadyExists {
 		found, ferr := find(ctx, job)
 		if ferr != nil {
 			return provider.Operation{}, ferr
@@ -63,15 +67,18 @@ func StartOrAdopt(ctx context.Context, providerName string, job provider.Job,
 		if found != nil {
 			return *found, nil
 		}
-		return provider.Operation{}, WithField(err, providerName+".name")
+		cp := *pe
+		cp.Field, cp.Rule = providerName+".name", nameRule
+		cp.Message = fmt.Sprintf("%s: the name is used by a backup the instance's backup list does not show (%s)", pe.Message, nameRule)
+		return provider.Operation{}, &cp
 	}
 	return op, err
 }
 
 // BackupRef is a backup of an instance as the family's create and list
-// answers name it.
+// answers name it. Description is what the answer says ("" when it says nothing).
 type BackupRef struct {
-	ID, Name, InstanceID, BeginTime string
+	ID, Name, InstanceID, BeginTime, Description string
 }
 
 // Operation is the Operation of the backup, with the backup ID as operation
@@ -79,19 +86,6 @@ type BackupRef struct {
 func (b BackupRef) Operation(kind backup.Kind) provider.Operation {
 	return provider.Operation{ID: b.ID, BackupID: b.ID, BackupName: b.Name, Resource: b.InstanceID, Kind: kind,
 		StartedAt: ParseTimePtr(b.BeginTime)}
-}
-
-// Adopt returns the Operation of a backup found by job's name when it is the
-// owner's (see Ours). A same-name backup that is not belongs to somebody
-// else: AlreadyExists on <provider>.name, under the API's uniqueness rule.
-func (b BackupRef) Adopt(providerName, rule string, job provider.Job) (*provider.Operation, error) {
-	if !Ours(b.BeginTime, job.Owner) {
-		return nil, &provider.Error{Class: provider.AlreadyExists, Provider: providerName, Field: providerName + ".name", Rule: rule,
-			Message: fmt.Sprintf("a backup named %q (%s, begun %s) already exists on instance %s and was not created by this workflow",
-				b.Name, b.ID, b.BeginTime, b.InstanceID)}
-	}
-	op := b.Operation(job.Kind)
-	return &op, nil
 }
 
 // First returns the first of items (nil: none) that match accepts, or nil.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/response"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
@@ -222,10 +223,13 @@ func TestValidators(t *testing.T) {
 		require.Error(t, err, bad)
 		assert.Equal(t, "x.name", err.(*provider.Error).Field)
 	}
-	for _, ok := range []string{"", strings.Repeat("é", 256), "multi\nline is fine", "commas, dots. (parens) #%*+/:;?@[]^`{|}~"} {
+	for _, ok := range []string{"", strings.Repeat("é", huaweicloud.MaxUserDescription), "multi\nline is fine", "commas, dots. (parens) #%*+/:;?@[]^`{|}~"} {
 		assert.NoError(t, huaweicloud.ValidateDescription("x.description", ok), ok)
 	}
-	for _, bad := range []string{strings.Repeat("a", 257), "a\rb", "!", "<", "\"", "=", "'", ">", "&"} {
+	tooLong := huaweicloud.ValidateDescription("x.description", strings.Repeat("a", huaweicloud.MaxUserDescription+1))
+	require.Error(t, tooLong)
+	assert.Contains(t, tooLong.(*provider.Error).Rule, "ownership marker", "the rule says why the limit is below the provider's")
+	for _, bad := range []string{strings.Repeat("a", huaweicloud.MaxUserDescription+1), strings.Repeat("a", 256), "a\rb", "!", "<", "\"", "=", "'", ">", "&"} {
 		err := huaweicloud.ValidateDescription("x.description", bad)
 		require.Error(t, err, bad)
 		assert.Equal(t, "x.description", err.(*provider.Error).Field)
@@ -237,7 +241,7 @@ func TestValidators(t *testing.T) {
 	assert.Error(t, huaweicloud.ValidateLanguage("x.X-Language", "en"))
 }
 
-func TestParseTimeAndOwnership(t *testing.T) {
+func TestParseTime(t *testing.T) {
 	want := time.Date(2020, 7, 6, 17, 17, 5, 0, time.UTC)
 	for _, s := range []string{"2020-07-07T01:17:05+0800", "2020-07-06T17:17:05Z", "2020-07-06T17:17:05", "2020-07-06T17:17:05+00:00"} {
 		got, err := huaweicloud.ParseTime(s)
@@ -247,14 +251,59 @@ func TestParseTimeAndOwnership(t *testing.T) {
 	_, err := huaweicloud.ParseTime("yesterday")
 	assert.Error(t, err)
 	assert.Nil(t, huaweicloud.ParseTimePtr(""))
+}
 
-	started := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	owner := provider.Owner{WorkflowID: "wf", StartedAt: started}
-	assert.True(t, huaweicloud.Ours("2026-03-01T12:00:10+0000", owner), "began after the workflow")
-	assert.True(t, huaweicloud.Ours("2026-03-01T11:59:30+0000", owner), "within the clock-skew allowance")
-	assert.False(t, huaweicloud.Ours("2026-03-01T11:58:00+0000", owner), "began before the workflow")
-	assert.False(t, huaweicloud.Ours("garbage", owner))
-	assert.False(t, huaweicloud.Ours("2026-03-01T12:00:10+0000", provider.Owner{}), "no start time, no claim")
+// TestMarkedDescriptionFitsTheProviderRule: the longest description a request
+// may carry, with the marker appended, is one the provider accepts (at most
+// 256 characters, none it forbids), and it proves the owner and no other.
+func TestMarkedDescriptionFitsTheProviderRule(t *testing.T) {
+	owner := provider.Owner{WorkflowID: "wf", RunID: "run-1"}
+	assert.Equal(t, owner.Marker(), huaweicloud.MarkedDescription("", owner))
+	assert.Equal(t, "nightly "+owner.Marker(), huaweicloud.MarkedDescription("nightly", owner))
+
+	longest := strings.Repeat("é", huaweicloud.MaxUserDescription)
+	require.NoError(t, huaweicloud.ValidateDescription("x.description", longest))
+	marked := huaweicloud.MarkedDescription(longest, owner)
+	assert.Equal(t, huaweicloud.MaxDescription, utf8.RuneCountInString(marked), "exactly the provider's limit")
+	assert.False(t, strings.ContainsAny(marked, huaweicloud.DescriptionForbidden+"\r"))
+	assert.True(t, owner.HasMarker(marked))
+	assert.False(t, provider.Owner{WorkflowID: "wf", RunID: "run-2"}.HasMarker(marked), "another run of the same workflow")
+}
+
+// TestClaimNeedsTheOwnersMarker: a backup listed under the job's name on its
+// instance is the owner's only when its description carries the owner's
+// marker; one without it, or with another workflow's, is NotOurs, named.
+func TestClaimNeedsTheOwnersMarker(t *testing.T) {
+	owner := provider.Owner{WorkflowID: "wf", RunID: "run-1", StartedAt: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	job := provider.Job{Kind: "create", Owner: owner}
+	ref := func(description string) huaweicloud.BackupRef {
+		// Begun after the workflow started: time is no proof either way.
+		return huaweicloud.BackupRef{ID: "b-1", Name: "nightly", InstanceID: "i-1", BeginTime: "2026-03-01T12:00:10+0000", Description: description}
+	}
+
+	op, err := ref(huaweicloud.MarkedDescription("nightly", owner)).Claim("taurusdb", job)
+	require.NoError(t, err)
+	require.NotNil(t, op)
+	assert.Equal(t, "b-1", op.BackupID)
+	assert.Equal(t, "i-1", op.Resource)
+
+	other := provider.Owner{WorkflowID: "other", RunID: "run-1"}
+	for name, description := range map[string]string{
+		"no description":            "",
+		"a person's description":    "made by hand",
+		"another workflow's marker": huaweicloud.MarkedDescription("nightly", other),
+		"a truncated marker":        owner.Marker()[:provider.MarkerLen-1],
+	} {
+		t.Run(name, func(t *testing.T) {
+			op, err := ref(description).Claim("taurusdb", job)
+			assert.Nil(t, op)
+			require.Error(t, err)
+			assert.Equal(t, provider.AlreadyExists, provider.ClassOf(err))
+			assert.Equal(t, []string{"b-1"}, provider.UnprovenOf(err))
+			assert.Contains(t, err.Error(), "b-1")
+			assert.Contains(t, err.Error(), "carries no backupflow marker of this workflow")
+		})
+	}
 }
 
 func TestParsePercent(t *testing.T) {
@@ -266,5 +315,57 @@ func TestParsePercent(t *testing.T) {
 	for _, in := range []string{"", "%", "half"} {
 		_, ok := huaweicloud.ParsePercent(in)
 		assert.False(t, ok, in)
+	}
+}
+
+// TestStartOrAdoptOnNameConflict: when the create meets a same-name backup
+// that appeared after the first look (AlreadyExists), the second look
+// decides: the owner's is adopted, an unproven one is refused as such, and a
+// name taken where the look does not reach names the field and the rule.
+func TestStartOrAdoptOnNameConflict(t *testing.T) {
+	job := provider.Job{Kind: "create", Owner: provider.Owner{WorkflowID: "wf", RunID: "r"}}
+	conflict := &provider.Error{Class: provider.AlreadyExists, Provider: "otcrds", Code: "DBS.201201", Message: "The object already exists"}
+	mine := &provider.Operation{ID: "b-1", BackupID: "b-1"}
+	unproven := huaweicloud.NotOurs("otcrds", "b-2", "no marker")
+	for name, c := range map[string]struct {
+		second  func() (*provider.Operation, error)
+		wantOp  string
+		wantErr func(t *testing.T, err error)
+	}{
+		"the owner's appeared": {second: func() (*provider.Operation, error) { return mine, nil }, wantOp: "b-1"},
+		"an unproven one appeared": {second: func() (*provider.Operation, error) { return nil, unproven }, wantErr: func(t *testing.T, err error) {
+			assert.Equal(t, []string{"b-2"}, provider.UnprovenOf(err))
+		}},
+		"taken out of sight": {second: func() (*provider.Operation, error) { return nil, nil }, wantErr: func(t *testing.T, err error) {
+			var e *provider.Error
+			require.True(t, errors.As(err, &e))
+			assert.Equal(t, provider.AlreadyExists, e.Class)
+			assert.Equal(t, "otcrds.name", e.Field)
+			assert.Equal(t, "names are unique in the project", e.Rule)
+			assert.Empty(t, e.Unproven, "nothing named, nothing kept")
+		}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			looks, creates := 0, 0
+			find := func(context.Context, provider.Job) (*provider.Operation, error) {
+				looks++
+				if looks == 1 {
+					return nil, nil
+				}
+				return c.second()
+			}
+			op, err := huaweicloud.StartOrAdopt(context.Background(), "otcrds", "names are unique in the project", job, find,
+				func() (provider.Operation, error) { creates++; return provider.Operation{}, conflict })
+			assert.Equal(t, 2, looks)
+			assert.Equal(t, 1, creates, "never a second create")
+			if c.wantErr == nil {
+				require.NoError(t, err)
+				assert.Equal(t, c.wantOp, op.BackupID)
+				return
+			}
+			require.Error(t, err)
+			assert.Empty(t, op.BackupID)
+			c.wantErr(t, err)
+		})
 	}
 }

@@ -42,24 +42,44 @@ func ParseTimePtr(s string) *time.Time {
 	return &t
 }
 
-// ClockSkew is how much earlier than the workflow's start a backup may appear
-// to begin and still be the workflow's own: provider timestamps have
-// one-second precision and the provider's clock is not the worker's.
-const ClockSkew = time.Minute
+// Ownership. A backup is the owner's when backupflow holds proof (see
+// provider/ownership.go): the ID its own create returned, or the owner's
+// marker in the backup's description, which both create APIs store. Name,
+// instance and begin time are never proof.
 
-// Ours decides whether a backup found by name belongs to owner. Neither API
-// stores a caller token on a backup, so the rule is: the request names the
-// backup (the name is user-given and fixed for the workflow), the listing was
-// made on the request's instance, and the backup began no earlier than the
-// workflow started, less ClockSkew. A same-name backup that began before is
-// somebody else's (or an earlier run's) and is never adopted.
-func Ours(beginTime string, owner provider.Owner) bool {
-	begin, err := ParseTime(beginTime)
-	if err != nil {
-		return false
+// MarkerSeparator joins the request's description and the owner's marker.
+const MarkerSeparator = " "
+
+// MaxUserDescription is how long a request's description may be: backupflow
+// appends MarkerSeparator and the owner's marker, and the whole must keep
+// within the provider's MaxDescription.
+const MaxUserDescription = MaxDescription - len(MarkerSeparator) - provider.MarkerLen
+
+// MarkedDescription is the description backupflow sends with a create: the
+// request's own (if any), then the owner's marker.
+func MarkedDescription(description string, owner provider.Owner) string {
+	if description == "" {
+		return owner.Marker()
 	}
-	if owner.StartedAt.IsZero() {
-		return false
+	return description + MarkerSeparator + owner.Marker()
+}
+
+// Claim returns the Operation of b, a backup listed under the job's name on
+// its instance, when b's description carries the owner's marker. Without it
+// the backup is somebody else's for every purpose: NotOurs names it.
+func (b BackupRef) Claim(providerName string, job provider.Job) (*provider.Operation, error) {
+	if !job.Owner.HasMarker(b.Description) {
+		return nil, NotOurs(providerName, b.ID, fmt.Sprintf(
+			"it is named %q on instance %s, but its description carries no backupflow marker of this workflow", b.Name, b.InstanceID))
 	}
-	return !begin.Before(owner.StartedAt.Add(-ClockSkew))
+	op := b.Operation(job.Kind)
+	return &op, nil
+}
+
+// NotOurs is provider.NotOurs for backup id, found under the request's name,
+// with the error on <provider>.name: another name is the way out.
+func NotOurs(providerName, id, why string) *provider.Error {
+	e := provider.NotOurs(providerName, []string{id}, why)
+	e.Field = providerName + ".name"
+	return e
 }

@@ -35,11 +35,15 @@ const DescriptionForbidden = `!<"='>&`
 // MaxDescription is the documented maximum description length, in characters.
 const MaxDescription = 256
 
-// ValidateDescription enforces the description rule. An empty description is
+// ValidateDescription enforces the description rule on a request's
+// description, which backupflow extends with its ownership marker
+// (MarkedDescription): at most MaxUserDescription characters, so that the
+// whole keeps within the provider's MaxDescription. An empty description is
 // allowed (the field is optional).
 func ValidateDescription(field, d string) error {
-	if n := utf8.RuneCountInString(d); n > MaxDescription {
-		return provider.Invalid(field, "is %d characters long; at most %d are allowed", n, MaxDescription)
+	if n := utf8.RuneCountInString(d); n > MaxUserDescription {
+		return provider.Invalid(field, "is %d characters long; at most %d are allowed: the provider keeps at most %d, "+
+			"and backupflow appends a space and its %d-character ownership marker", n, MaxUserDescription, MaxDescription, provider.MarkerLen)
 	}
 	if strings.ContainsRune(d, '\r') {
 		return provider.Invalid(field, "must not contain a carriage return")

@@ -141,8 +141,7 @@ func TestNoSecretInErrors(t *testing.T) {
 	errs = append(errs, err)
 	tok := newDriver(t, tokenConfig(s, sim.Password))
 	tok.ObserveRequests(rec.observe)
-	other := job(section(map[string]any{"name": "no-secrets"}))
-	other.Owner.StartedAt = time.Now().Add(time.Hour)
+	other := job(section(map[string]any{"name": "no-secrets"})) // another owner: the name is not provably ours
 	_, err = tok.Start(ctx(t), other)
 	errs = append(errs, err)
 

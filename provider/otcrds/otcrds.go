@@ -242,17 +242,17 @@ func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
 	return nil
 }
 
-// Start creates the backup, or adopts the one this owner created earlier.
+// Start creates the backup, its description carrying the owner's marker.
+// The backup ID the create returns is the only proof OTC gives that the
+// backup is the owner's (see Find): Start never adopts.
 func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operation, error) {
 	s, err := parse(job.Kind, job.Section)
 	if err != nil {
 		return provider.Operation{}, err
 	}
-	op, err := huaweicloud.StartOrAdopt(ctx, name, job, d.Find, func() (provider.Operation, error) {
-		body := &model.CreateManualBackupRequestBody{InstanceId: s.InstanceID, Name: s.Name}
-		if s.Description != "" {
-			body.Description = &s.Description
-		}
+	return huaweicloud.StartOrAdopt(ctx, name, nameUniqueRule, job, d.Find, func() (provider.Operation, error) {
+		description := huaweicloud.MarkedDescription(s.Description, job.Owner)
+		body := &model.CreateManualBackupRequestBody{InstanceId: s.InstanceID, Name: s.Name, Description: &description}
 		if len(s.Databases) > 0 {
 			dbs := make([]model.BackupDatabase, 0, len(s.Databases))
 			for _, db := range s.Databases {
@@ -269,32 +269,22 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 			return provider.Operation{}, huaweicloud.Errorf(name, provider.Internal, "the create answer holds no backup ID")
 		}
 		// OTC has no job ID for a manual backup: the operation ID is the backup ID.
-		return backupRef(s, resp.Backup.Id, resp.Backup.BeginTime).Operation(job.Kind), nil
+		ref := huaweicloud.BackupRef{ID: resp.Backup.Id, Name: s.Name, InstanceID: s.InstanceID, BeginTime: resp.Backup.BeginTime}
+		return ref.Operation(job.Kind), nil
 	})
-	var pe *provider.Error
-	if errors.As(err, &pe) && pe.Class == provider.AlreadyExists && pe.Rule == "" {
-		// The name is taken by a backup Find does not see: one on another instance.
-		cp := *pe
-		cp.Rule = nameUniqueRule
-		cp.Message = fmt.Sprintf("%s: the name %q is used by another backup of the project (%s)", pe.Message, s.Name, nameUniqueRule)
-		return op, &cp
-	}
-	return op, err
 }
 
-// backupRef names backup id, of the request's name and instance.
-func backupRef(s backup.OTCRDSCreate, id, beginTime string) huaweicloud.BackupRef {
-	return huaweicloud.BackupRef{ID: id, Name: s.Name, InstanceID: s.InstanceID, BeginTime: beginTime}
-}
-
-// Find returns the backup this owner created earlier, if any.
+// Find reports what may be this owner's earlier backup, and never adopts it.
 //
-// "Ours" (see huaweicloud.Ours): the request's name, on the request's
-// instance, begun no earlier than the workflow started less a minute of clock
-// skew. Backup names are unique in the project (nameUniqueRule), so a
-// same-name backup that began earlier is somebody else's: an AlreadyExists
-// error on otcrds.name. ListBackups has no name filter and needs an instance,
-// so Find pages through the instance's manual backups.
+// OTC stores the description (with the owner's marker) but its backup list
+// does not return it (docs/providers/otcrds.md, "Ownership"), so nothing
+// listed can be proven the owner's: only the ID its own create returned
+// proves that. A backup of the request's name on the request's instance is
+// therefore NotOurs, even when an earlier attempt of the owner made it (a
+// lost create response); Find returns nil when there is none. Names are
+// unique in the project (nameUniqueRule), so one on another instance is
+// never ours and Find need not look there. ListBackups has no name filter
+// and needs an instance, so Find pages through the instance's manual backups.
 func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operation, error) {
 	s, err := parse(job.Kind, job.Section)
 	if err != nil {
@@ -313,7 +303,9 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 	if err != nil || b == nil {
 		return nil, err
 	}
-	return backupRef(s, b.Id, b.BeginTime).Adopt(name, nameUniqueRule, job)
+	return nil, huaweicloud.NotOurs(name, b.Id, fmt.Sprintf(
+		"it is named %q on instance %s, and OTC's backup list returns no description, so no backupflow marker can be read; "+
+			"if this workflow made it, its description ends with %s", s.Name, s.InstanceID, job.Owner.Marker()))
 }
 
 // backupByID reads one backup from ListBackups through client; nil when it

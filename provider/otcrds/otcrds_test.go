@@ -177,8 +177,11 @@ func TestPreflightInstanceStates(t *testing.T) {
 	assert.Empty(t, s.Inventory())
 }
 
-// OTC's create-manual-backup API: "The backup name must be unique."
-func TestSameNameNotOursIsAlreadyExists(t *testing.T) {
+// OTC's backup list returns no description, so a listed backup can never be
+// proven ours: a same-name backup on the instance is refused as unproven,
+// whoever made it (another workflow here, or this one's own earlier attempt),
+// and nothing is created or deleted.
+func TestSameNameIsNeverAdopted(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	d := newDriver(t, tokenConfig(s, sim.Password))
 	first := job(section(map[string]any{"name": "unique-name"}))
@@ -187,17 +190,43 @@ func TestSameNameNotOursIsAlreadyExists(t *testing.T) {
 	poll(t, s, d, op)
 
 	other := first
-	other.Owner = provider.Owner{WorkflowID: "someone-else", RunID: "r", StartedAt: s.Now().Add(10 * time.Minute)}
-	_, err = d.Start(ctx(t), other)
-	e := pe(t, err)
-	assert.Equal(t, provider.AlreadyExists, e.Class)
-	assert.Equal(t, "otcrds.name", e.Field)
-	assert.Contains(t, e.Message, op.BackupID)
-	assert.Len(t, s.Inventory(), 1)
+	other.Owner = provider.Owner{WorkflowID: "someone-else", RunID: "r", StartedAt: time.Now().Add(-time.Hour)}
+	for name, j := range map[string]provider.Job{"another workflow": other, "the same workflow": first} {
+		t.Run(name, func(t *testing.T) {
+			found, err := d.Find(ctx(t), j)
+			assert.Nil(t, found)
+			e := pe(t, err)
+			assert.Equal(t, provider.AlreadyExists, e.Class)
+			assert.False(t, e.Class.Retryable())
+			assert.Equal(t, []string{op.BackupID}, e.Unproven)
+			assert.Equal(t, "otcrds.name", e.Field)
+			assert.Contains(t, e.Message, op.BackupID)
+			assert.Contains(t, e.Message, j.Owner.Marker(), "names the marker a person can look for")
+			_, err = d.Start(ctx(t), j)
+			assert.Equal(t, []string{op.BackupID}, provider.UnprovenOf(err))
+			assert.Equal(t, []string{op.BackupID}, s.Inventory(), "nothing created, nothing deleted")
+		})
+	}
+}
 
-	again, err := d.Start(ctx(t), first)
-	require.NoError(t, err, "the owner adopts its own")
-	assert.Equal(t, op.ID, again.ID)
+// TestCreateStoresTheMarker: the backup's description is the request's
+// followed by the owner's marker, or the marker alone.
+func TestCreateStoresTheMarker(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, akskConfig(s, sim.SecretKey))
+	withText := job(section(map[string]any{"instance_id": sim.InstanceID(11), "name": "with-text"}))
+	op, err := d.Start(ctx(t), withText)
+	require.NoError(t, err)
+	stored, ok := s.Description(op.BackupID)
+	require.True(t, ok)
+	assert.Equal(t, "manual backup "+withText.Owner.Marker(), stored)
+
+	without := job(section(map[string]any{"instance_id": sim.InstanceID(12), "name": "without-text", "description": nil}))
+	op, err = d.Start(ctx(t), without)
+	require.NoError(t, err)
+	stored, ok = s.Description(op.BackupID)
+	require.True(t, ok)
+	assert.Equal(t, without.Owner.Marker(), stored)
 }
 
 // Backup names are unique in the whole project: a same-name backup on another
@@ -235,13 +264,11 @@ func TestFindPagesThroughBackups(t *testing.T) {
 		ops = append(ops, op)
 		s.Advance(2 * time.Second)
 	}
-	// The oldest one is on the second page (newest first).
-	j := job(section(map[string]any{"name": "page-a-0"}))
-	j.Owner.StartedAt = s.Now().Add(-time.Hour)
-	found, err := d.Find(ctx(t), j)
-	require.NoError(t, err)
-	require.NotNil(t, found)
-	assert.Equal(t, ops[0].BackupID, found.BackupID)
+	// The oldest one is on the second page (newest first); Find names it
+	// (as unproven: OTC's list cannot prove a backup ours).
+	found, err := d.Find(ctx(t), job(section(map[string]any{"name": "page-a-0"})))
+	assert.Nil(t, found)
+	assert.Equal(t, []string{ops[0].BackupID}, provider.UnprovenOf(err))
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }

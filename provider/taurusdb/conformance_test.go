@@ -55,7 +55,8 @@ func section(changes map[string]any) json.RawMessage {
 //	name: 4 to 64 characters                          -> name 3 chars, name 65 chars
 //	name: starts with a letter                        -> name starts with digit, name starts with underscore
 //	name: only letters, digits, - and _               -> name with dot, name with space, name with non-ASCII letter
-//	description: up to 256 characters                 -> description 257 chars
+//	description: up to 256 characters, of which
+//	  backupflow's marker and a space take 32         -> description 225 chars, description 256 chars
 //	description: no carriage return                   -> description with carriage return
 //	description: none of ! < " = ' > &                -> description with ! / < / " / = / ' / > / &
 //	X-Language: en-us or zh-cn                        -> X-Language other value, X-Language wrong case
@@ -79,7 +80,8 @@ func invalidCases() []providertest.InvalidCase {
 		c("name with dot", map[string]any{"name": "backup.1"}, "taurusdb.name"),
 		c("name with space", map[string]any{"name": "backup 1"}, "taurusdb.name"),
 		c("name with non-ASCII letter", map[string]any{"name": "bäckup"}, "taurusdb.name"),
-		c("description 257 chars", map[string]any{"description": strings.Repeat("d", 257)}, "taurusdb.description"),
+		c("description 225 chars", map[string]any{"description": strings.Repeat("d", 225)}, "taurusdb.description"),
+		c("description 256 chars", map[string]any{"description": strings.Repeat("d", 256)}, "taurusdb.description"),
 		c("description with carriage return", map[string]any{"description": "line\rbreak"}, "taurusdb.description"),
 		c("X-Language other value", map[string]any{"X-Language": "de-de"}, "taurusdb.X-Language"),
 		c("X-Language wrong case", map[string]any{"X-Language": "EN-US"}, "taurusdb.X-Language"),

@@ -133,16 +133,21 @@ func invoke[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	return huaweicloud.Invoke(ctx, name, fn)
 }
 
-// Start creates the backup, or adopts the one this owner created earlier.
+// nameUniqueRule is the create API's rule for backup names.
+const nameUniqueRule = "backup names are unique per instance"
+
+// Start creates the backup, its description carrying the owner's marker, or
+// adopts the one this owner created earlier (see Find).
 func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operation, error) {
 	s, err := parse(job.Kind, job.Section)
 	if err != nil {
 		return provider.Operation{}, err
 	}
-	return huaweicloud.StartOrAdopt(ctx, name, job, d.Find, func() (provider.Operation, error) {
+	return huaweicloud.StartOrAdopt(ctx, name, nameUniqueRule, job, d.Find, func() (provider.Operation, error) {
+		description := huaweicloud.MarkedDescription(s.Description, job.Owner)
 		req := &model.CreateGaussMySqlBackupRequest{
 			XLanguage: optional(s.Language),
-			Body:      &model.MysqlCreateBackupRequest{InstanceId: s.InstanceID, Name: s.Name, Description: optional(s.Description)},
+			Body:      &model.MysqlCreateBackupRequest{InstanceId: s.InstanceID, Name: s.Name, Description: &description},
 		}
 		resp, err := invoke(ctx, func() (*model.CreateGaussMySqlBackupResponse, error) { return d.client.CreateGaussMySqlBackup(req) })
 		if err != nil {
@@ -151,6 +156,7 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 		if resp.Backup == nil || resp.Backup.Id == nil {
 			return provider.Operation{}, huaweicloud.Errorf(name, provider.Internal, "the create answer holds no backup ID")
 		}
+		// The ID our own create returned is proof enough: nothing else is checked.
 		op := huaweicloud.BackupRef{ID: *resp.Backup.Id, Name: s.Name, InstanceID: s.InstanceID,
 			BeginTime: deref(resp.Backup.BeginTime)}.Operation(job.Kind)
 		if jobID := deref(resp.JobId); jobID != "" {
@@ -170,13 +176,12 @@ func withLanguage(op *provider.Operation, s backup.TaurusDBCreate) {
 
 // Find returns the backup this owner created earlier, if any.
 //
-// "Ours" (see huaweicloud.Ours): the request's name, on the request's
-// instance, begun no earlier than the workflow started less a minute of clock
-// skew. A same-name backup that began earlier belongs to someone else and is
-// an AlreadyExists error on taurusdb.name: names are unique per instance.
-// The job ID is recovered from the immediate-jobs list (the job of that
-// instance whose creation is closest to the backup's begin time); without it
-// the operation falls back to the backup ID and is polled through the list.
+// The candidate is the backup of the request's name on the request's
+// instance (names are unique per instance). It is the owner's only when its
+// description carries the owner's marker, which Start put there; a
+// same-name backup without it is NotOurs, whoever made it and whenever. The
+// job ID is recovered from the immediate-jobs list (findJob); without it the
+// operation falls back to the backup ID and is polled through the list.
 func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operation, error) {
 	s, err := parse(job.Kind, job.Section)
 	if err != nil {
@@ -186,8 +191,9 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 	if err != nil || b == nil {
 		return nil, err
 	}
-	ref := huaweicloud.BackupRef{ID: deref(b.Id), Name: s.Name, InstanceID: s.InstanceID, BeginTime: deref(b.BeginTime)}
-	op, err := ref.Adopt(name, "unique per instance", job)
+	ref := huaweicloud.BackupRef{ID: deref(b.Id), Name: s.Name, InstanceID: s.InstanceID,
+		BeginTime: deref(b.BeginTime), Description: deref(b.Description)}
+	op, err := ref.Claim(name, job)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +229,17 @@ func (d *Driver) findByName(ctx context.Context, s backup.TaurusDBCreate) (*mode
 	})
 }
 
+// JobMatchWindow is how far from a backup's begin_time the creation of its
+// job may be for findJob to take it. The job API names no backup (the SDK's
+// job entities are empty), so a backup adopted through its marker gets its
+// job by time: the backup job of the instance created closest to the
+// backup's begin time, within this window. The instance builds one backup
+// at a time, so another backup's job is at least that backup's build time
+// away; a window of seconds keeps it out (a guess: the gap between a job's
+// creation and its backup's begin_time is not documented). Missing the job
+// is safe (the backup list is polled instead); taking another's is not.
+const JobMatchWindow = 10 * time.Second
+
 // findJob recovers the backup job's ID from the immediate-jobs list. The job
 // name of a backup is not documented: any job whose name mentions "backup"
 // qualifies (best guess, kept here).
@@ -230,8 +247,8 @@ func (d *Driver) findJob(ctx context.Context, s backup.TaurusDBCreate, begin tim
 	const layout = "2006-01-02T15:04:05-0700"
 	req := &model.ListImmediateJobsRequest{
 		XLanguage: optional(s.Language),
-		StartTime: ptr(begin.Add(-huaweicloud.ClockSkew).UTC().Format(layout)),
-		EndTime:   ptr(begin.Add(huaweicloud.ClockSkew).UTC().Format(layout)),
+		StartTime: ptr(begin.Add(-JobMatchWindow).UTC().Format(layout)),
+		EndTime:   ptr(begin.Add(JobMatchWindow).UTC().Format(layout)),
 		Limit:     ptr(strconv.Itoa(huaweicloud.PageSize)),
 	}
 	resp, err := invoke(ctx, func() (*model.ListImmediateJobsResponse, error) { return d.client.ListImmediateJobs(req) })
@@ -252,7 +269,7 @@ func (d *Driver) findJob(ctx context.Context, s backup.TaurusDBCreate, begin tim
 				continue
 			}
 			gap := created.Sub(begin).Abs()
-			if gap <= huaweicloud.ClockSkew && gap < bestGap {
+			if gap <= JobMatchWindow && gap < bestGap {
 				best, bestGap = deref(j.JobId), gap
 			}
 		}

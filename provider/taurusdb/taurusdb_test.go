@@ -41,8 +41,8 @@ func TestValidateAcceptsDocumentedBoundaries(t *testing.T) {
 		"name 4 chars":              {"name": "abcd"},
 		"name 64 chars":             {"name": "a" + strings.Repeat("B", 63)},
 		"name case and symbols":     {"name": "Nightly_Backup-2026"},
-		"description 256 chars":     {"description": strings.Repeat("d", 256)},
-		"description 256 runes":     {"description": strings.Repeat("ü", 256)},
+		"description 224 chars":     {"description": strings.Repeat("d", 224)},
+		"description 224 runes":     {"description": strings.Repeat("ü", 224)},
 		"description with newline":  {"description": "line one\nline two"},
 		"no description":            {"description": nil},
 		"X-Language zh-cn":          {"X-Language": "zh-cn"},
@@ -112,32 +112,36 @@ func TestFailedBackup(t *testing.T) {
 	assert.Empty(t, s.Inventory())
 }
 
-func TestSameNameNotOursIsAlreadyExists(t *testing.T) {
+// TestSameNameOfAnotherWorkflowIsNotOurs: a backup of the requested name on
+// the requested instance, made by another workflow (its description carries
+// that workflow's marker) after this one started, is never adopted: Find and
+// Start name it as unproven. Its maker still adopts it.
+func TestSameNameOfAnotherWorkflowIsNotOurs(t *testing.T) {
 	s := startSim(t, sim.Options{})
 	d := newDriver(t, s, sim.SecretKey)
 	raw := section(map[string]any{"name": "shared-name"})
-	first := job(raw)
-	op, err := d.Start(ctx(t), first)
+	theirs := job(raw)
+	op, err := d.Start(ctx(t), theirs)
 	require.NoError(t, err)
 	poll(t, s, d, op)
 
-	// Another workflow, started after the backup began, asks for the same name.
-	other := first
-	other.Owner = provider.Owner{WorkflowID: "someone-else", RunID: "r", StartedAt: s.Now().Add(10 * time.Minute)}
-	found, err := d.Find(ctx(t), other)
+	ours := job(raw)
+	ours.Owner = provider.Owner{WorkflowID: "someone-else", RunID: "r", StartedAt: time.Now().Add(-time.Hour)}
+	found, err := d.Find(ctx(t), ours)
 	assert.Nil(t, found)
 	e := pe(t, err)
 	assert.Equal(t, provider.AlreadyExists, e.Class)
-	assert.Equal(t, "taurusdb.name", e.Field)
 	assert.False(t, e.Class.Retryable())
-	_, err = d.Start(ctx(t), other)
-	assert.Equal(t, "taurusdb.name", pe(t, err).Field)
-	assert.Len(t, s.Inventory(), 1, "nothing created")
+	assert.Equal(t, []string{op.BackupID}, e.Unproven)
+	assert.Equal(t, "taurusdb.name", e.Field)
+	assert.Contains(t, e.Message, "carries no backupflow marker of this workflow")
+	_, err = d.Start(ctx(t), ours)
+	assert.Equal(t, []string{op.BackupID}, provider.UnprovenOf(err))
+	assert.Equal(t, []string{op.BackupID}, s.Inventory(), "nothing created, nothing deleted")
 
-	// The owner itself still adopts it.
-	again, err := d.Find(ctx(t), first)
+	again, err := d.Find(ctx(t), theirs)
 	require.NoError(t, err)
-	require.NotNil(t, again)
+	require.NotNil(t, again, "its maker's marker proves it")
 	assert.Equal(t, op.ID, again.ID)
 }
 
@@ -214,8 +218,10 @@ func TestLostCreateAdoptsWithJobID(t *testing.T) {
 	_, err := d.Start(ctx(t), j)
 	assert.Equal(t, provider.Unavailable, provider.ClassOf(err))
 	op, err := d.Start(ctx(t), j)
-	require.NoError(t, err)
-	assert.NotEqual(t, op.BackupID, op.ID, "the job ID was recovered from the job list")
+	require.NoError(t, err, "the marker in its description proves the backup ours")
+	jobID, ok := s.JobOf(op.BackupID)
+	require.True(t, ok)
+	assert.Equal(t, jobID, op.ID, "the backup's job was recovered from the job list")
 	assert.Equal(t, "zh-cn", op.Extra["X-Language"])
 	s.Advance(30 * time.Second)
 	st, err := d.Poll(ctx(t), op)
@@ -223,6 +229,59 @@ func TestLostCreateAdoptsWithJobID(t *testing.T) {
 	assert.InDelta(t, 50, st.Percent, 2, "progress from the job")
 	assert.Equal(t, "Running", st.ProviderState)
 	require.NotNil(t, st.StartedAt)
+}
+
+// TestAdoptedBackupGetsItsOwnJob: a backup adopted through its marker gets
+// its own job from the job list, not that of a later backup of the instance.
+func TestAdoptedBackupGetsItsOwnJob(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	j := job(section(nil))
+	s.LoseNextCreate()
+	_, err := d.Start(ctx(t), j)
+	require.Error(t, err)
+	ours := s.Inventory()
+	require.Len(t, ours, 1)
+	s.Advance(s.Options().Duration + time.Second) // ours is built; a person makes another
+	theirs := s.AddForeign(provider.Target{Resource: sim.InstanceID(0), BackupName: "console-backup"})
+	theirJob, ok := s.JobOf(theirs)
+	require.True(t, ok)
+
+	op, err := d.Find(ctx(t), j)
+	require.NoError(t, err)
+	require.NotNil(t, op)
+	assert.Equal(t, ours[0], op.BackupID)
+	ourJob, ok := s.JobOf(ours[0])
+	require.True(t, ok)
+	assert.Equal(t, ourJob, op.ID)
+	assert.NotEqual(t, theirJob, op.ID)
+}
+
+// TestDescriptionCarriesTheMarker: the backup's description is the request's
+// followed by the owner's marker, or the marker alone.
+func TestDescriptionCarriesTheMarker(t *testing.T) {
+	s := startSim(t, sim.Options{})
+	d := newDriver(t, s, sim.SecretKey)
+	for name, c := range map[string]struct {
+		description any
+		want        func(provider.Owner) string
+	}{
+		"with the request's":    {"Manual backup", func(o provider.Owner) string { return "Manual backup " + o.Marker() }},
+		"without a description": {nil, func(o provider.Owner) string { return o.Marker() }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			j := job(section(map[string]any{"instance_id": sim.InstanceID(9), "description": c.description}))
+			op, err := d.Start(ctx(t), j)
+			require.NoError(t, err)
+			poll(t, s, d, op)
+			b, err := d.Describe(ctx(t), op)
+			require.NoError(t, err)
+			var rec map[string]any
+			require.NoError(t, json.Unmarshal(b.Record, &rec))
+			assert.Equal(t, c.want(j.Owner), rec["description"])
+			require.NoError(t, d.Delete(ctx(t), op))
+		})
+	}
 }
 
 func TestDescribeRecord(t *testing.T) {
