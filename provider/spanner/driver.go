@@ -267,7 +267,8 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 		return nil, notOurs(b.GetName(), why)
 	}
 	if lro == nil {
-		// The operation is no longer listed: poll the backup itself.
+		// No listed operation made this backup (Spanner lists them for 7
+		// days after they end): poll the backup itself.
 		op := s.operation(b.GetName(), asTime(b.GetCreateTime()), proofMarker)
 		return &op, nil
 	}
