@@ -114,9 +114,10 @@ func TestConformance(t *testing.T) {
 			cfg.AccessKeyID = "LTAI5tNobodyKnowsThisKey"
 			return newDriver(t, cfg)
 		},
-		Backend:  s,
-		Create:   sim.CreateSection,
-		Duration: simDuration,
-		Invalid:  invalidCases(),
+		Backend:                   s,
+		Create:                    sim.CreateSection,
+		Duration:                  simDuration,
+		Invalid:                   invalidCases(),
+		ProofByCreateResponseOnly: alirds.ProofByCreateResponseOnly,
 	})
 }

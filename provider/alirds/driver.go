@@ -4,6 +4,8 @@
 //
 // A backup is CreateBackup (no client token, no cancel), polled through
 // DescribeBackupTasks by BackupJobId and confirmed through DescribeBackups.
+// The BackupJobId CreateBackup returns is the only proof that a backup is
+// ours (see ProofByCreateResponseOnly and Find).
 // The request section mirrors CreateBackup's parameters (backup.AliRDSCreate);
 // rules.go maps every documented constraint to a check, errors.go maps every
 // Alibaba error into the provider taxonomy.
@@ -21,7 +23,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
@@ -39,14 +40,9 @@ type Driver struct {
 	endpoint  endpoint
 	secret    provider.Secret
 	transport http.RoundTripper
-	// now is the driver's clock (the day of the 20-per-day rule, Find's
-	// window, the grace for a task that is not listed).
+	// now is the driver's clock (the day of the 20-per-day rule, the end
+	// of Find's window).
 	now func() time.Time
-
-	// unlisted remembers when Poll first found a task missing from
-	// DescribeBackupTasks, by operation (see notListedGrace).
-	mu       sync.Mutex
-	unlisted map[string]time.Time
 }
 
 var _ provider.Driver = (*Driver)(nil)
@@ -68,7 +64,6 @@ func New(cfg Config) (*Driver, error) {
 		secret:    provider.SecretFrom(cfg.AccessKeySecret, cfg.AccessKeySecretFile),
 		transport: newTransport(cfg),
 		now:       time.Now,
-		unlisted:  map[string]time.Time{},
 	}, nil
 }
 
@@ -381,102 +376,32 @@ func (d *Driver) backupsToday(ctx context.Context, id string) (int, error) {
 	return n, nil
 }
 
-// ours is what tells the backup set a request of ours made from others:
-// a Manual set of the requested method (and databases) that started at or
-// after createdAt, the provider's time of our CreateBackup. It travels in
-// Operation.Extra so any worker can use it.
-type ours struct {
-	createdAt time.Time
-	method    string
-	dbNames   []string
-}
+// ProofByCreateResponseOnly says ApsaraDB RDS keeps nothing a caller sets
+// with a backup (CreateBackup takes no name, description or client token),
+// so only the BackupJobId CreateBackup returns proves a backup is ours: a
+// backup whose CreateBackup answer was lost can never be adopted. The
+// conformance harness and the test clouds read it from here.
+const ProofByCreateResponseOnly = true
 
-const (
-	extraCreatedAt = "createdAt"
-	extraMethod    = "backupMethod"
-	extraDBNames   = "dbNames"
-)
+// clockSkew widens Find's window before the owner's start, so a backup of
+// ours is a candidate even when Alibaba's clock is behind the workflow's.
+// It only adds candidates (which are refused, never adopted).
+const clockSkew = 5 * time.Minute
 
-func (o ours) extra() map[string]string {
-	return map[string]string{
-		extraCreatedAt: o.createdAt.UTC().Truncate(time.Second).Format(time.RFC3339),
-		extraMethod:    o.method,
-		extraDBNames:   strings.Join(o.dbNames, ","),
-	}
-}
+// notOursWhy ends Find's refusal: why nothing it found can be proven ours.
+const notOursWhy = "ApsaraDB RDS keeps nothing a caller sets with a backup, so only the BackupJobId " +
+	"returned by backupflow's own CreateBackup proves ownership, and this workflow holds none: " +
+	"the backup may be this workflow's, its CreateBackup answer lost, or somebody else's"
 
-// oursOf reads the extra of an operation; ok is false for an operation
-// recorded without it (then no set can be matched to it).
-func oursOf(op provider.Operation) (o ours, ok bool) {
-	t, err := time.Parse(time.RFC3339, op.Extra[extraCreatedAt])
-	if err != nil || op.Extra[extraMethod] == "" {
-		return ours{}, false
-	}
-	o = ours{createdAt: t, method: op.Extra[extraMethod]}
-	if n := op.Extra[extraDBNames]; n != "" {
-		o.dbNames = strings.Split(n, ",")
-	}
-	return o, true
-}
-
-// providerTime is the Date of an answer: the provider's clock. ok is false
-// when the answer has none.
-func providerTime(headers map[string][]string) (t time.Time, ok bool) {
-	t, err := http.ParseTime(http.Header(headers).Get("Date"))
-	return t.UTC(), err == nil
-}
-
-// earliestSet returns the earliest backup set that is ours (see ours), or nil.
-// Tasks run one at a time per instance, so no other manual set can start
-// between our CreateBackup and our task's start: the earliest match is ours.
-func (d *Driver) earliestSet(ctx context.Context, instanceID string, o ours) (*rds.Backup, time.Time, error) {
-	since := o.createdAt.UTC().Truncate(time.Second)
-	sets, _, err := d.backups(ctx, instanceID, func(r *rds.DescribeBackupsRequest) {
-		r.BackupMode = "Manual"
-		r.StartTime = since.Truncate(time.Minute).Format(windowFormat)
-		r.EndTime = d.now().UTC().Add(24 * time.Hour).Format(windowFormat)
-	})
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	var best *rds.Backup
-	var bestStart time.Time
-	for i, b := range sets {
-		start, err := time.Parse(timeFormat, b.BackupStartTime)
-		if err != nil || start.Before(since) || b.BackupMode != "Manual" || b.BackupMethod != o.method {
-			continue
-		}
-		if len(o.dbNames) > 0 && !sameNames(b.BackupDBNames, o.dbNames) {
-			continue
-		}
-		if best == nil || start.Before(bestStart) {
-			best, bestStart = &sets[i], start
-		}
-	}
-	return best, bestStart, nil
-}
-
-// Find returns the backup this job's owner started earlier, or nil.
-//
-// CreateBackup takes no client token and backup tasks carry no start time or
-// tag, so "ours" is decided from what the API does show:
-//
-//  1. An unfinished Manual task on the instance (DescribeBackupTasks,
-//     BackupMode Manual) is ours. The API runs one task per instance at a
-//     time and our Preflight, which ran after Owner.StartedAt, found none
-//     ongoing, so that task began after our workflow did. The residual risk
-//     is someone else starting a manual backup between our Preflight and our
-//     CreateBackup (ours would then have failed with BackupJobExists); we
-//     would adopt a backup of the same instance made after our request,
-//     which still serves the request, and never start a second one.
-//  2. Else a finished Manual backup set (DescribeBackups, BackupMode Manual)
-//     whose BackupStartTime is at or after Owner.StartedAt (to the second)
-//     and whose BackupMethod (and BackupDBNames, when DBName is set) match
-//     the request is ours: our task ended before the retry looked. The
-//     earliest such set wins. An adopted set has no BackupJobId, so its
-//     Operation carries the BackupId as both ID and BackupID.
-//
-// Automated tasks and sets (the backup policy) are never ours.
+// Find looks for what this job's owner could have started without knowing
+// it (a CreateBackup whose answer was lost). Nothing proves ownership here
+// (see ProofByCreateResponseOnly), so Find never returns an operation: it
+// lists the instance's manual backups that could be the owner's, the
+// unfinished Manual tasks (tasks show no start time) and the Manual sets
+// that began at or after Owner.StartedAt less clockSkew, and refuses them
+// all with provider.NotOurs. With none, it returns nil: nothing of ours can
+// exist, so a retry may create. Automated tasks and sets (the backup
+// policy) are never candidates.
 func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operation, error) {
 	s, err := parse(job.Kind, job.Section)
 	if err != nil {
@@ -487,58 +412,46 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 	if err != nil {
 		return nil, err
 	}
-	if len(tasks) > 0 {
-		// An adopted task carries no creation time: our CreateBackup's own
-		// answer was lost, and a time guessed from the workflow's start would
-		// let a set somebody else made be taken for ours once the task is no
-		// longer listed. So an adopted task is only ever found by its job ID.
-		op := provider.Operation{ID: tasks[0].BackupJobId, Resource: id, Kind: backup.KindCreate}
-		return &op, nil
-	}
-	if job.Owner.StartedAt.IsZero() {
-		return nil, nil // no way to tell our sets from older ones
-	}
-	o := ours{createdAt: job.Owner.StartedAt, method: s.method, dbNames: s.dbNames}
-	best, start, err := d.earliestSet(ctx, id, o)
-	if err != nil || best == nil {
+	sets, _, err := d.backups(ctx, id, func(r *rds.DescribeBackupsRequest) {
+		r.BackupMode = "Manual"
+		if !job.Owner.StartedAt.IsZero() {
+			r.StartTime = job.Owner.StartedAt.UTC().Add(-clockSkew).Truncate(time.Minute).Format(windowFormat)
+			r.EndTime = d.now().UTC().Add(24 * time.Hour).Format(windowFormat)
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
-	op := provider.Operation{ID: best.BackupId, BackupID: best.BackupId, Resource: id, Kind: backup.KindCreate, StartedAt: &start}
-	return &op, nil
-}
-
-func sameNames(list string, want []string) bool {
-	got := strings.Split(list, ",")
-	if len(got) != len(want) {
-		return false
+	var ids, seen []string
+	for _, t := range tasks {
+		ids = append(ids, t.BackupJobId)
+		seen = append(seen, fmt.Sprintf("running manual task %s", t.BackupJobId))
 	}
-	a, b := append([]string(nil), got...), append([]string(nil), want...)
-	sort.Strings(a)
-	sort.Strings(b)
-	for i := range a {
-		if strings.TrimSpace(a[i]) != b[i] {
-			return false
+	since := job.Owner.StartedAt.UTC().Add(-clockSkew).Truncate(time.Second)
+	for _, b := range sets {
+		start, err := time.Parse(timeFormat, b.BackupStartTime)
+		if b.BackupMode != "Manual" || err == nil && start.Before(since) {
+			continue // an unreadable start time stays a candidate
 		}
+		ids = append(ids, b.BackupId)
+		seen = append(seen, fmt.Sprintf("manual set %s begun at %s", b.BackupId, b.BackupStartTime))
 	}
-	return true
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	why := fmt.Sprintf("instance %s has %s, which this workflow may have started; %s", id, strings.Join(seen, " and "), notOursWhy)
+	return nil, provider.NotOurs(backup.ProviderAliRDS, ids, why)
 }
 
-func operation(instanceID, jobID string, o ours) provider.Operation {
-	return provider.Operation{ID: jobID, Resource: instanceID, Kind: backup.KindCreate, Extra: o.extra()}
-}
-
-// Start adopts what Find finds, else calls CreateBackup. The request is sent
-// as written: fields left out take the provider's documented defaults.
+// Start calls CreateBackup and returns its BackupJobId as the operation,
+// the only proof of ownership RDS offers. It never adopts: a retried start
+// calls Find first (the StartOperation activity does), which refuses any
+// manual backup that could be an earlier attempt's. The request is sent as
+// written: fields left out take the provider's documented defaults.
 func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operation, error) {
 	s, err := parse(job.Kind, job.Section)
 	if err != nil {
 		return provider.Operation{}, err
-	}
-	if op, err := d.Find(ctx, job); err != nil || op != nil {
-		if err != nil {
-			return provider.Operation{}, err
-		}
-		return *op, nil
 	}
 	resp, err := call(ctx, d, func(c *rds.Client) (*rds.CreateBackupResponse, error) {
 		req := rds.CreateCreateBackupRequest()
@@ -552,91 +465,11 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 	if err != nil {
 		return provider.Operation{}, err
 	}
-	if resp.BackupJobId == "" {
+	if _, err := strconv.ParseInt(resp.BackupJobId, 10, 64); err != nil {
 		return provider.Operation{}, &provider.Error{Class: provider.Internal, Provider: backup.ProviderAliRDS, RequestID: resp.RequestId,
-			Message: "CreateBackup answered without a BackupJobId"}
+			Message: fmt.Sprintf("CreateBackup answered without a usable BackupJobId (%q)", resp.BackupJobId)}
 	}
-	created, ok := providerTime(resp.GetHttpHeaders())
-	if !ok {
-		// Without the provider's own clock, matching sets by time could take
-		// an older set for ours: the task is then found by its job ID only.
-		return provider.Operation{ID: resp.BackupJobId, Resource: s.raw.DBInstanceID, Kind: backup.KindCreate}, nil
-	}
-	return operation(s.raw.DBInstanceID, resp.BackupJobId, ours{createdAt: created, method: s.method, dbNames: s.dbNames}), nil
-}
-
-// notListedGrace is how long a task may be missing from DescribeBackupTasks
-// (even queried by its BackupJobId) before backupflow takes it as gone. A
-// task that has just ended may stop being listed, and DescribeBackups may
-// show its set only a little later (docs/providers/alirds.md, "A task that
-// stops being listed"): five minutes covers several polls and that lag.
-const notListedGrace = 5 * time.Minute
-
-// sighting is what the provider shows of an operation: its task, else the
-// backup set it made, else nothing (waiting: still within notListedGrace).
-type sighting struct {
-	task    *rds.BackupJob
-	set     *rds.Backup
-	waiting time.Duration // > 0: not listed for this long, within the grace
-}
-
-// look finds an operation's task or set. A task that is not listed is
-// looked for in DescribeBackups; while neither shows, the grace runs, timed
-// from the first look that missed it (in this worker's memory: a restart
-// starts it again, which lengthens it and never shortens it).
-func (d *Driver) look(ctx context.Context, op provider.Operation) (sighting, error) {
-	if op.BackupID != "" {
-		b, err := d.backupSet(ctx, op.Resource, op.BackupID)
-		return sighting{set: b}, err
-	}
-	t, err := d.task(ctx, op.Resource, op.ID)
-	if err != nil {
-		return sighting{}, err
-	}
-	key := op.Resource + "/" + op.ID
-	if t != nil {
-		d.seen(key)
-		return sighting{task: t}, nil
-	}
-	if o, ok := oursOf(op); ok {
-		b, _, err := d.earliestSet(ctx, op.Resource, o)
-		if err != nil {
-			return sighting{}, err
-		}
-		if b != nil {
-			d.seen(key)
-			return sighting{set: b}, nil
-		}
-	}
-	if missing := d.missingFor(key); missing < notListedGrace {
-		return sighting{waiting: max(missing, time.Nanosecond)}, nil
-	}
-	return sighting{}, nil
-}
-
-// missingFor records that the operation's task is not listed and reports
-// for how long it has not been.
-func (d *Driver) missingFor(key string) time.Duration {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	now := d.now()
-	for k, since := range d.unlisted {
-		if now.Sub(since) > 24*time.Hour {
-			delete(d.unlisted, k) // operations nobody polls any more
-		}
-	}
-	since, ok := d.unlisted[key]
-	if !ok {
-		d.unlisted[key] = now
-		return 0
-	}
-	return now.Sub(since)
-}
-
-func (d *Driver) seen(key string) {
-	d.mu.Lock()
-	delete(d.unlisted, key)
-	d.mu.Unlock()
+	return provider.Operation{ID: resp.BackupJobId, Resource: s.raw.DBInstanceID, Kind: backup.KindCreate}, nil
 }
 
 // phaseOf is the phase of a task's BackupStatus ("States read" in docs/providers/alirds.md).
@@ -650,37 +483,42 @@ func phaseOf(backupStatus string) provider.Phase {
 	return provider.PhaseRunning
 }
 
-// Poll makes one look (see look): DescribeBackupTasks by BackupJobId, and
-// DescribeBackups when the task is not listed or for a set adopted by Find.
+// Poll makes one call: DescribeBackupTasks by the operation's BackupJobId
+// (DescribeBackups by BackupId for an operation that carries one). A task
+// that is not listed is waited for (RUNNING, provider state NotListed),
+// never matched to a backup set by time: see "A task that is not listed" in
+// docs/providers/alirds.md.
 func (d *Driver) Poll(ctx context.Context, op provider.Operation) (provider.Status, error) {
-	sight, err := d.look(ctx, op)
-	if err != nil {
-		return provider.Status{}, err
-	}
-	switch {
-	case sight.task != nil:
-		t := sight.task
-		st := provider.Status{Phase: phaseOf(t.BackupStatus), Percent: percent(t.Process), ProviderState: t.BackupStatus, StartedAt: op.StartedAt}
-		switch st.Phase {
-		case provider.PhaseSucceeded:
-			st.Percent = 100
-		case provider.PhaseFailed:
-			st.Message = fmt.Sprintf("backup task %s of instance %s failed (at %s)", t.BackupJobId, op.Resource, t.BackupProgressStatus)
+	if op.BackupID != "" {
+		b, err := d.backupSet(ctx, op.Resource, op.BackupID)
+		if err != nil {
+			return provider.Status{}, err
 		}
-		return st, nil
-	case sight.set != nil:
-		b := sight.set
+		if b == nil {
+			return provider.Status{Phase: provider.PhaseGone, Percent: -1, ProviderState: "NotFound", StartedAt: op.StartedAt}, nil
+		}
 		st := provider.Status{Phase: provider.PhaseSucceeded, Percent: 100, ProviderState: b.BackupStatus, StartedAt: op.StartedAt}
 		if b.BackupStatus != "Success" {
 			st.Phase, st.Message = provider.PhaseFailed, fmt.Sprintf("backup set %s is %s", b.BackupId, b.BackupStatus)
 		}
 		return st, nil
-	case sight.waiting > 0:
-		return provider.Status{Phase: provider.PhaseRunning, Percent: -1, ProviderState: "NotListed", StartedAt: op.StartedAt,
-			Message: fmt.Sprintf("backup task %s is not listed by DescribeBackupTasks and its set is not in DescribeBackups yet; waiting up to %v for it",
-				op.ID, notListedGrace)}, nil
 	}
-	return provider.Status{Phase: provider.PhaseGone, Percent: -1, ProviderState: "NotFound"}, nil
+	t, err := d.task(ctx, op.Resource, op.ID)
+	if err != nil {
+		return provider.Status{}, err
+	}
+	if t == nil {
+		return provider.Status{Phase: provider.PhaseRunning, Percent: -1, ProviderState: "NotListed", StartedAt: op.StartedAt,
+			Message: fmt.Sprintf("backup task %s of instance %s is not listed by DescribeBackupTasks; waiting for it to be listed again", op.ID, op.Resource)}, nil
+	}
+	st := provider.Status{Phase: phaseOf(t.BackupStatus), Percent: percent(t.Process), ProviderState: t.BackupStatus, StartedAt: op.StartedAt}
+	switch st.Phase {
+	case provider.PhaseSucceeded:
+		st.Percent = 100
+	case provider.PhaseFailed:
+		st.Message = fmt.Sprintf("backup task %s of instance %s failed (at %s)", t.BackupJobId, op.Resource, t.BackupProgressStatus)
+	}
+	return st, nil
 }
 
 // percent reads Process, a percentage as a decimal string ("25"); -1 when it is not one.
@@ -696,25 +534,21 @@ func percent(process string) float64 {
 // waits for the task to end and then deletes its backup set.
 func (*Driver) Cancel(context.Context, provider.Operation) (bool, error) { return false, nil }
 
-// backupIDOf resolves the backup set an operation made (see look). It
-// returns "" (and no error) when there is no set: the task failed or is gone.
+// backupIDOf resolves the backup set an operation made, only through its
+// own BackupJobId (or the BackupId it carries). It returns "" (and no
+// error) when the task failed and left no set.
 func (d *Driver) backupIDOf(ctx context.Context, op provider.Operation) (string, error) {
 	if op.BackupID != "" {
 		return op.BackupID, nil
 	}
-	sight, err := d.look(ctx, op)
-	switch {
-	case err != nil:
+	t, err := d.task(ctx, op.Resource, op.ID)
+	if err != nil {
 		return "", err
-	case sight.set != nil:
-		return sight.set.BackupId, nil
-	case sight.waiting > 0:
-		return "", &provider.Error{Class: provider.Busy, Provider: backup.ProviderAliRDS, RetryAfter: 20 * time.Second,
-			Message: fmt.Sprintf("backup task %s is not listed and its set is not in DescribeBackups yet", op.ID)}
-	case sight.task == nil:
-		return "", nil
 	}
-	t := sight.task
+	if t == nil {
+		return "", &provider.Error{Class: provider.Busy, Provider: backup.ProviderAliRDS, RetryAfter: 20 * time.Second,
+			Message: fmt.Sprintf("backup task %s of instance %s is not listed by DescribeBackupTasks; its backup set is known only from the task, so waiting for it to be listed again", op.ID, op.Resource)}
+	}
 	switch t.BackupStatus {
 	case "Finished":
 		if t.BackupId == "" {

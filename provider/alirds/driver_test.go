@@ -2,8 +2,8 @@ package alirds_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +12,7 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/alirds"
 	"github.com/backupflow/backupflow/provider/providertest"
 	sim "github.com/backupflow/backupflow/simulator/alirds"
 )
@@ -75,7 +76,7 @@ func TestUnknownKeyIsPermission(t *testing.T) {
 	assert.Equal(t, provider.Permission, pe.Class)
 	assert.Equal(t, "InvalidAccessKeyId.NotFound", pe.Code)
 	assert.Equal(t, 404, pe.HTTPStatus)
-	assert.Zero(t, s.CallsOf("CreateBackup"), "Start stopped at Find")
+	assert.Equal(t, 1, s.CallsOf("CreateBackup"), "Start makes one call, refused")
 }
 
 // TestDeadlineBoundsTheCall: SDK calls take no context; provider.Call and the
@@ -99,78 +100,114 @@ func TestDeadlineBoundsTheCall(t *testing.T) {
 	assert.Equal(t, provider.Unavailable, provider.ClassOf(err), "the SDK's read timeout: %v", err)
 }
 
-// TestAdoptFinishedAfterLostResponse: the create's answer is lost and the
-// backup finishes before the retry looks; Find adopts the finished set.
-func TestAdoptFinishedAfterLostResponse(t *testing.T) {
+// TestLostCreateIsKeptNotAdopted: CreateBackup applies and its answer is
+// lost; the backup finishes before the retry looks. Nothing proves it is
+// ours, so Find and every retried start refuse it by name (AlreadyExists),
+// nothing is created again and nothing is deleted.
+func TestLostCreateIsKeptNotAdopted(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
 	job := providertest.Job(backup.KindCreate, sim.CreateSection(41)) // logical, db01
+	before := s.Inventory()
 	s.LoseNextCreate()
 	_, err := d.Start(testCtx(t), job)
 	require.True(t, provider.ClassOf(err).Retryable(), "%v", err)
-	require.Equal(t, 1, s.CallsOf("CreateBackup"))
 	s.Advance(2 * simDuration)
+	made := added(before, s.Inventory())
+	require.Len(t, made, 1)
 
-	op, err := d.Start(testCtx(t), job)
-	require.NoError(t, err)
-	assert.Equal(t, 1, s.CallsOf("CreateBackup"), "adopted, not created again")
-	require.NotEmpty(t, op.BackupID, "adopted from the finished set")
-	assert.Contains(t, s.Inventory(), op.BackupID)
-
-	// The operation resumes from JSON like any other.
-	raw, err := json.Marshal(op)
-	require.NoError(t, err)
-	var resumed provider.Operation
-	require.NoError(t, json.Unmarshal(raw, &resumed))
-	st, err := newDriver(t, simConfig(s)).Poll(testCtx(t), resumed)
-	require.NoError(t, err)
-	assert.Equal(t, provider.PhaseSucceeded, st.Phase)
-	b, err := d.Describe(testCtx(t), resumed)
-	require.NoError(t, err)
-	assert.Equal(t, op.BackupID, b.ID)
-
-	require.NoError(t, d.Delete(testCtx(t), resumed))
-	assert.NotContains(t, s.Inventory(), op.BackupID)
-	require.NoError(t, d.Delete(testCtx(t), resumed), "already gone")
-	st, err = d.Poll(testCtx(t), resumed)
-	require.NoError(t, err)
-	assert.Equal(t, provider.PhaseGone, st.Phase)
+	for range 2 { // Find, then the activity's next attempt does the same
+		found, err := newDriver(t, simConfig(s)).Find(testCtx(t), job)
+		assert.Nil(t, found)
+		assert.Equal(t, provider.AlreadyExists, provider.ClassOf(err), "%v", err)
+		assert.Equal(t, made, provider.UnprovenOf(err))
+		assert.Contains(t, err.Error(), made[0])
+		assert.Contains(t, err.Error(), "only the BackupJobId returned by backupflow's own CreateBackup proves ownership")
+		assert.Contains(t, err.Error(), "will not be deleted")
+	}
+	assert.Equal(t, 1, s.CallsOf("CreateBackup"), "not created again")
+	assert.Zero(t, s.CallsOf("DeleteBackup"))
+	assert.ElementsMatch(t, append(before, made...), s.Inventory())
 }
 
-// TestFindIgnoresWhatIsNotOurs: automated tasks, sets older than the owner,
-// and sets of another method are never adopted.
-func TestFindIgnoresWhatIsNotOurs(t *testing.T) {
+// added returns the IDs in after that are not in before.
+func added(before, after []string) []string {
+	var out []string
+	for _, id := range after {
+		if !slices.Contains(before, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// TestFindWindow: Find names every manual backup of the instance that began
+// at or after the owner's start, less the clock skew allowance, whatever its
+// method; older ones and the policy's automated ones are not candidates.
+func TestFindWindow(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
 
 	found, err := d.Find(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": sim.BusyInstance})))
-	require.NoError(t, err)
-	assert.Nil(t, found, "the ongoing automated task is the policy's, not ours")
+	require.NoError(t, err, "the ongoing automated task is the policy's")
+	assert.Nil(t, found)
 
-	full := providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": sim.FullInstance}))
-	full.Owner.StartedAt = s.Now().Add(-time.Hour)
-	found, err = d.Find(testCtx(t), full)
-	require.NoError(t, err)
-	require.NotNil(t, found, "with an owner an hour old, the fixture's manual sets of today qualify")
-	full.Owner.StartedAt = s.Now().Add(-time.Second)
-	found, err = d.Find(testCtx(t), full)
-	require.NoError(t, err)
-	assert.Nil(t, found, "sets made before the owner started are not ours")
-
-	// Our physical backup finishes; a logical request by the same owner does not adopt it.
 	id := sim.MySQLInstanceID(42)
-	physical := providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id}))
-	_, err = d.Start(testCtx(t), physical)
+	t0, before := s.Now(), s.Inventory()
+	_, err = d.Start(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id})))
 	require.NoError(t, err)
 	s.Advance(2 * simDuration)
-	logical := physical
-	logical.Section = create(map[string]any{"DBInstanceId": id, "BackupMethod": "Logical"})
-	found, err = d.Find(testCtx(t), logical)
-	require.NoError(t, err)
+	set := added(before, s.Inventory())
+	require.Len(t, set, 1)
+
+	later := providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id, "BackupMethod": "Logical"}))
+	later.Owner.StartedAt = t0.Add(alirds.ClockSkew + time.Minute)
+	found, err = d.Find(testCtx(t), later)
+	require.NoError(t, err, "a set older than the owner by more than the skew is not a candidate")
 	assert.Nil(t, found)
-	found, err = d.Find(testCtx(t), physical)
+
+	later.Owner.StartedAt = t0.Add(time.Minute)
+	found, err = d.Find(testCtx(t), later)
+	assert.Nil(t, found)
+	require.Equal(t, provider.AlreadyExists, provider.ClassOf(err), "within the skew, and of another method: still named, never adopted: %v", err)
+	assert.Equal(t, set, provider.UnprovenOf(err))
+	assert.Contains(t, s.Inventory(), set[0], "and not deleted")
+}
+
+// TestForeignSetAfterOurFailedTaskIsNeverOurs: our task fails and stops
+// being listed; somebody else's manual backup then finishes on the same
+// instance. Our operation never takes that set: Poll waits for our task,
+// Describe and Delete refuse to act, and the set survives.
+func TestForeignSetAfterOurFailedTaskIsNeverOurs(t *testing.T) {
+	s := startSim(t)
+	d := newDriver(t, simConfig(s))
+	id := sim.MySQLInstanceID(43)
+	require.NoError(t, s.FailNextBackup(id, "disk full"))
+	require.NoError(t, s.HideNextEnd(id, 24*time.Hour, 0))
+	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id})))
 	require.NoError(t, err)
-	assert.NotNil(t, found)
+	s.Advance(2 * simDuration)
+	foreign := s.AddForeign(provider.Target{Resource: id})
+	s.Advance(sim.ForeignDuration + time.Minute)
+	foreign = s.CurrentID(foreign)
+	require.Contains(t, s.Inventory(), foreign)
+
+	st, err := d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseRunning, st.Phase, "our task is waited for, not replaced")
+	assert.Equal(t, "NotListed", st.ProviderState)
+	_, err = d.Describe(testCtx(t), op)
+	assert.Equal(t, provider.Busy, provider.ClassOf(err), "%v", err)
+	assert.Equal(t, provider.Busy, provider.ClassOf(d.Delete(testCtx(t), op)))
+	assert.Contains(t, s.Inventory(), foreign)
+	assert.Zero(t, s.CallsOf("DeleteBackup"))
+
+	s.Advance(24 * time.Hour)
+	st, err = d.Poll(testCtx(t), op)
+	require.NoError(t, err)
+	assert.Equal(t, provider.PhaseFailed, st.Phase, "listed again: our own task's end")
+	require.NoError(t, d.Delete(testCtx(t), op), "it left nothing to delete")
+	assert.Contains(t, s.Inventory(), foreign)
 }
 
 func TestDeleteWhileRunningIsBusy(t *testing.T) {

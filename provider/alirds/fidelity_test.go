@@ -21,82 +21,61 @@ import (
 
 var providerDoc = doctable.Page("alirds")
 
-// simClockDriver is a driver whose clock is the simulator's, so Advance
-// moves the grace for unlisted tasks too.
-func simClockDriver(t *testing.T, s *sim.Server) *alirds.Driver {
-	d := newDriver(t, simConfig(s))
-	alirds.SetClock(d, s.Now)
-	return d
-}
-
-// TestUnlistedTaskWhoseSetAppearsLaterSucceeds: the task disappears from
-// DescribeBackupTasks when it ends and its set shows in DescribeBackups 30 s
-// later; Poll keeps the backup running meanwhile, then succeeds, and
-// Describe and Delete find the set.
-func TestUnlistedTaskWhoseSetAppearsLaterSucceeds(t *testing.T) {
+// TestUnlistedTaskIsWaitedFor: the task is not listed for a minute after
+// it ends, while its set already shows in DescribeBackups. Poll keeps the
+// backup running and Describe and Delete wait (the set is reached only
+// through the task); once the task is listed again, all three find the set.
+func TestUnlistedTaskIsWaitedFor(t *testing.T) {
 	s := startSim(t)
-	d := simClockDriver(t, s)
+	d := newDriver(t, simConfig(s))
 	id := sim.MySQLInstanceID(60)
-	require.NoError(t, s.HideNextEnd(id, 24*time.Hour, 30*time.Second))
+	require.NoError(t, s.HideNextEnd(id, time.Minute, 0))
 	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id})))
 	require.NoError(t, err)
 
 	s.Advance(simDuration)
+	set := s.CurrentID(op.ID)
+	require.NotEqual(t, op.ID, set, "the set exists")
 	st, err := d.Poll(testCtx(t), op)
 	require.NoError(t, err)
 	assert.Equal(t, provider.PhaseRunning, st.Phase, "not listed is not gone")
 	assert.Equal(t, "NotListed", st.ProviderState)
 	assert.Contains(t, st.Message, op.ID)
+	_, err = d.Describe(testCtx(t), op)
+	assert.Equal(t, provider.Busy, provider.ClassOf(err), "%v", err)
+	assert.Equal(t, provider.Busy, provider.ClassOf(d.Delete(testCtx(t), op)))
+	assert.Contains(t, s.Inventory(), set)
 
-	s.Advance(30 * time.Second)
+	s.Advance(time.Minute)
 	st, err = d.Poll(testCtx(t), op)
 	require.NoError(t, err)
 	require.Equal(t, provider.PhaseSucceeded, st.Phase, st.Message)
-	assert.Equal(t, "Success", st.ProviderState)
-
 	b, err := d.Describe(testCtx(t), op)
 	require.NoError(t, err)
-	assert.Contains(t, s.Inventory(), b.ID)
+	assert.Equal(t, set, b.ID)
 	require.NoError(t, d.Delete(testCtx(t), op))
-	assert.NotContains(t, s.Inventory(), b.ID)
+	assert.NotContains(t, s.Inventory(), set)
 }
 
-// TestUnlistedTaskWithoutSetIsGoneAfterTheGrace: a failed task that stops
-// being listed leaves no set; Poll says running for the whole grace, then gone.
-func TestUnlistedTaskWithoutSetIsGoneAfterTheGrace(t *testing.T) {
+// TestUnknownJobIsNeverGuessed: a BackupJobId the provider does not list is
+// waited for however long it stays unlisted (the poll policy bounds the
+// wait), and nothing on the instance is taken for it.
+func TestUnknownJobIsNeverGuessed(t *testing.T) {
 	s := startSim(t)
-	d := simClockDriver(t, s)
+	d := newDriver(t, simConfig(s))
 	id := sim.MySQLInstanceID(61)
-	require.NoError(t, s.FailNextBackup(id, "disk full"))
-	require.NoError(t, s.HideNextEnd(id, 24*time.Hour, 0))
-	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id})))
-	require.NoError(t, err)
-	s.Advance(simDuration)
-
-	st, err := d.Poll(testCtx(t), op)
-	require.NoError(t, err)
-	require.Equal(t, provider.PhaseRunning, st.Phase)
-	assert.Equal(t, provider.Busy, provider.ClassOf(d.Delete(testCtx(t), op)), "nothing is deleted while the set may still show")
-
-	s.Advance(alirds.NotListedGrace - time.Second)
-	st, err = d.Poll(testCtx(t), op)
-	require.NoError(t, err)
-	assert.Equal(t, provider.PhaseRunning, st.Phase, "still within the grace")
-
-	s.Advance(2 * time.Second)
-	st, err = d.Poll(testCtx(t), op)
-	require.NoError(t, err)
-	assert.Equal(t, provider.PhaseGone, st.Phase)
-	require.NoError(t, d.Delete(testCtx(t), op), "nothing to delete")
-
+	before := s.Inventory()
+	foreign := s.AddForeign(provider.Target{Resource: id})
 	unknown := provider.Operation{ID: "1", Resource: id, Kind: backup.KindCreate}
-	st, err = d.Poll(testCtx(t), unknown)
-	require.NoError(t, err)
-	assert.Equal(t, provider.PhaseRunning, st.Phase, "an unknown task gets the same grace")
-	s.Advance(alirds.NotListedGrace)
-	st, err = d.Poll(testCtx(t), unknown)
-	require.NoError(t, err)
-	assert.Equal(t, provider.PhaseGone, st.Phase)
+	for _, step := range []time.Duration{0, sim.ForeignDuration, 24 * time.Hour} {
+		s.Advance(step)
+		st, err := d.Poll(testCtx(t), unknown)
+		require.NoError(t, err)
+		assert.Equal(t, provider.PhaseRunning, st.Phase)
+		assert.Equal(t, "NotListed", st.ProviderState)
+		assert.Equal(t, provider.Busy, provider.ClassOf(d.Delete(testCtx(t), unknown)))
+	}
+	assert.ElementsMatch(t, append(before, s.CurrentID(foreign)), s.Inventory(), "nothing deleted")
 }
 
 // TestStoppedFailsAtOnceRestartingWaits: a stopped instance fails in one

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
 )
 
 // Special fixture instances, besides the Options.Resources MySQL instances
@@ -169,4 +171,30 @@ func (s *Server) BackupsToday(id string) int {
 	now := s.nowLocked()
 	s.settleLocked(now)
 	return s.backupsTodayLocked(id, now)
+}
+
+// ForeignDuration is how long a backup task AddForeign starts runs: longer
+// than the tests wait, so it stays listed by its BackupJobId.
+const ForeignDuration = time.Hour
+
+// AddForeign starts a manual backup task (a default physical backup) on the
+// instance target.Resource, beginning now, as somebody else would from the
+// console or another tool: nothing tells it apart from one backupflow
+// started. It returns the task's BackupJobId, as Inventory lists it while it
+// runs (ForeignDuration). It panics for an unknown instance, or one already
+// running a task (RDS would refuse that CreateBackup with BackupJobExists).
+func (s *Server) AddForeign(target provider.Target) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.nowLocked()
+	s.settleLocked(now)
+	inst, ok := s.instances[target.Resource]
+	if !ok {
+		panic(fmt.Sprintf("%v: %s", ErrUnknownInstance, target.Resource))
+	}
+	if t := s.unfinishedTaskLocked(inst.id, now); t != nil {
+		panic(fmt.Sprintf("alirds simulator: instance %s already runs backup task %d", inst.id, t.jobID))
+	}
+	t := s.newTaskLocked(inst, "Manual", now, ForeignDuration)
+	return strconv.FormatInt(t.jobID, 10)
 }

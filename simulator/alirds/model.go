@@ -69,7 +69,6 @@ type task struct {
 	backupID                              string // assigned at creation, shown once Finished
 	failWith                              string
 	settled                               bool
-	failed                                bool
 	// hideTask and hideSet model a task that just ended and is not visible
 	// yet: for hideTask after its end DescribeBackupTasks does not list it
 	// (even by BackupJobId), for hideSet DescribeBackups does not list its set.
@@ -129,7 +128,6 @@ func (s *Server) settleLocked(now time.Time) {
 		}
 		t.settled = true
 		if t.failWith != "" {
-			t.failed = true
 			continue
 		}
 		inst := s.instances[t.instance]

@@ -100,6 +100,7 @@ type Server struct {
 	byAction map[string]int
 
 	loseNextCreate bool
+	dropNextCreate bool
 	faults         []fault
 	injected       []string // codes queued by FailNextCode
 	latency        time.Duration
@@ -183,8 +184,11 @@ func (s *Server) Advance(d time.Duration) {
 	s.settleLocked(s.nowLocked())
 }
 
-// Inventory lists the ID of every backup set the simulator holds, finished or
-// still being made by a task (in any state but deleted), sorted.
+// Inventory lists every backup the simulator holds (in any state but
+// deleted), sorted, by the ID the API shows for it: a backup still being
+// made by its task by its BackupJobId (RDS shows a task's BackupId only once
+// it has Finished), a finished one by its BackupId. CurrentID follows a
+// backup from the one ID to the other.
 func (s *Server) Inventory() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -195,7 +199,7 @@ func (s *Server) Inventory() []string {
 	}
 	for _, t := range s.tasks {
 		if !t.settled {
-			ids = append(ids, t.backupID)
+			ids = append(ids, strconv.FormatInt(t.jobID, 10))
 		}
 	}
 	sort.Strings(ids)
@@ -212,9 +216,28 @@ func (s *Server) CallsOf(action string) int {
 	return s.byAction[action]
 }
 
+// CurrentID is the ID Inventory lists now for the backup it once listed as
+// id: the BackupId of a task that has finished since (it was listed by its
+// BackupJobId while it ran), else id itself.
+func (s *Server) CurrentID(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settleLocked(s.nowLocked())
+	n, err := strconv.ParseInt(id, 10, 64)
+	if t, ok := s.tasks[n]; err == nil && ok && t.settled && s.backups[t.backupID] != nil {
+		return t.backupID
+	}
+	return id
+}
+
 // LoseNextCreate makes the next successful CreateBackup apply and then drop
 // the connection without an answer.
 func (s *Server) LoseNextCreate() { s.mu.Lock(); s.loseNextCreate = true; s.mu.Unlock() }
+
+// DropNextCreate makes the next CreateBackup fail before it applies: the
+// simulator closes the connection without reading further or answering, as
+// when a connection is reset while the request is sent. The call is counted.
+func (s *Server) DropNextCreate() { s.mu.Lock(); s.dropNextCreate = true; s.mu.Unlock() }
 
 // FailNext makes the next n authenticated calls fail without effect:
 // Unavailable as HTTP 503 ServiceUnavailable, Throttled as HTTP 400
@@ -242,7 +265,7 @@ func (s *Server) SetFaultRate(p float64, seed int64) {
 	s.rng = rand.New(rand.NewPCG(uint64(seed), 0x616c69726473))
 }
 
-// Faults counts the faults injected so far (FailNext, SetFaultRate and LoseNextCreate).
+// Faults counts the faults injected so far (FailNext, SetFaultRate, LoseNextCreate and DropNextCreate).
 func (s *Server) Faults() int { s.mu.Lock(); defer s.mu.Unlock(); return s.faultCount }
 
 // ServeHTTP serves the RPC API on "/".
@@ -287,6 +310,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := params.Get("Action")
 	s.calls++
 	s.byAction[action]++
+	if action == "CreateBackup" && s.dropNextCreate {
+		s.dropNextCreate = false
+		s.faultCount++
+		s.mu.Unlock()
+		dropConnection(w)
+		return
+	}
 	if e := s.authenticateLocked(r.Method, params); e != nil {
 		s.mu.Unlock()
 		writeError(w, requestID, e)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/providertest"
 	sim "github.com/backupflow/backupflow/simulator/alirds"
 )
 
@@ -473,6 +474,78 @@ func TestLoseNextCreate(t *testing.T) {
 	assert.Equal(t, 1, s.Faults())
 	s.Advance(duration)
 	requireOK(t, createBackup(t, s, id)) // only the next create is lost
+}
+
+var _ providertest.ForeignBackups = (*sim.Server)(nil)
+
+// TestDropNextCreate: the connection breaks while the create is sent, so
+// nothing applies; only the next create is dropped.
+func TestDropNextCreate(t *testing.T) {
+	s := start(t)
+	id := sim.MySQLInstanceID(10)
+	before := s.Inventory()
+	s.DropNextCreate()
+	require.NoError(t, do(t, s, request{params: action("DescribeBackupTasks", "DBInstanceId", id)}).err, "other calls are not dropped")
+	a := createBackup(t, s, id)
+	require.Error(t, a.err, "no answer: the connection was dropped")
+	assert.Equal(t, before, s.Inventory(), "and nothing was created")
+	assert.Empty(t, tasks(t, s, id, "BackupMode", "Manual"))
+	assert.Equal(t, 1, s.Faults())
+	assert.Equal(t, 1, s.CallsOf("CreateBackup"))
+	requireOK(t, createBackup(t, s, id))
+	assert.Len(t, s.Inventory(), len(before)+1)
+}
+
+// TestAddForeign: somebody else's manual task looks like any other through
+// the API, keeps the instance busy, and is in the inventory by its job.
+func TestAddForeign(t *testing.T) {
+	s := start(t)
+	id := sim.MySQLInstanceID(11)
+	job := s.AddForeign(provider.Target{Resource: id})
+	assert.Contains(t, s.Inventory(), job)
+	ts := tasks(t, s, id, "BackupMode", "Manual")
+	require.Len(t, ts, 1)
+	assert.Equal(t, job, ts[0]["BackupJobId"])
+	assert.Equal(t, "TempBackupTask", ts[0]["TaskAction"])
+	requireError(t, createBackup(t, s, id), 400, "BackupJobExists")
+
+	s.Advance(duration)
+	assert.Contains(t, s.Inventory(), job, "it runs for ForeignDuration")
+	s.Advance(sim.ForeignDuration)
+	set := s.CurrentID(job)
+	assert.NotEqual(t, job, set, "finished: listed by its BackupId")
+	assert.Contains(t, s.Inventory(), set)
+	assert.NotContains(t, s.Inventory(), job)
+	total, sets := backups(t, s, id, "BackupId", set)
+	require.Equal(t, 1, total)
+	assert.Equal(t, "Manual", sets[0]["BackupMode"])
+	assert.Equal(t, "User", sets[0]["BackupInitiator"])
+
+	assert.Panics(t, func() { s.AddForeign(provider.Target{Resource: "rm-nope"}) })
+	assert.Panics(t, func() { s.AddForeign(provider.Target{Resource: sim.BusyInstance}) }, "one task at a time")
+}
+
+// TestCurrentID: a running task is in the inventory by its BackupJobId and,
+// once finished, by its BackupId; CurrentID follows it. Other IDs stay.
+func TestCurrentID(t *testing.T) {
+	s := start(t)
+	id := sim.MySQLInstanceID(12)
+	a := createBackup(t, s, id)
+	requireOK(t, a)
+	job := a.str("BackupJobId")
+	assert.Contains(t, s.Inventory(), job)
+	assert.Equal(t, job, s.CurrentID(job), "still running")
+	s.Advance(duration)
+	set := tasks(t, s, id, "BackupJobId", job)[0]["BackupId"].(string)
+	assert.Equal(t, set, s.CurrentID(job))
+	assert.Equal(t, set, s.CurrentID(set))
+	assert.Equal(t, "nothing", s.CurrentID("nothing"))
+
+	require.NoError(t, s.FailNextBackup(id, "disk full"))
+	failed := createBackup(t, s, id).str("BackupJobId")
+	s.Advance(duration)
+	assert.Equal(t, failed, s.CurrentID(failed), "a failed task left no set")
+	assert.NotContains(t, s.Inventory(), failed)
 }
 
 // TestFaultRate: random faults are retryable, counted, and the same for a seed.
