@@ -1,6 +1,7 @@
 package clouds
 
 import (
+	"github.com/backupflow/backupflow/provider/alirds"
 	alisim "github.com/backupflow/backupflow/simulator/alirds"
 )
 
@@ -19,6 +20,7 @@ func startAliRDS(o Options) (*Cloud, error) {
 			"BACKUPFLOW_ALIRDS_ACCESS_KEY_ID":     alisim.AccessKeyID,
 			"BACKUPFLOW_ALIRDS_ACCESS_KEY_SECRET": alisim.AccessKeySecret,
 		},
-		CreateSection: alisim.CreateSection,
+		CreateSection:             alisim.CreateSection,
+		ProofByCreateResponseOnly: alirds.ProofByCreateResponseOnly,
 	}, nil
 }

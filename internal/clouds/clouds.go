@@ -35,6 +35,10 @@ type Cloud struct {
 	CreateSection func(seed int) json.RawMessage
 	// CopySection is nil when the provider has no copy API.
 	CopySection func(seed int, sourceBackupID string) json.RawMessage
+	// ProofByCreateResponseOnly is the driver's own declaration that the
+	// provider keeps no ownership marker with a backup: a backup whose create
+	// answer was lost is named as unproven and kept, never adopted.
+	ProofByCreateResponseOnly bool
 }
 
 // Options tune every simulator alike.
