@@ -46,5 +46,9 @@ func startOTCRDS(o Options) (*Cloud, error) {
 			"BACKUPFLOW_OTCRDS_EXPECTED_DURATION": o.Duration.String(),
 		},
 		CreateSection: otcsim.CreateSection,
+		// OTC's backup list returns no description, so only a create's own
+		// answer proves a backup ours (as provider/otcrds's conformance
+		// harness declares).
+		ProofByCreateResponseOnly: true,
 	}, nil
 }
