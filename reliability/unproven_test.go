@@ -1,0 +1,98 @@
+package reliability
+
+import (
+	"errors"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/clouds"
+	"github.com/backupflow/backupflow/provider"
+)
+
+// Where a provider keeps no ownership marker with a backup
+// (clouds.Cloud.ProofByCreateResponseOnly), a create whose answer is lost (a
+// dropped connection, a killed worker) cannot be adopted: by design the
+// workflow fails with AlreadyExists naming the backup, or a cancel's cleanup
+// finds it, and the cleanup report keeps it as "ownership not proven". The
+// tests count such a run as "kept, unproven" when the backup it kept is
+// exactly an extra backup at the provider, never as a duplicate or an orphan.
+
+// failedUnproven returns the backups a run kept as unproven when it failed
+// with AlreadyExists after its cleanup; ok is false for any other end.
+func failedUnproven(err error) (kept []string, ok bool) {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != string(provider.AlreadyExists) || !app.HasDetails() {
+		return nil, false
+	}
+	var report backup.CleanupReport
+	if app.Details(&report) != nil {
+		return nil, false
+	}
+	kept = unprovenIn(report)
+	return kept, len(kept) > 0
+}
+
+// unprovenIn lists the backups a cleanup report kept as unproven.
+func unprovenIn(report backup.CleanupReport) []string {
+	var ids []string
+	for _, k := range report.Kept {
+		if k.Reason == provider.ReasonNotProven {
+			ids = append(ids, k.ID)
+		}
+	}
+	return ids
+}
+
+// currentID is the ID a cloud's inventory lists now for a backup named id
+// earlier: a simulator whose backups change ID over their life (a task's ID
+// while it runs, the backup's once done) says so with CurrentID.
+func currentID(c *clouds.Cloud, id string) string {
+	if r, ok := c.Simulator.(interface{ CurrentID(string) string }); ok {
+		return r.CurrentID(id)
+	}
+	return id
+}
+
+// keptUnproven checks the backups one provider's runs kept as unproven (one
+// list per run) and returns them as the provider lists them now, sorted.
+// Each such run keeps exactly one backup, made during the test (in created)
+// and no workflow's result, and no two runs keep the same one.
+func keptUnproven(t *testing.T, c *clouds.Cloud, kept [][]string, created, results []string) []string {
+	t.Helper()
+	var out []string
+	for _, ids := range kept {
+		assert.Len(t, ids, 1, "%s: a run keeps exactly the backup its lost create made: %v", c.Provider, ids)
+		for _, id := range ids {
+			out = append(out, currentID(c, id))
+		}
+	}
+	sort.Strings(out)
+	assert.Equal(t, len(out), len(slices.Compact(slices.Clone(out))), "%s: two runs kept the same backup: %v", c.Provider, out)
+	for _, id := range out {
+		assert.Contains(t, created, id, "%s: a kept backup is one the test made", c.Provider)
+		assert.NotContains(t, results, id, "%s: a kept backup is no workflow's result", c.Provider)
+	}
+	return out
+}
+
+// union is a and b together, sorted.
+func union(a, b []string) []string {
+	out := append(slices.Clone(a), b...)
+	sort.Strings(out)
+	return out
+}
+
+// survivors checks that everything a provider held before the test is still
+// there: the tests delete only what their workflows made.
+func survivors(t *testing.T, c *clouds.Cloud, before []string) {
+	t.Helper()
+	now := c.Simulator.Inventory()
+	for _, id := range before {
+		assert.Contains(t, now, currentID(c, id), "%s: %s, there before the test, was deleted", c.Provider, id)
+	}
+}
