@@ -5,12 +5,15 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/clouds"
+	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/provider"
 )
 
@@ -94,5 +97,47 @@ func survivors(t *testing.T, c *clouds.Cloud, before []string) {
 	now := c.Simulator.Inventory()
 	for _, id := range before {
 		assert.Contains(t, now, currentID(c, id), "%s: %s, there before the test, was deleted", c.Provider, id)
+	}
+}
+
+// TestLostCreateIsKept: for every provider that keeps no ownership marker, a
+// create whose answer is lost ends its workflow FAILED with AlreadyExists,
+// the cleanup report keeping exactly the backup the lost create made, and the
+// other tests' accounting counts that backup as kept, unproven.
+func TestLostCreateIsKept(t *testing.T) {
+	t.Parallel()
+	set := startClouds(t, clouds.Options{Duration: 2 * time.Second})
+	var noMarker clouds.Set
+	for _, c := range set {
+		if c.ProofByCreateResponseOnly {
+			noMarker = append(noMarker, c)
+		}
+	}
+	if len(noMarker) == 0 {
+		t.Skip("every provider keeps an ownership marker")
+	}
+	e := testenv.Start(t, true)
+	e.StartWorker(t, e.ConfigFromEnv(t, set.Env()))
+	ctx := testenv.Context(t, 2*time.Minute)
+	before := inventories(set)
+	for _, c := range noMarker {
+		c.Simulator.LoseNextCreate()
+		h, err := e.BackupClient().StartCreate(ctx, backup.Request{Provider: c.Provider, Section: c.CreateSection(0)})
+		require.NoError(t, err)
+		_, err = h.Result(ctx)
+		ids, ok := failedUnproven(err)
+		require.True(t, ok, "%s: fails AlreadyExists keeping the backup: %v", c.Provider, err)
+		created := added(before[c.Provider], c.Simulator.Inventory())
+		require.Len(t, created, 1, "%s: the lost create applied, and nothing more was made", c.Provider)
+		assert.Equal(t, created, keptUnproven(t, c, [][]string{ids}, created, nil), "%s", c.Provider)
+		assert.Contains(t, err.Error(), ids[0], "%s: the failure names the backup", c.Provider)
+		survivors(t, c, before[c.Provider])
+
+		p, err := h.Progress(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, backup.StateFailed, p.State)
+		require.NotNil(t, p.Cleanup, "%s: the cleanup report is in the outcome", c.Provider)
+		assert.Empty(t, p.Cleanup.Deleted, "%s: nothing deleted", c.Provider)
+		assert.Equal(t, ids, unprovenIn(*p.Cleanup))
 	}
 }
