@@ -79,7 +79,8 @@ type Options struct {
 // DefaultResources is the fixture size CreateSection assumes.
 const DefaultResources = 200
 
-// Server is a running simulator. It implements providertest.Backend.
+// Server is a running simulator. It implements providertest.Backend and
+// providertest.ForeignBackups.
 type Server struct {
 	opts     Options
 	listener net.Listener
