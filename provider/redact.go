@@ -9,8 +9,9 @@ var (
 	// urlParts matches a URL's userinfo and query string (and fragment).
 	urlParts = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://)([^/\s?#@]*@)?([^\s?#]*)([?#][^\s"']*)?`)
 	// secretFields matches "name=value" and "name: value" pairs whose name
-	// says they hold a credential or a signature.
-	secretFields = regexp.MustCompile(`(?i)\b((?:x-auth-token|authorization|signature\w*|access\w*|secret\w*|password|passwd|token|credential)["']?\s*[=:]\s*["']?)([^\s&,;"']+)`)
+	// says they hold a credential or a signature, or are signed with one
+	// (X-Sdk-Date: a signature is only valid with its date).
+	secretFields = regexp.MustCompile(`(?i)\b((?:x-auth-token|x-sdk-date|authorization|signature\w*|access\w*|secret\w*|password|passwd|token|credential)["']?\s*[=:]\s*["']?)([^\s&,;"']+)`)
 )
 
 // Redact returns msg without anything that can authenticate a request or

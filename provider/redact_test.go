@@ -14,6 +14,7 @@ func TestRedact(t *testing.T) {
 		{`Authorization: SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host, Signature=deadbeef`,
 			`Authorization: [redacted] Access=[redacted], SignedHeaders=host, Signature=[redacted]`},
 		{`X-Auth-Token=MIIabc; password="hunter2"`, `X-Auth-Token=[redacted]; password="[redacted]"`},
+		{`X-Sdk-Date: 20260101T120000Z, X-Subject-Token: MIIxyz`, `X-Sdk-Date: [redacted], X-Subject-Token: [redacted]`},
 		{`instance rm-x is Stopped; start it, then retry`, `instance rm-x is Stopped; start it, then retry`},
 		{`spanner.backup.expireTime: must be at least 6 hours ahead`, `spanner.backup.expireTime: must be at least 6 hours ahead`},
 	}
