@@ -28,7 +28,9 @@ const maxCallsWithWrongCredentials = 4
 // with a non-retryable Permission error — one attempt of each activity, a
 // handful of provider calls, not a retry storm — and neither the right nor
 // the wrong credentials may appear in the histories, the worker's log
-// (at debug level) or its metrics.
+// (at debug level) or its metrics, and neither may any signature fragment
+// (leakPatterns). TestSecretsUnderNetworkFaults does the same for network
+// failures, with the CLI's output too.
 func TestWrongCredentials(t *testing.T) {
 	t.Parallel()
 	set := startClouds(t, clouds.Options{Duration: 2 * time.Second})
@@ -68,16 +70,16 @@ func TestWrongCredentials(t *testing.T) {
 			for _, a := range attempts {
 				assert.EqualValues(t, 1, a, "an activity or local activity was retried: %v", attempts)
 			}
-			raw := historyJSON(t, hist)
-			assertNoSecrets(t, "the history of "+h.WorkflowID, raw, secrets)
-			assertNoSecrets(t, "the history of "+h.WorkflowID, raw, wrong)
+			text := historyText(t, hist)
+			assertNoLeaks(t, "the history of "+h.WorkflowID, text, secrets)
+			assertNoLeaks(t, "the history of "+h.WorkflowID, text, wrong)
 			t.Logf("%s: %d provider calls; %s", c.Provider, calls, app.Error())
 		})
 	}
 	w.stop()
 	for _, s := range [][]string{secrets, wrong} {
-		assertNoSecrets(t, "the worker's log", []byte(w.Log.String()), s)
-		assertNoSecrets(t, "the worker's metrics", []byte(w.Metrics.String()), s)
+		assertNoLeaks(t, "the worker's log", []byte(w.Log.String()), s)
+		assertNoLeaks(t, "the worker's metrics", []byte(w.Metrics.String()), s)
 	}
 	require.Contains(t, w.Metrics.String(), "backupflow_provider_errors_total{", "the metrics were scraped")
 }
