@@ -12,6 +12,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
@@ -207,13 +208,25 @@ func (p Progress) WithPending(pending []*workflowpb.PendingActivityInfo, dc conv
 			dc.FromPayloads(details, &poll) == nil {
 			p.Percent = max(p.Percent, poll.Percent)
 		}
-		p.Waiting, p.NextCheck = failure.GetMessage(), nil
+		p.Waiting, p.NextCheck = failureMessage(failure, dc), nil
 		if next := pa.GetNextAttemptScheduleTime(); next != nil && pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_SCHEDULED {
 			t := next.AsTime()
 			p.NextCheck = &t
 		}
 	}
 	return p
+}
+
+// failureMessage is a raw failure's message. Under a payload codec the
+// message is encoded (converter.EncodeCommonFailureAttributes) and the
+// failure only says "Encoded failure"; dc decodes it, on a copy.
+func failureMessage(f *failurepb.Failure, dc converter.DataConverter) string {
+	if f.GetEncodedAttributes() == nil {
+		return f.GetMessage()
+	}
+	decoded := &failurepb.Failure{Message: f.GetMessage(), EncodedAttributes: f.GetEncodedAttributes()}
+	converter.DecodeCommonFailureAttributes(dc, decoded)
+	return decoded.GetMessage()
 }
 
 // endedProgress is an ended backup's progress, read from its result or

@@ -8,11 +8,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -27,20 +31,51 @@ const (
 	cipherName    = "AES-256-GCM"
 )
 
-// Codec encrypts Temporal payloads with AES-256-GCM. An encoded payload
-// holds the original payload (proto-marshalled, metadata included) sealed
-// with a random 12-byte nonce; its own metadata says only the encoding, the
-// cipher and the key ID. Decode leaves payloads it did not encrypt as they
-// are, so histories written before the codec was enabled stay readable.
+// The variables that name key files, for error messages.
+const (
+	VarCodecKeyFile     = "BACKUPFLOW_CODEC_KEY_FILE"
+	VarCodecOldKeyFiles = "BACKUPFLOW_CODEC_OLD_KEY_FILES"
+)
+
+// Codec encrypts Temporal payloads with AES-256-GCM under a key ring: it
+// encrypts with the current key and decrypts with any key of the ring,
+// chosen by the key ID in the payload's metadata, so keys can be rotated
+// while workflows run. An encoded payload holds the original payload
+// (proto-marshalled, metadata included) sealed with a random 12-byte nonce;
+// its own metadata says only the encoding, the cipher and the key ID.
+// Decode leaves payloads it did not encrypt as they are, so histories
+// written before the codec was enabled stay readable.
 type Codec struct {
-	aead  cipher.AEAD
-	keyID string
+	current *ringKey
+	keys    map[string]*ringKey // by key ID, the current key included
+}
+
+type ringKey struct {
+	id   string
+	aead cipher.AEAD
 }
 
 var _ converter.PayloadCodec = (*Codec)(nil)
 
-// NewCodec returns a codec for a 32-byte key.
-func NewCodec(key []byte) (*Codec, error) {
+// NewCodec returns a codec encrypting with current (32 bytes) and also
+// decrypting with each old key.
+func NewCodec(current []byte, old ...[]byte) (*Codec, error) {
+	cur, err := newRingKey(current)
+	if err != nil {
+		return nil, err
+	}
+	c := &Codec{current: cur, keys: map[string]*ringKey{cur.id: cur}}
+	for _, k := range old {
+		rk, err := newRingKey(k)
+		if err != nil {
+			return nil, err
+		}
+		c.keys[rk.id] = rk
+	}
+	return c, nil
+}
+
+func newRingKey(key []byte) (*ringKey, error) {
 	if len(key) != 32 {
 		return nil, fmt.Errorf("AES-256 key must be 32 bytes, got %d", len(key))
 	}
@@ -53,50 +88,89 @@ func NewCodec(key []byte) (*Codec, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(key)
-	return &Codec{aead: aead, keyID: hex.EncodeToString(sum[:8])}, nil
+	return &ringKey{id: hex.EncodeToString(sum[:8]), aead: aead}, nil
 }
 
-// LoadCodec reads the key file named by BACKUPFLOW_CODEC_KEY_FILE: 32 raw
-// bytes, or 32 bytes written as base64 (`openssl rand -base64 32`) or hex
-// (`openssl rand -hex 32`), surrounding whitespace ignored.
-func LoadCodec(path string) (*Codec, error) {
+// LoadCodec reads the current key from currentPath (BACKUPFLOW_CODEC_KEY_FILE)
+// and decrypt-only keys from oldPaths (BACKUPFLOW_CODEC_OLD_KEY_FILES). Each
+// file holds 32 bytes written as base64 (`openssl rand -base64 32`) or hex
+// (`openssl rand -hex 32`), surrounding whitespace ignored. Errors name the
+// variable and the file, never the file's content.
+func LoadCodec(currentPath string, oldPaths ...string) (*Codec, error) {
+	current, err := readKey(VarCodecKeyFile, currentPath)
+	if err != nil {
+		return nil, err
+	}
+	old := make([][]byte, 0, len(oldPaths))
+	for _, p := range oldPaths {
+		k, err := readKey(VarCodecOldKeyFiles, p)
+		if err != nil {
+			return nil, err
+		}
+		old = append(old, k)
+	}
+	return NewCodec(current, old...)
+}
+
+func readKey(variable, path string) ([]byte, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("BACKUPFLOW_CODEC_KEY_FILE: %w", err)
+		return nil, fmt.Errorf("%s: %w", variable, err)
 	}
-	key, err := parseKey(raw)
+	key, err := ParseKey(raw)
 	if err != nil {
-		return nil, fmt.Errorf("BACKUPFLOW_CODEC_KEY_FILE %s: %w", path, err)
+		return nil, fmt.Errorf("%s: key file %s: %w", variable, path, err)
 	}
-	return NewCodec(key)
+	return key, nil
 }
 
-func parseKey(raw []byte) ([]byte, error) {
-	if len(raw) == 32 {
-		return raw, nil
-	}
+// ParseKey reads a key file's content: 32 bytes as base64 or hex. The error
+// describes what was found without quoting it.
+func ParseKey(raw []byte) ([]byte, error) {
 	text := string(bytes.TrimSpace(raw))
-	if k, err := hex.DecodeString(text); err == nil && len(k) == 32 {
-		return k, nil
+	if text == "" {
+		return nil, errors.New("is empty; want 32 bytes as base64 (`openssl rand -base64 32`) or hex (`openssl rand -hex 32`)")
 	}
-	if k, err := base64.StdEncoding.DecodeString(text); err == nil && len(k) == 32 {
-		return k, nil
+	var found string
+	if k, err := hex.DecodeString(text); err == nil {
+		if len(k) == 32 {
+			return k, nil
+		}
+		found = fmt.Sprintf("hex of %d bytes", len(k))
+	} else if k, err := base64.StdEncoding.DecodeString(text); err == nil {
+		if len(k) == 32 {
+			return k, nil
+		}
+		found = fmt.Sprintf("base64 of %d bytes", len(k))
+	} else {
+		found = fmt.Sprintf("%d characters that are neither base64 nor hex", len(text))
 	}
-	return nil, fmt.Errorf("want a 32-byte key: 32 raw bytes, 64 hex digits or 44 base64 characters (%d bytes read)", len(raw))
+	return nil, fmt.Errorf("holds %s; want 32 bytes as base64 (44 characters, `openssl rand -base64 32`) or hex (64 digits, `openssl rand -hex 32`)", found)
 }
 
-// KeyID identifies the key without revealing it.
-func (c *Codec) KeyID() string { return c.keyID }
+// KeyID identifies the current key without revealing it.
+func (c *Codec) KeyID() string { return c.current.id }
+
+// KeyIDs lists the IDs of every key the codec decrypts with, sorted.
+func (c *Codec) KeyIDs() []string {
+	ids := make([]string, 0, len(c.keys))
+	for id := range c.keys {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
 
 // Encode implements converter.PayloadCodec.
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	k := c.current
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
 		plain, err := proto.Marshal(p)
 		if err != nil {
 			return nil, fmt.Errorf("codec: marshal payload: %w", err)
 		}
-		nonce := make([]byte, c.aead.NonceSize())
+		nonce := make([]byte, k.aead.NonceSize())
 		if _, err := rand.Read(nonce); err != nil {
 			return nil, fmt.Errorf("codec: nonce: %w", err)
 		}
@@ -104,9 +178,9 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 			Metadata: map[string][]byte{
 				converter.MetadataEncoding: []byte(EncodingEncrypted),
 				MetadataCipher:             []byte(cipherName),
-				MetadataKeyID:              []byte(c.keyID),
+				MetadataKeyID:              []byte(k.id),
 			},
-			Data: c.aead.Seal(nonce, nonce, plain, []byte(c.keyID)),
+			Data: k.aead.Seal(nonce, nonce, plain, []byte(k.id)),
 		}
 	}
 	return out, nil
@@ -120,17 +194,20 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 			out[i] = p
 			continue
 		}
-		if id := string(p.GetMetadata()[MetadataKeyID]); id != c.keyID {
-			return nil, fmt.Errorf("codec: payload was encrypted with key %s; this key is %s", id, c.keyID)
+		id := string(p.GetMetadata()[MetadataKeyID])
+		k, ok := c.keys[id]
+		if !ok {
+			return nil, fmt.Errorf("codec: payload was encrypted with key ID %s, which is not in the key ring (%s); "+
+				"add that key's file to %s", printableID(id), printableIDs(c.KeyIDs()), VarCodecOldKeyFiles)
 		}
 		data := p.GetData()
-		n := c.aead.NonceSize()
-		if len(data) < n+c.aead.Overhead() {
+		n := k.aead.NonceSize()
+		if len(data) < n+k.aead.Overhead() {
 			return nil, fmt.Errorf("codec: encrypted payload too short (%d bytes)", len(data))
 		}
-		plain, err := c.aead.Open(nil, data[:n], data[n:], []byte(c.keyID))
+		plain, err := k.aead.Open(nil, data[:n], data[n:], []byte(k.id))
 		if err != nil {
-			return nil, fmt.Errorf("codec: decrypt payload: %w", err)
+			return nil, fmt.Errorf("codec: decrypt payload (key ID %s): %w", k.id, err)
 		}
 		var orig commonpb.Payload
 		if err := proto.Unmarshal(plain, &orig); err != nil {
@@ -141,11 +218,45 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	return out, nil
 }
 
-// DataConverter returns the default data converter with this codec, for
-// client.Options.DataConverter. A nil codec returns the default converter.
+// printableID quotes a key ID read from a payload: it is not ours to trust.
+func printableID(id string) string {
+	if len(id) > 64 {
+		id = id[:64] + "..."
+	}
+	return fmt.Sprintf("%q", id)
+}
+
+func printableIDs(ids []string) string {
+	if len(ids) == 1 {
+		return "key ID " + ids[0]
+	}
+	return fmt.Sprintf("key IDs %v", ids)
+}
+
+// DataConverter returns the default data converter with this codec. A nil
+// codec returns the default converter. Clients should use Converters or
+// ApplyTo, which also encrypt failure messages.
 func (c *Codec) DataConverter() converter.DataConverter {
 	if c == nil {
 		return converter.GetDefaultDataConverter()
 	}
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+}
+
+// Converters returns the data converter and the failure converter of a
+// client, built together so they cannot disagree: the failure converter
+// moves each failure's message and stack trace into a payload that the
+// data converter encrypts. Failure types stay readable (the server and the
+// clients' classification need them). A nil codec returns Temporal's defaults.
+func (c *Codec) Converters() (converter.DataConverter, converter.FailureConverter) {
+	if c == nil {
+		return converter.GetDefaultDataConverter(), temporal.GetDefaultFailureConverter()
+	}
+	dc := c.DataConverter()
+	return dc, temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true})
+}
+
+// ApplyTo sets the client options' data and failure converters (Converters).
+func (c *Codec) ApplyTo(opts *client.Options) {
+	opts.DataConverter, opts.FailureConverter = c.Converters()
 }
