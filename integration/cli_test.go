@@ -366,16 +366,17 @@ func TestStarterCLI(t *testing.T) {
 	t.Run("payload codec", func(t *testing.T) { starterWithPayloadCodec(t, bin) })
 }
 
-// starterWithPayloadCodec: when workers encrypt payloads, the starter given
-// the same key file (BACKUPFLOW_CODEC_KEY_FILE) starts and follows backups.
+// starterWithPayloadCodec: when workers encrypt payloads and failures, the
+// starter given the same key file (BACKUPFLOW_CODEC_KEY_FILE) starts and
+// follows backups, and reads a failure's message and class.
 func starterWithPayloadCodec(t *testing.T, bin string) {
 	keyFile := filepath.Join(t.TempDir(), "codec.key")
 	require.NoError(t, os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)+"\n"), 0o600))
-	dc, err := wiring.DataConverter(keyFile)
+	dc, fc, err := wiring.Converters(keyFile)
 	require.NoError(t, err)
 
 	e := testenv.Start(t, true)
-	c := e.Server.NewClientWithOptions(client.Options{DataConverter: dc})
+	c := e.Server.NewClientWithOptions(client.Options{DataConverter: dc, FailureConverter: fc})
 	app, err := wiring.InitializeWorkerWithClient(e.Config(t, "memory"), c, nil)
 	require.NoError(t, err)
 	require.NoError(t, app.Worker.Start())
@@ -389,6 +390,14 @@ func starterWithPayloadCodec(t *testing.T, bin string) {
 	assert.Equal(t, "SUCCEEDED", rep.Status)
 	require.NotNil(t, rep.Result)
 	assert.Equal(t, "memory", rep.Result.Provider)
+
+	var failed cliReport
+	code = withKey.runJSON(t, &failed, "create", "--wait", "--interval", "100ms", "--input",
+		`{"provider":"memory","memory":{"resource":"sealed-fail-db","name":"b","durationSeconds":0.2,"failWith":"disk full"}}`)
+	require.Equal(t, 1, code, "%+v", failed)
+	require.NotNil(t, failed.Failure)
+	assert.Equal(t, "BackupFailed", failed.Failure.Type, "the class survives failure encryption")
+	assert.Contains(t, failed.Failure.Message, "disk full", "the message is decrypted")
 
 	// Without the key the result cannot be read: not a backup outcome, exit 5.
 	withoutKey := starterCLI{bin: bin, env: env}

@@ -54,7 +54,7 @@ Every command takes:
   --output      text (default) or json: exactly one JSON document on stdout
 TLS and API keys come from TEMPORAL_TLS*, TEMPORAL_API_KEY and TEMPORAL_API_KEY_FILE,
 as for the Temporal CLI and the worker; when the workers encrypt payloads, set
-BACKUPFLOW_CODEC_KEY_FILE to the same key file.
+BACKUPFLOW_CODEC_KEY_FILE (and BACKUPFLOW_CODEC_OLD_KEY_FILES) to the same key files.
 
 --wait and watch show a progress bar on a terminal and lines like "RUNNING 42%"
 otherwise; with --output json, progress goes to stderr when it is a terminal.
@@ -217,6 +217,8 @@ type starterConfig struct {
 	TaskQueue string `env:"BACKUPFLOW_TASK_QUEUE" envDefault:"backups"`
 	// CodecKeyFile: when the workers encrypt payloads, so must every client.
 	CodecKeyFile string `env:"BACKUPFLOW_CODEC_KEY_FILE"`
+	// CodecOldKeyFiles read what was encrypted before a key rotation.
+	CodecOldKeyFiles []string `env:"BACKUPFLOW_CODEC_OLD_KEY_FILES" envSeparator:","`
 }
 
 // Settings resolves where to connect: the TEMPORAL_* variables the worker and
@@ -280,8 +282,9 @@ func (c *CLI) connect(ctx context.Context, o options) (*backup.Client, func(), e
 	if err != nil {
 		return nil, nil, &InputError{Message: err.Error()}
 	}
-	if copts.DataConverter, err = wiring.DataConverter(sc.CodecKeyFile); err != nil {
-		return nil, nil, &InputError{Message: err.Error()} // names BACKUPFLOW_CODEC_KEY_FILE
+	// Failures are encrypted like payloads; both converters come from one key ring.
+	if copts.DataConverter, copts.FailureConverter, err = wiring.Converters(sc.CodecKeyFile, sc.CodecOldKeyFiles...); err != nil {
+		return nil, nil, &InputError{Message: err.Error()} // names the variable and the file
 	}
 	dial := c.Dial
 	if dial == nil {

@@ -173,7 +173,8 @@ func ClientOptions(cfg TemporalConfig, logger *slog.Logger) (client.Options, err
 }
 
 // NewTemporalClient dials Temporal, with the SDK's metrics going to the
-// worker's registry and payloads encrypted when a codec is configured.
+// worker's registry and payloads and failures encrypted when a codec is
+// configured.
 func NewTemporalClient(cfg Config, logger *slog.Logger, metrics *ops.Metrics, codec *ops.Codec) (client.Client, func(), error) {
 	opts, err := ClientOptions(cfg.Temporal, logger)
 	if err != nil {
@@ -181,7 +182,7 @@ func NewTemporalClient(cfg Config, logger *slog.Logger, metrics *ops.Metrics, co
 	}
 	opts.MetricsHandler = metrics.SDKHandler()
 	if codec != nil {
-		opts.DataConverter = codec.DataConverter()
+		codec.ApplyTo(&opts)
 	}
 	c, err := client.Dial(opts)
 	if err != nil {
@@ -190,31 +191,41 @@ func NewTemporalClient(cfg Config, logger *slog.Logger, metrics *ops.Metrics, co
 	return c, c.Close, nil
 }
 
-// NewCodec loads the payload codec named by BACKUPFLOW_CODEC_KEY_FILE; nil when unset.
+// NewCodec loads the payload codec's key ring (BACKUPFLOW_CODEC_KEY_FILE,
+// BACKUPFLOW_CODEC_OLD_KEY_FILES); nil when no key is set.
 //
 // The codec must be on the client the worker runs on: InitializeWorker puts
 // it there; a caller of InitializeWorkerWithClient must build its client with
-// DataConverter (the same key), and so must every client that starts
-// backups or reads their results (the starter, backup.Client users).
+// Converters (the same keys), and so must every client that starts backups
+// or reads their results (the starter, backup.Client users).
 func NewCodec(cfg Config) (*ops.Codec, error) {
 	if cfg.Ops.CodecKeyFile == "" {
 		return nil, nil
 	}
-	return ops.LoadCodec(cfg.Ops.CodecKeyFile)
+	return ops.LoadCodec(cfg.Ops.CodecKeyFile, cfg.Ops.CodecOldKeyFiles...)
 }
 
-// DataConverter returns the data converter for a client of backupflow's
-// workflows: the default one, encrypting with the key in keyFile
-// (BACKUPFLOW_CODEC_KEY_FILE) when keyFile is set.
-func DataConverter(keyFile string) (converter.DataConverter, error) {
+// Converters returns the data converter and failure converter for a client
+// of backupflow's workflows (client.Options.DataConverter and
+// .FailureConverter; the data converter also goes in backup.Client): with
+// keyFile set (BACKUPFLOW_CODEC_KEY_FILE), payloads and failure messages
+// are encrypted with that key and decrypted with it or any of oldKeyFiles
+// (BACKUPFLOW_CODEC_OLD_KEY_FILES); without, Temporal's defaults.
+func Converters(keyFile string, oldKeyFiles ...string) (converter.DataConverter, converter.FailureConverter, error) {
 	if keyFile == "" {
-		return converter.GetDefaultDataConverter(), nil
+		if len(oldKeyFiles) > 0 {
+			return nil, nil, fmt.Errorf("BACKUPFLOW_CODEC_OLD_KEY_FILES: is set but BACKUPFLOW_CODEC_KEY_FILE is not")
+		}
+		var none *ops.Codec
+		dc, fc := none.Converters()
+		return dc, fc, nil
 	}
-	codec, err := ops.LoadCodec(keyFile)
+	codec, err := ops.LoadCodec(keyFile, oldKeyFiles...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return codec.DataConverter(), nil
+	dc, fc := codec.Converters()
+	return dc, fc, nil
 }
 
 // NewMetrics returns the worker's metrics registry.
@@ -254,10 +265,7 @@ func NewWorker(c client.Client, cfg Config, acts *activities.Activities, health 
 	logger *slog.Logger) worker.Worker {
 	// Process-wide; it takes effect when the process's first worker starts.
 	worker.SetStickyWorkflowCacheSize(cfg.Worker.WorkflowCacheSize)
-	dc := converter.GetDefaultDataConverter()
-	if codec != nil {
-		dc = codec.DataConverter()
-	}
+	dc := codec.DataConverter() // a nil codec's is the default
 	w := worker.New(c, cfg.Worker.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:      cfg.Worker.MaxConcurrentActivities,
 		MaxConcurrentLocalActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,9 +92,13 @@ type OpsConfig struct {
 	// Addr is where /healthz, /readyz, /metrics and /codec/ are served
 	// ("off" disables the server; port 0 picks a free port).
 	Addr string `env:"BACKUPFLOW_OPS_ADDR" envDefault:"127.0.0.1:9090"`
-	// CodecKeyFile names a file holding a 256-bit AES key; when set, every
-	// payload the worker writes is encrypted (AES-GCM).
+	// CodecKeyFile names a file holding the current 256-bit AES key (base64
+	// or hex); when set, every payload and failure message the worker writes
+	// is encrypted with it (AES-GCM).
 	CodecKeyFile string `env:"BACKUPFLOW_CODEC_KEY_FILE"`
+	// CodecOldKeyFiles name files of earlier keys, used only to decrypt
+	// what was written before a rotation.
+	CodecOldKeyFiles []string `env:"BACKUPFLOW_CODEC_OLD_KEY_FILES" envSeparator:","`
 	// CodecAuthTokenFile names a file holding the bearer token the codec
 	// endpoint requires; unset means no token is required.
 	CodecAuthTokenFile string `env:"BACKUPFLOW_CODEC_AUTH_TOKEN_FILE"`
@@ -215,6 +220,12 @@ func (c Config) Validate() error {
 	o := c.Ops
 	if o.Addr == "" {
 		bad("BACKUPFLOW_OPS_ADDR", "must be host:port or \"off\"")
+	}
+	if len(o.CodecOldKeyFiles) > 0 && o.CodecKeyFile == "" {
+		bad("BACKUPFLOW_CODEC_OLD_KEY_FILES", "is set but BACKUPFLOW_CODEC_KEY_FILE is not: old keys only decrypt; name the current key too")
+	}
+	if slices.Contains(o.CodecOldKeyFiles, "") {
+		bad("BACKUPFLOW_CODEC_OLD_KEY_FILES", "has an empty entry; want a comma-separated list of key files")
 	}
 	if o.CodecAuthTokenFile != "" && o.CodecKeyFile == "" {
 		bad("BACKUPFLOW_CODEC_AUTH_TOKEN_FILE", "is set but BACKUPFLOW_CODEC_KEY_FILE is not: there is no codec endpoint to protect")

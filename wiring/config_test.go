@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime/debug"
 	"testing"
 
@@ -83,4 +84,40 @@ func TestSoftMemoryLimitIsNinetyPercent(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
 	assert.Equal(t, SoftMemoryLimit(1<<30), ApplyMemoryLimit(WorkerConfig{MemoryLimitBytes: 1 << 30}))
+}
+
+func TestCodecOldKeyFilesConfig(t *testing.T) {
+	base := map[string]string{"BACKUPFLOW_PROVIDERS": "memory", "BACKUPFLOW_CODEC_KEY_FILE": "/keys/current"}
+	with := func(vars map[string]string) map[string]string {
+		out := maps.Clone(base)
+		maps.Copy(out, vars)
+		return out
+	}
+	for name, c := range map[string]struct {
+		vars map[string]string
+		want string // "" means valid
+	}{
+		"old keys":                 {map[string]string{"BACKUPFLOW_CODEC_OLD_KEY_FILES": "/keys/2025,/keys/2024"}, ""},
+		"old keys without current": {map[string]string{"BACKUPFLOW_CODEC_KEY_FILE": "", "BACKUPFLOW_CODEC_OLD_KEY_FILES": "/keys/2025"}, "BACKUPFLOW_CODEC_OLD_KEY_FILES: is set but BACKUPFLOW_CODEC_KEY_FILE is not"},
+		"old keys, empty entry":    {map[string]string{"BACKUPFLOW_CODEC_OLD_KEY_FILES": "/keys/2025,"}, "BACKUPFLOW_CODEC_OLD_KEY_FILES: has an empty entry"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := load(t, with(c.vars))
+			if c.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+func TestConvertersWithoutCurrentKey(t *testing.T) {
+	_, _, err := Converters("", "/keys/old")
+	require.ErrorContains(t, err, "BACKUPFLOW_CODEC_OLD_KEY_FILES")
+	dc, fc, err := Converters("")
+	require.NoError(t, err)
+	assert.NotNil(t, dc)
+	assert.NotNil(t, fc)
 }

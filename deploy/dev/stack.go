@@ -132,7 +132,7 @@ func (st *stack) startWorker() error {
 	copts.Logger = sdklog.NewStructuredLogger(logger.With(slog.String("component", "sdk")))
 	// With BACKUPFLOW_CODEC_KEY_FILE set, the worker and the demo's client
 	// must encrypt like every other client of that key.
-	if copts.DataConverter, err = wiring.DataConverter(cfg.Ops.CodecKeyFile); err != nil {
+	if copts.DataConverter, copts.FailureConverter, err = wiring.Converters(cfg.Ops.CodecKeyFile, cfg.Ops.CodecOldKeyFiles...); err != nil {
 		return err
 	}
 	st.dataConverter = copts.DataConverter

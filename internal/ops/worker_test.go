@@ -51,9 +51,9 @@ func TestWorkerEncryptsHistoryAndServesTheCodec(t *testing.T) {
 	require.NoError(t, err)
 	base := "http://" + addr
 
-	dc, err := wiring.DataConverter(keyFile)
+	dc, fc, err := wiring.Converters(keyFile)
 	require.NoError(t, err)
-	c := e.Server.NewClientWithOptions(client.Options{DataConverter: dc})
+	c := e.Server.NewClientWithOptions(client.Options{DataConverter: dc, FailureConverter: fc})
 	req, err := backup.NewRequest(&backup.MemoryCreate{Target: "payroll-db", Name: "nightly", DurationSeconds: 0.2})
 	require.NoError(t, err)
 	h, err := backup.NewClient(c).StartCreate(testenv.Context(t, 30*time.Second), req)
