@@ -35,30 +35,38 @@ type App struct {
 	Health *ops.Health
 	// Codec encrypts payloads when BACKUPFLOW_CODEC_KEY_FILE is set, else nil.
 	Codec *ops.Codec
-	// opsAddr receives the ops server's bound address once it listens.
-	opsAddr chan string
+	// opsAddr and codecAddr receive the servers' bound addresses once they listen.
+	opsAddr, codecAddr chan string
 }
 
-// Run serves the ops endpoints, polls the task queue until ctx ends (or the
+// Run serves the ops endpoints (and the codec endpoint, when
+// BACKUPFLOW_CODEC_ADDR is set), polls the task queue until ctx ends (or the
 // worker fails fatally), then stops: readiness turns false, running
 // activities get BACKUPFLOW_STOP_TIMEOUT to finish, and only then does the
 // ops server shut down, so probes and scrapes see the whole drain.
 func (a *App) Run(ctx context.Context) error {
-	var srv *ops.Server
+	var srv, codecSrv *ops.Server
 	if a.Config.Ops.Addr != "off" {
-		codecSrv, err := a.codecServer()
+		var err error
+		srv, err = ops.Listen(a.Config.Ops.Addr, ops.Handler(a.Metrics, a.Health), a.Logger)
 		if err != nil {
 			return err
 		}
-		srv, err = ops.Listen(a.Config.Ops.Addr, ops.Handler(a.Metrics, a.Health, codecSrv), a.Logger)
+		a.Logger.Info("ops server listening", "addr", srv.Addr())
+		publish(a.opsAddr, srv.Addr())
+	}
+	if a.Config.Ops.CodecAddr != "" {
+		var err error
+		codecSrv, err = ServeCodec(a.Config.Ops, a.Codec, a.Config.Ops.CodecAddr, a.Logger)
 		if err != nil {
+			a.shutdown(srv)
 			return err
 		}
-		a.Logger.Info("ops server listening", "addr", srv.Addr(), "codec", codecSrv != nil)
-		a.publishOpsAddr(srv.Addr())
+		publish(a.codecAddr, codecSrv.Addr())
 	}
 	if err := a.Worker.Start(); err != nil {
-		a.shutdownOps(srv)
+		a.shutdown(codecSrv)
+		a.shutdown(srv)
 		return fmt.Errorf("start worker: %w", err)
 	}
 	a.Health.Started()
@@ -75,52 +83,69 @@ func (a *App) Run(ctx context.Context) error {
 	a.Logger.Info("stopping worker", "stopTimeout", a.Config.Worker.StopTimeout)
 	a.Worker.Stop()
 	a.Logger.Info("worker stopped")
-	a.shutdownOps(srv)
+	a.shutdown(codecSrv)
+	a.shutdown(srv)
 	return runErr
 }
 
 // OpsAddr returns the ops server's bound address once Run has bound it.
-func (a *App) OpsAddr(ctx context.Context) (string, error) {
+func (a *App) OpsAddr(ctx context.Context) (string, error) { return waitAddr(ctx, a.opsAddr) }
+
+// CodecAddr returns the codec endpoint's bound address once Run has bound it.
+func (a *App) CodecAddr(ctx context.Context) (string, error) { return waitAddr(ctx, a.codecAddr) }
+
+func waitAddr(ctx context.Context, ch chan string) (string, error) {
 	select {
-	case addr := <-a.opsAddr:
-		a.publishOpsAddr(addr)
+	case addr := <-ch:
+		publish(ch, addr)
 		return addr, nil
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
 }
 
-func (a *App) publishOpsAddr(addr string) {
+func publish(ch chan string, addr string) {
 	select {
-	case a.opsAddr <- addr:
+	case ch <- addr:
 	default:
 	}
 }
 
-func (a *App) shutdownOps(srv *ops.Server) {
+func (a *App) shutdown(srv *ops.Server) {
 	if srv == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
-		a.Logger.Warn("ops server shutdown", "error", err)
+		a.Logger.Warn("HTTP server shutdown", "addr", srv.Addr(), "error", err)
 	}
 }
 
-func (a *App) codecServer() (*ops.CodecServer, error) {
-	if a.Codec == nil {
-		return nil, nil
+// ServeCodec starts the codec endpoint on addr with the BACKUPFLOW_CODEC_*
+// settings of o (token, OIDC, CORS origins). The dev stack serves it too.
+func ServeCodec(o OpsConfig, codec *ops.Codec, addr string, logger *slog.Logger) (*ops.Server, error) {
+	if codec == nil {
+		return nil, fmt.Errorf("BACKUPFLOW_CODEC_ADDR: the codec endpoint needs BACKUPFLOW_CODEC_KEY_FILE")
 	}
-	cs := &ops.CodecServer{Codec: a.Codec, Origins: a.Config.Ops.CodecCORSOrigins}
-	if f := a.Config.Ops.CodecAuthTokenFile; f != "" {
+	cs := &ops.CodecServer{Codec: codec, Origins: o.CodecCORSOrigins, Logger: logger}
+	if f := o.CodecAuthTokenFile; f != "" {
 		token, err := ops.ReadToken(f)
 		if err != nil {
 			return nil, err
 		}
 		cs.Token = token
 	}
-	return cs, nil
+	if o.CodecOIDCIssuer != "" {
+		cs.OIDC = &ops.OIDC{Issuer: o.CodecOIDCIssuer, Audience: o.CodecOIDCAudience}
+	}
+	srv, err := ops.ListenCodec(addr, cs.Handler(), logger)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("codec server listening", "addr", srv.Addr(), "token", cs.Token != "", "oidcIssuer", o.CodecOIDCIssuer,
+		"origins", o.CodecCORSOrigins, "keyIds", codec.KeyIDs())
+	return srv, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -281,7 +306,7 @@ func NewWorker(c client.Client, cfg Config, acts *activities.Activities, health 
 func NewApp(cfg Config, c client.Client, w worker.Worker, logger *slog.Logger, metrics *ops.Metrics,
 	health *ops.Health, codec *ops.Codec) *App {
 	return &App{Config: cfg, Client: c, Worker: w, Logger: logger, Metrics: metrics, Health: health, Codec: codec,
-		opsAddr: make(chan string, 1)}
+		opsAddr: make(chan string, 1), codecAddr: make(chan string, 1)}
 }
 
 // String describes the config without secrets, for start-up logs.

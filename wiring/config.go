@@ -6,6 +6,8 @@ package wiring
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"runtime/debug"
@@ -86,11 +88,11 @@ func ApplyMemoryLimit(cfg WorkerConfig) int64 {
 	return debug.SetMemoryLimit(-1)
 }
 
-// OpsConfig configures the ops HTTP server (health, readiness, metrics,
-// codec server), the optional payload codec and the provider call limiter.
+// OpsConfig configures the ops HTTP server (health, readiness, metrics),
+// the payload codec and its endpoint, and the provider call limiter.
 type OpsConfig struct {
-	// Addr is where /healthz, /readyz, /metrics and /codec/ are served
-	// ("off" disables the server; port 0 picks a free port).
+	// Addr is where /healthz, /readyz and /metrics are served ("off"
+	// disables the server; port 0 picks a free port).
 	Addr string `env:"BACKUPFLOW_OPS_ADDR" envDefault:"127.0.0.1:9090"`
 	// CodecKeyFile names a file holding the current 256-bit AES key (base64
 	// or hex); when set, every payload and failure message the worker writes
@@ -99,10 +101,19 @@ type OpsConfig struct {
 	// CodecOldKeyFiles name files of earlier keys, used only to decrypt
 	// what was written before a rotation.
 	CodecOldKeyFiles []string `env:"BACKUPFLOW_CODEC_OLD_KEY_FILES" envSeparator:","`
-	// CodecAuthTokenFile names a file holding the bearer token the codec
-	// endpoint requires; unset means no token is required.
+	// CodecAddr is where the codec endpoint (/codec/) listens, apart from
+	// the ops server; unset means no endpoint. Off loopback it requires
+	// CodecAuthTokenFile or the OIDC settings.
+	CodecAddr string `env:"BACKUPFLOW_CODEC_ADDR"`
+	// CodecAuthTokenFile names a file holding a static bearer token the
+	// codec endpoint accepts.
 	CodecAuthTokenFile string `env:"BACKUPFLOW_CODEC_AUTH_TOKEN_FILE"`
-	// CodecCORSOrigins may call the codec endpoint from a browser (the Web UI).
+	// CodecOIDCIssuer and CodecOIDCAudience make the codec endpoint accept
+	// the Web UI user's access token from that issuer, for that audience.
+	CodecOIDCIssuer   string `env:"BACKUPFLOW_CODEC_OIDC_ISSUER"`
+	CodecOIDCAudience string `env:"BACKUPFLOW_CODEC_OIDC_AUDIENCE"`
+	// CodecCORSOrigins may call the codec endpoint from a browser (the Web
+	// UI's origin, e.g. https://temporal-ui.example.com); never "*".
 	CodecCORSOrigins []string `env:"BACKUPFLOW_CODEC_CORS_ORIGINS" envSeparator:","`
 	// ProviderRateLimit caps each provider's API calls per second from this
 	// worker; 0 means no limit.
@@ -221,15 +232,7 @@ func (c Config) Validate() error {
 	if o.Addr == "" {
 		bad("BACKUPFLOW_OPS_ADDR", "must be host:port or \"off\"")
 	}
-	if len(o.CodecOldKeyFiles) > 0 && o.CodecKeyFile == "" {
-		bad("BACKUPFLOW_CODEC_OLD_KEY_FILES", "is set but BACKUPFLOW_CODEC_KEY_FILE is not: old keys only decrypt; name the current key too")
-	}
-	if slices.Contains(o.CodecOldKeyFiles, "") {
-		bad("BACKUPFLOW_CODEC_OLD_KEY_FILES", "has an empty entry; want a comma-separated list of key files")
-	}
-	if o.CodecAuthTokenFile != "" && o.CodecKeyFile == "" {
-		bad("BACKUPFLOW_CODEC_AUTH_TOKEN_FILE", "is set but BACKUPFLOW_CODEC_KEY_FILE is not: there is no codec endpoint to protect")
-	}
+	errs = append(errs, o.validateCodec()...)
 	if o.ProviderRateLimit < 0 {
 		bad("BACKUPFLOW_PROVIDER_RATE_LIMIT", "must not be negative, got %v", o.ProviderRateLimit)
 	}
@@ -244,4 +247,75 @@ func (c Config) Validate() error {
 		bad("BACKUPFLOW_POLL_DELAY_FRACTION", "must be between 0 and 1, got %v", p.DelayFraction)
 	}
 	return errors.Join(errs...)
+}
+
+// ValidateCodec checks the BACKUPFLOW_CODEC_* settings alone (Validate
+// checks them with the rest).
+func (o OpsConfig) ValidateCodec() error { return errors.Join(o.validateCodec()...) }
+
+// validateCodec checks the codec settings: keys, and an endpoint that is
+// on loopback or authenticated.
+func (o OpsConfig) validateCodec() []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	if len(o.CodecOldKeyFiles) > 0 && o.CodecKeyFile == "" {
+		bad("BACKUPFLOW_CODEC_OLD_KEY_FILES", "is set but BACKUPFLOW_CODEC_KEY_FILE is not: old keys only decrypt; name the current key too")
+	}
+	if slices.Contains(o.CodecOldKeyFiles, "") {
+		bad("BACKUPFLOW_CODEC_OLD_KEY_FILES", "has an empty entry; want a comma-separated list of key files")
+	}
+	if (o.CodecOIDCIssuer == "") != (o.CodecOIDCAudience == "") {
+		bad("BACKUPFLOW_CODEC_OIDC_ISSUER", "and BACKUPFLOW_CODEC_OIDC_AUDIENCE must be set together")
+	}
+	if o.CodecOIDCIssuer != "" {
+		if u, err := url.Parse(o.CodecOIDCIssuer); err != nil || u.Host == "" ||
+			!(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+			bad("BACKUPFLOW_CODEC_OIDC_ISSUER", "must be an https:// URL (http:// only on loopback), got %q", o.CodecOIDCIssuer)
+		}
+	}
+	for _, origin := range o.CodecCORSOrigins {
+		if origin == "*" {
+			bad("BACKUPFLOW_CODEC_CORS_ORIGINS", `"*" is not allowed: list the Web UI's origins, e.g. https://temporal-ui.example.com`)
+			continue
+		}
+		if u, err := url.Parse(origin); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			bad("BACKUPFLOW_CODEC_CORS_ORIGINS", "%q is not an origin; want scheme://host[:port], e.g. https://temporal-ui.example.com", origin)
+		}
+	}
+	authenticated := o.CodecAuthTokenFile != "" || o.CodecOIDCIssuer != ""
+	if o.CodecAddr == "" {
+		if authenticated {
+			bad("BACKUPFLOW_CODEC_ADDR", "is not set, so there is no codec endpoint for BACKUPFLOW_CODEC_AUTH_TOKEN_FILE or BACKUPFLOW_CODEC_OIDC_ISSUER to protect")
+		}
+		return errs
+	}
+	if o.CodecKeyFile == "" {
+		bad("BACKUPFLOW_CODEC_ADDR", "is set but BACKUPFLOW_CODEC_KEY_FILE is not: the endpoint has no key")
+	}
+	host, port, err := net.SplitHostPort(o.CodecAddr)
+	if err != nil {
+		bad("BACKUPFLOW_CODEC_ADDR", "must be host:port, got %q", o.CodecAddr)
+		return errs
+	}
+	if o.CodecAddr == o.Addr && port != "0" {
+		bad("BACKUPFLOW_CODEC_ADDR", "must differ from BACKUPFLOW_OPS_ADDR (%s): the codec endpoint has its own listener", o.Addr)
+	}
+	if !authenticated && !isLoopback(host) {
+		bad("BACKUPFLOW_CODEC_ADDR", "%s is not a loopback address, so the endpoint needs authentication: "+
+			"set BACKUPFLOW_CODEC_AUTH_TOKEN_FILE, or BACKUPFLOW_CODEC_OIDC_ISSUER with BACKUPFLOW_CODEC_OIDC_AUDIENCE", o.CodecAddr)
+	}
+	return errs
+}
+
+// isLoopback reports whether host (a listen or URL host) is only reachable
+// from this machine. An empty host listens on every interface.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"runtime/debug"
+	"strings"
 	"testing"
 
 	"github.com/caarlos0/env/v11"
@@ -86,7 +87,7 @@ func TestSoftMemoryLimitIsNinetyPercent(t *testing.T) {
 	assert.Equal(t, SoftMemoryLimit(1<<30), ApplyMemoryLimit(WorkerConfig{MemoryLimitBytes: 1 << 30}))
 }
 
-func TestCodecOldKeyFilesConfig(t *testing.T) {
+func TestCodecEndpointConfig(t *testing.T) {
 	base := map[string]string{"BACKUPFLOW_PROVIDERS": "memory", "BACKUPFLOW_CODEC_KEY_FILE": "/keys/current"}
 	with := func(vars map[string]string) map[string]string {
 		out := maps.Clone(base)
@@ -97,6 +98,25 @@ func TestCodecOldKeyFilesConfig(t *testing.T) {
 		vars map[string]string
 		want string // "" means valid
 	}{
+		"loopback, no auth":        {map[string]string{"BACKUPFLOW_CODEC_ADDR": "127.0.0.1:8089"}, ""},
+		"localhost, no auth":       {map[string]string{"BACKUPFLOW_CODEC_ADDR": "localhost:8089"}, ""},
+		"IPv6 loopback, no auth":   {map[string]string{"BACKUPFLOW_CODEC_ADDR": "[::1]:8089"}, ""},
+		"all interfaces, no auth":  {map[string]string{"BACKUPFLOW_CODEC_ADDR": "0.0.0.0:8089"}, "BACKUPFLOW_CODEC_ADDR: 0.0.0.0:8089 is not a loopback address, so the endpoint needs authentication"},
+		"empty host, no auth":      {map[string]string{"BACKUPFLOW_CODEC_ADDR": ":8089"}, "BACKUPFLOW_CODEC_ADDR: :8089 is not a loopback address"},
+		"pod IP, no auth":          {map[string]string{"BACKUPFLOW_CODEC_ADDR": "10.1.2.3:8089"}, "is not a loopback address"},
+		"all interfaces, token":    {map[string]string{"BACKUPFLOW_CODEC_ADDR": "0.0.0.0:8089", "BACKUPFLOW_CODEC_AUTH_TOKEN_FILE": "/t"}, ""},
+		"all interfaces, OIDC":     {map[string]string{"BACKUPFLOW_CODEC_ADDR": "0.0.0.0:8089", "BACKUPFLOW_CODEC_OIDC_ISSUER": "https://id.example.com/realms/ops", "BACKUPFLOW_CODEC_OIDC_AUDIENCE": "temporal-ui"}, ""},
+		"OIDC issuer alone":        {map[string]string{"BACKUPFLOW_CODEC_ADDR": "0.0.0.0:8089", "BACKUPFLOW_CODEC_OIDC_ISSUER": "https://id.example.com"}, "BACKUPFLOW_CODEC_OIDC_ISSUER: and BACKUPFLOW_CODEC_OIDC_AUDIENCE must be set together"},
+		"OIDC audience alone":      {map[string]string{"BACKUPFLOW_CODEC_ADDR": "127.0.0.1:8089", "BACKUPFLOW_CODEC_OIDC_AUDIENCE": "temporal-ui"}, "must be set together"},
+		"OIDC issuer over http":    {map[string]string{"BACKUPFLOW_CODEC_ADDR": "0.0.0.0:8089", "BACKUPFLOW_CODEC_OIDC_ISSUER": "http://id.example.com", "BACKUPFLOW_CODEC_OIDC_AUDIENCE": "a"}, "BACKUPFLOW_CODEC_OIDC_ISSUER: must be an https:// URL"},
+		"OIDC issuer, loopback":    {map[string]string{"BACKUPFLOW_CODEC_ADDR": "0.0.0.0:8089", "BACKUPFLOW_CODEC_OIDC_ISSUER": "http://127.0.0.1:5556", "BACKUPFLOW_CODEC_OIDC_AUDIENCE": "a"}, ""},
+		"CORS star":                {map[string]string{"BACKUPFLOW_CODEC_ADDR": "127.0.0.1:8089", "BACKUPFLOW_CODEC_CORS_ORIGINS": "https://ui.example.com,*"}, `BACKUPFLOW_CODEC_CORS_ORIGINS: "*" is not allowed`},
+		"CORS with a path":         {map[string]string{"BACKUPFLOW_CODEC_ADDR": "127.0.0.1:8089", "BACKUPFLOW_CODEC_CORS_ORIGINS": "https://ui.example.com/"}, `BACKUPFLOW_CODEC_CORS_ORIGINS: "https://ui.example.com/" is not an origin`},
+		"CORS listed":              {map[string]string{"BACKUPFLOW_CODEC_ADDR": "127.0.0.1:8089", "BACKUPFLOW_CODEC_CORS_ORIGINS": "https://ui.example.com,http://localhost:8080"}, ""},
+		"token without endpoint":   {map[string]string{"BACKUPFLOW_CODEC_AUTH_TOKEN_FILE": "/t"}, "BACKUPFLOW_CODEC_ADDR: is not set, so there is no codec endpoint"},
+		"endpoint without a key":   {map[string]string{"BACKUPFLOW_CODEC_KEY_FILE": "", "BACKUPFLOW_CODEC_ADDR": "127.0.0.1:8089"}, "BACKUPFLOW_CODEC_ADDR: is set but BACKUPFLOW_CODEC_KEY_FILE is not"},
+		"endpoint on the ops port": {map[string]string{"BACKUPFLOW_CODEC_ADDR": "127.0.0.1:9090"}, "BACKUPFLOW_CODEC_ADDR: must differ from BACKUPFLOW_OPS_ADDR"},
+		"endpoint not host:port":   {map[string]string{"BACKUPFLOW_CODEC_ADDR": "8089"}, `BACKUPFLOW_CODEC_ADDR: must be host:port, got "8089"`},
 		"old keys":                 {map[string]string{"BACKUPFLOW_CODEC_OLD_KEY_FILES": "/keys/2025,/keys/2024"}, ""},
 		"old keys without current": {map[string]string{"BACKUPFLOW_CODEC_KEY_FILE": "", "BACKUPFLOW_CODEC_OLD_KEY_FILES": "/keys/2025"}, "BACKUPFLOW_CODEC_OLD_KEY_FILES: is set but BACKUPFLOW_CODEC_KEY_FILE is not"},
 		"old keys, empty entry":    {map[string]string{"BACKUPFLOW_CODEC_OLD_KEY_FILES": "/keys/2025,"}, "BACKUPFLOW_CODEC_OLD_KEY_FILES: has an empty entry"},
@@ -109,6 +129,7 @@ func TestCodecOldKeyFilesConfig(t *testing.T) {
 			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
+			assert.Equal(t, 1, strings.Count(err.Error(), "\n")+1, "one rule broken, one error: %v", err)
 		})
 	}
 }

@@ -1,7 +1,10 @@
 package ops_test
 
 import (
+	"context"
+	"encoding/base64"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -50,3 +53,11 @@ func labelsMatch(m *dto.Metric, want map[string]string) bool {
 	}
 	return true
 }
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func base64URL(b []byte) string { return base64.URLEncoding.EncodeToString(b) }

@@ -71,7 +71,7 @@ func TestActivitiesCountProviderCalls(t *testing.T) {
 
 	// Nothing served on /metrics carries the credential.
 	rec := httptest.NewRecorder()
-	ops.Handler(m, ops.NewHealth(nil), nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	ops.Handler(m, ops.NewHealth(nil)).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.NotContains(t, rec.Body.String(), secretToken)
 	assert.True(t, bytes.Contains(rec.Body.Bytes(), []byte(ops.MetricProviderCalls)), "our metrics are served")

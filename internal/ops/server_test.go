@@ -1,7 +1,6 @@
 package ops_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -14,11 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	commonpb "go.temporal.io/api/common/v1"
-	"go.temporal.io/sdk/converter"
-	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/ops"
 )
 
@@ -60,7 +55,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		}
 		return nil
 	}
-	base := serve(t, ops.Handler(m, h, nil))
+	base := serve(t, ops.Handler(m, h))
 
 	code, body := get(t, base+"/healthz")
 	assert.Equal(t, http.StatusOK, code, "alive as soon as the process serves HTTP")
@@ -114,106 +109,14 @@ func TestReadinessFatalErrorAndProbeCache(t *testing.T) {
 	require.Error(t, ops.Ping(nil)(ctx))
 }
 
-func codecServer(t *testing.T, token string, origins ...string) (*ops.Codec, string) {
-	t.Helper()
+func TestOpsPortServesNoCodec(t *testing.T) {
 	m, err := ops.NewMetrics()
 	require.NoError(t, err)
-	c := newCodec(t)
-	return c, serve(t, ops.Handler(m, ops.NewHealth(nil), &ops.CodecServer{Codec: c, Token: token, Origins: origins}))
-}
-
-func post(t *testing.T, url, auth string, payloads []*commonpb.Payload) (int, []byte) {
-	t.Helper()
-	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: payloads})
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Namespace", "default")
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, out
-}
-
-func TestCodecEndpointDecodesWhatTheWorkerEncoded(t *testing.T) {
-	codec, base := codecServer(t, "")
-	want := backup.Result{Provider: "alirds", Resource: "rm-orders", OperationID: "job-42"}
-	p, err := codec.DataConverter().ToPayload(want)
-	require.NoError(t, err)
-
-	code, body := post(t, base+"/codec/decode", "", []*commonpb.Payload{p})
-	require.Equal(t, http.StatusOK, code, string(body))
-	var decoded commonpb.Payloads
-	require.NoError(t, protojson.Unmarshal(body, &decoded))
-	require.Len(t, decoded.Payloads, 1)
-	assert.Equal(t, "json/plain", string(decoded.Payloads[0].Metadata["encoding"]))
-	var got backup.Result
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(decoded.Payloads[0], &got))
-	assert.Equal(t, want, got)
-
-	// The SDK's remote data converter (what tctl/CLI tooling uses) round-trips through the endpoint.
-	remote := converter.NewRemoteDataConverter(converter.GetDefaultDataConverter(), converter.RemoteDataConverterOptions{Endpoint: base + "/codec"})
-	rp, err := remote.ToPayload(want)
-	require.NoError(t, err)
-	assert.Equal(t, ops.EncodingEncrypted, string(rp.Metadata["encoding"]), "/codec/encode encrypts")
-	var viaWorker backup.Result
-	require.NoError(t, codec.DataConverter().FromPayload(rp, &viaWorker), "the worker reads what the endpoint encoded")
-	assert.Equal(t, want, viaWorker)
-}
-
-func TestCodecEndpointRequiresTheToken(t *testing.T) {
-	codec, base := codecServer(t, "let-me-in")
-	p, err := codec.DataConverter().ToPayload("secret value")
-	require.NoError(t, err)
-	for _, auth := range []string{"", "Bearer wrong", "let-me-in", "Basic let-me-in"} {
-		code, body := post(t, base+"/codec/decode", auth, []*commonpb.Payload{p})
-		assert.Equal(t, http.StatusUnauthorized, code, "auth %q", auth)
-		assert.NotContains(t, string(body), "secret value")
-	}
-	code, body := post(t, base+"/codec/decode", "Bearer let-me-in", []*commonpb.Payload{p})
-	assert.Equal(t, http.StatusOK, code)
-	assert.Contains(t, string(body), "payloads")
-
-	resp, err := http.Get(base + "/codec/decode")
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
-}
-
-func TestCodecEndpointCORS(t *testing.T) {
-	_, base := codecServer(t, "tok", "https://temporal-ui.example.com")
-	preflight := func(origin string) *http.Response {
-		req, err := http.NewRequest(http.MethodOptions, base+"/codec/decode", nil)
-		require.NoError(t, err)
-		req.Header.Set("Origin", origin)
-		req.Header.Set("Access-Control-Request-Method", "POST")
-		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type,x-namespace")
-		resp, err := http.DefaultClient.Do(req)
+	base := serve(t, ops.Handler(m, ops.NewHealth(nil)))
+	for _, path := range []string{"/codec/decode", "/codec/encode"} {
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(`{"payloads":[]}`))
 		require.NoError(t, err)
 		resp.Body.Close()
-		return resp
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "the codec endpoint has its own listener")
 	}
-	resp := preflight("https://temporal-ui.example.com")
-	assert.Equal(t, http.StatusOK, resp.StatusCode, "a preflight carries no token and is answered")
-	assert.Equal(t, "https://temporal-ui.example.com", resp.Header.Get("Access-Control-Allow-Origin"))
-	assert.Equal(t, "true", resp.Header.Get("Access-Control-Allow-Credentials"))
-	for _, h := range []string{"Authorization", "Content-Type", "X-Namespace"} {
-		assert.True(t, strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), h), h)
-	}
-	resp = preflight("https://evil.example.com")
-	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"), "other origins get no CORS grant")
-}
-
-func TestNoCodecNoEndpoint(t *testing.T) {
-	m, err := ops.NewMetrics()
-	require.NoError(t, err)
-	base := serve(t, ops.Handler(m, ops.NewHealth(nil), nil))
-	code, _ := post(t, base+"/codec/decode", "", nil)
-	assert.Equal(t, http.StatusNotFound, code)
 }

@@ -26,8 +26,8 @@ import (
 // TestWorkerEncryptsHistoryAndServesTheCodec runs the worker as worker/main.go
 // assembles it (InitializeWorker, App.Run) with BACKUPFLOW_CODEC_KEY_FILE:
 // the history holds only encrypted payloads, a client with the same key reads
-// the result, and the worker's codec endpoint (behind its bearer token)
-// decodes the history's payloads.
+// the result, and the worker's codec endpoint (its own listener, behind its
+// bearer token) decodes the history's payloads.
 func TestWorkerEncryptsHistoryAndServesTheCodec(t *testing.T) {
 	dir := t.TempDir()
 	keyFile, tokenFile := filepath.Join(dir, "codec-key"), filepath.Join(dir, "codec-token")
@@ -37,7 +37,7 @@ func TestWorkerEncryptsHistoryAndServesTheCodec(t *testing.T) {
 	e := testenv.Start(t, true)
 	cfg := e.ConfigFromEnv(t, map[string]string{"BACKUPFLOW_PROVIDERS": "memory", "BACKUPFLOW_OPS_ADDR": "127.0.0.1:0",
 		"BACKUPFLOW_CODEC_KEY_FILE": keyFile, "BACKUPFLOW_CODEC_AUTH_TOKEN_FILE": tokenFile,
-		"BACKUPFLOW_CODEC_CORS_ORIGINS": "http://localhost:8080"})
+		"BACKUPFLOW_CODEC_ADDR": "127.0.0.1:0", "BACKUPFLOW_CODEC_CORS_ORIGINS": "http://localhost:8080"})
 	require.NoError(t, cfg.Validate())
 	app, cleanup, err := wiring.InitializeWorker(cfg)
 	require.NoError(t, err)
@@ -48,6 +48,9 @@ func TestWorkerEncryptsHistoryAndServesTheCodec(t *testing.T) {
 	go func() { done <- app.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	addr, err := app.OpsAddr(testenv.Context(t, 30*time.Second))
+	require.NoError(t, err)
+	opsBase := "http://" + addr
+	addr, err = app.CodecAddr(testenv.Context(t, 30*time.Second))
 	require.NoError(t, err)
 	base := "http://" + addr
 
@@ -93,8 +96,11 @@ func TestWorkerEncryptsHistoryAndServesTheCodec(t *testing.T) {
 		assert.NotContains(t, string(p.Data), "payroll")
 	}
 
-	// The Web UI's view: the codec endpoint decodes them, with the token only.
-	code, _ := post(t, base+"/codec/decode", "", payloads)
+	// The Web UI's view: the codec endpoint decodes them, with the token
+	// only, and only on its own port.
+	code, _ := post(t, opsBase+"/codec/decode", "Bearer ui-token", payloads)
+	assert.Equal(t, http.StatusNotFound, code, "the ops port serves no codec")
+	code, _ = post(t, base+"/codec/decode", "", payloads)
 	assert.Equal(t, http.StatusUnauthorized, code)
 	code, body := post(t, base+"/codec/decode", "Bearer ui-token", payloads)
 	require.Equal(t, http.StatusOK, code, string(body))
