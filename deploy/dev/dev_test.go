@@ -22,13 +22,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/deploy/dev/devserver"
+	"github.com/backupflow/backupflow/wiring"
 )
 
 // syncBuffer is the command's stdout, read while the command writes.
@@ -431,4 +434,67 @@ func TestServerOnly(t *testing.T) {
 	assert.Empty(t, listWorkflows(t, c, ""))
 	cmd.stop(t)
 	assert.Contains(t, cmd.out.String(), "stopping: Web UI, Temporal server\n")
+}
+
+// TestWebUIDecodesThroughTheCodecEndpoint: with BACKUPFLOW_CODEC_KEY_FILE
+// set, the stack serves the codec endpoint on loopback and the Web UI is
+// configured with it; the UI's page (its origin) may call it, and it
+// decodes what a client with the key encrypted.
+func TestWebUIDecodesThroughTheCodecEndpoint(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "codec.key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(strings.Repeat("c3", 32)+"\n"), 0o600))
+	t.Setenv("BACKUPFLOW_CODEC_KEY_FILE", keyFile)
+	p := freePorts(t)
+	cmd := startCommand(t, append(p.args(), "--ephemeral", "--server-only")...)
+	cmd.waitFor(t, "Ctrl-C stops everything.", 60*time.Second)
+	m := regexp.MustCompile(`codec endpoint\s+(http://127\.0\.0\.1:(\d+)/codec)\s`).FindStringSubmatch(cmd.out.String())
+	require.NotNil(t, m, cmd.out.String())
+	endpoint := m[1]
+
+	uiURL := fmt.Sprintf("http://127.0.0.1:%d", p.ui)
+	var settings struct{ Codec struct{ Endpoint string } }
+	body, resp := get(t, http.DefaultClient, uiURL+"/api/v1/settings")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, json.Unmarshal([]byte(body), &settings))
+	assert.Equal(t, endpoint, settings.Codec.Endpoint, "the UI decodes through the stack's endpoint")
+
+	dc, _, err := wiring.Converters(keyFile)
+	require.NoError(t, err)
+	payload, err := dc.ToPayload("orders-db nightly")
+	require.NoError(t, err)
+	raw, err := protojson.Marshal(&commonpb.Payloads{Payloads: []*commonpb.Payload{payload}})
+	require.NoError(t, err)
+	for _, origin := range []string{uiURL, fmt.Sprintf("http://localhost:%d", p.ui)} {
+		req, err := http.NewRequest(http.MethodOptions, endpoint+"/decode", nil)
+		require.NoError(t, err)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type,x-namespace")
+		resp, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, origin, resp.Header.Get("Access-Control-Allow-Origin"), "the UI's page may call it from %s", origin)
+
+		req, err = http.NewRequest(http.MethodPost, endpoint+"/decode", bytes.NewReader(raw))
+		require.NoError(t, err)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Namespace", "default")
+		resp, err = http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		out, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(out))
+		var decoded commonpb.Payloads
+		require.NoError(t, protojson.Unmarshal(out, &decoded))
+		require.Len(t, decoded.Payloads, 1)
+		assert.Equal(t, `"orders-db nightly"`, string(decoded.Payloads[0].Data), "no login on loopback")
+	}
+
+	cmd.stop(t)
+	assert.Contains(t, cmd.out.String(), "stopping: codec endpoint, Web UI, Temporal server\n")
+	port, err := strconv.Atoi(m[2])
+	require.NoError(t, err)
+	assert.NoError(t, devserver.CheckPort(port), "the codec port is released")
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/deploy/dev/devserver"
 	"github.com/backupflow/backupflow/internal/clouds"
+	"github.com/backupflow/backupflow/internal/ops"
 	"github.com/backupflow/backupflow/wiring"
 )
 
@@ -44,6 +46,9 @@ type stack struct {
 	// dataConverter is the client's (encrypting when BACKUPFLOW_CODEC_KEY_FILE is set).
 	dataConverter converter.DataConverter
 	worker        *wiring.App
+	// codec serves the codec endpoint for the Web UI when a key is set.
+	codec    *ops.Server
+	codecURL string
 	// workerEnv is the environment a worker in another terminal needs.
 	workerEnv map[string]string
 }
@@ -52,19 +57,24 @@ type stack struct {
 // and the worker. On error, whatever started is stopped again.
 func startStack(o options, out *printer) (*stack, error) {
 	st := &stack{opts: o, out: out}
+	if err := st.startCodec(); err != nil {
+		return nil, err
+	}
 	srvOpts := devserver.Options{
-		Ephemeral: o.ephemeral,
-		Port:      o.port,
-		HTTPPort:  o.httpPort,
-		UIPort:    o.uiPort,
-		NoUI:      o.noUI,
-		LogLevel:  o.logLevel,
+		Ephemeral:     o.ephemeral,
+		Port:          o.port,
+		HTTPPort:      o.httpPort,
+		UIPort:        o.uiPort,
+		NoUI:          o.noUI,
+		CodecEndpoint: st.codecURL,
+		LogLevel:      o.logLevel,
 	}
 	if !o.ephemeral {
 		srvOpts.DataDir = o.dataDir
 	}
 	srv, err := devserver.Start(srvOpts)
 	if err != nil {
+		_ = st.stop()
 		return nil, explainStartError(err)
 	}
 	st.server = srv
@@ -84,20 +94,57 @@ func startStack(o options, out *printer) (*stack, error) {
 	return st, nil
 }
 
+// devEnvironment is the dev settings and the process's BACKUPFLOW_* variables.
+func devEnvironment() map[string]string {
+	environment := maps.Clone(devWorkerEnv)
+	for _, kv := range os.Environ() {
+		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "BACKUPFLOW_") {
+			environment[k] = v
+		}
+	}
+	return environment
+}
+
+// startCodec serves the codec endpoint, with BACKUPFLOW_CODEC_KEY_FILE set,
+// so that the Web UI shows decrypted payloads and failures: on loopback
+// (BACKUPFLOW_CODEC_ADDR, else a free port), where it needs no login, and
+// open to the UI's origin.
+func (st *stack) startCodec() error {
+	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: devEnvironment()})
+	if err != nil || cfg.Ops.CodecKeyFile == "" {
+		return nil // a bad variable is reported with the worker's config
+	}
+	o := cfg.Ops
+	if o.CodecAddr == "" {
+		o.CodecAddr = devserver.Host + ":0"
+	}
+	if len(o.CodecCORSOrigins) == 0 && !st.opts.noUI && st.opts.uiPort != 0 {
+		// The page's origin is whichever host name the browser was given.
+		o.CodecCORSOrigins = []string{fmt.Sprintf("http://%s:%d", devserver.Host, st.opts.uiPort), fmt.Sprintf("http://localhost:%d", st.opts.uiPort)}
+	}
+	if err := o.ValidateCodec(); err != nil {
+		return fmt.Errorf("codec endpoint: %w", err)
+	}
+	codec, err := wiring.NewCodec(wiring.Config{Ops: o})
+	if err != nil {
+		return err
+	}
+	st.codec, err = wiring.ServeCodec(o, codec, o.CodecAddr, wiring.NewLogger(cfg))
+	if err != nil {
+		return err
+	}
+	st.codecURL = "http://" + st.codec.Addr() + "/codec"
+	return nil
+}
+
 // workerConfig is the production config (env/v11 defaults) with the
 // simulators' endpoints and test credentials, the dev settings, and the
 // BACKUPFLOW_* variables of the process environment that the simulators do
 // not set.
 func (st *stack) workerConfig() (wiring.Config, map[string]string, error) {
 	sims := st.clouds.Env()
-	environment := maps.Clone(devWorkerEnv)
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		if _, simulated := sims[k]; strings.HasPrefix(k, "BACKUPFLOW_") && !simulated {
-			environment[k] = v
-		}
-	}
-	maps.Copy(environment, sims)
+	environment := devEnvironment()
+	maps.Copy(environment, sims) // the simulators' settings win
 	environment["TEMPORAL_ADDRESS"] = st.server.FrontendAddress()
 	environment["TEMPORAL_NAMESPACE"] = st.server.Namespace()
 	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: environment})
@@ -163,6 +210,13 @@ func (st *stack) stop() error {
 	if st.client != nil {
 		st.client.Close()
 	}
+	if st.codec != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := st.codec.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("codec endpoint: %w", err))
+		}
+		cancel()
+	}
 	if st.server != nil {
 		if err := st.server.Stop(); err != nil { // UI, then Temporal; bounded
 			errs = append(errs, err)
@@ -181,6 +235,9 @@ func (st *stack) parts() string {
 	var p []string
 	if st.worker != nil {
 		p = append(p, "worker")
+	}
+	if st.codec != nil {
+		p = append(p, "codec endpoint")
 	}
 	if st.server.UIAddress() != "" {
 		p = append(p, "Web UI")
@@ -214,6 +271,9 @@ func (st *stack) printBanner() {
 	fmt.Fprintf(&b, "backupflow dev stack\n\n")
 	if u := s.UIURL(); u != "" {
 		fmt.Fprintf(&b, "  Temporal Web UI    %s\n", u)
+	}
+	if st.codecURL != "" {
+		fmt.Fprintf(&b, "  codec endpoint     %s  (decrypts payloads for the Web UI; loopback, no login)\n", st.codecURL)
 	}
 	fmt.Fprintf(&b, "  Temporal frontend  %s  (gRPC; HTTP API on %s)\n", s.FrontendAddress(), s.HTTPAddress())
 	if p := s.DatabasePath(); p != "" {

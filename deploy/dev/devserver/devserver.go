@@ -93,6 +93,9 @@ type Options struct {
 	// UIPort is the Web UI port. 0 picks a free port; NoUI turns the UI off.
 	UIPort int
 	NoUI   bool
+	// CodecEndpoint is the codec endpoint the Web UI decodes payloads
+	// through (its codec.endpoint setting), e.g. http://127.0.0.1:8088/codec.
+	CodecEndpoint string
 	// ServicePorts are the gRPC ports of the history, matching and worker
 	// services, internal to the server. Zero entries pick free ports.
 	ServicePorts [3]int
@@ -469,6 +472,7 @@ func (s *Server) startUI(ctx context.Context) error {
 		EnableUI:            true,
 		DefaultNamespace:    s.opts.Namespace,
 		CORS:                uiconfig.CORS{CookieInsecure: true},
+		Codec:               uiconfig.Codec{Endpoint: s.opts.CodecEndpoint},
 		HideLogs:            true,
 		DisableNewsFetch:    true, // nothing leaves the machine
 	}))
