@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -415,9 +416,8 @@ func TestWorkerDeployment(t *testing.T) {
 	data := m.configMap.Data
 
 	// Ops port, probes, and the worker's ops address agree.
-	require.Len(t, c.Ports, 1)
-	port := c.Ports[0]
-	assert.Equal(t, "ops", port.Name)
+	require.Len(t, c.Ports, 2, "the ops port and the codec port")
+	port := containerPort(t, c, "ops")
 	_, opsPort, err := net.SplitHostPort(data["BACKUPFLOW_OPS_ADDR"])
 	require.NoError(t, err)
 	assert.Equal(t, strconv.Itoa(int(port.ContainerPort)), opsPort)
@@ -511,8 +511,17 @@ func TestWorkerDeployment(t *testing.T) {
 	}
 }
 
-// TestConfigMapLoads reads the ConfigMap as the worker would (secret files
-// replaced by the example Secret's values) and builds every driver.
+func containerPort(t *testing.T, c corev1.Container, name string) corev1.ContainerPort {
+	t.Helper()
+	for _, p := range c.Ports {
+		if p.Name == name {
+			return p
+		}
+	}
+	require.Failf(t, "no such port", "container %s has no port named %s", c.Name, name)
+	return corev1.ContainerPort{}
+}
+
 func TestNetworkPolicy(t *testing.T) {
 	m := loadManifests(t)
 	np := m.netpol
@@ -521,17 +530,32 @@ func TestNetworkPolicy(t *testing.T) {
 	assert.ElementsMatch(t, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}, np.Spec.PolicyTypes,
 		"both directions are closed by default")
 
-	require.Len(t, np.Spec.Ingress, 1)
-	in := np.Spec.Ingress[0]
-	require.Len(t, in.Ports, 1)
-	assert.Equal(t, "ops", in.Ports[0].Port.String(), "only the ops port is open")
-	assert.Equal(t, pod.Spec.Containers[0].Ports[0].Name, in.Ports[0].Port.String())
-	require.NotEmpty(t, in.From)
-	for _, peer := range in.From {
-		require.NotNil(t, peer.NamespaceSelector, "every peer is confined to a namespace")
-		assert.NotEmpty(t, peer.NamespaceSelector.MatchLabels)
-		assert.Nil(t, peer.IPBlock)
+	// One rule per port, each with its own peers: scrapers never reach the
+	// codec, and the codec's callers never reach /metrics.
+	require.Len(t, np.Spec.Ingress, 2)
+	peers := map[string][]networkingv1.NetworkPolicyPeer{}
+	for _, in := range np.Spec.Ingress {
+		require.Len(t, in.Ports, 1, "one port per rule")
+		name := in.Ports[0].Port.String()
+		containerPort(t, pod.Spec.Containers[0], name) // a named port of the worker
+		assert.NotContains(t, peers, name, "one rule for %s", name)
+		require.NotEmpty(t, in.From, "rule for %s names its peers", name)
+		for _, peer := range in.From {
+			require.NotNil(t, peer.NamespaceSelector, "every peer is confined to a namespace")
+			assert.NotEmpty(t, peer.NamespaceSelector.MatchLabels)
+			assert.Nil(t, peer.IPBlock)
+		}
+		peers[name] = in.From
 	}
+	require.Len(t, peers["ops"], 1)
+	assert.Equal(t, map[string]string{"kubernetes.io/metadata.name": "monitoring"}, peers["ops"][0].NamespaceSelector.MatchLabels,
+		"the ops port: monitoring only")
+	assert.Nil(t, peers["ops"][0].PodSelector)
+	require.Len(t, peers["codec"], 1)
+	codecPeer := peers["codec"][0]
+	require.NotNil(t, codecPeer.PodSelector, "the codec port: one workload's pods, not a whole namespace")
+	assert.NotEmpty(t, codecPeer.PodSelector.MatchLabels)
+	assert.NotEqual(t, "monitoring", codecPeer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"])
 
 	open := map[string]bool{}
 	for _, rule := range np.Spec.Egress {
@@ -545,6 +569,81 @@ func TestNetworkPolicy(t *testing.T) {
 		"egress: DNS, the Temporal frontend and HTTPS only")
 }
 
+// codecExample returns the ConfigMap's commented codec settings
+// ("#   BACKUPFLOW_CODEC_...: value"), which turn the codec on.
+func codecExample(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	re := regexp.MustCompile(`(?m)^\s*#\s+(BACKUPFLOW_CODEC_[A-Z_]+):\s*(\S+)\s*$`)
+	for _, m := range re.FindAllStringSubmatch(string(read(t, "kubernetes/configmap.yaml")), -1) {
+		out[m[1]] = m[2]
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+// TestCodecExample enables the ConfigMap's commented codec settings, with
+// the example Secret's files (a real key in place of the placeholders), and
+// checks that the worker accepts them and that the codec port, Service and
+// address agree.
+func TestCodecExample(t *testing.T) {
+	m := loadManifests(t)
+	example := codecExample(t)
+	for _, v := range []string{"BACKUPFLOW_CODEC_KEY_FILE", "BACKUPFLOW_CODEC_OLD_KEY_FILES", "BACKUPFLOW_CODEC_ADDR",
+		"BACKUPFLOW_CODEC_AUTH_TOKEN_FILE", "BACKUPFLOW_CODEC_OIDC_ISSUER", "BACKUPFLOW_CODEC_OIDC_AUDIENCE", "BACKUPFLOW_CODEC_CORS_ORIGINS"} {
+		assert.Contains(t, example, v)
+		assert.True(t, configVars()[v], "%s is a variable the worker reads", v)
+	}
+	dir := t.TempDir()
+	environment := map[string]string{}
+	for k, v := range m.configMap.Data {
+		if !strings.HasSuffix(k, "_FILE") { // the provider secrets are TestConfigMapLoads' business
+			environment[k] = v
+		}
+	}
+	secret := m.secrets["backupflow-providers"].StringData
+	for k, v := range example {
+		if strings.HasSuffix(k, "_FILE") || strings.HasSuffix(k, "_FILES") {
+			key := filepath.Base(v)
+			require.Contains(t, secret, key, "the example Secret has %s for %s", key, k)
+			content := secret[key]
+			if strings.HasPrefix(key, "codec-key") { // placeholders, not keys
+				raw := make([]byte, 32)
+				_, err := rand.Read(raw)
+				require.NoError(t, err)
+				content = base64.StdEncoding.EncodeToString(raw)
+			}
+			require.NoError(t, os.WriteFile(filepath.Join(dir, key), []byte(content), 0o600))
+			v = filepath.Join(dir, key)
+		}
+		environment[k] = v
+	}
+	environment["BACKUPFLOW_PROVIDERS"] = "memory"
+	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: environment})
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	codec, err := wiring.NewCodec(cfg)
+	require.NoError(t, err)
+	assert.Len(t, codec.KeyIDs(), 2, "the current key and the old one")
+	assert.NotContains(t, cfg.Ops.CodecCORSOrigins, "*")
+
+	host, port, err := net.SplitHostPort(cfg.Ops.CodecAddr)
+	require.NoError(t, err)
+	assert.Equal(t, "0.0.0.0", host, "the ingress reaches the pod")
+	c := m.deployment.Spec.Template.Spec.Containers[0]
+	assert.Equal(t, port, strconv.Itoa(int(containerPort(t, c, "codec").ContainerPort)))
+	_, opsPort, err := net.SplitHostPort(cfg.Ops.Addr)
+	require.NoError(t, err)
+	assert.NotEqual(t, opsPort, port, "its own port")
+
+	// Off loopback the worker refuses to serve it without authentication.
+	noAuth := cfg
+	noAuth.Ops.CodecAuthTokenFile, noAuth.Ops.CodecOIDCIssuer, noAuth.Ops.CodecOIDCAudience = "", "", ""
+	require.ErrorContains(t, noAuth.Validate(), "BACKUPFLOW_CODEC_ADDR")
+}
+
+// TestConfigMapLoads reads the ConfigMap as the worker would (secret files
+// replaced by the example Secret's values) and builds every driver.
 func TestConfigMapLoads(t *testing.T) {
 	m := loadManifests(t)
 	dir := t.TempDir()
@@ -595,8 +694,14 @@ func TestServicePDBAndAutoscalers(t *testing.T) {
 	podLabels := d.Spec.Template.Labels
 
 	assert.True(t, selectorMatches(t, &metav1.LabelSelector{MatchLabels: m.service.Spec.Selector}, podLabels))
-	require.Len(t, m.service.Spec.Ports, 1)
-	assert.Equal(t, "ops", m.service.Spec.Ports[0].TargetPort.String())
+	var targets []string
+	for _, p := range m.service.Spec.Ports {
+		targets = append(targets, p.TargetPort.String())
+		cp := containerPort(t, d.Spec.Template.Spec.Containers[0], p.TargetPort.String())
+		assert.Equal(t, cp.ContainerPort, p.Port, "%s: the same number in and out", p.Name)
+		assert.Equal(t, p.Name, p.TargetPort.String())
+	}
+	assert.Equal(t, []string{"ops", "codec"}, targets, "the ops port and the codec port")
 
 	assert.True(t, selectorMatches(t, m.pdb.Spec.Selector, podLabels), "the PDB covers the workers")
 	require.NotNil(t, m.pdb.Spec.MaxUnavailable)
@@ -775,6 +880,14 @@ func TestComposeFile(t *testing.T) {
 	_, opsPort, err := net.SplitHostPort(defaults["BACKUPFLOW_OPS_ADDR"])
 	require.NoError(t, err)
 	assert.Contains(t, w.Ports, "127.0.0.1:"+opsPort+":"+opsPort)
+	// The UI's commented codec endpoint is the worker's published codec port.
+	endpoint := regexp.MustCompile(`#\s*TEMPORAL_CODEC_ENDPOINT:\s*http://localhost:(\d+)/codec`).FindStringSubmatch(string(read(t, "compose/compose.yaml")))
+	require.NotNil(t, endpoint)
+	assert.Contains(t, w.Ports, "127.0.0.1:"+endpoint[1]+":"+endpoint[1])
+	assert.NotEqual(t, opsPort, endpoint[1])
+	for _, origin := range strings.Split(defaults["BACKUPFLOW_CODEC_CORS_ORIGINS"], ",") {
+		assert.NotEqual(t, "*", origin)
+	}
 	override := w.EnvFile[len(w.EnvFile)-1]
 	require.NotNil(t, override.Required)
 	assert.False(t, *override.Required, "worker.env is optional")
