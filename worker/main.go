@@ -4,9 +4,9 @@
 // Configuration comes from the environment (see README, "Configuration").
 //
 // Operations: an HTTP server on BACKUPFLOW_OPS_ADDR (default 127.0.0.1:9090)
-// serves /healthz (alive), /readyz (polling and Temporal reachable),
-// /metrics (Prometheus) and, with BACKUPFLOW_CODEC_KEY_FILE, the codec
-// server at /codec/. On SIGTERM or SIGINT the worker stops polling, lets
+// serves /healthz (alive), /readyz (polling and Temporal reachable) and
+// /metrics (Prometheus); with BACKUPFLOW_CODEC_ADDR, another serves the
+// codec endpoint at /codec/. On SIGTERM or SIGINT the worker stops polling, lets
 // running activities finish within BACKUPFLOW_STOP_TIMEOUT, then exits; a
 // fatal worker error (e.g. the namespace does not exist) exits with status 1.
 package main
