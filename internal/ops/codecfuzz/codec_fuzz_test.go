@@ -1,4 +1,4 @@
-package ops_test
+package codecfuzz_test
 
 import (
 	"testing"
