@@ -169,7 +169,7 @@ func (r *run) execute() (backup.Result, error) {
 		activities.StartInput{Provider: r.req.Provider, Job: r.job}).Get(r.ctx, &started)
 	r.attempts += started.Attempts
 	if r.cancelled() {
-		return r.cancel(nil)
+		return r.cancel(startedBeforeCancel(started, err))
 	}
 	if err != nil {
 		return r.failAndClean(err, nil)
@@ -319,6 +319,18 @@ func (r *run) cleanup(op *provider.Operation, reason string) (backup.CleanupRepo
 		activities.CleanupInput{Provider: r.req.Provider, Job: r.job, Operation: op, Reason: reason}).Get(dctx, &report)
 	r.progress.Cleanup = &report
 	return report, err
+}
+
+// startedBeforeCancel is the operation of a start attempt that ended well
+// although a cancel arrived while it ran (on a real server the activity's
+// answer wins when it completes before it hears of the cancel). Its answer is
+// the proof of ownership cleanup needs to delete the backup; without it
+// (nil) cleanup asks the driver to find what the attempt created.
+func startedBeforeCancel(started activities.StartOutput, err error) *provider.Operation {
+	if err != nil || started.Operation.ID == "" {
+		return nil
+	}
+	return &started.Operation
 }
 
 // cancel cleans up and ends the workflow CANCELLED, with the cleanup report

@@ -210,6 +210,10 @@ func (s *workflowSuite) TestCancelAtEveryStage() {
 					}
 				}
 			}
+			// The test environment answers a cancelled activity with a
+			// cancellation whatever the mock returns, so a cancel during the
+			// start always reaches cleanup without an operation here (see
+			// TestStartedBeforeCancel for the start that wins the race).
 			wantOp := c.stage == "poll" || c.stage == "finalize"
 			env.OnActivity(a.Validate, mock.Anything, mock.Anything).Return(target, nil).Run(during("validate")).Once()
 			if c.stage != "validate" {
@@ -242,6 +246,21 @@ func (s *workflowSuite) TestCancelAtEveryStage() {
 	}
 }
 
+// A cancel that interrupts the start attempt leaves cleanup without an
+// operation: it asks the driver to find what the attempt may have created.
+func (s *workflowSuite) TestCancelThatInterruptsTheStartCleansUpByFind() {
+	s.env.OnActivity(a.Validate, mock.Anything, mock.Anything).Return(target, nil).Once()
+	s.env.OnActivity(a.StartOperation, mock.Anything, mock.Anything).Return(activities.StartOutput{}, temporal.NewCanceledError()).Run(func(mock.Arguments) {
+		s.env.SignalWorkflow(backup.CancelSignal, backup.CancelRequest{Reason: "stop"})
+	}).Once()
+	s.env.OnActivity(a.Cleanup, mock.Anything, mock.MatchedBy(func(in activities.CleanupInput) bool { return in.Operation == nil })).
+		Return(backup.CleanupReport{Note: "nothing found"}, nil).Once()
+	s.env.ExecuteWorkflow(CreateBackup, request)
+	var canceled *temporal.CanceledError
+	s.Require().True(errors.As(s.env.GetWorkflowError(), &canceled), "ends CANCELLED, got %v", s.env.GetWorkflowError())
+	s.Equal(backup.StateCancelled, s.progress().State)
+}
+
 func (s *workflowSuite) TestCleanupFailureIsReported() {
 	s.env.OnActivity(a.Validate, mock.Anything, mock.Anything).Return(target, nil).Once()
 	s.env.OnActivity(a.StartOperation, mock.Anything, mock.Anything).Return(activities.StartOutput{Operation: op, Attempts: 1}, nil).Once()
@@ -262,6 +281,19 @@ func (s *workflowSuite) progress() backup.Progress {
 	var p backup.Progress
 	require.NoError(s.T(), v.Get(&p))
 	return p
+}
+
+// A start attempt that answered although a cancel arrived while it ran
+// hands cleanup its operation, the proof that the backup is ours (without
+// it, a provider whose only proof is the create's answer would keep the
+// backup instead of deleting it); an interrupted attempt hands nothing.
+func TestStartedBeforeCancel(t *testing.T) {
+	got := startedBeforeCancel(activities.StartOutput{Operation: op, Attempts: 1}, nil)
+	require.NotNil(t, got)
+	assert.Equal(t, op, *got)
+	assert.Nil(t, startedBeforeCancel(activities.StartOutput{}, temporal.NewCanceledError()))
+	assert.Nil(t, startedBeforeCancel(activities.StartOutput{Operation: op}, errors.New("interrupted")))
+	assert.Nil(t, startedBeforeCancel(activities.StartOutput{}, nil))
 }
 
 func TestRequestJSONRoundTrip(t *testing.T) {
