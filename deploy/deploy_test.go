@@ -1036,14 +1036,26 @@ func exportedMetrics(t *testing.T) map[string]*dto.MetricFamily {
 	_, err = slow.Result(testenv.Context(t, 60*time.Second))
 	require.Error(t, err)
 
-	resp, err := http.Get(base + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	require.NoError(t, err)
+	// The SDK counts a workflow's outcome after the server has recorded it,
+	// so a client can see the result first: scrape until all three
+	// outcomes are counted.
+	var families map[string]*dto.MetricFamily
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/metrics")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		families, err = parser.TextToMetricFamilies(bytes.NewReader(body))
+		require.NoError(t, err)
+		for _, outcome := range []string{"temporal_workflow_completed", "temporal_workflow_failed", "temporal_workflow_canceled"} {
+			if families[outcome] == nil && families[outcome+"_total"] == nil {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 50*time.Millisecond, "the worker counts the completed, failed and cancelled workflows")
 
 	// Shutdown order: Run returns once the worker has stopped, and only then
 	// is the ops server gone.
