@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -103,7 +102,7 @@ func classify(err error) error {
 			Message:    se.Message(),
 			RequestID:  se.RequestId(),
 			HTTPStatus: se.HttpStatus(),
-			RetryAfter: retryAfter(se.RespHeaders),
+			RetryAfter: retryAfter(se.RespHeaders, time.Now()),
 			Err:        se,
 		}
 		if e.Code == sdkerrors.SignatureDostNotMatchErrorCode || e.Code == sdkerrors.IncompleteSignatureErrorCode {
@@ -186,19 +185,8 @@ func classOf(code string, status int) provider.Class {
 	return provider.InvalidArgument
 }
 
-// retryAfter reads a Retry-After header (seconds or an HTTP date).
-func retryAfter(h map[string][]string) time.Duration {
-	v := http.Header(h).Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
+// retryAfter is the hint of a Retry-After response header, zero without one.
+func retryAfter(h map[string][]string, now time.Time) time.Duration {
+	d, _ := provider.ParseRetryAfter(http.Header(h).Get("Retry-After"), now)
+	return d
 }

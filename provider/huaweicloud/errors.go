@@ -15,8 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
@@ -140,26 +138,8 @@ func (ErrorHandler) HandleError(_ *request.DefaultHttpRequest, resp *response.De
 	if resp.GetStatusCode() < 400 {
 		return nil
 	}
-	retryAfter := ParseRetryAfter(resp.Response.Header.Get("Retry-After"), time.Now())
+	retryAfter, _ := provider.ParseRetryAfter(resp.Response.Header.Get("Retry-After"), time.Now())
 	return &ResponseError{ServiceResponseError: sdkerr.NewServiceResponseError(resp.Response), RetryAfter: retryAfter}
-}
-
-// ParseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
-func ParseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		return time.Duration(secs * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // MapError turns whatever an SDK call returned into a *provider.Error, keeping

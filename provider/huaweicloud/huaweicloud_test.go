@@ -142,17 +142,6 @@ func TestErrorHandlerKeepsEverything(t *testing.T) {
 	assert.Equal(t, "bad gateway", pe.Message)
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	assert.Equal(t, 7*time.Second, huaweicloud.ParseRetryAfter("7", now))
-	assert.Equal(t, 1500*time.Millisecond, huaweicloud.ParseRetryAfter("1.5", now))
-	assert.Equal(t, 30*time.Second, huaweicloud.ParseRetryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now))
-	assert.Zero(t, huaweicloud.ParseRetryAfter("", now))
-	assert.Zero(t, huaweicloud.ParseRetryAfter("soon", now))
-	assert.Zero(t, huaweicloud.ParseRetryAfter("-3", now))
-	assert.Zero(t, huaweicloud.ParseRetryAfter(now.Add(-time.Minute).Format(http.TimeFormat), now))
-}
-
 func TestMapErrorKinds(t *testing.T) {
 	sre := &sdkerr.ServiceResponseError{StatusCode: 409, ErrorCode: "DBS.201205", ErrorMessage: "backup in progress", RequestId: "r1"}
 	cases := []struct {

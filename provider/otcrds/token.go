@@ -188,6 +188,7 @@ func iamError(resp *http.Response, data []byte) *provider.Error {
 	if msg == "" {
 		msg = http.StatusText(resp.StatusCode)
 	}
+	retryAfter, _ := provider.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return &provider.Error{
 		Class:      huaweicloud.Classify(resp.StatusCode, ""),
 		Provider:   name,
@@ -195,7 +196,7 @@ func iamError(resp *http.Response, data []byte) *provider.Error {
 		Message:    "IAM token request refused: " + msg,
 		RequestID:  resp.Header.Get("X-Request-Id"),
 		HTTPStatus: resp.StatusCode,
-		RetryAfter: huaweicloud.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		RetryAfter: retryAfter,
 	}
 }
 
