@@ -2,11 +2,11 @@ package clouds
 
 import (
 	"github.com/backupflow/backupflow/provider/alirds"
-	alisim "github.com/backupflow/backupflow/simulator/alirds"
+	"github.com/backupflow/backupflow/simulator/alirdssim"
 )
 
 func startAliRDS(o Options) (*Cloud, error) {
-	sim, err := alisim.Start(alisim.Options{Duration: o.Duration, Resources: o.Resources})
+	sim, err := alirdssim.Start(alirdssim.Options{Duration: o.Duration, Resources: o.Resources})
 	if err != nil {
 		return nil, err
 	}
@@ -14,13 +14,13 @@ func startAliRDS(o Options) (*Cloud, error) {
 		Provider:  "alirds",
 		Simulator: sim,
 		Env: map[string]string{
-			"BACKUPFLOW_ALIRDS_REGION":            alisim.Region,
+			"BACKUPFLOW_ALIRDS_REGION":            alirdssim.Region,
 			"BACKUPFLOW_ALIRDS_ENDPOINT":          sim.Endpoint(),
 			"BACKUPFLOW_ALIRDS_INSECURE":          "true",
-			"BACKUPFLOW_ALIRDS_ACCESS_KEY_ID":     alisim.AccessKeyID,
-			"BACKUPFLOW_ALIRDS_ACCESS_KEY_SECRET": alisim.AccessKeySecret,
+			"BACKUPFLOW_ALIRDS_ACCESS_KEY_ID":     alirdssim.AccessKeyID,
+			"BACKUPFLOW_ALIRDS_ACCESS_KEY_SECRET": alirdssim.AccessKeySecret,
 		},
-		CreateSection:             alisim.CreateSection,
+		CreateSection:             alirdssim.CreateSection,
 		ProofByCreateResponseOnly: alirds.ProofByCreateResponseOnly,
 	}, nil
 }

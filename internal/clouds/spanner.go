@@ -1,7 +1,7 @@
 package clouds
 
 import (
-	spannersim "github.com/backupflow/backupflow/simulator/spanner"
+	"github.com/backupflow/backupflow/simulator/spannersim"
 )
 
 func startSpanner(o Options) (*Cloud, error) {

@@ -20,27 +20,27 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/alirds"
 	"github.com/backupflow/backupflow/provider/providertest"
-	sim "github.com/backupflow/backupflow/simulator/alirds"
+	"github.com/backupflow/backupflow/simulator/alirdssim"
 )
 
 func TestConfigFromEnv(t *testing.T) {
 	secretFile := filepath.Join(t.TempDir(), "secret")
-	require.NoError(t, os.WriteFile(secretFile, []byte(sim.AccessKeySecret+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(secretFile, []byte(alirdssim.AccessKeySecret+"\n"), 0o600))
 	s := startSim(t)
-	t.Setenv("BACKUPFLOW_ALIRDS_REGION", sim.Region)
+	t.Setenv("BACKUPFLOW_ALIRDS_REGION", alirdssim.Region)
 	t.Setenv("BACKUPFLOW_ALIRDS_ENDPOINT", s.Endpoint())
-	t.Setenv("BACKUPFLOW_ALIRDS_ACCESS_KEY_ID", sim.AccessKeyID)
+	t.Setenv("BACKUPFLOW_ALIRDS_ACCESS_KEY_ID", alirdssim.AccessKeyID)
 	t.Setenv("BACKUPFLOW_ALIRDS_ACCESS_KEY_SECRET_FILE", secretFile)
 	t.Setenv("BACKUPFLOW_ALIRDS_INSECURE", "true")
 	cfg, err := alirds.ConfigFromEnv()
 	require.NoError(t, err)
 	assert.Equal(t, 5*time.Second, cfg.ConnectTimeout, "default")
 	assert.Equal(t, 30*time.Second, cfg.ReadTimeout, "default")
-	assert.NotContains(t, fmt.Sprintf("%v %+v", cfg, cfg), sim.AccessKeySecret, "the secret never prints")
+	assert.NotContains(t, fmt.Sprintf("%v %+v", cfg, cfg), alirdssim.AccessKeySecret, "the secret never prints")
 
 	d, err := alirds.New(cfg)
 	require.NoError(t, err)
-	require.NoError(t, d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(70))),
+	require.NoError(t, d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, alirdssim.CreateSection(70))),
 		"the secret read from the file (trimmed) signs requests the simulator accepts")
 }
 
@@ -106,9 +106,9 @@ func TestProductionSpeaksHTTPS(t *testing.T) {
 		_, _ = bufio.NewReader(conn).Read(b)
 		first <- b
 	}()
-	d := newDriver(t, alirds.Config{Region: sim.Region, Endpoint: ln.Addr().String(), AccessKeyID: "id", AccessKeySecret: "secret",
+	d := newDriver(t, alirds.Config{Region: alirdssim.Region, Endpoint: ln.Addr().String(), AccessKeyID: "id", AccessKeySecret: "secret",
 		ConnectTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second})
-	err = d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(71)))
+	err = d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, alirdssim.CreateSection(71)))
 	require.Error(t, err)
 	assert.Equal(t, provider.Unavailable, provider.ClassOf(err), "%v", err)
 	b := <-first
@@ -130,7 +130,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 
 	cfg := simConfig(startSim(t))
 	cfg.Endpoint = redirect.URL
-	err := newDriver(t, cfg).Preflight(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(72)))
+	err := newDriver(t, cfg).Preflight(testCtx(t), providertest.Job(backup.KindCreate, alirdssim.CreateSection(72)))
 	require.Error(t, err)
 	var pe *provider.Error
 	require.True(t, errors.As(err, &pe), "%v", err)
@@ -138,7 +138,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	assert.Equal(t, http.StatusTemporaryRedirect, pe.HTTPStatus)
 	assert.Contains(t, err.Error(), "BACKUPFLOW_ALIRDS_ENDPOINT")
 	assert.Contains(t, err.Error(), target.URL)
-	for _, leak := range []string{sim.AccessKeySecret, "Signature", "AccessKeyId", "?"} {
+	for _, leak := range []string{alirdssim.AccessKeySecret, "Signature", "AccessKeyId", "?"} {
 		assert.NotContains(t, err.Error(), leak)
 	}
 	assert.Zero(t, reached.Load(), "the signed request never reached the redirect target")

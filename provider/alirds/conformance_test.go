@@ -11,26 +11,26 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/alirds"
 	"github.com/backupflow/backupflow/provider/providertest"
-	sim "github.com/backupflow/backupflow/simulator/alirds"
+	"github.com/backupflow/backupflow/simulator/alirdssim"
 )
 
 const simDuration = 2 * time.Second
 
 // startSim starts a simulator for one test.
-func startSim(t *testing.T) *sim.Server {
+func startSim(t *testing.T) *alirdssim.Server {
 	t.Helper()
-	s, err := sim.Start(sim.Options{Duration: simDuration})
+	s, err := alirdssim.Start(alirdssim.Options{Duration: simDuration})
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return s
 }
 
-func simConfig(s *sim.Server) alirds.Config {
+func simConfig(s *alirdssim.Server) alirds.Config {
 	return alirds.Config{
-		Region:          sim.Region,
+		Region:          alirdssim.Region,
 		Endpoint:        s.Endpoint(),
-		AccessKeyID:     sim.AccessKeyID,
-		AccessKeySecret: provider.Secret(sim.AccessKeySecret),
+		AccessKeyID:     alirdssim.AccessKeyID,
+		AccessKeySecret: provider.Secret(alirdssim.AccessKeySecret),
 		Insecure:        true,
 		ConnectTimeout:  2 * time.Second,
 		ReadTimeout:     5 * time.Second,
@@ -77,14 +77,14 @@ func create(fields map[string]any) json.RawMessage { return section(fields) }
 //	                                                         "DBName trailing comma", "DBName duplicate"
 //	strict decoding (house rule)                          -> "unknown field", "wrong type"
 func invalidCases() []providertest.InvalidCase {
-	id := sim.MySQLInstanceID(1)
+	id := alirdssim.MySQLInstanceID(1)
 	c := func(name, fieldName string, fields map[string]any) providertest.InvalidCase {
 		return providertest.InvalidCase{Name: name, Kind: backup.KindCreate, Section: create(fields), Field: "alirds" + fieldName}
 	}
 	return []providertest.InvalidCase{
 		c("DBInstanceId missing", ".DBInstanceId", map[string]any{"BackupMethod": "Physical"}),
 		c("DBInstanceId empty", ".DBInstanceId", map[string]any{"DBInstanceId": ""}),
-		c("DBInstanceId is a list", ".DBInstanceId", map[string]any{"DBInstanceId": id + "," + sim.MySQLInstanceID(2)}),
+		c("DBInstanceId is a list", ".DBInstanceId", map[string]any{"DBInstanceId": id + "," + alirdssim.MySQLInstanceID(2)}),
 		c("BackupMethod unknown", ".BackupMethod", map[string]any{"DBInstanceId": id, "BackupMethod": "Incremental"}),
 		c("BackupMethod wrong case", ".BackupMethod", map[string]any{"DBInstanceId": id, "BackupMethod": "physical"}),
 		c("BackupType unknown", ".BackupType", map[string]any{"DBInstanceId": id, "BackupType": "IncrementalBackup"}),
@@ -115,7 +115,7 @@ func TestConformance(t *testing.T) {
 			return newDriver(t, cfg)
 		},
 		Backend:                   s,
-		Create:                    sim.CreateSection,
+		Create:                    alirdssim.CreateSection,
 		Duration:                  simDuration,
 		Invalid:                   invalidCases(),
 		ProofByCreateResponseOnly: alirds.ProofByCreateResponseOnly,

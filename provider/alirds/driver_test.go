@@ -14,7 +14,7 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/alirds"
 	"github.com/backupflow/backupflow/provider/providertest"
-	sim "github.com/backupflow/backupflow/simulator/alirds"
+	"github.com/backupflow/backupflow/simulator/alirdssim"
 )
 
 // TestFaultsThroughTheSDK: the simulator's injected answers reach the driver
@@ -22,7 +22,7 @@ import (
 func TestFaultsThroughTheSDK(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	job := providertest.Job(backup.KindCreate, sim.CreateSection(30))
+	job := providertest.Job(backup.KindCreate, alirdssim.CreateSection(30))
 	cases := []struct {
 		class  provider.Class
 		code   string
@@ -57,7 +57,7 @@ func TestWrongSecretIsPermission(t *testing.T) {
 	cfg := simConfig(s)
 	cfg.AccessKeySecret = "not-the-secret"
 	d := newDriver(t, cfg)
-	err := d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(31)))
+	err := d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, alirdssim.CreateSection(31)))
 	var pe *provider.Error
 	require.True(t, errors.As(err, &pe), "%T %v", err, err)
 	assert.Equal(t, provider.Permission, pe.Class)
@@ -70,7 +70,7 @@ func TestUnknownKeyIsPermission(t *testing.T) {
 	cfg := simConfig(s)
 	cfg.AccessKeyID = "LTAI5tUnknown"
 	d := newDriver(t, cfg)
-	_, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(32)))
+	_, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, alirdssim.CreateSection(32)))
 	var pe *provider.Error
 	require.True(t, errors.As(err, &pe), "%T %v", err, err)
 	assert.Equal(t, provider.Permission, pe.Class)
@@ -88,14 +88,14 @@ func TestDeadlineBoundsTheCall(t *testing.T) {
 	t.Cleanup(func() { s.SetLatency(0) })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	_, err := d.Poll(ctx, provider.Operation{ID: "5073731", Resource: sim.MySQLInstanceID(33)})
+	_, err := d.Poll(ctx, provider.Operation{ID: "5073731", Resource: alirdssim.MySQLInstanceID(33)})
 	require.Error(t, err)
 	assert.Equal(t, provider.Unavailable, provider.ClassOf(err), "%v", err)
 
 	cfg := simConfig(s)
 	cfg.ReadTimeout = 100 * time.Millisecond
 	short := newDriver(t, cfg)
-	_, err = short.Poll(testCtx(t), provider.Operation{ID: "5073731", Resource: sim.MySQLInstanceID(33)})
+	_, err = short.Poll(testCtx(t), provider.Operation{ID: "5073731", Resource: alirdssim.MySQLInstanceID(33)})
 	require.Error(t, err)
 	assert.Equal(t, provider.Unavailable, provider.ClassOf(err), "the SDK's read timeout: %v", err)
 }
@@ -107,7 +107,7 @@ func TestDeadlineBoundsTheCall(t *testing.T) {
 func TestLostCreateIsKeptNotAdopted(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	job := providertest.Job(backup.KindCreate, sim.CreateSection(41)) // logical, db01
+	job := providertest.Job(backup.KindCreate, alirdssim.CreateSection(41)) // logical, db01
 	before := s.Inventory()
 	s.LoseNextCreate()
 	_, err := d.Start(testCtx(t), job)
@@ -148,11 +148,11 @@ func TestFindWindow(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
 
-	found, err := d.Find(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": sim.BusyInstance})))
+	found, err := d.Find(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": alirdssim.BusyInstance})))
 	require.NoError(t, err, "the ongoing automated task is the policy's")
 	assert.Nil(t, found)
 
-	id := sim.MySQLInstanceID(42)
+	id := alirdssim.MySQLInstanceID(42)
 	t0, before := s.Now(), s.Inventory()
 	_, err = d.Start(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id})))
 	require.NoError(t, err)
@@ -181,14 +181,14 @@ func TestFindWindow(t *testing.T) {
 func TestForeignSetAfterOurFailedTaskIsNeverOurs(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	id := sim.MySQLInstanceID(43)
+	id := alirdssim.MySQLInstanceID(43)
 	require.NoError(t, s.FailNextBackup(id, "disk full"))
 	require.NoError(t, s.HideNextEnd(id, 24*time.Hour, 0))
 	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id})))
 	require.NoError(t, err)
 	s.Advance(2 * simDuration)
 	foreign := s.AddForeign(provider.Target{Resource: id})
-	s.Advance(sim.ForeignDuration + time.Minute)
+	s.Advance(alirdssim.ForeignDuration + time.Minute)
 	foreign = s.CurrentID(foreign)
 	require.Contains(t, s.Inventory(), foreign)
 
@@ -213,7 +213,7 @@ func TestForeignSetAfterOurFailedTaskIsNeverOurs(t *testing.T) {
 func TestDeleteWhileRunningIsBusy(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(50)))
+	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, alirdssim.CreateSection(50)))
 	require.NoError(t, err)
 	ok, err := d.Cancel(testCtx(t), op)
 	require.NoError(t, err)
@@ -229,7 +229,7 @@ func TestDeleteWhileRunningIsBusy(t *testing.T) {
 func TestFailedBackup(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	id := sim.MySQLInstanceID(51)
+	id := alirdssim.MySQLInstanceID(51)
 	require.NoError(t, s.FailNextBackup(id, "disk full"))
 	before := s.Inventory()
 	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id})))
@@ -249,7 +249,7 @@ func TestFailedBackup(t *testing.T) {
 func TestPollProgress(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(52)))
+	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, alirdssim.CreateSection(52)))
 	require.NoError(t, err)
 	seen := map[string]bool{}
 	last := -1.0
@@ -275,7 +275,7 @@ func TestCopyIsUnsupported(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
 	assert.False(t, d.SupportsCopy())
-	_, err := d.Validate(backup.KindCopy, sim.CreateSection(1), time.Now())
+	_, err := d.Validate(backup.KindCopy, alirdssim.CreateSection(1), time.Now())
 	assert.Equal(t, provider.Unsupported, provider.ClassOf(err))
 }
 
@@ -288,7 +288,7 @@ func TestConcurrentUse(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			job := providertest.Job(backup.KindCreate, sim.CreateSection(100+i))
+			job := providertest.Job(backup.KindCreate, alirdssim.CreateSection(100+i))
 			if err := d.Preflight(testCtx(t), job); err != nil {
 				errs <- err
 				return

@@ -16,7 +16,7 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/alirds"
 	"github.com/backupflow/backupflow/provider/providertest"
-	sim "github.com/backupflow/backupflow/simulator/alirds"
+	"github.com/backupflow/backupflow/simulator/alirdssim"
 )
 
 var providerDoc = doctable.Page("alirds")
@@ -28,7 +28,7 @@ var providerDoc = doctable.Page("alirds")
 func TestUnlistedTaskIsWaitedFor(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	id := sim.MySQLInstanceID(60)
+	id := alirdssim.MySQLInstanceID(60)
 	require.NoError(t, s.HideNextEnd(id, time.Minute, 0))
 	op, err := d.Start(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id})))
 	require.NoError(t, err)
@@ -63,11 +63,11 @@ func TestUnlistedTaskIsWaitedFor(t *testing.T) {
 func TestUnknownJobIsNeverGuessed(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	id := sim.MySQLInstanceID(61)
+	id := alirdssim.MySQLInstanceID(61)
 	before := s.Inventory()
 	foreign := s.AddForeign(provider.Target{Resource: id})
 	unknown := provider.Operation{ID: "1", Resource: id, Kind: backup.KindCreate}
-	for _, step := range []time.Duration{0, sim.ForeignDuration, 24 * time.Hour} {
+	for _, step := range []time.Duration{0, alirdssim.ForeignDuration, 24 * time.Hour} {
 		s.Advance(step)
 		st, err := d.Poll(testCtx(t), unknown)
 		require.NoError(t, err)
@@ -89,8 +89,8 @@ func TestStoppedFailsAtOnceRestartingWaits(t *testing.T) {
 		class   provider.Class
 		message string
 	}{
-		{sim.StoppedInstance, provider.FailedPrecondition, "instance " + sim.StoppedInstance + " is Stopped; start it, then retry"},
-		{sim.NotRunningInstance, provider.Busy, "instance " + sim.NotRunningInstance + " is Rebooting; waiting until it is Running"},
+		{alirdssim.StoppedInstance, provider.FailedPrecondition, "instance " + alirdssim.StoppedInstance + " is Stopped; start it, then retry"},
+		{alirdssim.NotRunningInstance, provider.Busy, "instance " + alirdssim.NotRunningInstance + " is Rebooting; waiting until it is Running"},
 	}
 	for _, c := range cases {
 		calls := s.Calls()
@@ -113,7 +113,7 @@ func TestDocInstanceStatesMatchPreflight(t *testing.T) {
 	require.NoError(t, err)
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	id := sim.MySQLInstanceID(62)
+	id := alirdssim.MySQLInstanceID(62)
 	job := providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": id}))
 	n := 0
 	for _, row := range rows {
@@ -156,7 +156,7 @@ func TestDocCodesThroughTheSDK(t *testing.T) {
 	require.NoError(t, err)
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	job := providertest.Job(backup.KindCreate, sim.CreateSection(63))
+	job := providertest.Job(backup.KindCreate, alirdssim.CreateSection(63))
 	for _, row := range rows {
 		t.Run(row["Code"], func(t *testing.T) {
 			require.NoError(t, s.FailNextCode(row["Code"]))
@@ -190,8 +190,8 @@ func TestErrorsNameTheProviderOnce(t *testing.T) {
 	d := newDriver(t, simConfig(s))
 	_, invalid := d.Validate(backup.KindCreate, create(map[string]any{"DBInstanceId": "rm-1", "BackupMethod": "Incremental"}), time.Now())
 	_, undecodable := d.Validate(backup.KindCreate, []byte(`{"DBInstanceId":"rm-1","Nope":1}`), time.Now())
-	_, copying := d.Validate(backup.KindCopy, sim.CreateSection(64), time.Now())
-	stopped := d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": sim.StoppedInstance})))
+	_, copying := d.Validate(backup.KindCopy, alirdssim.CreateSection(64), time.Now())
+	stopped := d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": alirdssim.StoppedInstance})))
 	_, missing := d.Describe(testCtx(t), provider.Operation{ID: "1", Resource: "rm-doesnotexist0001"})
 	for name, err := range map[string]error{"invalid field": invalid, "undecodable": undecodable, "copy": copying, "stopped": stopped, "unknown instance": missing} {
 		t.Run(name, func(t *testing.T) { assertNamedOnce(t, err) })
@@ -200,7 +200,7 @@ func TestErrorsNameTheProviderOnce(t *testing.T) {
 
 // forbidden are the pieces of signing material no error may carry.
 func forbidden() []string {
-	return []string{sim.AccessKeyID, sim.AccessKeySecret, "Signature=", "SignatureNonce", "string to sign", "POST&%2F&"}
+	return []string{alirdssim.AccessKeyID, alirdssim.AccessKeySecret, "Signature=", "SignatureNonce", "string to sign", "POST&%2F&"}
 }
 
 // assertNoSigningMaterial checks the error and every error it wraps.
@@ -218,7 +218,7 @@ func TestWrongSecretLeaksNothing(t *testing.T) {
 	s := startSim(t)
 	cfg := simConfig(s)
 	cfg.AccessKeySecret = "not-the-secret"
-	err := newDriver(t, cfg).Preflight(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(65)))
+	err := newDriver(t, cfg).Preflight(testCtx(t), providertest.Job(backup.KindCreate, alirdssim.CreateSection(65)))
 	var pe *provider.Error
 	require.True(t, errors.As(err, &pe), "%T %v", err, err)
 	assert.Equal(t, "SignatureDoesNotMatch", pe.Code, "the code stays")
@@ -231,9 +231,9 @@ func TestRefusedConnectionLeaksNothing(t *testing.T) {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close()) // nothing listens there any more
-	d := newDriver(t, alirds.Config{Region: sim.Region, Endpoint: addr, AccessKeyID: sim.AccessKeyID,
-		AccessKeySecret: provider.Secret(sim.AccessKeySecret), Insecure: true, ConnectTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second})
-	err = d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, sim.CreateSection(66)))
+	d := newDriver(t, alirds.Config{Region: alirdssim.Region, Endpoint: addr, AccessKeyID: alirdssim.AccessKeyID,
+		AccessKeySecret: provider.Secret(alirdssim.AccessKeySecret), Insecure: true, ConnectTimeout: 2 * time.Second, ReadTimeout: 2 * time.Second})
+	err = d.Preflight(testCtx(t), providertest.Job(backup.KindCreate, alirdssim.CreateSection(66)))
 	assert.Equal(t, provider.Unavailable, provider.ClassOf(err), "%v", err)
 	assert.Contains(t, err.Error(), addr, "the error still says where")
 	assert.NotContains(t, err.Error(), "?", "no query string")

@@ -13,7 +13,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
-	sim "github.com/backupflow/backupflow/simulator/alirds"
+	"github.com/backupflow/backupflow/simulator/alirdssim"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -54,30 +54,30 @@ func TestPreflightRejects(t *testing.T) {
 		simCode string // what the simulator answers CreateBackup; "" when Start is not tried
 		simCls  provider.Class
 	}{
-		{"not running", map[string]any{"DBInstanceId": sim.NotRunningInstance}, provider.Busy, "", "IncorrectDBInstanceState", provider.Busy},
-		{"deleting", map[string]any{"DBInstanceId": sim.DeletingInstance}, provider.FailedPrecondition, "", "IncorrectDBInstanceState", provider.Busy},
-		{"stopped", map[string]any{"DBInstanceId": sim.StoppedInstance}, provider.FailedPrecondition, "", "IncorrectDBInstanceState", provider.Busy},
-		{"locked", map[string]any{"DBInstanceId": sim.LockedInstance}, provider.FailedPrecondition, "", "IncorrectDBInstanceLockMode", provider.FailedPrecondition},
+		{"not running", map[string]any{"DBInstanceId": alirdssim.NotRunningInstance}, provider.Busy, "", "IncorrectDBInstanceState", provider.Busy},
+		{"deleting", map[string]any{"DBInstanceId": alirdssim.DeletingInstance}, provider.FailedPrecondition, "", "IncorrectDBInstanceState", provider.Busy},
+		{"stopped", map[string]any{"DBInstanceId": alirdssim.StoppedInstance}, provider.FailedPrecondition, "", "IncorrectDBInstanceState", provider.Busy},
+		{"locked", map[string]any{"DBInstanceId": alirdssim.LockedInstance}, provider.FailedPrecondition, "", "IncorrectDBInstanceLockMode", provider.FailedPrecondition},
 		{"unknown instance", map[string]any{"DBInstanceId": "rm-doesnotexist0001"}, provider.NotFound, "", "InvalidDBInstanceId.NotFound", provider.NotFound},
-		{"ongoing task", map[string]any{"DBInstanceId": sim.BusyInstance}, provider.Busy, "", "BackupJobExists", provider.Busy},
-		{"20 backups today", map[string]any{"DBInstanceId": sim.FullInstance}, provider.Quota, "", "BackupTimesExceeded", provider.Quota},
-		{"strategy on MySQL physical full", map[string]any{"DBInstanceId": sim.MySQLInstanceID(150), "BackupType": "FullBackup", "BackupStrategy": "instance"},
+		{"ongoing task", map[string]any{"DBInstanceId": alirdssim.BusyInstance}, provider.Busy, "", "BackupJobExists", provider.Busy},
+		{"20 backups today", map[string]any{"DBInstanceId": alirdssim.FullInstance}, provider.Quota, "", "BackupTimesExceeded", provider.Quota},
+		{"strategy on MySQL physical full", map[string]any{"DBInstanceId": alirdssim.MySQLInstanceID(150), "BackupType": "FullBackup", "BackupStrategy": "instance"},
 			provider.InvalidArgument, "alirds.BackupStrategy", "InvalidParameter", provider.InvalidArgument},
-		{"strategy on SQL Server logical", map[string]any{"DBInstanceId": sim.SQLServerInstance, "BackupMethod": "Logical", "BackupStrategy": "instance"},
+		{"strategy on SQL Server logical", map[string]any{"DBInstanceId": alirdssim.SQLServerInstance, "BackupMethod": "Logical", "BackupStrategy": "instance"},
 			provider.InvalidArgument, "alirds.BackupStrategy", "InvalidParameter", provider.InvalidArgument},
-		{"strategy on PostgreSQL logical", map[string]any{"DBInstanceId": sim.PostgreSQLInstance, "BackupMethod": "Logical", "BackupStrategy": "instance"},
+		{"strategy on PostgreSQL logical", map[string]any{"DBInstanceId": alirdssim.PostgreSQLInstance, "BackupMethod": "Logical", "BackupStrategy": "instance"},
 			provider.InvalidArgument, "alirds.BackupStrategy", "InvalidParameter", provider.InvalidArgument},
-		{"DBName on SQL Server logical", map[string]any{"DBInstanceId": sim.SQLServerInstance, "BackupMethod": "Logical", "BackupStrategy": "db", "DBName": "sales"},
+		{"DBName on SQL Server logical", map[string]any{"DBInstanceId": alirdssim.SQLServerInstance, "BackupMethod": "Logical", "BackupStrategy": "db", "DBName": "sales"},
 			provider.InvalidArgument, "alirds.DBName", "InvalidParameter", provider.InvalidArgument},
-		{"DBName on MySQL physical full", map[string]any{"DBInstanceId": sim.MySQLInstanceID(151), "BackupMethod": "Physical", "BackupType": "FullBackup", "BackupStrategy": "db", "DBName": "db01"},
+		{"DBName on MySQL physical full", map[string]any{"DBInstanceId": alirdssim.MySQLInstanceID(151), "BackupMethod": "Physical", "BackupType": "FullBackup", "BackupStrategy": "db", "DBName": "db01"},
 			provider.InvalidArgument, "alirds.DBName", "InvalidParameter", provider.InvalidArgument},
-		{"DBName naming a missing database", map[string]any{"DBInstanceId": sim.MySQLInstanceID(152), "BackupMethod": "Logical", "BackupStrategy": "db", "DBName": "db01,nosuchdb"},
+		{"DBName naming a missing database", map[string]any{"DBInstanceId": alirdssim.MySQLInstanceID(152), "BackupMethod": "Logical", "BackupStrategy": "db", "DBName": "db01,nosuchdb"},
 			provider.InvalidArgument, "alirds.DBName", "InvalidDBName.NotFound", provider.NotFound},
-		{"MariaDB Snapshot", map[string]any{"DBInstanceId": sim.MariaDBInstance, "BackupMethod": "Snapshot"},
+		{"MariaDB Snapshot", map[string]any{"DBInstanceId": alirdssim.MariaDBInstance, "BackupMethod": "Snapshot"},
 			provider.InvalidArgument, "alirds.BackupMethod", "InvalidBackupMethod.ValueNotSupport", provider.InvalidArgument},
-		{"MariaDB Logical", map[string]any{"DBInstanceId": sim.MariaDBInstance, "BackupMethod": "Logical"},
+		{"MariaDB Logical", map[string]any{"DBInstanceId": alirdssim.MariaDBInstance, "BackupMethod": "Logical"},
 			provider.InvalidArgument, "alirds.BackupMethod", "InvalidBackupMethod.ValueNotSupport", provider.InvalidArgument},
-		{"logical on an instance without databases", map[string]any{"DBInstanceId": sim.NoDatabaseInstance, "BackupMethod": "Logical"},
+		{"logical on an instance without databases", map[string]any{"DBInstanceId": alirdssim.NoDatabaseInstance, "BackupMethod": "Logical"},
 			provider.InvalidArgument, "alirds.BackupMethod", "InvalidBackupMethod.ValueNotSupport", provider.InvalidArgument},
 	}
 	for _, c := range cases {
@@ -121,14 +121,14 @@ func TestPreflightAccepts(t *testing.T) {
 		name   string
 		fields map[string]any
 	}{
-		{"MySQL default (Physical, Auto)", map[string]any{"DBInstanceId": sim.MySQLInstanceID(160)}},
-		{"MySQL snapshot", map[string]any{"DBInstanceId": sim.MySQLInstanceID(161), "BackupMethod": "Snapshot", "BackupType": "FullBackup"}},
-		{"MySQL logical instance backup", map[string]any{"DBInstanceId": sim.MySQLInstanceID(162), "BackupMethod": "Logical", "BackupStrategy": "instance"}},
-		{"MySQL logical single-database backup", map[string]any{"DBInstanceId": sim.MySQLInstanceID(163), "BackupMethod": "Logical", "BackupStrategy": "db", "DBName": "db01,db02"}},
-		{"MySQL logical without strategy", map[string]any{"DBInstanceId": sim.MySQLInstanceID(164), "BackupMethod": "Logical"}},
-		{"SQL Server full physical single-database", map[string]any{"DBInstanceId": sim.SQLServerInstance, "BackupType": "FullBackup", "BackupStrategy": "db", "DBName": "sales,hr"}},
-		{"MariaDB physical", map[string]any{"DBInstanceId": sim.MariaDBInstance, "BackupMethod": "Physical"}},
-		{"PostgreSQL default", map[string]any{"DBInstanceId": sim.PostgreSQLInstance}},
+		{"MySQL default (Physical, Auto)", map[string]any{"DBInstanceId": alirdssim.MySQLInstanceID(160)}},
+		{"MySQL snapshot", map[string]any{"DBInstanceId": alirdssim.MySQLInstanceID(161), "BackupMethod": "Snapshot", "BackupType": "FullBackup"}},
+		{"MySQL logical instance backup", map[string]any{"DBInstanceId": alirdssim.MySQLInstanceID(162), "BackupMethod": "Logical", "BackupStrategy": "instance"}},
+		{"MySQL logical single-database backup", map[string]any{"DBInstanceId": alirdssim.MySQLInstanceID(163), "BackupMethod": "Logical", "BackupStrategy": "db", "DBName": "db01,db02"}},
+		{"MySQL logical without strategy", map[string]any{"DBInstanceId": alirdssim.MySQLInstanceID(164), "BackupMethod": "Logical"}},
+		{"SQL Server full physical single-database", map[string]any{"DBInstanceId": alirdssim.SQLServerInstance, "BackupType": "FullBackup", "BackupStrategy": "db", "DBName": "sales,hr"}},
+		{"MariaDB physical", map[string]any{"DBInstanceId": alirdssim.MariaDBInstance, "BackupMethod": "Physical"}},
+		{"PostgreSQL default", map[string]any{"DBInstanceId": alirdssim.PostgreSQLInstance}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -163,11 +163,11 @@ func TestPreflightAccepts(t *testing.T) {
 func TestPreflightStateClears(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	job := providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": sim.NotRunningInstance}))
+	job := providertest.Job(backup.KindCreate, create(map[string]any{"DBInstanceId": alirdssim.NotRunningInstance}))
 	err := d.Preflight(testCtx(t), job)
 	require.True(t, provider.IsClass(err, provider.Busy), "%v", err)
 	assert.True(t, provider.ClassOf(err).Retryable())
-	require.NoError(t, s.SetInstanceStatus(sim.NotRunningInstance, "Running"))
+	require.NoError(t, s.SetInstanceStatus(alirdssim.NotRunningInstance, "Running"))
 	require.NoError(t, d.Preflight(testCtx(t), job))
 }
 
@@ -176,11 +176,11 @@ func TestPreflightStateClears(t *testing.T) {
 func TestOneTaskAtATime(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	first := providertest.Job(backup.KindCreate, sim.CreateSection(10))
+	first := providertest.Job(backup.KindCreate, alirdssim.CreateSection(10))
 	op, err := d.Start(testCtx(t), first)
 	require.NoError(t, err)
 
-	second := providertest.Job(backup.KindCreate, sim.CreateSection(10))
+	second := providertest.Job(backup.KindCreate, alirdssim.CreateSection(10))
 	second.Owner.WorkflowID = "someone-else"
 	creates := s.CallsOf("CreateBackup")
 	err = d.Preflight(testCtx(t), second)
@@ -197,7 +197,7 @@ func TestOneTaskAtATime(t *testing.T) {
 func TestDailyLimitReachedByUs(t *testing.T) {
 	s := startSim(t)
 	d := newDriver(t, simConfig(s))
-	id := sim.MySQLInstanceID(20)
+	id := alirdssim.MySQLInstanceID(20)
 	section := create(map[string]any{"DBInstanceId": id})
 	for i := range 20 {
 		job := providertest.Job(backup.KindCreate, section)

@@ -21,7 +21,7 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/huaweicloud"
 	"github.com/backupflow/backupflow/provider/otcrds"
-	sim "github.com/backupflow/backupflow/simulator/otcrds"
+	"github.com/backupflow/backupflow/simulator/otcrdssim"
 )
 
 // The driver's signer gives, for the requests the Huawei SDK builds, the
@@ -71,8 +71,8 @@ func TestSignerMatchesOTCSDK(t *testing.T) {
 // secret key) is refused by OTC as a bad signature; the driver's OTC form is
 // accepted. Both go through the official SDK.
 func TestHuaweiSignatureRefusedOTCAccepted(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	cred, err := basic.NewCredentialsBuilder().WithAk(sim.AccessKey).WithSk(sim.SecretKey).WithProjectId(sim.ProjectID).SafeBuild()
+	s := startSim(t, otcrdssim.Options{})
+	cred, err := basic.NewCredentialsBuilder().WithAk(otcrdssim.AccessKey).WithSk(otcrdssim.SecretKey).WithProjectId(otcrdssim.ProjectID).SafeBuild()
 	require.NoError(t, err)
 	hc, err := huaweicloud.BuildClient(rds.RdsClientBuilder(), huaweicloud.ClientOptions{Endpoint: s.Endpoint(), Credential: cred})
 	require.NoError(t, err)
@@ -82,7 +82,7 @@ func TestHuaweiSignatureRefusedOTCAccepted(t *testing.T) {
 	assert.Equal(t, "APIG.0301", e.Code)
 	assert.Equal(t, provider.Permission, e.Class)
 
-	d := newDriver(t, akskConfig(s, sim.SecretKey))
+	d := newDriver(t, akskConfig(s, otcrdssim.SecretKey))
 	require.NoError(t, d.Preflight(ctx(t), job(section(nil))), "the OTC form is accepted")
 }
 
@@ -108,10 +108,10 @@ func (r *recorder) observe(req *http.Request) {
 // No secret key, password, derived key, signature or token reaches an error
 // message, whatever fails.
 func TestNoSecretInErrors(t *testing.T) {
-	s := startSim(t, sim.Options{})
+	s := startSim(t, otcrdssim.Options{})
 	today := time.Now().UTC().Format("20060102")
-	secrets := []string{sim.SecretKey, sim.Password, "wrong-secret", "wrong-password"}
-	for _, sk := range []string{sim.SecretKey, "wrong-secret"} {
+	secrets := []string{otcrdssim.SecretKey, otcrdssim.Password, "wrong-secret", "wrong-password"}
+	for _, sk := range []string{otcrdssim.SecretKey, "wrong-secret"} {
 		k := otcrds.SigningKey(sk, today)
 		secrets = append(secrets, hex.EncodeToString(k), string(k))
 	}
@@ -123,15 +123,15 @@ func TestNoSecretInErrors(t *testing.T) {
 		errs = append(errs, d.Preflight(ctx(t), j))
 		_, err := d.Start(ctx(t), j)
 		errs = append(errs, err)
-		_, err = d.Poll(ctx(t), provider.Operation{ID: "x", BackupID: "x", Resource: sim.InstanceID(0)})
+		_, err = d.Poll(ctx(t), provider.Operation{ID: "x", BackupID: "x", Resource: otcrdssim.InstanceID(0)})
 		errs = append(errs, err)
-		errs = append(errs, d.Delete(ctx(t), provider.Operation{ID: "x", BackupID: "x", Resource: sim.InstanceID(0)}))
+		errs = append(errs, d.Delete(ctx(t), provider.Operation{ID: "x", BackupID: "x", Resource: otcrdssim.InstanceID(0)}))
 	}
 	drive(newDriver(t, akskConfig(s, "wrong-secret")))
 	drive(newDriver(t, tokenConfig(s, "wrong-password")))
 	// With good credentials the provider refuses other things (a name in use by
 	// somebody else, a backup still building, a throttled call): no secret either.
-	good := newDriver(t, akskConfig(s, sim.SecretKey))
+	good := newDriver(t, akskConfig(s, otcrdssim.SecretKey))
 	good.ObserveRequests(rec.observe)
 	op, err := good.Start(ctx(t), job(section(map[string]any{"name": "no-secrets"})))
 	require.NoError(t, err)
@@ -139,7 +139,7 @@ func TestNoSecretInErrors(t *testing.T) {
 	s.FailNext(provider.Throttled, 1, time.Second)
 	_, err = good.Poll(ctx(t), op)
 	errs = append(errs, err)
-	tok := newDriver(t, tokenConfig(s, sim.Password))
+	tok := newDriver(t, tokenConfig(s, otcrdssim.Password))
 	tok.ObserveRequests(rec.observe)
 	other := job(section(map[string]any{"name": "no-secrets"})) // another owner: the name is not provably ours
 	_, err = tok.Start(ctx(t), other)
@@ -164,7 +164,7 @@ func TestNoSecretInErrors(t *testing.T) {
 // The IAM client never follows a redirect: a 307 would send the password
 // again, to wherever Location points.
 func TestIAMRedirectNotFollowed(t *testing.T) {
-	s := startSim(t, sim.Options{})
+	s := startSim(t, otcrdssim.Options{})
 	var mu sync.Mutex
 	reached := 0
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +179,7 @@ func TestIAMRedirectNotFollowed(t *testing.T) {
 	}))
 	t.Cleanup(redirect.Close)
 
-	cfg := tokenConfig(s, sim.Password)
+	cfg := tokenConfig(s, otcrdssim.Password)
 	cfg.IAMEndpoint = redirect.URL
 	d := newDriver(t, cfg)
 	e := pe(t, d.Preflight(ctx(t), job(section(nil))))
@@ -189,7 +189,7 @@ func TestIAMRedirectNotFollowed(t *testing.T) {
 	assert.Contains(t, e.Message, "BACKUPFLOW_OTCRDS_IAM_ENDPOINT")
 	assert.Contains(t, e.Message, target.URL)
 	assert.NotContains(t, e.Error(), "secret-in-query")
-	assert.NotContains(t, e.Error(), sim.Password)
+	assert.NotContains(t, e.Error(), otcrdssim.Password)
 	mu.Lock()
 	assert.Zero(t, reached, "the password was not sent to the redirect target")
 	mu.Unlock()

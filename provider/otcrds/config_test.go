@@ -12,13 +12,13 @@ import (
 
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/otcrds"
-	sim "github.com/backupflow/backupflow/simulator/otcrds"
+	"github.com/backupflow/backupflow/simulator/otcrdssim"
 )
 
 // TestEndpointsFollowTheSharedRule: both endpoints (RDS and IAM) are checked
 // by provider.CheckEndpoint under the one BACKUPFLOW_OTCRDS_INSECURE.
 func TestEndpointsFollowTheSharedRule(t *testing.T) {
-	good := otcrds.Config{Endpoint: "https://rds.eu-de.otc.t-systems.com", ProjectID: sim.ProjectID, Auth: otcrds.AuthToken,
+	good := otcrds.Config{Endpoint: "https://rds.eu-de.otc.t-systems.com", ProjectID: otcrdssim.ProjectID, Auth: otcrds.AuthToken,
 		IAMEndpoint: "https://iam.eu-de.otc.t-systems.com", Username: "u", Password: "p", Domain: "d"}
 	_, err := otcrds.New(good)
 	require.NoError(t, err)
@@ -58,8 +58,8 @@ func TestEndpointsFollowTheSharedRule(t *testing.T) {
 // TestIAMEndpointWithoutSchemeIsHTTPS: a bare host is spoken over TLS, and the
 // token URL is built on the checked endpoint.
 func TestIAMEndpointWithoutSchemeIsHTTPS(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	cfg := tokenConfig(s, sim.Password)
+	s := startSim(t, otcrdssim.Options{})
+	cfg := tokenConfig(s, otcrdssim.Password)
 	cfg.Insecure = false
 	cfg.Endpoint = "rds.example.invalid"
 	cfg.IAMEndpoint = s.IAMEndpoint()[len("http://"):] // plaintext simulator, spoken to in TLS: refused
@@ -75,7 +75,7 @@ func TestIAMEndpointWithoutSchemeIsHTTPS(t *testing.T) {
 // X-Auth-Token) nor the IAM client (with the password) follows a redirect:
 // the target records every request and must receive none.
 func TestRedirectNotFollowed(t *testing.T) {
-	s := startSim(t, sim.Options{})
+	s := startSim(t, otcrdssim.Options{})
 	var reached atomic.Int32
 	var sawSecret atomic.Bool
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -95,9 +95,9 @@ func TestRedirectNotFollowed(t *testing.T) {
 		cfg     otcrds.Config
 		wantVar string
 	}{
-		"RDS with a token":    {tokenConfig(s, sim.Password), "BACKUPFLOW_OTCRDS_ENDPOINT"},
-		"RDS signed":          {akskConfig(s, sim.SecretKey), "BACKUPFLOW_OTCRDS_ENDPOINT"},
-		"IAM with a password": {tokenConfig(s, sim.Password), "BACKUPFLOW_OTCRDS_IAM_ENDPOINT"},
+		"RDS with a token":    {tokenConfig(s, otcrdssim.Password), "BACKUPFLOW_OTCRDS_ENDPOINT"},
+		"RDS signed":          {akskConfig(s, otcrdssim.SecretKey), "BACKUPFLOW_OTCRDS_ENDPOINT"},
+		"IAM with a password": {tokenConfig(s, otcrdssim.Password), "BACKUPFLOW_OTCRDS_IAM_ENDPOINT"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -112,7 +112,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 			assert.Equal(t, http.StatusTemporaryRedirect, e.HTTPStatus)
 			assert.Contains(t, e.Message, c.wantVar)
 			assert.Contains(t, e.Message, target.URL)
-			for _, leak := range []string{sim.Password, sim.SecretKey, "secret-in-query", "SDK-HMAC-SHA256", "Signature", "X-Auth-Token"} {
+			for _, leak := range []string{otcrdssim.Password, otcrdssim.SecretKey, "secret-in-query", "SDK-HMAC-SHA256", "Signature", "X-Auth-Token"} {
 				assert.NotContains(t, e.Error(), leak)
 			}
 			assert.Zero(t, reached.Load(), "nothing reached the redirect target")

@@ -12,24 +12,24 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/otcrds"
 	"github.com/backupflow/backupflow/provider/providertest"
-	"github.com/backupflow/backupflow/simulator/huaweicloud/huaweitest"
-	sim "github.com/backupflow/backupflow/simulator/otcrds"
+	"github.com/backupflow/backupflow/simulator/huaweicloudsim/huaweiclient"
+	"github.com/backupflow/backupflow/simulator/otcrdssim"
 )
 
-var startSim = huaweitest.Starter(sim.Start)
+var startSim = huaweiclient.Starter(otcrdssim.Start)
 
-func tokenConfig(s *sim.Server, password string) otcrds.Config {
+func tokenConfig(s *otcrdssim.Server, password string) otcrds.Config {
 	return otcrds.Config{
-		Endpoint: s.Endpoint(), Insecure: true, ProjectID: sim.ProjectID, Auth: otcrds.AuthToken,
-		IAMEndpoint: s.IAMEndpoint(), Username: sim.Username, Password: provider.Secret(password), Domain: sim.Domain,
+		Endpoint: s.Endpoint(), Insecure: true, ProjectID: otcrdssim.ProjectID, Auth: otcrds.AuthToken,
+		IAMEndpoint: s.IAMEndpoint(), Username: otcrdssim.Username, Password: provider.Secret(password), Domain: otcrdssim.Domain,
 		CallTimeout: 10 * time.Second,
 	}
 }
 
-func akskConfig(s *sim.Server, secret string) otcrds.Config {
+func akskConfig(s *otcrdssim.Server, secret string) otcrds.Config {
 	return otcrds.Config{
-		Endpoint: s.Endpoint(), Insecure: true, ProjectID: sim.ProjectID, Auth: otcrds.AuthAKSK,
-		AccessKey: sim.AccessKey, SecretKey: provider.Secret(secret), CallTimeout: 10 * time.Second,
+		Endpoint: s.Endpoint(), Insecure: true, ProjectID: otcrdssim.ProjectID, Auth: otcrds.AuthAKSK,
+		AccessKey: otcrdssim.AccessKey, SecretKey: provider.Secret(secret), CallTimeout: 10 * time.Second,
 	}
 }
 
@@ -43,8 +43,8 @@ func newDriver(t *testing.T, cfg otcrds.Config) *otcrds.Driver {
 // section returns a valid create section with some fields replaced (a nil
 // value removes the field).
 func section(changes map[string]any) json.RawMessage {
-	return huaweitest.Section(map[string]any{
-		"instance_id": sim.InstanceID(0),
+	return huaweiclient.Section(map[string]any{
+		"instance_id": otcrdssim.InstanceID(0),
 		"name":        "nightly-backup_01",
 		"description": "manual backup",
 	}, changes)
@@ -81,7 +81,7 @@ func invalidCases() []providertest.InvalidCase {
 	raw := func(n, js, field string) providertest.InvalidCase {
 		return providertest.InvalidCase{Name: n, Kind: backup.KindCreate, Section: json.RawMessage(js), Field: field}
 	}
-	id := sim.InstanceID(0)
+	id := otcrdssim.InstanceID(0)
 	cases := []providertest.InvalidCase{
 		c("instance_id missing", map[string]any{"instance_id": nil}, "otcrds.instance_id"),
 		c("instance_id empty", map[string]any{"instance_id": ""}, "otcrds.instance_id"),
@@ -106,19 +106,23 @@ func invalidCases() []providertest.InvalidCase {
 	return cases
 }
 
-func TestConformanceToken(t *testing.T) { conformance(t, tokenConfig, sim.Password, "wrong-password") }
+func TestConformanceToken(t *testing.T) {
+	conformance(t, tokenConfig, otcrdssim.Password, "wrong-password")
+}
 
-func TestConformanceAKSK(t *testing.T) { conformance(t, akskConfig, sim.SecretKey, "wrong-secret") }
+func TestConformanceAKSK(t *testing.T) {
+	conformance(t, akskConfig, otcrdssim.SecretKey, "wrong-secret")
+}
 
 // conformance runs the suite with drivers configured by config, with a good
 // and a bad credential.
-func conformance(t *testing.T, config func(*sim.Server, string) otcrds.Config, good, bad string) {
-	s := startSim(t, sim.Options{})
+func conformance(t *testing.T, config func(*otcrdssim.Server, string) otcrds.Config, good, bad string) {
+	s := startSim(t, otcrdssim.Options{})
 	providertest.Run(t, providertest.Harness{
 		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, config(s, good)) },
 		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, config(s, bad)) },
 		Backend:                     s,
-		Create:                      sim.CreateSection,
+		Create:                      otcrdssim.CreateSection,
 		Duration:                    s.Options().Duration,
 		Invalid:                     invalidCases(),
 		// OTC's backup list returns no description: the marker cannot be read back.

@@ -12,8 +12,8 @@ import (
 	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/otcrds"
-	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
-	sim "github.com/backupflow/backupflow/simulator/otcrds"
+	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
+	"github.com/backupflow/backupflow/simulator/otcrdssim"
 )
 
 // Every error code docs/providers/otcrds.md lists is classified by the driver
@@ -34,11 +34,11 @@ func TestDocumentedCodesMapToDocumentedClasses(t *testing.T) {
 		t.Run(code, func(t *testing.T) {
 			require.True(t, class.Known(), "the doc names a class backupflow has: %q", row["Class"])
 			endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				hw.WriteError(w, hw.Errf(status, code, "answer of the doc test"))
+				huaweicloudsim.WriteError(w, huaweicloudsim.Errf(status, code, "answer of the doc test"))
 			}))
 			t.Cleanup(endpoint.Close)
-			d := newDriver(t, otcrds.Config{Endpoint: endpoint.URL, Insecure: true, ProjectID: sim.ProjectID, Auth: otcrds.AuthAKSK,
-				AccessKey: sim.AccessKey, SecretKey: provider.Secret(sim.SecretKey)})
+			d := newDriver(t, otcrds.Config{Endpoint: endpoint.URL, Insecure: true, ProjectID: otcrdssim.ProjectID, Auth: otcrds.AuthAKSK,
+				AccessKey: otcrdssim.AccessKey, SecretKey: provider.Secret(otcrdssim.SecretKey)})
 			e := pe(t, d.Preflight(ctx(t), job(section(nil))))
 			assert.Equal(t, class, e.Class)
 			assert.Equal(t, code, e.Code)

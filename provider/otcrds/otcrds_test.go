@@ -15,32 +15,32 @@ import (
 
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/otcrds"
-	"github.com/backupflow/backupflow/simulator/huaweicloud/huaweitest"
-	sim "github.com/backupflow/backupflow/simulator/otcrds"
+	"github.com/backupflow/backupflow/simulator/huaweicloudsim/huaweiclient"
+	"github.com/backupflow/backupflow/simulator/otcrdssim"
 )
 
 var (
-	ctx = huaweitest.Ctx
-	pe  = huaweitest.ProviderError
-	job = huaweitest.CreateJob
+	ctx = huaweiclient.Ctx
+	pe  = huaweiclient.ProviderError
+	job = huaweiclient.CreateJob
 )
 
-func poll(t *testing.T, s *sim.Server, d provider.Driver, op provider.Operation) provider.Status {
+func poll(t *testing.T, s *otcrdssim.Server, d provider.Driver, op provider.Operation) provider.Status {
 	t.Helper()
-	return huaweitest.PollToEnd(t, s, d, op, s.Options().Duration/2)
+	return huaweiclient.PollToEnd(t, s, d, op, s.Options().Duration/2)
 }
 
 // bothAuth runs f with a token driver and with an AK/SK driver.
-func bothAuth(t *testing.T, s *sim.Server, f func(t *testing.T, d *otcrds.Driver)) {
-	t.Run("token", func(t *testing.T) { f(t, newDriver(t, tokenConfig(s, sim.Password))) })
-	t.Run("aksk", func(t *testing.T) { f(t, newDriver(t, akskConfig(s, sim.SecretKey))) })
+func bothAuth(t *testing.T, s *otcrdssim.Server, f func(t *testing.T, d *otcrds.Driver)) {
+	t.Run("token", func(t *testing.T) { f(t, newDriver(t, tokenConfig(s, otcrdssim.Password))) })
+	t.Run("aksk", func(t *testing.T) { f(t, newDriver(t, akskConfig(s, otcrdssim.SecretKey))) })
 }
 
 // OTC's create-manual-backup API: "Read replicas do not support manual backup creation."
 func TestPreflightRefusesReadReplica(t *testing.T) {
-	s := startSim(t, sim.Options{})
+	s := startSim(t, otcrdssim.Options{})
 	bothAuth(t, s, func(t *testing.T, d *otcrds.Driver) {
-		j := job(section(map[string]any{"instance_id": sim.ReplicaInstance}))
+		j := job(section(map[string]any{"instance_id": otcrdssim.ReplicaInstance}))
 		_, err := d.Validate(j.Kind, j.Section, time.Now())
 		require.NoError(t, err, "the ID alone does not tell a replica")
 		e := pe(t, d.Preflight(ctx(t), j))
@@ -51,21 +51,21 @@ func TestPreflightRefusesReadReplica(t *testing.T) {
 		assert.Empty(t, s.Inventory(), "no backup created")
 
 		// Its primary can be backed up.
-		require.NoError(t, d.Preflight(ctx(t), job(section(map[string]any{"instance_id": sim.ReplicaPrimary}))))
+		require.NoError(t, d.Preflight(ctx(t), job(section(map[string]any{"instance_id": otcrdssim.ReplicaPrimary}))))
 	})
 	// Even without Preflight, the provider refuses, and nothing is created.
-	d := newDriver(t, akskConfig(s, sim.SecretKey))
-	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.ReplicaInstance})))
+	d := newDriver(t, akskConfig(s, otcrdssim.SecretKey))
+	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": otcrdssim.ReplicaInstance})))
 	assert.Equal(t, provider.InvalidArgument, pe(t, err).Class)
 	assert.Empty(t, s.Inventory())
 }
 
 // OTC's create-manual-backup API, databases: "Only Microsoft SQL Server support partial backups."
 func TestPreflightRefusesDatabasesOnNonSQLServer(t *testing.T) {
-	s := startSim(t, sim.Options{})
+	s := startSim(t, otcrdssim.Options{})
 	dbs := []map[string]string{{"name": "sales"}}
 	bothAuth(t, s, func(t *testing.T, d *otcrds.Driver) {
-		for _, inst := range []string{sim.InstanceID(0), sim.PostgreSQLInstance} {
+		for _, inst := range []string{otcrdssim.InstanceID(0), otcrdssim.PostgreSQLInstance} {
 			j := job(section(map[string]any{"instance_id": inst, "databases": dbs}))
 			_, err := d.Validate(j.Kind, j.Section, time.Now())
 			require.NoError(t, err)
@@ -75,19 +75,19 @@ func TestPreflightRefusesDatabasesOnNonSQLServer(t *testing.T) {
 			assert.Contains(t, e.Rule, "SQL Server")
 		}
 		// Without databases, the same instances pass.
-		require.NoError(t, d.Preflight(ctx(t), job(section(map[string]any{"instance_id": sim.PostgreSQLInstance}))))
+		require.NoError(t, d.Preflight(ctx(t), job(section(map[string]any{"instance_id": otcrdssim.PostgreSQLInstance}))))
 	})
 	assert.Empty(t, s.Inventory(), "no backup created")
-	d := newDriver(t, akskConfig(s, sim.SecretKey))
+	d := newDriver(t, akskConfig(s, otcrdssim.SecretKey))
 	_, err := d.Start(ctx(t), job(section(map[string]any{"databases": dbs})))
 	assert.Equal(t, provider.InvalidArgument, pe(t, err).Class, "the provider refuses too")
 	assert.Empty(t, s.Inventory())
 }
 
 func TestSQLServerPartialBackup(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, tokenConfig(s, sim.Password))
-	j := job(section(map[string]any{"instance_id": sim.SQLServerInstance, "databases": []map[string]string{{"name": "sales"}, {"name": "audit"}}}))
+	s := startSim(t, otcrdssim.Options{})
+	d := newDriver(t, tokenConfig(s, otcrdssim.Password))
+	j := job(section(map[string]any{"instance_id": otcrdssim.SQLServerInstance, "databases": []map[string]string{{"name": "sales"}, {"name": "audit"}}}))
 	require.NoError(t, d.Preflight(ctx(t), j))
 	op, err := d.Start(ctx(t), j)
 	require.NoError(t, err)
@@ -111,8 +111,8 @@ func TestSQLServerPartialBackup(t *testing.T) {
 // and an ID the provider does not know is its own answer: NotFound, with
 // the provider's code when the create refuses it.
 func TestUnknownInstanceIsProvidersNotFound(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, tokenConfig(s, sim.Password))
+	s := startSim(t, otcrdssim.Options{})
+	d := newDriver(t, tokenConfig(s, otcrdssim.Password))
 	for _, id := range []string{
 		"0123456789abcdef0123456789abcdefin01", // the documented example's shape
 		"0123456789ABCDEF0123456789ABCDEFin01", // upper case
@@ -129,7 +129,7 @@ func TestUnknownInstanceIsProvidersNotFound(t *testing.T) {
 			_, err = d.Start(ctx(t), j)
 			e = pe(t, err)
 			assert.Equal(t, provider.NotFound, e.Class)
-			assert.Equal(t, sim.CodeInstanceNotFound, e.Code, "the provider's code is kept")
+			assert.Equal(t, otcrdssim.CodeInstanceNotFound, e.Code, "the provider's code is kept")
 			assert.Equal(t, 404, e.HTTPStatus)
 			assert.False(t, e.Class.Retryable())
 		})
@@ -140,9 +140,9 @@ func TestUnknownInstanceIsProvidersNotFound(t *testing.T) {
 // Preflight reads the instance status: work in progress is Busy (retried), a
 // stopped or broken instance is FailedPrecondition (a person must act).
 func TestPreflightInstanceStates(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, tokenConfig(s, sim.Password))
-	inst := sim.InstanceID(7)
+	s := startSim(t, otcrdssim.Options{})
+	d := newDriver(t, tokenConfig(s, otcrdssim.Password))
+	inst := otcrdssim.InstanceID(7)
 	j := job(section(map[string]any{"instance_id": inst}))
 	cases := []struct {
 		status string
@@ -171,8 +171,8 @@ func TestPreflightInstanceStates(t *testing.T) {
 	}
 	s.SetInstanceStatus(inst, "SHUTDOWN")
 	_, err := d.Start(ctx(t), j)
-	assert.Equal(t, sim.CodeInstanceBusy, pe(t, err).Code, "the create itself refuses too")
-	_, err = d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.BusyInstance})))
+	assert.Equal(t, otcrdssim.CodeInstanceBusy, pe(t, err).Code, "the create itself refuses too")
+	_, err = d.Start(ctx(t), job(section(map[string]any{"instance_id": otcrdssim.BusyInstance})))
 	assert.Equal(t, provider.Busy, pe(t, err).Class)
 	assert.Empty(t, s.Inventory())
 }
@@ -182,8 +182,8 @@ func TestPreflightInstanceStates(t *testing.T) {
 // whoever made it (another workflow here, or this one's own earlier attempt),
 // and nothing is created or deleted.
 func TestSameNameIsNeverAdopted(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, tokenConfig(s, sim.Password))
+	s := startSim(t, otcrdssim.Options{})
+	d := newDriver(t, tokenConfig(s, otcrdssim.Password))
 	first := job(section(map[string]any{"name": "unique-name"}))
 	op, err := d.Start(ctx(t), first)
 	require.NoError(t, err)
@@ -212,16 +212,16 @@ func TestSameNameIsNeverAdopted(t *testing.T) {
 // TestCreateStoresTheMarker: the backup's description is the request's
 // followed by the owner's marker, or the marker alone.
 func TestCreateStoresTheMarker(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, akskConfig(s, sim.SecretKey))
-	withText := job(section(map[string]any{"instance_id": sim.InstanceID(11), "name": "with-text"}))
+	s := startSim(t, otcrdssim.Options{})
+	d := newDriver(t, akskConfig(s, otcrdssim.SecretKey))
+	withText := job(section(map[string]any{"instance_id": otcrdssim.InstanceID(11), "name": "with-text"}))
 	op, err := d.Start(ctx(t), withText)
 	require.NoError(t, err)
 	stored, ok := s.Description(op.BackupID)
 	require.True(t, ok)
 	assert.Equal(t, "manual backup "+withText.Owner.Marker(), stored)
 
-	without := job(section(map[string]any{"instance_id": sim.InstanceID(12), "name": "without-text", "description": nil}))
+	without := job(section(map[string]any{"instance_id": otcrdssim.InstanceID(12), "name": "without-text", "description": nil}))
 	op, err = d.Start(ctx(t), without)
 	require.NoError(t, err)
 	stored, ok = s.Description(op.BackupID)
@@ -233,19 +233,19 @@ func TestCreateStoresTheMarker(t *testing.T) {
 // instance is never ours (Find looks on the request's instance only), and the
 // create's refusal is reported on otcrds.name with the project-wide rule.
 func TestSameNameOnAnotherInstance(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, akskConfig(s, sim.SecretKey))
-	theirs, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(3), "name": "shared-name"})))
+	s := startSim(t, otcrdssim.Options{})
+	d := newDriver(t, akskConfig(s, otcrdssim.SecretKey))
+	theirs, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": otcrdssim.InstanceID(3), "name": "shared-name"})))
 	require.NoError(t, err)
 
-	ours := job(section(map[string]any{"instance_id": sim.InstanceID(4), "name": "shared-name"}))
+	ours := job(section(map[string]any{"instance_id": otcrdssim.InstanceID(4), "name": "shared-name"}))
 	found, err := d.Find(ctx(t), ours)
 	require.NoError(t, err)
 	assert.Nil(t, found, "a backup of another instance is not ours")
 	_, err = d.Start(ctx(t), ours)
 	e := pe(t, err)
 	assert.Equal(t, provider.AlreadyExists, e.Class)
-	assert.Equal(t, sim.CodeNameExists, e.Code)
+	assert.Equal(t, otcrdssim.CodeNameExists, e.Code)
 	assert.Equal(t, 409, e.HTTPStatus)
 	assert.Equal(t, "otcrds.name", e.Field)
 	assert.Contains(t, e.Rule, "project")
@@ -255,8 +255,8 @@ func TestSameNameOnAnotherInstance(t *testing.T) {
 }
 
 func TestFindPagesThroughBackups(t *testing.T) {
-	s := startSim(t, sim.Options{Duration: time.Second})
-	d := newDriver(t, akskConfig(s, sim.SecretKey))
+	s := startSim(t, otcrdssim.Options{Duration: time.Second})
+	d := newDriver(t, akskConfig(s, otcrdssim.SecretKey))
 	var ops []provider.Operation
 	for i := range 105 {
 		op, err := d.Start(ctx(t), job(section(map[string]any{"name": "page-" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + "-" + itoa(i)})))
@@ -274,14 +274,14 @@ func TestFindPagesThroughBackups(t *testing.T) {
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 func TestManualBackupLimitIsQuota(t *testing.T) {
-	s := startSim(t, sim.Options{ManualBackupLimit: 1})
-	d := newDriver(t, tokenConfig(s, sim.Password))
-	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(1), "name": "first-backup"})))
+	s := startSim(t, otcrdssim.Options{ManualBackupLimit: 1})
+	d := newDriver(t, tokenConfig(s, otcrdssim.Password))
+	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": otcrdssim.InstanceID(1), "name": "first-backup"})))
 	require.NoError(t, err)
-	_, err = d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(2), "name": "second-backup"})))
+	_, err = d.Start(ctx(t), job(section(map[string]any{"instance_id": otcrdssim.InstanceID(2), "name": "second-backup"})))
 	e := pe(t, err)
 	assert.Equal(t, provider.Quota, e.Class)
-	assert.Equal(t, sim.CodeManualBackupLimit, e.Code)
+	assert.Equal(t, otcrdssim.CodeManualBackupLimit, e.Code)
 	assert.Equal(t, 413, e.HTTPStatus)
 }
 
@@ -289,8 +289,8 @@ func TestManualBackupLimitIsQuota(t *testing.T) {
 // DELETING, which Poll reads as gone (not a success), and deleting it again
 // is done, not an error.
 func TestDeleteAndDeleting(t *testing.T) {
-	s := startSim(t, sim.Options{DeleteDuration: time.Minute})
-	d := newDriver(t, tokenConfig(s, sim.Password))
+	s := startSim(t, otcrdssim.Options{DeleteDuration: time.Minute})
+	d := newDriver(t, tokenConfig(s, otcrdssim.Password))
 	op, err := d.Start(ctx(t), job(section(nil)))
 	require.NoError(t, err)
 	cancelled, err := d.Cancel(ctx(t), op)
@@ -298,7 +298,7 @@ func TestDeleteAndDeleting(t *testing.T) {
 	assert.False(t, cancelled)
 	e := pe(t, d.Delete(ctx(t), op))
 	assert.Equal(t, provider.Busy, e.Class)
-	assert.Equal(t, sim.CodeBackupBuilding, e.Code)
+	assert.Equal(t, otcrdssim.CodeBackupBuilding, e.Code)
 	require.Equal(t, provider.PhaseSucceeded, poll(t, s, d, op).Phase)
 
 	require.NoError(t, d.Delete(ctx(t), op))
@@ -328,9 +328,9 @@ func TestDeleteAndDeleting(t *testing.T) {
 }
 
 func TestFailedBackup(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, akskConfig(s, sim.SecretKey))
-	op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.FailingInstance})))
+	s := startSim(t, otcrdssim.Options{})
+	d := newDriver(t, akskConfig(s, otcrdssim.SecretKey))
+	op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": otcrdssim.FailingInstance})))
 	require.NoError(t, err)
 	st := poll(t, s, d, op)
 	assert.Equal(t, provider.PhaseFailed, st.Phase)
@@ -339,8 +339,8 @@ func TestFailedBackup(t *testing.T) {
 
 // OTC reports no progress: the estimate follows the provider's clock (Date).
 func TestPollPercentFollowsProviderClock(t *testing.T) {
-	s := startSim(t, sim.Options{Duration: 2 * time.Hour})
-	cfg := akskConfig(s, sim.SecretKey)
+	s := startSim(t, otcrdssim.Options{Duration: 2 * time.Hour})
+	cfg := akskConfig(s, otcrdssim.SecretKey)
 	cfg.ExpectedDuration = 10 * time.Minute
 	d := newDriver(t, cfg)
 	op, err := d.Start(ctx(t), job(section(nil)))
@@ -374,8 +374,8 @@ func (c *fakeClock) Add(d time.Duration) {
 }
 
 func TestTokenRefreshBeforeExpiry(t *testing.T) {
-	s := startSim(t, sim.Options{TokenTTL: time.Hour})
-	d := newDriver(t, tokenConfig(s, sim.Password))
+	s := startSim(t, otcrdssim.Options{TokenTTL: time.Hour})
+	d := newDriver(t, tokenConfig(s, otcrdssim.Password))
 	clock := &fakeClock{t: time.Now()}
 	d.SetClock(clock.Now)
 	find := func() {
@@ -396,8 +396,8 @@ func TestTokenRefreshBeforeExpiry(t *testing.T) {
 }
 
 func TestTokenRefreshedOnceOn401(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, tokenConfig(s, sim.Password))
+	s := startSim(t, otcrdssim.Options{})
+	d := newDriver(t, tokenConfig(s, otcrdssim.Password))
 	_, err := d.Find(ctx(t), job(section(nil)))
 	require.NoError(t, err)
 	require.Equal(t, 1, s.TokensIssued())
@@ -418,7 +418,7 @@ func TestTokenRefreshedOnceOn401(t *testing.T) {
 }
 
 func TestTokenRefusedIsPermission(t *testing.T) {
-	s := startSim(t, sim.Options{})
+	s := startSim(t, otcrdssim.Options{})
 	d := newDriver(t, tokenConfig(s, "wrong-password"))
 	err := d.Preflight(ctx(t), job(section(nil)))
 	e := pe(t, err)
@@ -431,7 +431,7 @@ func TestTokenRefusedIsPermission(t *testing.T) {
 }
 
 func TestAKSKRefusedIsPermission(t *testing.T) {
-	s := startSim(t, sim.Options{})
+	s := startSim(t, otcrdssim.Options{})
 	d := newDriver(t, akskConfig(s, "wrong"))
 	e := pe(t, d.Preflight(ctx(t), job(section(nil))))
 	assert.Equal(t, provider.Permission, e.Class)
@@ -446,26 +446,26 @@ func TestConfig(t *testing.T) {
 		"BACKUPFLOW_OTCRDS_USERNAME", "BACKUPFLOW_OTCRDS_PASSWORD", "BACKUPFLOW_OTCRDS_DOMAIN"} {
 		assert.Contains(t, err.Error(), v)
 	}
-	_, err = otcrds.New(otcrds.Config{Auth: otcrds.AuthAKSK, Endpoint: "http://127.0.0.1:1", Insecure: true, ProjectID: sim.ProjectID})
+	_, err = otcrds.New(otcrds.Config{Auth: otcrds.AuthAKSK, Endpoint: "http://127.0.0.1:1", Insecure: true, ProjectID: otcrdssim.ProjectID})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "BACKUPFLOW_OTCRDS_ACCESS_KEY")
 	assert.Contains(t, err.Error(), "BACKUPFLOW_OTCRDS_SECRET_KEY")
 	assert.NotContains(t, err.Error(), "BACKUPFLOW_OTCRDS_USERNAME", "token settings are not needed for aksk")
-	_, err = otcrds.New(otcrds.Config{Auth: "basic", Endpoint: "http://127.0.0.1:1", Insecure: true, ProjectID: sim.ProjectID})
+	_, err = otcrds.New(otcrds.Config{Auth: "basic", Endpoint: "http://127.0.0.1:1", Insecure: true, ProjectID: otcrdssim.ProjectID})
 	assert.ErrorContains(t, err, "BACKUPFLOW_OTCRDS_AUTH: must be token or aksk")
 }
 
 func TestConfigFromEnvironment(t *testing.T) {
-	s := startSim(t, sim.Options{})
+	s := startSim(t, otcrdssim.Options{})
 	file := filepath.Join(t.TempDir(), "password")
-	require.NoError(t, os.WriteFile(file, []byte(sim.Password+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(file, []byte(otcrdssim.Password+"\n"), 0o600))
 	t.Setenv("BACKUPFLOW_OTCRDS_ENDPOINT", s.Endpoint())
 	t.Setenv("BACKUPFLOW_OTCRDS_INSECURE", "true")
-	t.Setenv("BACKUPFLOW_OTCRDS_PROJECT_ID", sim.ProjectID)
+	t.Setenv("BACKUPFLOW_OTCRDS_PROJECT_ID", otcrdssim.ProjectID)
 	t.Setenv("BACKUPFLOW_OTCRDS_IAM_ENDPOINT", s.IAMEndpoint())
-	t.Setenv("BACKUPFLOW_OTCRDS_USERNAME", sim.Username)
+	t.Setenv("BACKUPFLOW_OTCRDS_USERNAME", otcrdssim.Username)
 	t.Setenv("BACKUPFLOW_OTCRDS_PASSWORD_FILE", file)
-	t.Setenv("BACKUPFLOW_OTCRDS_DOMAIN", sim.Domain)
+	t.Setenv("BACKUPFLOW_OTCRDS_DOMAIN", otcrdssim.Domain)
 	cfg, err := env.ParseAs[otcrds.Config]()
 	require.NoError(t, err)
 	assert.Equal(t, otcrds.AuthToken, cfg.Auth, "token is the default")

@@ -13,7 +13,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/spanner"
-	sim "github.com/backupflow/backupflow/simulator/spanner"
+	"github.com/backupflow/backupflow/simulator/spannersim"
 )
 
 // TestEndpointFollowsTheSharedRule: the endpoint is checked by
@@ -60,10 +60,10 @@ func TestEndpointFollowsTheSharedRule(t *testing.T) {
 // same simulator as host:port does.
 func TestURLFormReachesTheSimulator(t *testing.T) {
 	srv := startSim(t)
-	d, err := spanner.New(spanner.Config{Endpoint: "http://" + srv.Endpoint(), Insecure: true, AccessToken: provider.Secret(sim.AccessToken)})
+	d, err := spanner.New(spanner.Config{Endpoint: "http://" + srv.Endpoint(), Insecure: true, AccessToken: provider.Secret(spannersim.AccessToken)})
 	require.NoError(t, err)
 	defer d.Close()
-	require.NoError(t, d.Preflight(testCtx(t), jobOf(backup.KindCreate, sim.CreateSection(1))))
+	require.NoError(t, d.Preflight(testCtx(t), jobOf(backup.KindCreate, spannersim.CreateSection(1))))
 }
 
 // TestCallTimeoutBoundsAStalledCall: a server that accepts and never answers
@@ -97,7 +97,7 @@ func TestCallTimeoutBoundsAStalledCall(t *testing.T) {
 	require.NoError(t, err)
 	defer d.Close()
 	start := time.Now()
-	err = d.Preflight(testCtx(t), jobOf(backup.KindCreate, sim.CreateSection(1)))
+	err = d.Preflight(testCtx(t), jobOf(backup.KindCreate, spannersim.CreateSection(1)))
 	elapsed := time.Since(start)
 	var pe *provider.Error
 	require.True(t, errors.As(err, &pe), "%v", err)

@@ -12,22 +12,22 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
 	"github.com/backupflow/backupflow/provider/spanner"
-	sim "github.com/backupflow/backupflow/simulator/spanner"
+	"github.com/backupflow/backupflow/simulator/spannersim"
 )
 
 // simDuration is how long a simulated backup runs; the suite advances the
 // simulator's clock instead of waiting.
 const simDuration = time.Minute
 
-func startSim(t *testing.T) *sim.Server {
+func startSim(t *testing.T) *spannersim.Server {
 	t.Helper()
-	srv, err := sim.Start(sim.Options{Duration: simDuration, Token: sim.AccessToken})
+	srv, err := spannersim.Start(spannersim.Options{Duration: simDuration, Token: spannersim.AccessToken})
 	require.NoError(t, err)
 	t.Cleanup(srv.Close)
 	return srv
 }
 
-func newDriver(t *testing.T, srv *sim.Server, token string) *spanner.Driver {
+func newDriver(t *testing.T, srv *spannersim.Server, token string) *spanner.Driver {
 	t.Helper()
 	d, err := spanner.New(spanner.Config{Endpoint: srv.Endpoint(), Insecure: true, AccessToken: provider.Secret(token)})
 	require.NoError(t, err)
@@ -38,12 +38,12 @@ func newDriver(t *testing.T, srv *sim.Server, token string) *spanner.Driver {
 func TestConformance(t *testing.T) {
 	srv := startSim(t)
 	providertest.Run(t, providertest.Harness{
-		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, srv, sim.AccessToken) },
+		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, srv, spannersim.AccessToken) },
 		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, srv, "not-the-token") },
 		Backend:                     srv,
 		Duration:                    simDuration,
-		Create:                      sim.CreateSection,
-		Copy:                        sim.CopySection,
+		Create:                      spannersim.CreateSection,
+		Copy:                        spannersim.CopySection,
 		Invalid:                     invalidCases(time.Now()),
 	})
 }
@@ -52,10 +52,10 @@ func TestConformance(t *testing.T) {
 
 func validCreate(now time.Time) map[string]any {
 	return map[string]any{
-		"parent":   sim.Instance,
+		"parent":   spannersim.Instance,
 		"backupId": "nightly-1",
 		"backup": map[string]any{
-			"database":   sim.DatabaseName(1),
+			"database":   spannersim.DatabaseName(1),
 			"expireTime": now.Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339),
 		},
 	}
@@ -63,9 +63,9 @@ func validCreate(now time.Time) map[string]any {
 
 func validCopy(now time.Time) map[string]any {
 	return map[string]any{
-		"parent":       sim.CopyInstance,
+		"parent":       spannersim.CopyInstance,
 		"backupId":     "nightly-1-copy",
-		"sourceBackup": sim.Instance + "/backups/nightly-1",
+		"sourceBackup": spannersim.Instance + "/backups/nightly-1",
 		"expireTime":   now.Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339),
 	}
 }
@@ -190,8 +190,8 @@ func invalidCases(now time.Time) []providertest.InvalidCase {
 		{Name: "create/backupId ends with hyphen", Kind: cr, Section: create("backupId", "nightly-"), Field: "spanner.backupId"},
 		{Name: "create/backupId bad character", Kind: cr, Section: create("backupId", "nightly.1"), Field: "spanner.backupId"},
 		{Name: "create/database missing", Kind: cr, Section: create("backup.database", nil), Field: "spanner.backup.database"},
-		{Name: "create/database malformed", Kind: cr, Section: create("backup.database", sim.Instance+"/db-1"), Field: "spanner.backup.database"},
-		{Name: "create/database in another instance", Kind: cr, Section: create("backup.database", sim.CopyInstance+"/databases/db-1"), Field: "spanner.backup.database"},
+		{Name: "create/database malformed", Kind: cr, Section: create("backup.database", spannersim.Instance+"/db-1"), Field: "spanner.backup.database"},
+		{Name: "create/database in another instance", Kind: cr, Section: create("backup.database", spannersim.CopyInstance+"/databases/db-1"), Field: "spanner.backup.database"},
 		{Name: "create/expireTime missing", Kind: cr, Section: create("backup.expireTime", nil), Field: "spanner.backup.expireTime"},
 		{Name: "create/expireTime not RFC 3339", Kind: cr, Section: create("backup.expireTime", now.Add(30*day).Format(time.RFC1123)), Field: "spanner.backup.expireTime"},
 		{Name: "create/expireTime under 6 hours", Kind: cr, Section: create("backup.expireTime", ts(6*time.Hour-time.Minute)), Field: "spanner.backup.expireTime"},
@@ -211,15 +211,15 @@ func invalidCases(now time.Time) []providertest.InvalidCase {
 		{Name: "create/kmsKeyNames entry malformed", Kind: cr, Section: create("encryptionConfig", map[string]any{"encryptionType": "CUSTOMER_MANAGED_ENCRYPTION", "kmsKeyNames": []string{key1, "key-2"}}), Field: "spanner.encryptionConfig.kmsKeyNames"},
 		{Name: "create/kmsKeyNames duplicate", Kind: cr, Section: create("encryptionConfig", map[string]any{"encryptionType": "CUSTOMER_MANAGED_ENCRYPTION", "kmsKeyNames": []string{key1, key1}}), Field: "spanner.encryptionConfig.kmsKeyNames"},
 
-		{Name: "copy/unknown field", Kind: cp, Section: copyS("backup", map[string]any{"database": sim.DatabaseName(1)}), Field: "spanner"},
+		{Name: "copy/unknown field", Kind: cp, Section: copyS("backup", map[string]any{"database": spannersim.DatabaseName(1)}), Field: "spanner"},
 		{Name: "copy/parent missing", Kind: cp, Section: copyS("parent", nil), Field: "spanner.parent"},
 		{Name: "copy/parent malformed", Kind: cp, Section: copyS("parent", "copy-instance"), Field: "spanner.parent"},
 		{Name: "copy/backupId missing", Kind: cp, Section: copyS("backupId", nil), Field: "spanner.backupId"},
 		{Name: "copy/backupId invalid", Kind: cp, Section: copyS("backupId", "copy_"), Field: "spanner.backupId"},
 		{Name: "copy/sourceBackup missing", Kind: cp, Section: copyS("sourceBackup", nil), Field: "spanner.sourceBackup"},
-		{Name: "copy/sourceBackup malformed", Kind: cp, Section: copyS("sourceBackup", sim.Instance+"/databases/db-1"), Field: "spanner.sourceBackup"},
-		{Name: "copy/sourceBackup bad backup id", Kind: cp, Section: copyS("sourceBackup", sim.Instance+"/backups/X"), Field: "spanner.sourceBackup"},
-		{Name: "copy/destination is the source", Kind: cp, Section: raw(with(with(validCopy(now), "parent", sim.Instance), "backupId", "nightly-1")), Field: "spanner.backupId"},
+		{Name: "copy/sourceBackup malformed", Kind: cp, Section: copyS("sourceBackup", spannersim.Instance+"/databases/db-1"), Field: "spanner.sourceBackup"},
+		{Name: "copy/sourceBackup bad backup id", Kind: cp, Section: copyS("sourceBackup", spannersim.Instance+"/backups/X"), Field: "spanner.sourceBackup"},
+		{Name: "copy/destination is the source", Kind: cp, Section: raw(with(with(validCopy(now), "parent", spannersim.Instance), "backupId", "nightly-1")), Field: "spanner.backupId"},
 		{Name: "copy/expireTime missing", Kind: cp, Section: copyS("expireTime", nil), Field: "spanner.expireTime"},
 		{Name: "copy/expireTime not RFC 3339", Kind: cp, Section: copyS("expireTime", "2030-01-01"), Field: "spanner.expireTime"},
 		{Name: "copy/expireTime over 366 days from now", Kind: cp, Section: copyS("expireTime", ts(367*day)), Field: "spanner.expireTime"},

@@ -22,7 +22,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/spanner"
-	sim "github.com/backupflow/backupflow/simulator/spanner"
+	"github.com/backupflow/backupflow/simulator/spannersim"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -50,7 +50,7 @@ func mustStart(t *testing.T, d provider.Driver, job provider.Job) provider.Opera
 }
 
 // finish advances the simulator past a backup's duration and polls it to the end.
-func finish(t *testing.T, srv *sim.Server, d provider.Driver, op provider.Operation) provider.Status {
+func finish(t *testing.T, srv *spannersim.Server, d provider.Driver, op provider.Operation) provider.Status {
 	t.Helper()
 	srv.Advance(2 * simDuration)
 	st, err := d.Poll(testCtx(t), op)
@@ -69,8 +69,8 @@ func record(t *testing.T, b backup.Backup) *databasepb.Backup {
 func createSection(t *testing.T, id string, db int, mutate func(*backup.SpannerCreate)) json.RawMessage {
 	t.Helper()
 	var s backup.SpannerCreate
-	s.Parent, s.BackupID = sim.Instance, id
-	s.Backup.Database = sim.DatabaseName(db)
+	s.Parent, s.BackupID = spannersim.Instance, id
+	s.Backup.Database = spannersim.DatabaseName(db)
 	s.Backup.ExpireTime = time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	if mutate != nil {
 		mutate(&s)
@@ -82,7 +82,7 @@ func createSection(t *testing.T, id string, db int, mutate func(*backup.SpannerC
 
 func copySection(t *testing.T, id, source string, mutate func(*backup.SpannerCopy)) json.RawMessage {
 	t.Helper()
-	s := backup.SpannerCopy{Parent: sim.CopyInstance, BackupID: id, SourceBackup: source,
+	s := backup.SpannerCopy{Parent: spannersim.CopyInstance, BackupID: id, SourceBackup: source,
 		ExpireTime: time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)}
 	if mutate != nil {
 		mutate(&s)
@@ -96,16 +96,16 @@ var opNameRe = regexp.MustCompile(`^projects/demo-project/instances/(demo|copy)-
 
 func TestOperationIsNamedAndTargetsAreResources(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	job := jobOf(backup.KindCreate, createSection(t, "named", 3, nil))
 	target, err := d.Validate(job.Kind, job.Section, time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, provider.Target{Resource: sim.DatabaseName(3), BackupName: "named"}, target)
+	assert.Equal(t, provider.Target{Resource: spannersim.DatabaseName(3), BackupName: "named"}, target)
 
 	op := mustStart(t, d, job)
 	assert.Regexp(t, opNameRe, op.ID, "the documented operation name format")
-	assert.True(t, strings.HasPrefix(op.ID, sim.Instance+"/backups/named/operations/"))
-	assert.Equal(t, sim.Instance+"/backups/named", op.BackupName)
+	assert.True(t, strings.HasPrefix(op.ID, spannersim.Instance+"/backups/named/operations/"))
+	assert.Equal(t, spannersim.Instance+"/backups/named", op.BackupName)
 	assert.Equal(t, "named", op.BackupID)
 	require.NotNil(t, op.StartedAt)
 	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, op).Phase)
@@ -113,7 +113,7 @@ func TestOperationIsNamedAndTargetsAreResources(t *testing.T) {
 	cjob := jobOf(backup.KindCopy, copySection(t, "named-copy", op.BackupName, nil))
 	target, err = d.Validate(cjob.Kind, cjob.Section, time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, provider.Target{Resource: sim.CopyInstance + "/backups/named-copy", BackupName: "named-copy"}, target)
+	assert.Equal(t, provider.Target{Resource: spannersim.CopyInstance + "/backups/named-copy", BackupName: "named-copy"}, target)
 	cop := mustStart(t, d, cjob)
 	assert.Regexp(t, opNameRe, cop.ID)
 	assert.Equal(t, backup.KindCopy, cop.Kind)
@@ -121,7 +121,7 @@ func TestOperationIsNamedAndTargetsAreResources(t *testing.T) {
 
 func TestDescribeReturnsTheBackupRecord(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	version := srv.Now().Add(-10 * time.Minute).Truncate(time.Second)
 	expire := time.Now().Add(10 * 24 * time.Hour).UTC().Truncate(time.Second)
 	job := jobOf(backup.KindCreate, createSection(t, "described", 4, func(s *backup.SpannerCreate) {
@@ -137,7 +137,7 @@ func TestDescribeReturnsTheBackupRecord(t *testing.T) {
 
 	b, err := d.Describe(testCtx(t), op)
 	require.NoError(t, err)
-	assert.Equal(t, sim.Instance+"/backups/described", b.ID)
+	assert.Equal(t, spannersim.Instance+"/backups/described", b.ID)
 	assert.Equal(t, "described", b.Name)
 	assert.Equal(t, "READY", b.State)
 	require.NotNil(t, b.SizeBytes)
@@ -146,7 +146,7 @@ func TestDescribeReturnsTheBackupRecord(t *testing.T) {
 	assert.Equal(t, expire.Add(time.Duration(spanner.MarkerMicros(job.Owner))*time.Microsecond), b.ExpireTime.UTC(),
 		"the requested second, its sub-second part the owner's marker")
 	rec := record(t, b)
-	assert.Equal(t, sim.DatabaseName(4), rec.GetDatabase())
+	assert.Equal(t, spannersim.DatabaseName(4), rec.GetDatabase())
 	assert.True(t, version.Equal(rec.GetVersionTime().AsTime()), "versionTime reaches the provider")
 	assert.Equal(t, databasepb.EncryptionInfo_GOOGLE_DEFAULT_ENCRYPTION, rec.GetEncryptionInfo().GetEncryptionType())
 	assert.Contains(t, string(b.Record), `"state":"READY"`, "the record is the provider's JSON")
@@ -154,7 +154,7 @@ func TestDescribeReturnsTheBackupRecord(t *testing.T) {
 
 func TestEncryptionConfigReachesTheProvider(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	const (
 		k1 = "projects/demo-project/locations/us-central1/keyRings/ring/cryptoKeys/k1"
 		k2 = "projects/demo-project/locations/us-east1/keyRings/ring/cryptoKeys/k2"
@@ -187,12 +187,12 @@ func TestEncryptionConfigReachesTheProvider(t *testing.T) {
 
 	// USE_DATABASE_ENCRYPTION (explicit) on a CMEK database uses the database's key.
 	var s backup.SpannerCreate
-	s.Parent, s.BackupID = sim.CMEKInstance, "dbenc"
-	s.Backup.Database = sim.CMEKDatabase
+	s.Parent, s.BackupID = spannersim.CMEKInstance, "dbenc"
+	s.Backup.Database = spannersim.CMEKDatabase
 	s.Backup.ExpireTime = time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
 	s.EncryptionConfig = &backup.SpannerEncryptionConfig{EncryptionType: "USE_DATABASE_ENCRYPTION"}
 	raw, _ := json.Marshal(s)
-	assert.Equal(t, []string{sim.DemoKMSKey + "/cryptoKeyVersions/1"}, versions(describe(mustStart(t, d, jobOf(backup.KindCreate, raw)))))
+	assert.Equal(t, []string{spannersim.DemoKMSKey + "/cryptoKeyVersions/1"}, versions(describe(mustStart(t, d, jobOf(backup.KindCreate, raw)))))
 
 	// Copies: the default inherits the source's encryption; the others override it.
 	inherit := mustStart(t, d, jobOf(backup.KindCopy, copySection(t, "copy-inherit", single.BackupName, nil)))
@@ -285,7 +285,7 @@ func TestValidateAcceptsDocumentedVariants(t *testing.T) {
 
 func TestOnePendingCreationPerDatabaseIsBusy(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	first := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "first", 5, nil)))
 	second := jobOf(backup.KindCreate, createSection(t, "second", 5, nil))
 	_, err := d.Start(testCtx(t), second)
@@ -296,7 +296,7 @@ func TestOnePendingCreationPerDatabaseIsBusy(t *testing.T) {
 	assert.Equal(t, "FAILED_PRECONDITION", pe.Code)
 	assert.Contains(t, pe.Message, "pending")
 	assert.NotEmpty(t, pe.RequestID, "the provider's request ID is kept")
-	assert.NotContains(t, srv.Inventory(), sim.Instance+"/backups/second")
+	assert.NotContains(t, srv.Inventory(), spannersim.Instance+"/backups/second")
 
 	// Another database is not blocked.
 	mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "other-db", 6, nil)))
@@ -309,12 +309,12 @@ func TestOnePendingCreationPerDatabaseIsBusy(t *testing.T) {
 
 func TestStartAdoptsOwnBackupOnPendingCreation(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	job := jobOf(backup.KindCreate, createSection(t, "mine", 7, nil))
 	op := mustStart(t, d, job)
 	// Spanner may answer a retried create with FAILED_PRECONDITION (pending creation) rather than ALREADY_EXISTS.
 	srv.FailNext(provider.Busy, 1, 0)
-	again, err := newDriver(t, srv, sim.AccessToken).Start(testCtx(t), job)
+	again, err := newDriver(t, srv, spannersim.AccessToken).Start(testCtx(t), job)
 	require.NoError(t, err)
 	assert.Equal(t, op.ID, again.ID)
 }
@@ -349,7 +349,7 @@ func assertStartAndFindRefuse(t *testing.T, d provider.Driver, job provider.Job,
 // proven, named, and kept; the first run still adopts it.
 func TestSameIDBackupOfAnotherRunIsNotOurs(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	first := jobOf(backup.KindCreate, createSection(t, "taken", 8, nil))
 	src := mustStart(t, d, first)
 	second := first
@@ -381,12 +381,12 @@ func TestSameIDBackupOfAnotherRunIsNotOurs(t *testing.T) {
 // refused naming what the backup is of.
 func TestMarkedBackupOfAnotherTargetIsNotOurs(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	job := jobOf(backup.KindCreate, createSection(t, "taken", 8, nil))
 	src := mustStart(t, d, job)
 	otherDB := job
 	otherDB.Section = createSection(t, "taken", 9, nil)
-	assertStartAndFindRefuse(t, d, otherDB, src.BackupName, "it is a backup of "+sim.DatabaseName(8)+", not of "+sim.DatabaseName(9))
+	assertStartAndFindRefuse(t, d, otherDB, src.BackupName, "it is a backup of "+spannersim.DatabaseName(8)+", not of "+spannersim.DatabaseName(9))
 	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, src).Phase)
 
 	other := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "other-source", 12, nil)))
@@ -405,7 +405,7 @@ func TestMarkedBackupOfAnotherTargetIsNotOurs(t *testing.T) {
 // survive; nothing of theirs is deleted or cancelled.
 func TestForeignBackupsAreNeverOurs(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	job := jobOf(backup.KindCreate, createSection(t, "wanted", 32, nil))
 	target, err := d.Validate(job.Kind, job.Section, time.Now())
 	require.NoError(t, err)
@@ -415,7 +415,7 @@ func TestForeignBackupsAreNeverOurs(t *testing.T) {
 	assertStartAndFindRefuse(t, d, job, theirs, "no backupflow marker") // READY now, and its operation finished
 
 	cpJob := jobOf(backup.KindCopy, copySection(t, "wanted-copy", theirs, nil))
-	theirCopy := srv.AddForeignCopy(sim.CopyInstance+"/backups/wanted-copy", theirs)
+	theirCopy := srv.AddForeignCopy(spannersim.CopyInstance+"/backups/wanted-copy", theirs)
 	require.NoError(t, d.Preflight(testCtx(t), cpJob))
 	assertStartAndFindRefuse(t, d, cpJob, theirCopy, "no backupflow marker")
 	assert.Equal(t, []string{theirCopy, theirs}, srv.Inventory())
@@ -424,12 +424,12 @@ func TestForeignBackupsAreNeverOurs(t *testing.T) {
 
 func TestPreflightCreateChecksDatabase(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	check := func(section json.RawMessage) error {
 		return d.Preflight(testCtx(t), jobOf(backup.KindCreate, section))
 	}
 	assert.Equal(t, provider.NotFound, provider.ClassOf(check(createSection(t, "b1", 9999, nil))), "unknown database")
-	creating := createSection(t, "b1", 0, func(s *backup.SpannerCreate) { s.Backup.Database = sim.CreatingDatabase })
+	creating := createSection(t, "b1", 0, func(s *backup.SpannerCreate) { s.Backup.Database = spannersim.CreatingDatabase })
 	assert.Equal(t, provider.Busy, provider.ClassOf(check(creating)), "a database still being created")
 	otherProject := createSection(t, "b1", 0, func(s *backup.SpannerCreate) {
 		s.Parent = "projects/someone-else/instances/i"
@@ -458,11 +458,11 @@ func TestPreflightCreateChecksDatabase(t *testing.T) {
 
 func TestPreflightCopyChecksSource(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	check := func(section json.RawMessage) error {
 		return d.Preflight(testCtx(t), jobOf(backup.KindCopy, section))
 	}
-	assert.Equal(t, provider.NotFound, provider.ClassOf(check(copySection(t, "c1", sim.Instance+"/backups/nope", nil))))
+	assert.Equal(t, provider.NotFound, provider.ClassOf(check(copySection(t, "c1", spannersim.Instance+"/backups/nope", nil))))
 
 	src := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "src", 13, nil)))
 	still := jobOf(backup.KindCopy, copySection(t, "c1", src.BackupName, nil))
@@ -470,7 +470,7 @@ func TestPreflightCopyChecksSource(t *testing.T) {
 	assert.Equal(t, provider.Busy, provider.ClassOf(err), "a source still CREATING is busy, not failed: %v", err)
 	_, err = d.Start(testCtx(t), still)
 	assert.Equal(t, provider.Busy, provider.ClassOf(err), "the provider's FAILED_PRECONDITION is busy too: %v", err)
-	assert.NotContains(t, srv.Inventory(), sim.CopyInstance+"/backups/c1")
+	assert.NotContains(t, srv.Inventory(), spannersim.CopyInstance+"/backups/c1")
 
 	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, src).Phase)
 	b, err := d.Describe(testCtx(t), src)
@@ -550,7 +550,7 @@ func TestExpireTimeBoundsHoldForTheValueSent(t *testing.T) {
 
 	// Start: the value sent decides, to the microsecond.
 	srv := startSim(t)
-	sd := newDriver(t, srv, sim.AccessToken)
+	sd := newDriver(t, srv, spannersim.AccessToken)
 	owner := ownerNow()
 	for spanner.MarkerMicros(owner) == 0 || spanner.MarkerMicros(owner) == 999_999 {
 		owner.RunID += "x" // a marker inside the second, so both sides of it exist
@@ -578,7 +578,7 @@ func TestExpireTimeBoundsHoldForTheValueSent(t *testing.T) {
 // operation ends CANCELLED); only the source of a running copy is Busy.
 func TestDeletePendingBackup(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "pending-delete", 14, nil)))
 	require.NoError(t, d.Delete(testCtx(t), op))
 	assert.NotContains(t, srv.Inventory(), op.BackupName)
@@ -601,7 +601,7 @@ func TestDeletePendingBackup(t *testing.T) {
 
 func TestCancelOutcomes(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "cancelled", 15, nil)))
 	srv.Advance(simDuration / 2)
 	ok, err := d.Cancel(testCtx(t), op)
@@ -628,7 +628,7 @@ func TestCancelOutcomes(t *testing.T) {
 	assert.Contains(t, srv.Inventory(), done.BackupName)
 
 	unknown := op
-	unknown.ID = sim.Instance + "/backups/none/operations/_auto_op_0"
+	unknown.ID = spannersim.Instance + "/backups/none/operations/_auto_op_0"
 	ok, err = d.Cancel(testCtx(t), unknown)
 	require.NoError(t, err)
 	assert.False(t, ok)
@@ -644,7 +644,7 @@ func TestCancelOutcomes(t *testing.T) {
 // as for an operation our own create returned.
 func TestCancelOfAnAdoptedOperationDeletes(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	j := jobOf(backup.KindCreate, createSection(t, "adopted", 17, nil))
 	srv.LoseNextCreate()
 	_, err := d.Start(testCtx(t), j)
@@ -675,7 +675,7 @@ func TestCancelOfAnAdoptedOperationDeletes(t *testing.T) {
 // made afterwards is ours and Find returns our own operation, not theirs.
 func TestFindAfterAnEarlierForeignBackupUnderTheName(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	job := jobOf(backup.KindCreate, createSection(t, "reused", 33, nil))
 	target, err := d.Validate(job.Kind, job.Section, time.Now())
 	require.NoError(t, err)
@@ -692,7 +692,7 @@ func TestFindAfterAnEarlierForeignBackupUnderTheName(t *testing.T) {
 
 func TestPollWithoutOperationFallsBackToTheBackup(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "fallback", 17, nil)))
 	bare := op
 	bare.ID = op.BackupName // as Find returns when the operation is no longer listed
@@ -719,7 +719,7 @@ func TestPollWithoutOperationFallsBackToTheBackup(t *testing.T) {
 
 func TestEveryCodeThroughTheSDK(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "codes", 18, nil)))
 	want := map[codes.Code]provider.Class{
 		codes.Canceled: provider.Unavailable, codes.Unknown: provider.Internal, codes.InvalidArgument: provider.InvalidArgument,
@@ -756,7 +756,7 @@ func TestEveryCodeThroughTheSDK(t *testing.T) {
 // fail, and checks that exactly one backup of each results.
 func TestSurvivesRandomFaults(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	srv.SetFaultRate(0.2, 7)
 	retry := func(what string, fn func() error) {
 		t.Helper()
@@ -796,7 +796,7 @@ func TestSurvivesRandomFaults(t *testing.T) {
 	}
 	src := run(jobOf(backup.KindCreate, createSection(t, "chaos", 19, nil)))
 	run(jobOf(backup.KindCopy, copySection(t, "chaos-copy", src.BackupName, nil)))
-	assert.Equal(t, []string{sim.CopyInstance + "/backups/chaos-copy", sim.Instance + "/backups/chaos"}, srv.Inventory())
+	assert.Equal(t, []string{spannersim.CopyInstance + "/backups/chaos-copy", spannersim.Instance + "/backups/chaos"}, srv.Inventory())
 	assert.Positive(t, srv.Faults())
 }
 
@@ -825,7 +825,7 @@ func TestNewReportsConfigErrorsByVariable(t *testing.T) {
 func TestConfigFromEnvironmentWithTokenFile(t *testing.T) {
 	srv := startSim(t)
 	tokenFile := filepath.Join(t.TempDir(), "token")
-	require.NoError(t, os.WriteFile(tokenFile, []byte(sim.AccessToken+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(tokenFile, []byte(spannersim.AccessToken+"\n"), 0o600))
 	t.Setenv("BACKUPFLOW_SPANNER_ENDPOINT", srv.Endpoint())
 	t.Setenv("BACKUPFLOW_SPANNER_INSECURE", "true")
 	t.Setenv("BACKUPFLOW_SPANNER_ACCESS_TOKEN_FILE", tokenFile)
@@ -835,12 +835,12 @@ func TestConfigFromEnvironmentWithTokenFile(t *testing.T) {
 	d, err := spanner.New(cfg)
 	require.NoError(t, err)
 	defer d.Close()
-	require.NoError(t, d.Preflight(testCtx(t), jobOf(backup.KindCreate, sim.CreateSection(1))), "the token from the file is accepted")
+	require.NoError(t, d.Preflight(testCtx(t), jobOf(backup.KindCreate, spannersim.CreateSection(1))), "the token from the file is accepted")
 
 	bad, err := spanner.New(spanner.Config{Endpoint: srv.Endpoint(), Insecure: true})
 	require.NoError(t, err)
 	defer bad.Close()
-	err = bad.Preflight(testCtx(t), jobOf(backup.KindCreate, sim.CreateSection(1)))
+	err = bad.Preflight(testCtx(t), jobOf(backup.KindCreate, spannersim.CreateSection(1)))
 	assert.Equal(t, provider.Permission, provider.ClassOf(err), "no token: %v", err)
 	var pe *provider.Error
 	require.True(t, errors.As(err, &pe))
@@ -852,7 +852,7 @@ func TestConfigFromEnvironmentWithTokenFile(t *testing.T) {
 // (a copy is recognised by the database and versionTime it inherits).
 func TestFindWhenTheOperationIsNoLongerListed(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	create := jobOf(backup.KindCreate, createSection(t, "old-source", 21, nil))
 	src := mustStart(t, d, create)
 	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, src).Phase)
@@ -885,7 +885,7 @@ func TestFindWhenTheOperationIsNoLongerListed(t *testing.T) {
 // pending backup, Cancel asks for the operation's cancellation instead.
 func TestCancelFallsBackToCancelOperation(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "fallback-cancel", 23, nil)))
 	srv.FailNextCall("DeleteBackup", codes.FailedPrecondition)
 	ok, err := d.Cancel(testCtx(t), op)
@@ -910,13 +910,13 @@ func TestCancelFallsBackToCancelOperation(t *testing.T) {
 // a backup under the same name is somebody else's, and Cancel leaves it.
 func TestCancelNeverDeletesABackupThatIsNotOurs(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	section := createSection(t, "reused-name", 25, nil)
 	ours := mustStart(t, d, jobOf(backup.KindCreate, section))
 	ok, err := d.Cancel(testCtx(t), ours)
 	require.NoError(t, err)
 	require.True(t, ok)
-	theirs := mustStart(t, newDriver(t, srv, sim.AccessToken), jobOf(backup.KindCreate, section))
+	theirs := mustStart(t, newDriver(t, srv, spannersim.AccessToken), jobOf(backup.KindCreate, section))
 	require.NotEqual(t, ours.ID, theirs.ID)
 
 	ok, err = d.Cancel(testCtx(t), ours)
@@ -931,7 +931,7 @@ func TestCancelNeverDeletesABackupThatIsNotOurs(t *testing.T) {
 // database) fails naming expireTime before any create call is made.
 func TestStartRechecksExpireTime(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	t0 := time.Now()
 	owner := ownerNow()
 	expiring := func(id string, after time.Duration) provider.Job {
@@ -974,7 +974,7 @@ func TestStartRechecksExpireTime(t *testing.T) {
 // only its message says so; a FAILED_PRECONDITION saying neither is not.
 func TestPendingCreationIsBusyByDetailsOrPhrase(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	job := jobOf(backup.KindCreate, createSection(t, "pending-kinds", 28, nil))
 	for name, inject := range map[string]func(){
 		"detail only": func() { srv.FailNextPendingCreation(true) },
@@ -1006,7 +1006,7 @@ func TestPendingCreationIsBusyByDetailsOrPhrase(t *testing.T) {
 // the driver sees it gone.
 func TestExpiredBackupIsGone(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "expiring", 30, func(s *backup.SpannerCreate) {
 		s.Backup.ExpireTime = srv.Now().Add(7 * time.Hour).Format(time.RFC3339Nano)
 	})))
@@ -1026,7 +1026,7 @@ func TestExpiredBackupIsGone(t *testing.T) {
 // CANCELLED is a failed backup; the code and message are kept.
 func TestFailedBackupIsFailed(t *testing.T) {
 	srv := startSim(t)
-	d := newDriver(t, srv, sim.AccessToken)
+	d := newDriver(t, srv, spannersim.AccessToken)
 	op := mustStart(t, d, jobOf(backup.KindCreate, createSection(t, "doomed", 31, nil)))
 	require.True(t, srv.FailBackup(op.BackupName, codes.Internal, "the backup could not be completed"))
 	st, err := d.Poll(testCtx(t), op)

@@ -11,13 +11,13 @@ import (
 
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/taurusdb"
-	sim "github.com/backupflow/backupflow/simulator/taurusdb"
+	"github.com/backupflow/backupflow/simulator/taurusdbsim"
 )
 
 // TestEndpointFollowsTheSharedRule: the endpoint is checked by
 // provider.CheckEndpoint, with this driver's variables named.
 func TestEndpointFollowsTheSharedRule(t *testing.T) {
-	good := taurusdb.Config{ProjectID: sim.ProjectID, AccessKey: "a", SecretKey: "s"}
+	good := taurusdb.Config{ProjectID: taurusdbsim.ProjectID, AccessKey: "a", SecretKey: "s"}
 	cases := map[string]struct {
 		endpoint, region string
 		insecure         bool
@@ -71,8 +71,8 @@ func TestRedirectNotFollowed(t *testing.T) {
 				http.Redirect(w, r, target.URL+r.URL.RequestURI(), status)
 			}))
 			t.Cleanup(redirect.Close)
-			d, err := taurusdb.New(taurusdb.Config{Endpoint: redirect.URL, Insecure: true, ProjectID: sim.ProjectID,
-				AccessKey: sim.AccessKey, SecretKey: provider.Secret(sim.SecretKey)})
+			d, err := taurusdb.New(taurusdb.Config{Endpoint: redirect.URL, Insecure: true, ProjectID: taurusdbsim.ProjectID,
+				AccessKey: taurusdbsim.AccessKey, SecretKey: provider.Secret(taurusdbsim.SecretKey)})
 			require.NoError(t, err)
 			_, err = d.Find(ctx(t), job(section(nil)))
 			e := pe(t, err)
@@ -80,7 +80,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 			assert.Equal(t, status, e.HTTPStatus)
 			assert.Contains(t, e.Error(), "BACKUPFLOW_TAURUSDB_ENDPOINT")
 			assert.Contains(t, e.Error(), target.URL)
-			for _, leak := range []string{sim.SecretKey, "SDK-HMAC-SHA256", "Signature", "X-Sdk-Date"} {
+			for _, leak := range []string{taurusdbsim.SecretKey, "SDK-HMAC-SHA256", "Signature", "X-Sdk-Date"} {
 				assert.NotContains(t, e.Error(), leak)
 			}
 			assert.Zero(t, reached.Load(), "the signed request never reached the redirect target")

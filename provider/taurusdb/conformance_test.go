@@ -12,19 +12,19 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
 	"github.com/backupflow/backupflow/provider/taurusdb"
-	"github.com/backupflow/backupflow/simulator/huaweicloud/huaweitest"
-	sim "github.com/backupflow/backupflow/simulator/taurusdb"
+	"github.com/backupflow/backupflow/simulator/huaweicloudsim/huaweiclient"
+	"github.com/backupflow/backupflow/simulator/taurusdbsim"
 )
 
-var startSim = huaweitest.Starter(sim.Start)
+var startSim = huaweiclient.Starter(taurusdbsim.Start)
 
-func newDriver(t *testing.T, s *sim.Server, secret string) *taurusdb.Driver {
+func newDriver(t *testing.T, s *taurusdbsim.Server, secret string) *taurusdb.Driver {
 	t.Helper()
 	d, err := taurusdb.New(taurusdb.Config{
 		Endpoint:    s.Endpoint(),
 		Insecure:    true,
-		ProjectID:   sim.ProjectID,
-		AccessKey:   sim.AccessKey,
+		ProjectID:   taurusdbsim.ProjectID,
+		AccessKey:   taurusdbsim.AccessKey,
 		SecretKey:   provider.Secret(secret),
 		CallTimeout: 10 * time.Second,
 	})
@@ -35,8 +35,8 @@ func newDriver(t *testing.T, s *sim.Server, secret string) *taurusdb.Driver {
 // section returns a valid create section with some fields replaced (a nil
 // value removes the field).
 func section(changes map[string]any) json.RawMessage {
-	return huaweitest.Section(map[string]any{
-		"instance_id": sim.InstanceID(0),
+	return huaweiclient.Section(map[string]any{
+		"instance_id": taurusdbsim.InstanceID(0),
 		"name":        "nightly-backup_01",
 		"description": "Manual backup",
 		"X-Language":  "en-us",
@@ -68,8 +68,8 @@ func invalidCases() []providertest.InvalidCase {
 	}
 	cases := []providertest.InvalidCase{
 		c("instance_id missing", map[string]any{"instance_id": nil}, "taurusdb.instance_id"),
-		c("instance_id 35 chars", map[string]any{"instance_id": sim.InstanceID(0)[1:]}, "taurusdb.instance_id"),
-		c("instance_id 37 chars", map[string]any{"instance_id": "a" + sim.InstanceID(0)}, "taurusdb.instance_id"),
+		c("instance_id 35 chars", map[string]any{"instance_id": taurusdbsim.InstanceID(0)[1:]}, "taurusdb.instance_id"),
+		c("instance_id 37 chars", map[string]any{"instance_id": "a" + taurusdbsim.InstanceID(0)}, "taurusdb.instance_id"),
 		c("instance_id non-alphanumeric", map[string]any{"instance_id": "07033b12-fd94a8a96896f8bcfee6ddain07"}, "taurusdb.instance_id"),
 		c("instance_id wrong suffix", map[string]any{"instance_id": "07033b125fd94a8a96896f8bcfee6ddain01"}, "taurusdb.instance_id"),
 		c("name missing", map[string]any{"name": nil}, "taurusdb.name"),
@@ -85,8 +85,8 @@ func invalidCases() []providertest.InvalidCase {
 		c("description with carriage return", map[string]any{"description": "line\rbreak"}, "taurusdb.description"),
 		c("X-Language other value", map[string]any{"X-Language": "de-de"}, "taurusdb.X-Language"),
 		c("X-Language wrong case", map[string]any{"X-Language": "EN-US"}, "taurusdb.X-Language"),
-		{Name: "unknown field", Kind: backup.KindCreate, Section: json.RawMessage(`{"instance_id":"` + sim.InstanceID(0) + `","name":"nightly","nmae":"x"}`), Field: "taurusdb"},
-		{Name: "name not a string", Kind: backup.KindCreate, Section: json.RawMessage(`{"instance_id":"` + sim.InstanceID(0) + `","name":5}`), Field: "taurusdb"},
+		{Name: "unknown field", Kind: backup.KindCreate, Section: json.RawMessage(`{"instance_id":"` + taurusdbsim.InstanceID(0) + `","name":"nightly","nmae":"x"}`), Field: "taurusdb"},
+		{Name: "name not a string", Kind: backup.KindCreate, Section: json.RawMessage(`{"instance_id":"` + taurusdbsim.InstanceID(0) + `","name":5}`), Field: "taurusdb"},
 	}
 	for _, ch := range `!<"='>&` {
 		cases = append(cases, c("description with "+string(ch), map[string]any{"description": "a " + string(ch) + " b"}, "taurusdb.description"))
@@ -95,12 +95,12 @@ func invalidCases() []providertest.InvalidCase {
 }
 
 func TestConformance(t *testing.T) {
-	s := startSim(t, sim.Options{})
+	s := startSim(t, taurusdbsim.Options{})
 	providertest.Run(t, providertest.Harness{
-		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, s, sim.SecretKey) },
+		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, s, taurusdbsim.SecretKey) },
 		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, s, "not-the-secret-key") },
 		Backend:                     s,
-		Create:                      sim.CreateSection,
+		Create:                      taurusdbsim.CreateSection,
 		Duration:                    s.Options().Duration,
 		Invalid:                     invalidCases(),
 	})

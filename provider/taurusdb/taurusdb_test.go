@@ -19,24 +19,24 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/taurusdb"
 	"github.com/backupflow/backupflow/provider/taurusdb/doctables"
-	"github.com/backupflow/backupflow/simulator/huaweicloud/huaweitest"
-	sim "github.com/backupflow/backupflow/simulator/taurusdb"
+	"github.com/backupflow/backupflow/simulator/huaweicloudsim/huaweiclient"
+	"github.com/backupflow/backupflow/simulator/taurusdbsim"
 )
 
 var (
-	ctx = huaweitest.Ctx
-	pe  = huaweitest.ProviderError
-	job = huaweitest.CreateJob
+	ctx = huaweiclient.Ctx
+	pe  = huaweiclient.ProviderError
+	job = huaweiclient.CreateJob
 )
 
-func poll(t *testing.T, s *sim.Server, d provider.Driver, op provider.Operation) provider.Status {
+func poll(t *testing.T, s *taurusdbsim.Server, d provider.Driver, op provider.Operation) provider.Status {
 	t.Helper()
-	return huaweitest.PollToEnd(t, s, d, op, s.Options().Duration/2)
+	return huaweiclient.PollToEnd(t, s, d, op, s.Options().Duration/2)
 }
 
 func TestValidateAcceptsDocumentedBoundaries(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	for name, changes := range map[string]map[string]any{
 		"name 4 chars":              {"name": "abcd"},
 		"name 64 chars":             {"name": "a" + strings.Repeat("B", 63)},
@@ -47,7 +47,7 @@ func TestValidateAcceptsDocumentedBoundaries(t *testing.T) {
 		"no description":            {"description": nil},
 		"X-Language zh-cn":          {"X-Language": "zh-cn"},
 		"no X-Language":             {"X-Language": nil},
-		"instance_id uppercase hex": {"instance_id": strings.ToUpper(sim.InstanceID(0)[:32]) + "in07"},
+		"instance_id uppercase hex": {"instance_id": strings.ToUpper(taurusdbsim.InstanceID(0)[:32]) + "in07"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			target, err := d.Validate(backup.KindCreate, section(changes), time.Now())
@@ -59,7 +59,7 @@ func TestValidateAcceptsDocumentedBoundaries(t *testing.T) {
 }
 
 func TestCopyIsUnsupported(t *testing.T) {
-	d := newDriver(t, startSim(t, sim.Options{}), sim.SecretKey)
+	d := newDriver(t, startSim(t, taurusdbsim.Options{}), taurusdbsim.SecretKey)
 	assert.False(t, d.SupportsCopy())
 	_, err := d.Validate(backup.KindCopy, section(nil), time.Now())
 	e := pe(t, err)
@@ -68,9 +68,9 @@ func TestCopyIsUnsupported(t *testing.T) {
 }
 
 func TestBusyInstanceIsRetriedAsBusy(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
-	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.BusyInstance})))
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
+	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": taurusdbsim.BusyInstance})))
 	e := pe(t, err)
 	assert.Equal(t, provider.Busy, e.Class)
 	assert.True(t, e.Class.Retryable())
@@ -80,15 +80,15 @@ func TestBusyInstanceIsRetriedAsBusy(t *testing.T) {
 	assert.Empty(t, s.Inventory())
 
 	// Once the instance is free, the same job starts.
-	s.SetBusy(sim.BusyInstance, false)
-	op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.BusyInstance})))
+	s.SetBusy(taurusdbsim.BusyInstance, false)
+	op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": taurusdbsim.BusyInstance})))
 	require.NoError(t, err)
 	assert.Equal(t, []string{op.BackupID}, s.Inventory())
 }
 
 func TestBackupInProgressIsBusy(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	_, err := d.Start(ctx(t), job(section(map[string]any{"name": "first-one"})))
 	require.NoError(t, err)
 	_, err = d.Start(ctx(t), job(section(map[string]any{"name": "second-one"})))
@@ -99,9 +99,9 @@ func TestBackupInProgressIsBusy(t *testing.T) {
 }
 
 func TestFailedBackup(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
-	op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.FailingInstance})))
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
+	op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": taurusdbsim.FailingInstance})))
 	require.NoError(t, err)
 	st := poll(t, s, d, op)
 	assert.Equal(t, provider.PhaseFailed, st.Phase)
@@ -117,8 +117,8 @@ func TestFailedBackup(t *testing.T) {
 // that workflow's marker) after this one started, is never adopted: Find and
 // Start name it as unproven. Its maker still adopts it.
 func TestSameNameOfAnotherWorkflowIsNotOurs(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	raw := section(map[string]any{"name": "shared-name"})
 	theirs := job(raw)
 	op, err := d.Start(ctx(t), theirs)
@@ -146,11 +146,11 @@ func TestSameNameOfAnotherWorkflowIsNotOurs(t *testing.T) {
 }
 
 func TestManualBackupLimitIsQuota(t *testing.T) {
-	s := startSim(t, sim.Options{ManualBackupLimit: 1})
-	d := newDriver(t, s, sim.SecretKey)
-	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(1)})))
+	s := startSim(t, taurusdbsim.Options{ManualBackupLimit: 1})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
+	_, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": taurusdbsim.InstanceID(1)})))
 	require.NoError(t, err)
-	_, err = d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(2)})))
+	_, err = d.Start(ctx(t), job(section(map[string]any{"instance_id": taurusdbsim.InstanceID(2)})))
 	e := pe(t, err)
 	assert.Equal(t, provider.Quota, e.Class)
 	assert.Equal(t, "RDS.3003", e.Code)
@@ -159,8 +159,8 @@ func TestManualBackupLimitIsQuota(t *testing.T) {
 }
 
 func TestJobNotVisibleYetIsRunning(t *testing.T) {
-	s := startSim(t, sim.Options{JobVisibilityDelay: 30 * time.Second, Duration: 10 * time.Second})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{JobVisibilityDelay: 30 * time.Second, Duration: 10 * time.Second})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	op, err := d.Start(ctx(t), job(section(nil)))
 	require.NoError(t, err)
 	require.NotEqual(t, op.BackupID, op.ID, "the job ID")
@@ -179,11 +179,11 @@ func TestJobNotVisibleYetIsRunning(t *testing.T) {
 }
 
 func TestPollMissingJobAndBackup(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	recent, old := time.Now(), time.Now().Add(-time.Hour)
 	op := provider.Operation{ID: "8d1c7d4e-0000-4000-8000-000000000001", BackupID: "8d1c7d4e-0000-4000-8000-000000000002",
-		Resource: sim.InstanceID(0), Kind: backup.KindCreate, StartedAt: &recent}
+		Resource: taurusdbsim.InstanceID(0), Kind: backup.KindCreate, StartedAt: &recent}
 	st, err := d.Poll(ctx(t), op)
 	require.NoError(t, err)
 	assert.Equal(t, provider.PhaseRunning, st.Phase, "within the visibility grace")
@@ -195,8 +195,8 @@ func TestPollMissingJobAndBackup(t *testing.T) {
 }
 
 func TestDeleteWhileBuildingIsBusy(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	op, err := d.Start(ctx(t), job(section(nil)))
 	require.NoError(t, err)
 	cancelled, err := d.Cancel(ctx(t), op)
@@ -211,8 +211,8 @@ func TestDeleteWhileBuildingIsBusy(t *testing.T) {
 }
 
 func TestLostCreateAdoptsWithJobID(t *testing.T) {
-	s := startSim(t, sim.Options{Duration: time.Minute})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{Duration: time.Minute})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	j := job(section(map[string]any{"X-Language": "zh-cn"}))
 	s.LoseNextCreate()
 	_, err := d.Start(ctx(t), j)
@@ -234,8 +234,8 @@ func TestLostCreateAdoptsWithJobID(t *testing.T) {
 // TestAdoptedBackupGetsItsOwnJob: a backup adopted through its marker gets
 // its own job from the job list, not that of a later backup of the instance.
 func TestAdoptedBackupGetsItsOwnJob(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	j := job(section(nil))
 	s.LoseNextCreate()
 	_, err := d.Start(ctx(t), j)
@@ -243,7 +243,7 @@ func TestAdoptedBackupGetsItsOwnJob(t *testing.T) {
 	ours := s.Inventory()
 	require.Len(t, ours, 1)
 	s.Advance(s.Options().Duration + time.Second) // ours is built; a person makes another
-	theirs := s.AddForeign(provider.Target{Resource: sim.InstanceID(0), BackupName: "console-backup"})
+	theirs := s.AddForeign(provider.Target{Resource: taurusdbsim.InstanceID(0), BackupName: "console-backup"})
 	theirJob, ok := s.JobOf(theirs)
 	require.True(t, ok)
 
@@ -260,8 +260,8 @@ func TestAdoptedBackupGetsItsOwnJob(t *testing.T) {
 // TestDescriptionCarriesTheMarker: the backup's description is the request's
 // followed by the owner's marker, or the marker alone.
 func TestDescriptionCarriesTheMarker(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	for name, c := range map[string]struct {
 		description any
 		want        func(provider.Owner) string
@@ -270,7 +270,7 @@ func TestDescriptionCarriesTheMarker(t *testing.T) {
 		"without a description": {nil, func(o provider.Owner) string { return o.Marker() }},
 	} {
 		t.Run(name, func(t *testing.T) {
-			j := job(section(map[string]any{"instance_id": sim.InstanceID(9), "description": c.description}))
+			j := job(section(map[string]any{"instance_id": taurusdbsim.InstanceID(9), "description": c.description}))
 			op, err := d.Start(ctx(t), j)
 			require.NoError(t, err)
 			poll(t, s, d, op)
@@ -285,8 +285,8 @@ func TestDescriptionCarriesTheMarker(t *testing.T) {
 }
 
 func TestDescribeRecord(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	op, err := d.Start(ctx(t), job(section(nil)))
 	require.NoError(t, err)
 	poll(t, s, d, op)
@@ -300,7 +300,7 @@ func TestDescribeRecord(t *testing.T) {
 	assert.Positive(t, *b.SizeBytes)
 	var rec map[string]any
 	require.NoError(t, json.Unmarshal(b.Record, &rec))
-	assert.Equal(t, sim.InstanceID(0), rec["instance_id"])
+	assert.Equal(t, taurusdbsim.InstanceID(0), rec["instance_id"])
 	assert.Equal(t, "manual", rec["type"])
 
 	require.NoError(t, d.Delete(ctx(t), op))
@@ -309,8 +309,8 @@ func TestDescribeRecord(t *testing.T) {
 }
 
 func TestCallDeadline(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	s.SetLatency(2 * time.Second)
 	c, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -333,20 +333,20 @@ func TestConfig(t *testing.T) {
 	assert.Contains(t, err.Error(), "both set")
 	assert.NotContains(t, err.Error(), "\"s\"", "secrets never print")
 
-	_, err = taurusdb.New(taurusdb.Config{Region: "nowhere-1", ProjectID: sim.ProjectID, AccessKey: "a", SecretKey: "s"})
+	_, err = taurusdb.New(taurusdb.Config{Region: "nowhere-1", ProjectID: taurusdbsim.ProjectID, AccessKey: "a", SecretKey: "s"})
 	assert.ErrorContains(t, err, "BACKUPFLOW_TAURUSDB_REGION")
-	_, err = taurusdb.New(taurusdb.Config{Region: "cn-north-4", ProjectID: sim.ProjectID, AccessKey: "a", SecretKey: "s"})
+	_, err = taurusdb.New(taurusdb.Config{Region: "cn-north-4", ProjectID: taurusdbsim.ProjectID, AccessKey: "a", SecretKey: "s"})
 	assert.NoError(t, err, "the SDK's region table gives the endpoint")
 }
 
 func TestConfigFromEnvironment(t *testing.T) {
-	s := startSim(t, sim.Options{})
+	s := startSim(t, taurusdbsim.Options{})
 	file := filepath.Join(t.TempDir(), "sk")
-	require.NoError(t, os.WriteFile(file, []byte(sim.SecretKey+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(file, []byte(taurusdbsim.SecretKey+"\n"), 0o600))
 	t.Setenv("BACKUPFLOW_TAURUSDB_ENDPOINT", s.Endpoint())
 	t.Setenv("BACKUPFLOW_TAURUSDB_INSECURE", "true")
-	t.Setenv("BACKUPFLOW_TAURUSDB_PROJECT_ID", sim.ProjectID)
-	t.Setenv("BACKUPFLOW_TAURUSDB_ACCESS_KEY", sim.AccessKey)
+	t.Setenv("BACKUPFLOW_TAURUSDB_PROJECT_ID", taurusdbsim.ProjectID)
+	t.Setenv("BACKUPFLOW_TAURUSDB_ACCESS_KEY", taurusdbsim.AccessKey)
 	t.Setenv("BACKUPFLOW_TAURUSDB_SECRET_KEY_FILE", file)
 	cfg, err := env.ParseAs[taurusdb.Config]()
 	require.NoError(t, err)
@@ -363,8 +363,8 @@ func TestConfigFromEnvironment(t *testing.T) {
 // JobLookupGrace the backup list decides, so the backup completes although
 // the job is still refused.
 func TestUnknownJobAnswered400ThenFoundInListCompletes(t *testing.T) {
-	s := startSim(t, sim.Options{JobVisibilityDelay: time.Hour, UnknownJobStatus: 400, Duration: 10 * time.Second})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{JobVisibilityDelay: time.Hour, UnknownJobStatus: 400, Duration: 10 * time.Second})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	op, err := d.Start(ctx(t), job(section(nil)))
 	require.NoError(t, err)
 	require.NotEqual(t, op.BackupID, op.ID, "the job ID")
@@ -392,8 +392,8 @@ func TestJobRefusalAfterGrace(t *testing.T) {
 		{404, ""},
 	} {
 		t.Run(strconv.Itoa(c.unknownJobStatus), func(t *testing.T) {
-			s := startSim(t, sim.Options{JobVisibilityDelay: time.Hour, UnknownJobStatus: c.unknownJobStatus})
-			d := newDriver(t, s, sim.SecretKey)
+			s := startSim(t, taurusdbsim.Options{JobVisibilityDelay: time.Hour, UnknownJobStatus: c.unknownJobStatus})
+			d := newDriver(t, s, taurusdbsim.SecretKey)
 			op, err := d.Start(ctx(t), job(section(nil)))
 			require.NoError(t, err)
 			s.Advance(time.Minute) // the backup is COMPLETED in the list
@@ -417,24 +417,24 @@ func TestJobRefusalAfterGrace(t *testing.T) {
 
 // TestBackupSizeIsMB: the list gives size in MB; sizeBytes is 2^20 times it.
 func TestBackupSizeIsMB(t *testing.T) {
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	op, err := d.Start(ctx(t), job(section(nil)))
 	require.NoError(t, err)
 	poll(t, s, d, op)
 	b, err := d.Describe(ctx(t), op)
 	require.NoError(t, err)
 	require.NotNil(t, b.SizeBytes)
-	assert.Equal(t, int64(sim.BackupSizeMB*(1<<20)), *b.SizeBytes)
+	assert.Equal(t, int64(taurusdbsim.BackupSizeMB*(1<<20)), *b.SizeBytes)
 	var rec map[string]any
 	require.NoError(t, json.Unmarshal(b.Record, &rec))
-	assert.Equal(t, sim.BackupSizeMB, rec["size"], "the record keeps the provider's MB")
+	assert.Equal(t, taurusdbsim.BackupSizeMB, rec["size"], "the record keeps the provider's MB")
 }
 
 // TestAvailableBackupSucceeds: AVAILABLE is a finished, usable backup.
 func TestAvailableBackupSucceeds(t *testing.T) {
-	s := startSim(t, sim.Options{FinishedStatus: "AVAILABLE", JobVisibilityDelay: time.Hour, Duration: 10 * time.Second})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{FinishedStatus: "AVAILABLE", JobVisibilityDelay: time.Hour, Duration: 10 * time.Second})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	op, err := d.Start(ctx(t), job(section(nil)))
 	require.NoError(t, err)
 	s.Advance(11 * time.Second)
@@ -455,16 +455,16 @@ func TestJobEndings(t *testing.T) {
 		outcome string
 		want    provider.Phase
 	}{
-		{sim.JobCompleted, provider.PhaseSucceeded},
+		{taurusdbsim.JobCompleted, provider.PhaseSucceeded},
 		{"Failed", provider.PhaseFailed},
 		{"Canceled", provider.PhaseFailed},
 		{"Unauthorized", provider.PhaseFailed},
 	} {
 		t.Run(c.outcome, func(t *testing.T) {
-			s := startSim(t, sim.Options{JobPendingFor: time.Second})
-			d := newDriver(t, s, sim.SecretKey)
-			require.NoError(t, s.SetJobOutcome(sim.InstanceID(5), c.outcome))
-			op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": sim.InstanceID(5)})))
+			s := startSim(t, taurusdbsim.Options{JobPendingFor: time.Second})
+			d := newDriver(t, s, taurusdbsim.SecretKey)
+			require.NoError(t, s.SetJobOutcome(taurusdbsim.InstanceID(5), c.outcome))
+			op, err := d.Start(ctx(t), job(section(map[string]any{"instance_id": taurusdbsim.InstanceID(5)})))
 			require.NoError(t, err)
 			st, err := d.Poll(ctx(t), op)
 			require.NoError(t, err)
@@ -481,18 +481,18 @@ func TestJobEndings(t *testing.T) {
 // TestBusyCodesAreRetried: each code an instance busy with another operation
 // answers a create with is Busy, and the create succeeds once it is free.
 func TestBusyCodesAreRetried(t *testing.T) {
-	for _, code := range sim.BusyCodes {
+	for _, code := range taurusdbsim.BusyCodes {
 		t.Run(code, func(t *testing.T) {
-			s := startSim(t, sim.Options{})
-			d := newDriver(t, s, sim.SecretKey)
-			require.NoError(t, s.SetBusyWith(sim.InstanceID(7), code))
-			j := job(section(map[string]any{"instance_id": sim.InstanceID(7)}))
+			s := startSim(t, taurusdbsim.Options{})
+			d := newDriver(t, s, taurusdbsim.SecretKey)
+			require.NoError(t, s.SetBusyWith(taurusdbsim.InstanceID(7), code))
+			j := job(section(map[string]any{"instance_id": taurusdbsim.InstanceID(7)}))
 			_, err := d.Start(ctx(t), j)
 			e := pe(t, err)
 			assert.Equal(t, provider.Busy, e.Class)
 			assert.Equal(t, code, e.Code)
 			assert.Equal(t, 409, e.HTTPStatus)
-			s.SetBusy(sim.InstanceID(7), false)
+			s.SetBusy(taurusdbsim.InstanceID(7), false)
 			_, err = d.Start(ctx(t), j)
 			require.NoError(t, err)
 		})
@@ -508,8 +508,8 @@ func TestDocumentedCodesMapToDocumentedClass(t *testing.T) {
 	doc, err := doctables.Read(doctable.Page("taurusdb"))
 	require.NoError(t, err)
 	require.NotEmpty(t, doc.Codes)
-	s := startSim(t, sim.Options{})
-	d := newDriver(t, s, sim.SecretKey)
+	s := startSim(t, taurusdbsim.Options{})
+	d := newDriver(t, s, taurusdbsim.SecretKey)
 	for _, c := range doc.Codes {
 		t.Run(c.Code, func(t *testing.T) {
 			s.AnswerNext(c.HTTPStatus, c.Code, "documented answer")

@@ -1,4 +1,4 @@
-package alirds_test
+package alirdssim_test
 
 import (
 	"net/http"
@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/backupflow/backupflow/internal/doctable"
-	sim "github.com/backupflow/backupflow/simulator/alirds"
+	"github.com/backupflow/backupflow/simulator/alirdssim"
 )
 
 var providerDoc = doctable.Page("alirds")
@@ -22,13 +22,13 @@ func TestDocCodesAreProduced(t *testing.T) {
 	rows, err := doctable.Read(providerDoc, "Error codes", 0)
 	require.NoError(t, err)
 	s := start(t)
-	attr := action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1))
+	attr := action("DescribeDBInstanceAttribute", "DBInstanceId", alirdssim.MySQLInstanceID(1))
 	for _, row := range rows {
 		code := row["Code"]
 		t.Run(code, func(t *testing.T) {
 			status, err := strconv.Atoi(row["HTTP"])
 			require.NoError(t, err, "HTTP column of %s", code)
-			require.Contains(t, sim.ErrorCodes(), code, "the simulator cannot produce %s", code)
+			require.Contains(t, alirdssim.ErrorCodes(), code, "the simulator cannot produce %s", code)
 			require.NoError(t, s.FailNextCode(code))
 			requireError(t, do(t, s, request{params: attr}), status, code)
 		})
@@ -53,18 +53,18 @@ func TestDocStatesAreProduced(t *testing.T) {
 			j := tasks(t, s, id, "BackupJobId", a.str("BackupJobId"))[0]
 			seen["BackupStatus"][j["BackupStatus"].(string)] = true
 			seen["BackupProgressStatus"][j["BackupProgressStatus"].(string)] = true
-			if st := j["BackupStatus"]; st == sim.StatusFinished || st == sim.StatusFailed {
+			if st := j["BackupStatus"]; st == alirdssim.StatusFinished || st == alirdssim.StatusFailed {
 				return
 			}
 			s.Advance(duration / 40)
 		}
 		t.Fatalf("task on %s did not end", id)
 	}
-	watch(sim.MySQLInstanceID(10))
-	require.NoError(t, s.FailNextBackup(sim.MySQLInstanceID(11), "disk full"))
-	watch(sim.MySQLInstanceID(11))
+	watch(alirdssim.MySQLInstanceID(10))
+	require.NoError(t, s.FailNextBackup(alirdssim.MySQLInstanceID(11), "disk full"))
+	watch(alirdssim.MySQLInstanceID(11))
 
-	id := sim.MySQLInstanceID(12)
+	id := alirdssim.MySQLInstanceID(12)
 	attribute := func() map[string]any {
 		a := do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", id)})
 		requireOK(t, a)
@@ -94,7 +94,7 @@ func TestDocStatesAreProduced(t *testing.T) {
 // BackupProgressStatus a field of its own and Process a percentage.
 func TestTaskStateOrder(t *testing.T) {
 	s := start(t)
-	id := sim.MySQLInstanceID(13)
+	id := alirdssim.MySQLInstanceID(13)
 	require.NoError(t, s.FailNextBackup(id, "upload check failed"))
 	a := createBackup(t, s, id)
 	requireOK(t, a)
@@ -110,8 +110,8 @@ func TestTaskStateOrder(t *testing.T) {
 		if len(states) == 0 || states[len(states)-1] != st {
 			states = append(states, st)
 		}
-		if st == sim.StatusFailed {
-			assert.Equal(t, sim.StatusChecking, j["BackupProgressStatus"], "a failed task's progress stays at its last step")
+		if st == alirdssim.StatusFailed {
+			assert.Equal(t, alirdssim.StatusChecking, j["BackupProgressStatus"], "a failed task's progress stays at its last step")
 			assert.Nil(t, j["BackupId"], "a failed task made no backup set")
 			break
 		}
@@ -125,7 +125,7 @@ func TestTaskStateOrder(t *testing.T) {
 // (by BackupJobId too) while its set shows in DescribeBackups only later.
 func TestHideNextEnd(t *testing.T) {
 	s := start(t)
-	id := sim.MySQLInstanceID(14)
+	id := alirdssim.MySQLInstanceID(14)
 	require.NoError(t, s.HideNextEnd(id, time.Hour, 30*time.Second))
 	a := createBackup(t, s, id)
 	requireOK(t, a)
@@ -157,7 +157,7 @@ func TestHideNextEnd(t *testing.T) {
 func TestDateHeaderIsTheSimulatorClock(t *testing.T) {
 	s := start(t)
 	s.Advance(3 * time.Hour)
-	a := do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1))})
+	a := do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", alirdssim.MySQLInstanceID(1))})
 	requireOK(t, a)
 	date, err := http.ParseTime(a.header.Get("Date"))
 	require.NoError(t, err)
@@ -166,8 +166,8 @@ func TestDateHeaderIsTheSimulatorClock(t *testing.T) {
 
 func TestSettersRefuseUnmodelledValues(t *testing.T) {
 	s := start(t)
-	assert.Error(t, s.SetInstanceStatus(sim.MySQLInstanceID(1), "Sleeping"))
-	assert.Error(t, s.SetLockMode(sim.MySQLInstanceID(1), "LockByMood", ""))
-	assert.ErrorIs(t, s.SetInstanceStatus("rm-nope", "Running"), sim.ErrUnknownInstance)
-	assert.ErrorIs(t, s.HideNextEnd("rm-nope", time.Second, time.Second), sim.ErrUnknownInstance)
+	assert.Error(t, s.SetInstanceStatus(alirdssim.MySQLInstanceID(1), "Sleeping"))
+	assert.Error(t, s.SetLockMode(alirdssim.MySQLInstanceID(1), "LockByMood", ""))
+	assert.ErrorIs(t, s.SetInstanceStatus("rm-nope", "Running"), alirdssim.ErrUnknownInstance)
+	assert.ErrorIs(t, s.HideNextEnd("rm-nope", time.Second, time.Second), alirdssim.ErrUnknownInstance)
 }

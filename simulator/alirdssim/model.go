@@ -1,4 +1,4 @@
-package alirds
+package alirdssim
 
 import (
 	"fmt"

@@ -22,7 +22,7 @@
 // Every error code it answers with is in one catalog (codes.go); the
 // provider facts behind the model, with their sources, are in
 // docs/providers/alirds.md.
-package alirds
+package alirdssim
 
 import (
 	"bytes"

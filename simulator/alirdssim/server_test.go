@@ -1,4 +1,4 @@
-package alirds_test
+package alirdssim_test
 
 import (
 	"encoding/json"
@@ -21,14 +21,14 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
-	sim "github.com/backupflow/backupflow/simulator/alirds"
+	"github.com/backupflow/backupflow/simulator/alirdssim"
 )
 
 const duration = 10 * time.Second
 
-func start(t *testing.T) *sim.Server {
+func start(t *testing.T) *alirdssim.Server {
 	t.Helper()
-	s, err := sim.Start(sim.Options{Duration: duration, Resources: 20})
+	s, err := alirdssim.Start(alirdssim.Options{Duration: duration, Resources: 20})
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return s
@@ -60,16 +60,16 @@ type answer struct {
 
 func (a answer) str(key string) string { s, _ := a.body[key].(string); return s }
 
-func do(t *testing.T, s *sim.Server, r request) answer {
+func do(t *testing.T, s *alirdssim.Server, r request) answer {
 	t.Helper()
 	if r.method == "" {
 		r.method = http.MethodPost
 	}
 	if r.secret == "" {
-		r.secret = sim.AccessKeySecret
+		r.secret = alirdssim.AccessKeySecret
 	}
 	if r.keyID == "" {
-		r.keyID = sim.AccessKeyID
+		r.keyID = alirdssim.AccessKeyID
 	}
 	if r.when.IsZero() {
 		r.when = time.Now()
@@ -79,8 +79,8 @@ func do(t *testing.T, s *sim.Server, r request) answer {
 	}
 	q := url.Values{}
 	for k, v := range map[string]string{
-		"Format": "JSON", "Version": sim.APIVersion, "AccessKeyId": r.keyID, "SignatureMethod": "HMAC-SHA1",
-		"SignatureVersion": "1.0", "SignatureNonce": r.nonce, "Timestamp": r.when.UTC().Format("2006-01-02T15:04:05Z"), "RegionId": sim.Region,
+		"Format": "JSON", "Version": alirdssim.APIVersion, "AccessKeyId": r.keyID, "SignatureMethod": "HMAC-SHA1",
+		"SignatureVersion": "1.0", "SignatureNonce": r.nonce, "Timestamp": r.when.UTC().Format("2006-01-02T15:04:05Z"), "RegionId": alirdssim.Region,
 	} {
 		q.Set(k, v)
 	}
@@ -94,7 +94,7 @@ func do(t *testing.T, s *sim.Server, r request) answer {
 	for k, v := range r.form {
 		signed[k] = v
 	}
-	q.Set("Signature", sim.Sign(sim.StringToSign(r.method, signed), r.secret))
+	q.Set("Signature", alirdssim.Sign(alirdssim.StringToSign(r.method, signed), r.secret))
 	if r.tamper != nil {
 		r.tamper(q)
 	}
@@ -158,14 +158,14 @@ func requireOK(t *testing.T, a answer) {
 // SDK's signer with characters that need encoding.
 func TestStringToSignMatchesSDK(t *testing.T) {
 	assert.Equal(t, "GET&%2F&key%3Dvalue%26q%3Dhttp%253A%252F%252Fdomain%252F%253Fq%253Dvalue%2526q2%253Dvalue2",
-		sim.StringToSign("GET", url.Values{"key": {"value"}, "q": {"http://domain/?q=value&q2=value2"}}))
+		alirdssim.StringToSign("GET", url.Values{"key": {"value"}, "q": {"http://domain/?q=value&q2=value2"}}))
 
 	req := rds.CreateDescribeBackupsRequest()
 	req.DBInstanceId = "rm-a b*c~d"
 	req.StartTime = "2024-01-02T03:04Z"
 	req.BackupId = "1,2+3/4"
 	require.NoError(t, requests.InitParams(req))
-	require.NoError(t, auth.Sign(req, nil, sim.Region, credentials.NewStaticAKCredentialsProvider(sim.AccessKeyID, sim.AccessKeySecret)))
+	require.NoError(t, auth.Sign(req, nil, alirdssim.Region, credentials.NewStaticAKCredentialsProvider(alirdssim.AccessKeyID, alirdssim.AccessKeySecret)))
 	params := url.Values{}
 	for k, v := range req.GetQueryParams() {
 		if k != "Signature" {
@@ -173,24 +173,24 @@ func TestStringToSignMatchesSDK(t *testing.T) {
 		}
 	}
 	assert.Empty(t, req.GetFormParams(), "the SDK sends every RPC parameter in the query")
-	assert.Equal(t, req.GetStringToSign(), sim.StringToSign("POST", params))
-	assert.Equal(t, req.GetQueryParams()["Signature"], sim.Sign(req.GetStringToSign(), sim.AccessKeySecret))
+	assert.Equal(t, req.GetStringToSign(), alirdssim.StringToSign("POST", params))
+	assert.Equal(t, req.GetQueryParams()["Signature"], alirdssim.Sign(req.GetStringToSign(), alirdssim.AccessKeySecret))
 }
 
 func TestSignatureChecks(t *testing.T) {
 	s := start(t)
-	attr := action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1))
+	attr := action("DescribeDBInstanceAttribute", "DBInstanceId", alirdssim.MySQLInstanceID(1))
 
 	requireOK(t, do(t, s, request{params: attr}))
 	requireOK(t, do(t, s, request{method: http.MethodGet, params: attr}))
-	requireOK(t, do(t, s, request{params: action("DescribeDBInstanceAttribute"), form: url.Values{"DBInstanceId": {sim.MySQLInstanceID(1)}}}))
+	requireOK(t, do(t, s, request{params: action("DescribeDBInstanceAttribute"), form: url.Values{"DBInstanceId": {alirdssim.MySQLInstanceID(1)}}}))
 
 	bad := do(t, s, request{params: attr, secret: "wrong"})
 	requireError(t, bad, 400, "SignatureDoesNotMatch")
 	assert.Contains(t, bad.str("Message"), "server string to sign is:POST&%2F&", "the SDK shows the server's string to sign")
 
 	requireError(t, do(t, s, request{params: attr, keyID: "LTAI5tUnknown"}), 404, "InvalidAccessKeyId.NotFound")
-	requireError(t, do(t, s, request{params: attr, tamper: func(q url.Values) { q.Set("DBInstanceId", sim.MySQLInstanceID(2)) }}), 400, "SignatureDoesNotMatch")
+	requireError(t, do(t, s, request{params: attr, tamper: func(q url.Values) { q.Set("DBInstanceId", alirdssim.MySQLInstanceID(2)) }}), 400, "SignatureDoesNotMatch")
 	requireError(t, do(t, s, request{params: attr, tamper: func(q url.Values) { q.Set("Extra", "x") }}), 400, "SignatureDoesNotMatch")
 	requireError(t, do(t, s, request{params: attr, unsign: url.Values{"BackupId": {"1"}}}), 400, "SignatureDoesNotMatch")
 	requireError(t, do(t, s, request{params: attr, tamper: func(q url.Values) { q.Del("Signature") }}), 400, "IncompleteSignature")
@@ -199,7 +199,7 @@ func TestSignatureChecks(t *testing.T) {
 
 	// A refused CreateBackup changes nothing, but counts as a call.
 	before, calls := s.Inventory(), s.Calls()
-	requireError(t, do(t, s, request{params: action("CreateBackup", "DBInstanceId", sim.MySQLInstanceID(1)), secret: "wrong"}), 400, "SignatureDoesNotMatch")
+	requireError(t, do(t, s, request{params: action("CreateBackup", "DBInstanceId", alirdssim.MySQLInstanceID(1)), secret: "wrong"}), 400, "SignatureDoesNotMatch")
 	assert.Equal(t, before, s.Inventory())
 	assert.Equal(t, calls+1, s.Calls())
 	assert.Equal(t, 1, s.CallsOf("CreateBackup"))
@@ -207,24 +207,24 @@ func TestSignatureChecks(t *testing.T) {
 
 func TestNonceReplay(t *testing.T) {
 	s := start(t)
-	attr := action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1))
+	attr := action("DescribeDBInstanceAttribute", "DBInstanceId", alirdssim.MySQLInstanceID(1))
 	requireOK(t, do(t, s, request{params: attr, nonce: "n-1"}))
 	requireError(t, do(t, s, request{params: attr, nonce: "n-1"}), 400, "SignatureNonceUsed")
 }
 
 func TestUnknownActionAndInstance(t *testing.T) {
 	s := start(t)
-	requireError(t, do(t, s, request{params: action("StopDBInstance", "DBInstanceId", sim.MySQLInstanceID(1))}), 404, "InvalidAction.NotFound")
+	requireError(t, do(t, s, request{params: action("StopDBInstance", "DBInstanceId", alirdssim.MySQLInstanceID(1))}), 404, "InvalidAction.NotFound")
 	requireError(t, do(t, s, request{params: action("DescribeBackups", "DBInstanceId", "rm-nope")}), 404, "InvalidDBInstanceId.NotFound")
 	resp, err := http.Post(s.Endpoint()+"/v1/backups", "application/json", nil)
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "RPC requests go to /")
 	requireError(t, do(t, s, request{params: action("CreateBackup")}), 400, "MissingDBInstanceId")
-	requireError(t, do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1), "Version", "2099-01-01")}), 400, "InvalidVersion")
+	requireError(t, do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", alirdssim.MySQLInstanceID(1), "Version", "2099-01-01")}), 400, "InvalidVersion")
 }
 
-func tasks(t *testing.T, s *sim.Server, instanceID string, kv ...string) []map[string]any {
+func tasks(t *testing.T, s *alirdssim.Server, instanceID string, kv ...string) []map[string]any {
 	t.Helper()
 	a := do(t, s, request{params: action("DescribeBackupTasks", append([]string{"DBInstanceId", instanceID}, kv...)...)})
 	requireOK(t, a)
@@ -236,7 +236,7 @@ func tasks(t *testing.T, s *sim.Server, instanceID string, kv ...string) []map[s
 	return out
 }
 
-func backups(t *testing.T, s *sim.Server, instanceID string, kv ...string) (int, []map[string]any) {
+func backups(t *testing.T, s *alirdssim.Server, instanceID string, kv ...string) (int, []map[string]any) {
 	t.Helper()
 	a := do(t, s, request{params: action("DescribeBackups", append([]string{"DBInstanceId", instanceID}, kv...)...)})
 	requireOK(t, a)
@@ -250,14 +250,14 @@ func backups(t *testing.T, s *sim.Server, instanceID string, kv ...string) (int,
 	return total, out
 }
 
-func createBackup(t *testing.T, s *sim.Server, instanceID string, kv ...string) answer {
+func createBackup(t *testing.T, s *alirdssim.Server, instanceID string, kv ...string) answer {
 	t.Helper()
 	return do(t, s, request{params: action("CreateBackup", append([]string{"DBInstanceId", instanceID}, kv...)...)})
 }
 
 func TestTaskLifecycle(t *testing.T) {
 	s := start(t)
-	id := sim.MySQLInstanceID(3)
+	id := alirdssim.MySQLInstanceID(3)
 	before := len(s.Inventory())
 	a := createBackup(t, s, id, "BackupMethod", "Logical", "BackupStrategy", "db", "DBName", "db01,db02")
 	requireOK(t, a)
@@ -283,7 +283,7 @@ func TestTaskLifecycle(t *testing.T) {
 		if len(states) == 0 || states[len(states)-1] != st {
 			states = append(states, st)
 		}
-		if st == sim.StatusFinished {
+		if st == alirdssim.StatusFinished {
 			assert.Equal(t, 100, p)
 			assert.NotEmpty(t, j["BackupId"])
 			break
@@ -315,23 +315,23 @@ func TestTaskLifecycle(t *testing.T) {
 
 func TestOneTaskAtATime(t *testing.T) {
 	s := start(t)
-	id := sim.MySQLInstanceID(4)
+	id := alirdssim.MySQLInstanceID(4)
 	requireOK(t, createBackup(t, s, id))
 	requireError(t, createBackup(t, s, id), 400, "BackupJobExists")
-	requireError(t, createBackup(t, s, sim.BusyInstance), 400, "BackupJobExists")
-	assert.Len(t, tasks(t, s, sim.BusyInstance, "BackupMode", "Automated"), 1, "the busy instance's policy task")
-	assert.Empty(t, tasks(t, s, sim.BusyInstance, "BackupMode", "Manual"))
+	requireError(t, createBackup(t, s, alirdssim.BusyInstance), 400, "BackupJobExists")
+	assert.Len(t, tasks(t, s, alirdssim.BusyInstance, "BackupMode", "Automated"), 1, "the busy instance's policy task")
+	assert.Empty(t, tasks(t, s, alirdssim.BusyInstance, "BackupMode", "Manual"))
 	s.Advance(duration)
 	requireOK(t, createBackup(t, s, id))
 }
 
 func TestDailyLimit(t *testing.T) {
 	s := start(t)
-	requireError(t, createBackup(t, s, sim.FullInstance), 400, "BackupTimesExceeded")
-	assert.Equal(t, sim.DailyBackupLimit, s.BackupsToday(sim.FullInstance))
+	requireError(t, createBackup(t, s, alirdssim.FullInstance), 400, "BackupTimesExceeded")
+	assert.Equal(t, alirdssim.DailyBackupLimit, s.BackupsToday(alirdssim.FullInstance))
 
-	id := sim.MySQLInstanceID(5)
-	for i := range sim.DailyBackupLimit {
+	id := alirdssim.MySQLInstanceID(5)
+	for i := range alirdssim.DailyBackupLimit {
 		requireOK(t, createBackup(t, s, id, "BackupType", "FullBackup"))
 		s.Advance(duration)
 		require.Equal(t, i+1, s.BackupsToday(id))
@@ -352,23 +352,23 @@ func TestCreateBackupRules(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"unknown method", sim.MySQLInstanceID(6), []string{"BackupMethod", "Incremental"}, 400, "InvalidBackupMethod.ValueNotSupport"},
-		{"unknown type", sim.MySQLInstanceID(6), []string{"BackupType", "Incremental"}, 400, "BackupType.NotSupport"},
-		{"unknown strategy", sim.MySQLInstanceID(6), []string{"BackupMethod", "Logical", "BackupStrategy", "table"}, 400, "InvalidParameter"},
-		{"not running", sim.NotRunningInstance, nil, 403, "IncorrectDBInstanceState"},
-		{"deleting", sim.DeletingInstance, nil, 403, "IncorrectDBInstanceState"},
-		{"stopped", sim.StoppedInstance, nil, 403, "IncorrectDBInstanceState"},
-		{"locked", sim.LockedInstance, nil, 403, "IncorrectDBInstanceLockMode"},
-		{"MariaDB snapshot", sim.MariaDBInstance, []string{"BackupMethod", "Snapshot"}, 400, "InvalidBackupMethod.ValueNotSupport"},
-		{"MariaDB logical", sim.MariaDBInstance, []string{"BackupMethod", "Logical"}, 400, "InvalidBackupMethod.ValueNotSupport"},
-		{"strategy on MySQL physical", sim.MySQLInstanceID(6), []string{"BackupType", "FullBackup", "BackupStrategy", "instance"}, 400, "InvalidParameter"},
-		{"strategy on MySQL snapshot", sim.MySQLInstanceID(6), []string{"BackupMethod", "Snapshot", "BackupStrategy", "instance"}, 400, "InvalidParameter"},
-		{"strategy on SQL Server logical", sim.SQLServerInstance, []string{"BackupMethod", "Logical", "BackupStrategy", "db", "DBName", "sales"}, 400, "InvalidParameter"},
-		{"strategy on SQL Server physical Auto", sim.SQLServerInstance, []string{"BackupStrategy", "db", "DBName", "sales"}, 400, "InvalidParameter"},
-		{"DBName without strategy", sim.MySQLInstanceID(6), []string{"BackupMethod", "Logical", "DBName", "db01"}, 400, "InvalidParameter"},
-		{"strategy db without DBName", sim.MySQLInstanceID(6), []string{"BackupMethod", "Logical", "BackupStrategy", "db"}, 400, "InvalidParameter"},
-		{"missing database", sim.MySQLInstanceID(6), []string{"BackupMethod", "Logical", "BackupStrategy", "db", "DBName", "nope"}, 404, "InvalidDBName.NotFound"},
-		{"logical without databases", sim.NoDatabaseInstance, []string{"BackupMethod", "Logical"}, 400, "InvalidBackupMethod.ValueNotSupport"},
+		{"unknown method", alirdssim.MySQLInstanceID(6), []string{"BackupMethod", "Incremental"}, 400, "InvalidBackupMethod.ValueNotSupport"},
+		{"unknown type", alirdssim.MySQLInstanceID(6), []string{"BackupType", "Incremental"}, 400, "BackupType.NotSupport"},
+		{"unknown strategy", alirdssim.MySQLInstanceID(6), []string{"BackupMethod", "Logical", "BackupStrategy", "table"}, 400, "InvalidParameter"},
+		{"not running", alirdssim.NotRunningInstance, nil, 403, "IncorrectDBInstanceState"},
+		{"deleting", alirdssim.DeletingInstance, nil, 403, "IncorrectDBInstanceState"},
+		{"stopped", alirdssim.StoppedInstance, nil, 403, "IncorrectDBInstanceState"},
+		{"locked", alirdssim.LockedInstance, nil, 403, "IncorrectDBInstanceLockMode"},
+		{"MariaDB snapshot", alirdssim.MariaDBInstance, []string{"BackupMethod", "Snapshot"}, 400, "InvalidBackupMethod.ValueNotSupport"},
+		{"MariaDB logical", alirdssim.MariaDBInstance, []string{"BackupMethod", "Logical"}, 400, "InvalidBackupMethod.ValueNotSupport"},
+		{"strategy on MySQL physical", alirdssim.MySQLInstanceID(6), []string{"BackupType", "FullBackup", "BackupStrategy", "instance"}, 400, "InvalidParameter"},
+		{"strategy on MySQL snapshot", alirdssim.MySQLInstanceID(6), []string{"BackupMethod", "Snapshot", "BackupStrategy", "instance"}, 400, "InvalidParameter"},
+		{"strategy on SQL Server logical", alirdssim.SQLServerInstance, []string{"BackupMethod", "Logical", "BackupStrategy", "db", "DBName", "sales"}, 400, "InvalidParameter"},
+		{"strategy on SQL Server physical Auto", alirdssim.SQLServerInstance, []string{"BackupStrategy", "db", "DBName", "sales"}, 400, "InvalidParameter"},
+		{"DBName without strategy", alirdssim.MySQLInstanceID(6), []string{"BackupMethod", "Logical", "DBName", "db01"}, 400, "InvalidParameter"},
+		{"strategy db without DBName", alirdssim.MySQLInstanceID(6), []string{"BackupMethod", "Logical", "BackupStrategy", "db"}, 400, "InvalidParameter"},
+		{"missing database", alirdssim.MySQLInstanceID(6), []string{"BackupMethod", "Logical", "BackupStrategy", "db", "DBName", "nope"}, 404, "InvalidDBName.NotFound"},
+		{"logical without databases", alirdssim.NoDatabaseInstance, []string{"BackupMethod", "Logical"}, 400, "InvalidBackupMethod.ValueNotSupport"},
 		{"unknown instance", "rm-nope", nil, 404, "InvalidDBInstanceId.NotFound"},
 	}
 	before := s.Inventory()
@@ -381,59 +381,59 @@ func TestCreateBackupRules(t *testing.T) {
 		id string
 		kv []string
 	}{
-		{sim.SQLServerInstance, []string{"BackupType", "FullBackup", "BackupStrategy", "db", "DBName", "sales,hr"}},
-		{sim.MariaDBInstance, []string{"BackupMethod", "Physical"}},
-		{sim.PostgreSQLInstance, nil},
-		{sim.MySQLInstanceID(7), []string{"BackupMethod", "Logical", "BackupStrategy", "instance"}},
-		{sim.MySQLInstanceID(8), []string{"BackupMethod", "Snapshot"}},
+		{alirdssim.SQLServerInstance, []string{"BackupType", "FullBackup", "BackupStrategy", "db", "DBName", "sales,hr"}},
+		{alirdssim.MariaDBInstance, []string{"BackupMethod", "Physical"}},
+		{alirdssim.PostgreSQLInstance, nil},
+		{alirdssim.MySQLInstanceID(7), []string{"BackupMethod", "Logical", "BackupStrategy", "instance"}},
+		{alirdssim.MySQLInstanceID(8), []string{"BackupMethod", "Snapshot"}},
 	} {
 		requireOK(t, createBackup(t, s, ok.id, ok.kv...))
 	}
-	require.NoError(t, s.SetInstanceStatus(sim.NotRunningInstance, "Running"))
-	requireOK(t, createBackup(t, s, sim.NotRunningInstance))
+	require.NoError(t, s.SetInstanceStatus(alirdssim.NotRunningInstance, "Running"))
+	requireOK(t, createBackup(t, s, alirdssim.NotRunningInstance))
 }
 
 func TestDescribeBackupsFilters(t *testing.T) {
 	s := start(t)
-	total, sets := backups(t, s, sim.FullInstance)
+	total, sets := backups(t, s, alirdssim.FullInstance)
 	assert.Equal(t, 20, total)
 	assert.Len(t, sets, 20)
 	for i := 1; i < len(sets); i++ {
 		assert.GreaterOrEqual(t, sets[i-1]["BackupStartTime"], sets[i]["BackupStartTime"], "newest first")
 	}
-	total, _ = backups(t, s, sim.FullInstance, "BackupMode", "Automated")
+	total, _ = backups(t, s, alirdssim.FullInstance, "BackupMode", "Automated")
 	assert.Equal(t, 1, total)
 	day := s.Now().Truncate(24 * time.Hour)
-	total, _ = backups(t, s, sim.FullInstance, "StartTime", day.Format("2006-01-02T15:04Z"), "EndTime", day.Add(24*time.Hour-time.Minute).Format("2006-01-02T15:04Z"))
+	total, _ = backups(t, s, alirdssim.FullInstance, "StartTime", day.Format("2006-01-02T15:04Z"), "EndTime", day.Add(24*time.Hour-time.Minute).Format("2006-01-02T15:04Z"))
 	assert.Equal(t, 20, total)
-	total, _ = backups(t, s, sim.FullInstance, "StartTime", day.Add(24*time.Hour).Format("2006-01-02T15:04Z"))
+	total, _ = backups(t, s, alirdssim.FullInstance, "StartTime", day.Add(24*time.Hour).Format("2006-01-02T15:04Z"))
 	assert.Zero(t, total)
-	requireError(t, do(t, s, request{params: action("DescribeBackups", "DBInstanceId", sim.FullInstance, "StartTime", "yesterday")}), 400, "InvalidStartTime.Malformed")
-	requireError(t, do(t, s, request{params: action("DescribeBackups", "DBInstanceId", sim.FullInstance, "PageSize", "10")}), 400, "InvalidPageSize")
-	total, sets = backups(t, s, sim.FullInstance, "PageSize", "30", "PageNumber", "2")
+	requireError(t, do(t, s, request{params: action("DescribeBackups", "DBInstanceId", alirdssim.FullInstance, "StartTime", "yesterday")}), 400, "InvalidStartTime.Malformed")
+	requireError(t, do(t, s, request{params: action("DescribeBackups", "DBInstanceId", alirdssim.FullInstance, "PageSize", "10")}), 400, "InvalidPageSize")
+	total, sets = backups(t, s, alirdssim.FullInstance, "PageSize", "30", "PageNumber", "2")
 	assert.Equal(t, 20, total)
 	assert.Empty(t, sets)
 }
 
 func TestDescribeDatabasesAndAttribute(t *testing.T) {
 	s := start(t)
-	a := do(t, s, request{params: action("DescribeDatabases", "DBInstanceId", sim.SQLServerInstance)})
+	a := do(t, s, request{params: action("DescribeDatabases", "DBInstanceId", alirdssim.SQLServerInstance)})
 	requireOK(t, a)
 	dbs := a.body["Databases"].(map[string]any)["Database"].([]any)
 	assert.Len(t, dbs, 2)
-	a = do(t, s, request{params: action("DescribeDatabases", "DBInstanceId", sim.NoDatabaseInstance)})
+	a = do(t, s, request{params: action("DescribeDatabases", "DBInstanceId", alirdssim.NoDatabaseInstance)})
 	requireOK(t, a)
 	assert.Empty(t, a.body["Databases"].(map[string]any)["Database"])
 
 	for id, want := range map[string][3]string{
-		sim.MySQLInstanceID(0): {"MySQL", "Running", "Unlock"},
-		sim.SQLServerInstance:  {"SQLServer", "Running", "Unlock"},
-		sim.MariaDBInstance:    {"MariaDB", "Running", "Unlock"},
-		sim.PostgreSQLInstance: {"PostgreSQL", "Running", "Unlock"},
-		sim.NotRunningInstance: {"MySQL", "Rebooting", "Unlock"},
-		sim.StoppedInstance:    {"MySQL", "Stopped", "Unlock"},
-		sim.DeletingInstance:   {"MySQL", "Deleting", "Unlock"},
-		sim.LockedInstance:     {"MySQL", "Running", "LockByExpiration"},
+		alirdssim.MySQLInstanceID(0): {"MySQL", "Running", "Unlock"},
+		alirdssim.SQLServerInstance:  {"SQLServer", "Running", "Unlock"},
+		alirdssim.MariaDBInstance:    {"MariaDB", "Running", "Unlock"},
+		alirdssim.PostgreSQLInstance: {"PostgreSQL", "Running", "Unlock"},
+		alirdssim.NotRunningInstance: {"MySQL", "Rebooting", "Unlock"},
+		alirdssim.StoppedInstance:    {"MySQL", "Stopped", "Unlock"},
+		alirdssim.DeletingInstance:   {"MySQL", "Deleting", "Unlock"},
+		alirdssim.LockedInstance:     {"MySQL", "Running", "LockByExpiration"},
 	} {
 		a := do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", id)})
 		requireOK(t, a)
@@ -444,7 +444,7 @@ func TestDescribeDatabasesAndAttribute(t *testing.T) {
 
 func TestFailNext(t *testing.T) {
 	s := start(t)
-	attr := action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1))
+	attr := action("DescribeDBInstanceAttribute", "DBInstanceId", alirdssim.MySQLInstanceID(1))
 	s.FailNext(provider.Throttled, 1, 7*time.Second)
 	s.FailNext(provider.Unavailable, 1, 0)
 	s.FailNext(provider.Internal, 1, 0)
@@ -464,7 +464,7 @@ func TestFailNext(t *testing.T) {
 
 func TestLoseNextCreate(t *testing.T) {
 	s := start(t)
-	id := sim.MySQLInstanceID(9)
+	id := alirdssim.MySQLInstanceID(9)
 	before := len(s.Inventory())
 	s.LoseNextCreate()
 	a := createBackup(t, s, id)
@@ -476,13 +476,13 @@ func TestLoseNextCreate(t *testing.T) {
 	requireOK(t, createBackup(t, s, id)) // only the next create is lost
 }
 
-var _ providertest.ForeignBackups = (*sim.Server)(nil)
+var _ providertest.ForeignBackups = (*alirdssim.Server)(nil)
 
 // TestDropNextCreate: the connection breaks while the create is sent, so
 // nothing applies; only the next create is dropped.
 func TestDropNextCreate(t *testing.T) {
 	s := start(t)
-	id := sim.MySQLInstanceID(10)
+	id := alirdssim.MySQLInstanceID(10)
 	before := s.Inventory()
 	s.DropNextCreate()
 	require.NoError(t, do(t, s, request{params: action("DescribeBackupTasks", "DBInstanceId", id)}).err, "other calls are not dropped")
@@ -500,7 +500,7 @@ func TestDropNextCreate(t *testing.T) {
 // the API, keeps the instance busy, and is in the inventory by its job.
 func TestAddForeign(t *testing.T) {
 	s := start(t)
-	id := sim.MySQLInstanceID(11)
+	id := alirdssim.MySQLInstanceID(11)
 	job := s.AddForeign(provider.Target{Resource: id})
 	assert.Contains(t, s.Inventory(), job)
 	ts := tasks(t, s, id, "BackupMode", "Manual")
@@ -511,7 +511,7 @@ func TestAddForeign(t *testing.T) {
 
 	s.Advance(duration)
 	assert.Contains(t, s.Inventory(), job, "it runs for ForeignDuration")
-	s.Advance(sim.ForeignDuration)
+	s.Advance(alirdssim.ForeignDuration)
 	set := s.CurrentID(job)
 	assert.NotEqual(t, job, set, "finished: listed by its BackupId")
 	assert.Contains(t, s.Inventory(), set)
@@ -522,14 +522,14 @@ func TestAddForeign(t *testing.T) {
 	assert.Equal(t, "User", sets[0]["BackupInitiator"])
 
 	assert.Panics(t, func() { s.AddForeign(provider.Target{Resource: "rm-nope"}) })
-	assert.Panics(t, func() { s.AddForeign(provider.Target{Resource: sim.BusyInstance}) }, "one task at a time")
+	assert.Panics(t, func() { s.AddForeign(provider.Target{Resource: alirdssim.BusyInstance}) }, "one task at a time")
 }
 
 // TestCurrentID: a running task is in the inventory by its BackupJobId and,
 // once finished, by its BackupId; CurrentID follows it. Other IDs stay.
 func TestCurrentID(t *testing.T) {
 	s := start(t)
-	id := sim.MySQLInstanceID(12)
+	id := alirdssim.MySQLInstanceID(12)
 	a := createBackup(t, s, id)
 	requireOK(t, a)
 	job := a.str("BackupJobId")
@@ -555,7 +555,7 @@ func TestFaultRate(t *testing.T) {
 		s.SetFaultRate(0.5, 42)
 		var seen []string
 		for range 40 {
-			a := do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1))})
+			a := do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", alirdssim.MySQLInstanceID(1))})
 			switch {
 			case a.err != nil:
 				seen = append(seen, "lost")
@@ -567,7 +567,7 @@ func TestFaultRate(t *testing.T) {
 			}
 		}
 		s.SetFaultRate(0, 0)
-		requireOK(t, do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1))}))
+		requireOK(t, do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", alirdssim.MySQLInstanceID(1))}))
 		return seen, s.Faults()
 	}
 	first, n1 := outcomes()
@@ -591,14 +591,14 @@ func TestFaultRate(t *testing.T) {
 func TestLatency(t *testing.T) {
 	s := start(t)
 	s.SetLatency(5 * time.Second)
-	a := do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1)), timeout: 100 * time.Millisecond})
+	a := do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", alirdssim.MySQLInstanceID(1)), timeout: 100 * time.Millisecond})
 	require.Error(t, a.err, "the answer comes after the client gave up")
 	s.SetLatency(0)
-	requireOK(t, do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", sim.MySQLInstanceID(1))}))
+	requireOK(t, do(t, s, request{params: action("DescribeDBInstanceAttribute", "DBInstanceId", alirdssim.MySQLInstanceID(1))}))
 }
 
 func TestLoopbackOnlyAndClock(t *testing.T) {
-	_, err := sim.Start(sim.Options{Addr: "0.0.0.0:0"})
+	_, err := alirdssim.Start(alirdssim.Options{Addr: "0.0.0.0:0"})
 	require.Error(t, err)
 	s := start(t)
 	assert.True(t, strings.HasPrefix(s.Endpoint(), "http://127.0.0.1:"))
@@ -609,9 +609,9 @@ func TestLoopbackOnlyAndClock(t *testing.T) {
 
 func TestCreateSection(t *testing.T) {
 	seen := map[string]bool{}
-	for seed := range sim.DefaultResources {
+	for seed := range alirdssim.DefaultResources {
 		var c backup.AliRDSCreate
-		require.NoError(t, backup.DecodeStrict(sim.CreateSection(seed), &c))
+		require.NoError(t, backup.DecodeStrict(alirdssim.CreateSection(seed), &c))
 		assert.False(t, seen[c.DBInstanceID], "distinct seeds, distinct instances")
 		seen[c.DBInstanceID] = true
 		if seed%2 == 1 {
@@ -620,6 +620,6 @@ func TestCreateSection(t *testing.T) {
 		}
 	}
 	var c backup.AliRDSCreate
-	require.NoError(t, backup.DecodeStrict(sim.CreateSection(1001), &c))
-	assert.Equal(t, sim.MySQLInstanceID(1001%sim.DefaultResources), c.DBInstanceID)
+	require.NoError(t, backup.DecodeStrict(alirdssim.CreateSection(1001), &c))
+	assert.Equal(t, alirdssim.MySQLInstanceID(1001%alirdssim.DefaultResources), c.DBInstanceID)
 }

@@ -1,4 +1,4 @@
-package huaweicloud
+package huaweicloudsim
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package huaweicloud_test
+package huaweicloudsim_test
 
 import "reflect"
 

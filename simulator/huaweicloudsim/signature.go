@@ -4,7 +4,7 @@
 // movable clock and the gateway that ties them in front of a provider's API,
 // the Simulator that each Server embeds, and the backup table with the rules
 // both APIs apply to manual backups.
-package huaweicloud
+package huaweicloudsim
 
 import (
 	"crypto/hmac"

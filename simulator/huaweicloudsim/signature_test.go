@@ -1,4 +1,4 @@
-package huaweicloud_test
+package huaweicloudsim_test
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
+	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
 )
 
 const (
@@ -83,7 +83,7 @@ func TestVerifyAcceptsSDKSignatures(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r, raw := sdkSigned(t, c.method, c.path, c.query, c.body)
-			assert.Nil(t, hw.VerifySignature(r, raw, lookup, time.Now()))
+			assert.Nil(t, huaweicloudsim.VerifySignature(r, raw, lookup, time.Now()))
 		})
 	}
 }
@@ -100,11 +100,11 @@ func TestVerifyRejects(t *testing.T) {
 		{"tampered query", func(r *http.Request, raw []byte) []byte { r.URL.RawQuery = "limit=1"; return raw }, time.Now()},
 		{"tampered signed header", func(r *http.Request, raw []byte) []byte { r.Header.Set("X-Language", "zh-cn"); return raw }, time.Now()},
 		{"wrong secret", func(r *http.Request, raw []byte) []byte {
-			hw.SignRequest(r, raw, ak, "not-the-secret", time.Now())
+			huaweicloudsim.SignRequest(r, raw, ak, "not-the-secret", time.Now())
 			return raw
 		}, time.Now()},
 		{"unknown access key", func(r *http.Request, raw []byte) []byte {
-			hw.SignRequest(r, raw, "AKUNKNOWN", sk, time.Now())
+			huaweicloudsim.SignRequest(r, raw, "AKUNKNOWN", sk, time.Now())
 			return raw
 		}, time.Now()},
 		{"missing Authorization", func(r *http.Request, raw []byte) []byte { r.Header.Del("Authorization"); return raw }, time.Now()},
@@ -113,16 +113,16 @@ func TestVerifyRejects(t *testing.T) {
 			return raw
 		}, time.Now()},
 		{"stale X-Sdk-Date", func(r *http.Request, raw []byte) []byte { return raw }, time.Now().Add(20 * time.Minute)},
-		{"missing X-Sdk-Date", func(r *http.Request, raw []byte) []byte { r.Header.Del(hw.HeaderSdkDate); return raw }, time.Now()},
+		{"missing X-Sdk-Date", func(r *http.Request, raw []byte) []byte { r.Header.Del(huaweicloudsim.HeaderSdkDate); return raw }, time.Now()},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r, raw := sdkSigned(t, http.MethodPost, path, nil, body{InstanceID: "07033b125fd94a8a96896f8bcfee6ddain07"})
 			raw = c.tamper(r, raw)
-			e := hw.VerifySignature(r, raw, lookup, c.now)
+			e := huaweicloudsim.VerifySignature(r, raw, lookup, c.now)
 			require.NotNil(t, e)
 			assert.Equal(t, http.StatusUnauthorized, e.Status)
-			assert.Equal(t, hw.CodeAuthFailed, e.Code)
+			assert.Equal(t, huaweicloudsim.CodeAuthFailed, e.Code)
 			assert.NotEmpty(t, e.Message)
 		})
 	}
@@ -133,10 +133,10 @@ func TestSignRequestMatchesVerifier(t *testing.T) {
 	r, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/v3/p/backups?instance_id=a%20b", bytes.NewReader(raw))
 	require.NoError(t, err)
 	r.Header.Set("Content-Type", "application/json")
-	hw.SignRequest(r, raw, ak, sk, time.Now())
-	assert.Nil(t, hw.VerifySignature(r, raw, lookup, time.Now()))
+	huaweicloudsim.SignRequest(r, raw, ak, sk, time.Now())
+	assert.Nil(t, huaweicloudsim.VerifySignature(r, raw, lookup, time.Now()))
 	r.Header.Set("Content-Type", "text/plain") // Content-Type is not signed, as in the SDK
-	assert.Nil(t, hw.VerifySignature(r, raw, lookup, time.Now()))
+	assert.Nil(t, huaweicloudsim.VerifySignature(r, raw, lookup, time.Now()))
 }
 
 // otcVectors were signed by Open Telekom Cloud's own SDK (gophertelekomcloud
@@ -181,7 +181,7 @@ func otcVectorRequest(t *testing.T, method, url, body, authorization string) (*h
 	r.Header.Set("Accept", "application/json")
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("User-Agent", "golangsdk")
-	r.Header.Set(hw.HeaderSdkDate, otcVectorTime.Format(hw.SdkDateLayout))
+	r.Header.Set(huaweicloudsim.HeaderSdkDate, otcVectorTime.Format(huaweicloudsim.SdkDateLayout))
 	r.Header.Set("Authorization", authorization)
 	return r, []byte(body)
 }
@@ -190,9 +190,9 @@ func TestVerifyScopedAcceptsOTCSDKSignatures(t *testing.T) {
 	for _, v := range otcVectors {
 		t.Run(v.name, func(t *testing.T) {
 			r, raw := otcVectorRequest(t, v.method, v.url, v.body, v.authorization)
-			assert.Nil(t, hw.VerifyScopedSignature(r, raw, otcLookup, otcVectorTime))
+			assert.Nil(t, huaweicloudsim.VerifyScopedSignature(r, raw, otcLookup, otcVectorTime))
 			// The Huawei form's verifier cannot read it.
-			assert.NotNil(t, hw.VerifySignature(r, raw, otcLookup, otcVectorTime))
+			assert.NotNil(t, huaweicloudsim.VerifySignature(r, raw, otcLookup, otcVectorTime))
 		})
 	}
 }
@@ -214,20 +214,20 @@ func TestVerifyScopedRejects(t *testing.T) {
 			return raw
 		}, otcVectorTime},
 		{"scope date is not X-Sdk-Date's", func(r *http.Request, raw []byte) []byte {
-			r.Header.Set(hw.HeaderSdkDate, "20260302T000100Z")
+			r.Header.Set(huaweicloudsim.HeaderSdkDate, "20260302T000100Z")
 			return raw
 		}, otcVectorTime.Add(12 * time.Hour)},
 		{"stale X-Sdk-Date", func(r *http.Request, raw []byte) []byte { return raw }, otcVectorTime.Add(20 * time.Minute)},
 		{"wrong secret", func(r *http.Request, raw []byte) []byte {
-			hw.SignScopedRequest(r, raw, otcAK, "not-the-secret", "", "", otcVectorTime)
+			huaweicloudsim.SignScopedRequest(r, raw, otcAK, "not-the-secret", "", "", otcVectorTime)
 			return raw
 		}, otcVectorTime},
 		{"unknown access key", func(r *http.Request, raw []byte) []byte {
-			hw.SignScopedRequest(r, raw, "AKUNKNOWN", otcSK, "", "", otcVectorTime)
+			huaweicloudsim.SignScopedRequest(r, raw, "AKUNKNOWN", otcSK, "", "", otcVectorTime)
 			return raw
 		}, otcVectorTime},
 		{"Huawei SDK form (Access=, raw secret key)", func(r *http.Request, raw []byte) []byte {
-			hw.SignRequest(r, raw, otcAK, otcSK, otcVectorTime)
+			huaweicloudsim.SignRequest(r, raw, otcAK, otcSK, otcVectorTime)
 			return raw
 		}, otcVectorTime},
 		{"malformed scope", func(r *http.Request, raw []byte) []byte {
@@ -239,27 +239,27 @@ func TestVerifyScopedRejects(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r, raw := otcVectorRequest(t, v.method, v.url, v.body, v.authorization)
 			raw = c.tamper(r, raw)
-			e := hw.VerifyScopedSignature(r, raw, otcLookup, c.now)
+			e := huaweicloudsim.VerifyScopedSignature(r, raw, otcLookup, c.now)
 			require.NotNil(t, e)
 			assert.Equal(t, http.StatusUnauthorized, e.Status)
-			assert.Equal(t, hw.CodeAuthFailed, e.Code)
+			assert.Equal(t, huaweicloudsim.CodeAuthFailed, e.Code)
 			assert.NotContains(t, e.Message, otcSK)
 			assert.NotContains(t, e.Message, strings.TrimPrefix(v.authorization[strings.Index(v.authorization, "Signature="):], "Signature="))
 		})
 	}
 	// The Huawei SDK's own signer is refused too, as a bad signature.
 	r, raw := sdkSigned(t, http.MethodPost, "/v3/p/backups", nil, body{InstanceID: "d8e6ca5a624745bcb546a227aa3ae1cfin01"})
-	e := hw.VerifyScopedSignature(r, raw, lookup, time.Now())
+	e := huaweicloudsim.VerifyScopedSignature(r, raw, lookup, time.Now())
 	require.NotNil(t, e)
 	assert.Equal(t, http.StatusUnauthorized, e.Status)
 }
 
 func TestScopedSigningKeyIsDerived(t *testing.T) {
-	k := hw.ScopedSigningKey(otcSK, "20260301", "", "")
+	k := huaweicloudsim.ScopedSigningKey(otcSK, "20260301", "", "")
 	assert.Len(t, k, 32)
-	assert.NotEqual(t, k, hw.ScopedSigningKey(otcSK, "20260302", "", ""), "the key changes with the date")
-	assert.NotEqual(t, k, hw.ScopedSigningKey(otcSK, "20260301", "eu-de", ""), "and with the region")
-	assert.NotEqual(t, k, hw.ScopedSigningKey(otcSK, "20260301", "", "rds"), "and with the service")
+	assert.NotEqual(t, k, huaweicloudsim.ScopedSigningKey(otcSK, "20260302", "", ""), "the key changes with the date")
+	assert.NotEqual(t, k, huaweicloudsim.ScopedSigningKey(otcSK, "20260301", "eu-de", ""), "and with the region")
+	assert.NotEqual(t, k, huaweicloudsim.ScopedSigningKey(otcSK, "20260301", "", "rds"), "and with the service")
 	assert.NotContains(t, string(k), otcSK)
 }
 
@@ -273,7 +273,7 @@ func TestSignScopedRequestMatchesVerifier(t *testing.T) {
 		require.NoError(t, err)
 		r.Host = r.URL.Host
 		r.Header.Set("Content-Type", "application/json")
-		hw.SignScopedRequest(r, raw, otcAK, otcSK, "eu-de", "rds", time.Now())
-		assert.Nil(t, hw.VerifyScopedSignature(r, raw, otcLookup, time.Now()), method)
+		huaweicloudsim.SignScopedRequest(r, raw, otcAK, otcSK, "eu-de", "rds", time.Now())
+		assert.Nil(t, huaweicloudsim.VerifyScopedSignature(r, raw, otcLookup, time.Now()), method)
 	}
 }

@@ -1,4 +1,4 @@
-package otcrds_test
+package otcrdssim_test
 
 import (
 	"net/http"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
-	sim "github.com/backupflow/backupflow/simulator/otcrds"
+	"github.com/backupflow/backupflow/simulator/otcrdssim"
 )
 
 // observed is what the simulator answered during a scenario: error codes with
@@ -62,9 +62,9 @@ func docRows(t *testing.T, heading string, n int) []map[string]string {
 // the simulator produces is listed. The scenario drives the simulator over
 // HTTP as a client would; nothing is looked up in the simulator's source.
 func TestDocumentedCodesAndStatesAreProduced(t *testing.T) {
-	s := start(t, sim.Options{Duration: time.Minute, ManualBackupLimit: 3, TokenTTL: time.Hour})
+	s := start(t, otcrdssim.Options{Duration: time.Minute, ManualBackupLimit: 3, TokenTTL: time.Hour})
 	o := &observed{codes: map[string]int{}, backupStates: map[string]bool{}, instanceStates: map[string]bool{}}
-	ok := signed(sim.SecretKey)
+	ok := signed(otcrdssim.SecretKey)
 	do := func(method, path string, query url.Values, body any, auth func(*http.Request, []byte)) answer {
 		t.Helper()
 		return o.answer(call(t, s, method, path, query, body, auth))
@@ -82,41 +82,41 @@ func TestDocumentedCodesAndStatesAreProduced(t *testing.T) {
 	del := func(id string) answer { return do(http.MethodDelete, project+"/backups/"+id, nil, nil, ok) }
 
 	// Refusals of a create.
-	create(sim.ReplicaInstance, "replica-1")
+	create(otcrdssim.ReplicaInstance, "replica-1")
 	create("0123456789abcdef0123456789abcdefin01", "unknown-1")
-	create(sim.BusyInstance, "busy-1")
-	create(sim.InstanceID(0), "desc-1", "description", "a>b")
-	create(sim.SQLServerInstance, "db-1", "databases", []map[string]string{{"name": "nope"}})
+	create(otcrdssim.BusyInstance, "busy-1")
+	create(otcrdssim.InstanceID(0), "desc-1", "description", "a>b")
+	create(otcrdssim.SQLServerInstance, "db-1", "databases", []map[string]string{{"name": "nope"}})
 	// Backups through their states, and the rules between them.
-	a := create(sim.InstanceID(0), "first")
+	a := create(otcrdssim.InstanceID(0), "first")
 	require.Equal(t, http.StatusOK, a.Status, "%v", a.Body)
 	first := a.Body["backup"].(map[string]any)["id"].(string)
-	create(sim.InstanceID(1), "first")  // the name is taken in the project
-	create(sim.InstanceID(0), "second") // a backup of the instance is in progress
-	del(first)                          // still building
+	create(otcrdssim.InstanceID(1), "first")  // the name is taken in the project
+	create(otcrdssim.InstanceID(0), "second") // a backup of the instance is in progress
+	del(first)                                // still building
 	del("00000000000000000000000000000000br01")
-	require.Equal(t, http.StatusOK, create(sim.FailingInstance, "failing").Status)
-	require.Equal(t, http.StatusOK, create(sim.InstanceID(2), "third").Status)
-	create(sim.InstanceID(3), "fourth") // the manual-backup limit
+	require.Equal(t, http.StatusOK, create(otcrdssim.FailingInstance, "failing").Status)
+	require.Equal(t, http.StatusOK, create(otcrdssim.InstanceID(2), "third").Status)
+	create(otcrdssim.InstanceID(3), "fourth") // the manual-backup limit
 	s.Advance(time.Minute)
-	listBackups(sim.InstanceID(0))
-	listBackups(sim.FailingInstance)
+	listBackups(otcrdssim.InstanceID(0))
+	listBackups(otcrdssim.FailingInstance)
 	require.Equal(t, http.StatusOK, del(first).Status)
-	listBackups(sim.InstanceID(0))
+	listBackups(otcrdssim.InstanceID(0))
 	del(first) // already being deleted
 	// The gateway's own answers.
 	do(http.MethodGet, project+"/nothing", nil, nil, ok)
-	do(http.MethodGet, project+"/instances", nil, nil, huaweiSigned(sim.SecretKey))
+	do(http.MethodGet, project+"/instances", nil, nil, huaweiSigned(otcrdssim.SecretKey))
 	do(http.MethodGet, "/v3/ffffffffffffffffffffffffffffffff/instances", nil, nil, ok)
 	tok := getToken(t, s)
 	s.Advance(time.Hour)
 	do(http.MethodGet, project+"/instances", nil, nil, token(tok))
 	for _, class := range []provider.Class{provider.Throttled, provider.Unavailable, provider.Busy} {
 		s.FailNext(class, 1, time.Second)
-		listBackups(sim.InstanceID(0))
+		listBackups(otcrdssim.InstanceID(0))
 	}
 	// Every documented instance state, as an operator's action sets it.
-	inst := sim.InstanceID(9)
+	inst := otcrdssim.InstanceID(9)
 	for _, row := range docRows(t, "Instance states", 0) {
 		s.SetInstanceStatus(inst, row["State"])
 		do(http.MethodGet, project+"/instances", url.Values{"id": {inst}}, nil, ok)

@@ -12,7 +12,7 @@
 // official SDK runs end to end. Backup names are unique in the whole project;
 // a deleted backup shows DELETING for DeleteDuration before it disappears.
 // docs/providers/otcrds.md lists every code and state, with sources.
-package otcrds
+package otcrdssim
 
 import (
 	"encoding/json"
@@ -26,7 +26,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
-	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
+	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
 )
 
 // Test-only credentials and identifiers the simulator accepts by default.
@@ -118,12 +118,12 @@ type Options struct {
 
 // InstanceID returns the ID of numbered demo instance i (a MySQL primary):
 // 32 hex characters and "in01", the form of OTC's documented example.
-func InstanceID(i int) string { return hw.DemoID("otcrds", i) + "in01" }
+func InstanceID(i int) string { return huaweicloudsim.DemoID("otcrds", i) + "in01" }
 
 // CreateSection returns a valid create section for demo instance
 // n%DefaultResources; the name is unique per call.
 func CreateSection(n int) json.RawMessage {
-	d := hw.NewDemoBackup(n, DefaultResources)
+	d := huaweicloudsim.NewDemoBackup(n, DefaultResources)
 	raw, _ := json.Marshal(backup.OTCRDSCreate{InstanceID: InstanceID(d.Instance), Name: d.Name, Description: d.Description})
 	return raw
 }
@@ -137,7 +137,7 @@ type instance struct {
 
 // backupRec is a backup and, for a SQL Server partial backup, its databases.
 type backupRec struct {
-	hw.Backup
+	huaweicloudsim.Backup
 	databases []string
 	// deletedAt is when a delete was accepted; zero while not being deleted.
 	deletedAt time.Time
@@ -145,10 +145,10 @@ type backupRec struct {
 
 // Server is a running simulator. It implements providertest.Backend.
 type Server struct {
-	*hw.Simulator
+	*huaweicloudsim.Simulator
 	opts    Options
-	tokens  *hw.Tokens
-	backups hw.Backups[*backupRec]
+	tokens  *huaweicloudsim.Tokens
+	backups huaweicloudsim.Backups[*backupRec]
 
 	mu        sync.Mutex // guards instances and backup deletion
 	instances map[string]*instance
@@ -186,9 +186,9 @@ func Start(opts Options) (*Server, error) {
 	if opts.DeleteDuration <= 0 {
 		opts.DeleteDuration = DefaultDeleteDuration
 	}
-	s := &Server{Simulator: hw.NewSimulator(), opts: opts, instances: map[string]*instance{}}
-	s.tokens = &hw.Tokens{Clock: s.Simulator, ProjectID: opts.ProjectID, TTL: opts.TokenTTL,
-		User: hw.IAMUser{Name: opts.Username, Password: opts.Password, Domain: opts.Domain}}
+	s := &Server{Simulator: huaweicloudsim.NewSimulator(), opts: opts, instances: map[string]*instance{}}
+	s.tokens = &huaweicloudsim.Tokens{Clock: s.Simulator, ProjectID: opts.ProjectID, TTL: opts.TokenTTL,
+		User: huaweicloudsim.IAMUser{Name: opts.Username, Password: opts.Password, Domain: opts.Domain}}
 	add := func(in *instance) {
 		if in.status == "" {
 			in.status = "ACTIVE"
@@ -213,20 +213,20 @@ func Start(opts Options) (*Server, error) {
 	add(&instance{id: FailingInstance, name: "rds-failing", failing: true})
 
 	mux := http.NewServeMux()
-	mux.Handle("POST "+hw.IAMTokenPath, s.tokens)
+	mux.Handle("POST "+huaweicloudsim.IAMTokenPath, s.tokens)
 	mux.HandleFunc("POST /v3/{project_id}/backups", s.create)
 	mux.HandleFunc("GET /v3/{project_id}/backups", s.listBackups)
 	mux.HandleFunc("DELETE /v3/{project_id}/backups/{backup_id}", s.deleteBackup)
 	mux.HandleFunc("GET /v3/{project_id}/instances", s.listInstances)
 	mux.HandleFunc("/", noSuchAPI)
-	gw := &hw.Gateway{
+	gw := &huaweicloudsim.Gateway{
 		Authenticate: s.authenticate,
-		IsCreate:     hw.IsPostTo("/backups"),
-		Open:         func(r *http.Request) bool { return r.URL.Path == hw.IAMTokenPath },
+		IsCreate:     huaweicloudsim.IsPostTo("/backups"),
+		Open:         func(r *http.Request) bool { return r.URL.Path == huaweicloudsim.IAMTokenPath },
 		API:          mux,
 		CodePrefix:   GatewayCodePrefix,
 	}
-	if err := hw.Serve(s.Simulator, opts.Addr, gw); err != nil {
+	if err := huaweicloudsim.Serve(s.Simulator, opts.Addr, gw); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -330,12 +330,12 @@ func (s *Server) nameTaken(name string) bool {
 
 // noSuchAPI answers a path the API does not have, as OTC's gateway does.
 func noSuchAPI(w http.ResponseWriter, r *http.Request) {
-	hw.WriteError(w, hw.Errf(http.StatusNotFound, GatewayCodePrefix+".0101",
+	huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusNotFound, GatewayCodePrefix+".0101",
 		"The API does not exist or has not been published in the environment: %s %s", r.Method, r.URL.Path))
 }
 
 // withCode is e answered with code instead (OTC's code for the same rule).
-func withCode(e *hw.APIError, code string) *hw.APIError {
+func withCode(e *huaweicloudsim.APIError, code string) *huaweicloudsim.APIError {
 	if e == nil {
 		return nil
 	}
@@ -344,7 +344,7 @@ func withCode(e *hw.APIError, code string) *hw.APIError {
 	return &cp
 }
 
-func (s *Server) authenticate(r *http.Request, body []byte) *hw.APIError {
+func (s *Server) authenticate(r *http.Request, body []byte) *huaweicloudsim.APIError {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	project := ""
 	if len(parts) >= 2 {
@@ -353,33 +353,33 @@ func (s *Server) authenticate(r *http.Request, body []byte) *hw.APIError {
 	if tok := r.Header.Get("X-Auth-Token"); tok != "" {
 		return s.tokens.Verify(tok, project)
 	}
-	if e := hw.VerifyScopedSignature(r, body, hw.SingleKey(s.opts.AccessKey, s.opts.SecretKey), time.Now()); e != nil {
+	if e := huaweicloudsim.VerifyScopedSignature(r, body, huaweicloudsim.SingleKey(s.opts.AccessKey, s.opts.SecretKey), time.Now()); e != nil {
 		return e
 	}
 	if project != s.opts.ProjectID {
-		return hw.NotAuthorizedFor(project)
+		return huaweicloudsim.NotAuthorizedFor(project)
 	}
 	return nil
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		hw.CreateRequest
+		huaweicloudsim.CreateRequest
 		Databases []struct {
 			Name string `json:"name"`
 		} `json:"databases"`
 	}
-	if e := hw.DecodeJSON(r, &req); e != nil {
-		hw.WriteError(w, withCode(e, CodeParameterError))
+	if e := huaweicloudsim.DecodeJSON(r, &req); e != nil {
+		huaweicloudsim.WriteError(w, withCode(e, CodeParameterError))
 		return
 	}
 	if req.InstanceID == "" {
-		hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeParameterError, "instance_id is mandatory"))
+		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusBadRequest, CodeParameterError, "instance_id is mandatory"))
 		return
 	}
-	if e := hw.FirstError(withCode(hw.CheckName(req.Name), CodeParameterError),
-		withCode(hw.CheckDescription(req.Description), CodeInvalidDescription)); e != nil {
-		hw.WriteError(w, e)
+	if e := huaweicloudsim.FirstError(withCode(huaweicloudsim.CheckName(req.Name), CodeParameterError),
+		withCode(huaweicloudsim.CheckDescription(req.Description), CodeInvalidDescription)); e != nil {
+		huaweicloudsim.WriteError(w, e)
 		return
 	}
 	s.mu.Lock()
@@ -388,11 +388,11 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	s.sweep(now)
 	in, ok := s.instances[req.InstanceID]
 	if !ok {
-		hw.WriteError(w, hw.Errf(http.StatusNotFound, CodeInstanceNotFound, "The DB instance %s does not exist", req.InstanceID))
+		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusNotFound, CodeInstanceNotFound, "The DB instance %s does not exist", req.InstanceID))
 		return
 	}
 	if in.kind == "Replica" {
-		hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeParameterError, "Read replicas do not support manual backup creation"))
+		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusBadRequest, CodeParameterError, "Read replicas do not support manual backup creation"))
 		return
 	}
 	var dbs []string
@@ -401,49 +401,49 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(dbs) > 0 {
 		if in.engine != "SQLServer" {
-			hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeParameterError, "Only Microsoft SQL Server instances support partial backups (databases)"))
+			huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusBadRequest, CodeParameterError, "Only Microsoft SQL Server instances support partial backups (databases)"))
 			return
 		}
 		for _, db := range dbs {
 			if !slices.Contains(in.databases, db) {
-				hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeNoSuchDatabase, "The database %q does not exist on the instance", db))
+				huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusBadRequest, CodeNoSuchDatabase, "The database %q does not exist on the instance", db))
 				return
 			}
 		}
 	}
 	if in.status != "ACTIVE" {
-		hw.WriteError(w, hw.Errf(http.StatusConflict, CodeInstanceBusy, "The DB instance status is %s; try again later", in.status))
+		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusConflict, CodeInstanceBusy, "The DB instance status is %s; try again later", in.status))
 		return
 	}
 	if s.nameTaken(req.Name) {
-		hw.WriteError(w, hw.Errf(http.StatusConflict, CodeNameExists, "The object already exists: a backup named %s exists in the project", req.Name))
+		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusConflict, CodeNameExists, "The object already exists: a backup named %s exists in the project", req.Name))
 		return
 	}
 	b := s.newBackup(in, req.Name, req.Description, dbs, now)
 	if e := s.backups.AddWith(b, now, s.createRules()); e != nil {
-		hw.WriteError(w, e)
+		huaweicloudsim.WriteError(w, e)
 		return
 	}
 	out := map[string]any{
 		"id": b.ID, "instance_id": b.InstanceID, "name": b.Name, "description": b.Description,
-		"begin_time": b.Begin.Format(hw.TimeLayout), "status": "BUILDING", "type": "manual",
+		"begin_time": b.Begin.Format(huaweicloudsim.TimeLayout), "status": "BUILDING", "type": "manual",
 	}
 	if len(dbs) > 0 {
 		out["databases"] = dbObjects(dbs)
 	}
-	hw.WriteJSON(w, http.StatusOK, map[string]any{"backup": out})
+	huaweicloudsim.WriteJSON(w, http.StatusOK, map[string]any{"backup": out})
 }
 
 // createRules are the create API's rules for a new backup (the name's
 // project-wide uniqueness is checked before, by nameTaken).
-func (s *Server) createRules() hw.CreateRules {
-	return hw.CreateRules{NameExistsStatus: http.StatusConflict, NameExistsCode: CodeNameExists,
+func (s *Server) createRules() huaweicloudsim.CreateRules {
+	return huaweicloudsim.CreateRules{NameExistsStatus: http.StatusConflict, NameExistsCode: CodeNameExists,
 		InProgressCode: CodeBackupInProgress, Limit: s.opts.ManualBackupLimit}
 }
 
 // newBackup is a backup of in, named name, beginning now.
 func (s *Server) newBackup(in *instance, name, description string, dbs []string, now time.Time) *backupRec {
-	return &backupRec{Backup: hw.Backup{ID: hw.NewHex(16) + "br01", Name: name, Description: description,
+	return &backupRec{Backup: huaweicloudsim.Backup{ID: huaweicloudsim.NewHex(16) + "br01", Name: name, Description: description,
 		InstanceID: in.id, Begin: now, Duration: s.opts.Duration, Failing: in.failing}, databases: dbs}
 }
 
@@ -463,7 +463,7 @@ func (s *Server) AddForeign(target provider.Target) string {
 	if s.nameTaken(target.BackupName) {
 		panic(fmt.Sprintf("AddForeign: the provider would refuse backup %q: the name is taken in the project", target.BackupName))
 	}
-	b := s.newBackup(in, target.BackupName, hw.ForeignDescription, nil, now)
+	b := s.newBackup(in, target.BackupName, huaweicloudsim.ForeignDescription, nil, now)
 	s.backups.MustAddWith(b, now, s.createRules())
 	return b.ID
 }
@@ -480,7 +480,7 @@ func (s *Server) backupJSON(b *backupRec, now time.Time) map[string]any {
 	in := s.instances[b.InstanceID]
 	m := map[string]any{
 		"id": b.ID, "instance_id": b.InstanceID, "name": b.Name,
-		"begin_time": b.Begin.Format(hw.TimeLayout), "end_time": "",
+		"begin_time": b.Begin.Format(huaweicloudsim.TimeLayout), "end_time": "",
 		"status": status(b, now), "type": "manual", "size": 0,
 		"datastore":           map[string]string{"type": in.engine, "version": in.version},
 		"associated_with_ddm": false,
@@ -489,7 +489,7 @@ func (s *Server) backupJSON(b *backupRec, now time.Time) map[string]any {
 		m["databases"] = dbObjects(b.databases)
 	}
 	if b.Done(now) {
-		m["end_time"] = b.End().Format(hw.TimeLayout)
+		m["end_time"] = b.End().Format(huaweicloudsim.TimeLayout)
 		if !b.Failing {
 			m["size"] = 2097152 // kB, as the list documents: 2 GiB
 		}
@@ -500,12 +500,12 @@ func (s *Server) backupJSON(b *backupRec, now time.Time) map[string]any {
 func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("instance_id") == "" {
-		hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeParameterError, "instance_id is mandatory"))
+		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusBadRequest, CodeParameterError, "instance_id is mandatory"))
 		return
 	}
-	offset, limit, e := hw.Page(r)
+	offset, limit, e := huaweicloudsim.Page(r)
 	if e != nil {
-		hw.WriteError(w, withCode(e, CodeParameterError))
+		huaweicloudsim.WriteError(w, withCode(e, CodeParameterError))
 		return
 	}
 	s.mu.Lock()
@@ -522,7 +522,7 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 		}
 		return true
 	})
-	hw.WritePage(w, "backups", matched, offset, limit, func(b *backupRec) map[string]any { return s.backupJSON(b, now) })
+	huaweicloudsim.WritePage(w, "backups", matched, offset, limit, func(b *backupRec) map[string]any { return s.backupJSON(b, now) })
 }
 
 // deleteBackup accepts the deletion of a finished backup, which then shows
@@ -537,14 +537,14 @@ func (s *Server) deleteBackup(w http.ResponseWriter, r *http.Request) {
 	b := s.backupByID(id)
 	switch {
 	case b == nil:
-		hw.WriteError(w, hw.Errf(http.StatusNotFound, CodeBackupNotFound, "The backup %s does not exist", id))
+		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusNotFound, CodeBackupNotFound, "The backup %s does not exist", id))
 	case !b.deletedAt.IsZero():
-		hw.WriteError(w, hw.Errf(http.StatusBadRequest, CodeBackupDeleting, "The backup file is being deleted. Try again later."))
+		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusBadRequest, CodeBackupDeleting, "The backup file is being deleted. Try again later."))
 	case !b.Done(now):
-		hw.WriteError(w, hw.Errf(http.StatusConflict, CodeBackupBuilding, "The backup %s is being created and cannot be deleted", id))
+		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusConflict, CodeBackupBuilding, "The backup %s is being created and cannot be deleted", id))
 	default:
 		b.deletedAt = now
-		hw.WriteJSON(w, http.StatusOK, map[string]any{})
+		huaweicloudsim.WriteJSON(w, http.StatusOK, map[string]any{})
 	}
 }
 
@@ -558,7 +558,7 @@ func (s *Server) instanceJSON(in *instance) map[string]any {
 			related = append(related, map[string]string{"id": other.id, "type": "replica"})
 		}
 	}
-	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Format(hw.TimeLayout)
+	created := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Format(huaweicloudsim.TimeLayout)
 	return map[string]any{
 		"id": in.id, "name": in.name, "status": in.status, "type": in.kind,
 		"datastore":             map[string]string{"type": in.engine, "version": in.version},
@@ -586,9 +586,9 @@ func (s *Server) instanceJSON(in *instance) map[string]any {
 }
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
-	offset, limit, e := hw.Page(r)
+	offset, limit, e := huaweicloudsim.Page(r)
 	if e != nil {
-		hw.WriteError(w, withCode(e, CodeParameterError))
+		huaweicloudsim.WriteError(w, withCode(e, CodeParameterError))
 		return
 	}
 	q := r.URL.Query()
@@ -606,5 +606,5 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
 		}
 		matched = append(matched, in)
 	}
-	hw.WritePage(w, "instances", matched, offset, limit, s.instanceJSON)
+	huaweicloudsim.WritePage(w, "instances", matched, offset, limit, s.instanceJSON)
 }

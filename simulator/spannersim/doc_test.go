@@ -1,4 +1,4 @@
-package spanner_test
+package spannersim_test
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 
 	"github.com/backupflow/backupflow/internal/doctable"
 	"github.com/backupflow/backupflow/provider"
-	sim "github.com/backupflow/backupflow/simulator/spanner"
+	"github.com/backupflow/backupflow/simulator/spannersim"
 )
 
 // observed is what the simulator answered: errors of calls, and the states
@@ -77,7 +77,7 @@ func (o *observed) produced(code, signal string) bool {
 		switch {
 		case strings.HasPrefix(signal, "ErrorInfo "):
 			for _, d := range st.Details() {
-				if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == sim.ErrorDomain &&
+				if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == spannersim.ErrorDomain &&
 					info.GetReason() == strings.TrimPrefix(signal, "ErrorInfo ") {
 					return true
 				}
@@ -104,9 +104,9 @@ func TestDocumentedStatesAndCodesAreProduced(t *testing.T) {
 	stateRows, err := doctable.Read(doctable.Page("spanner"), "States read", 0)
 	require.NoError(t, err)
 
-	srv := start(t, sim.Options{Token: sim.AccessToken})
+	srv := start(t, spannersim.Options{Token: spannersim.AccessToken})
 	c := client(t, srv)
-	cx := func() context.Context { return authed(t, sim.AccessToken) }
+	cx := func() context.Context { return authed(t, spannersim.AccessToken) }
 	obs := &observed{states: map[string]bool{}}
 	getOp := func(name string) {
 		op, err := c.GetOperation(cx(), &longrunningpb.GetOperationRequest{Name: name}, noRetry)
@@ -126,7 +126,7 @@ func TestDocumentedStatesAndCodesAreProduced(t *testing.T) {
 
 	// A backup through its life: CREATING, progress, READY.
 	first := create("first", 50)
-	getBackup(sim.Instance + "/backups/first")
+	getBackup(spannersim.Instance + "/backups/first")
 	getOp(first)
 	// The rules' refusals.
 	_, err = c.CreateBackup(cx(), createReq("second", 50, 48*time.Hour), noRetry)
@@ -135,23 +135,23 @@ func TestDocumentedStatesAndCodesAreProduced(t *testing.T) {
 	_, err = c.CreateBackup(cx(), createReq("second", 51, 48*time.Hour), noRetry)
 	obs.err(t, err) // pending creation, message only
 	copyReq := func(id, source string) *databasepb.CopyBackupRequest {
-		return &databasepb.CopyBackupRequest{Parent: sim.CopyInstance, BackupId: id, SourceBackup: source,
+		return &databasepb.CopyBackupRequest{Parent: spannersim.CopyInstance, BackupId: id, SourceBackup: source,
 			ExpireTime: timestamppb.New(srv.Now().Add(48 * time.Hour))}
 	}
-	_, err = c.CopyBackup(cx(), copyReq("early", sim.Instance+"/backups/first"), noRetry)
+	_, err = c.CopyBackup(cx(), copyReq("early", spannersim.Instance+"/backups/first"), noRetry)
 	obs.err(t, err) // source still being created
 	notReady := createReq("on-creating-db", 0, 48*time.Hour)
-	notReady.Backup.Database = sim.CreatingDatabase
+	notReady.Backup.Database = spannersim.CreatingDatabase
 	_, err = c.CreateBackup(cx(), notReady, noRetry)
 	obs.err(t, err) // database not ready
 	srv.Advance(dur / 2)
 	getOp(first)
 	srv.Advance(dur)
 	getOp(first)
-	getBackup(sim.Instance + "/backups/first")
-	cp, err := c.CopyBackup(cx(), copyReq("copy", sim.Instance+"/backups/first"), noRetry)
+	getBackup(spannersim.Instance + "/backups/first")
+	cp, err := c.CopyBackup(cx(), copyReq("copy", spannersim.Instance+"/backups/first"), noRetry)
 	require.NoError(t, err)
-	err = c.DeleteBackup(cx(), &databasepb.DeleteBackupRequest{Name: sim.Instance + "/backups/first"}, noRetry)
+	err = c.DeleteBackup(cx(), &databasepb.DeleteBackupRequest{Name: spannersim.Instance + "/backups/first"}, noRetry)
 	obs.err(t, err) // source being copied
 	_, err = c.CreateBackup(cx(), createReq("first", 52, 48*time.Hour), noRetry)
 	obs.err(t, err) // name taken
@@ -161,7 +161,7 @@ func TestDocumentedStatesAndCodesAreProduced(t *testing.T) {
 	obs.err(t, err) // unknown database
 	_, err = c.GetBackup(cx(), &databasepb.GetBackupRequest{Name: "projects/other/instances/i/backups/b"}, noRetry)
 	obs.err(t, err) // another project
-	_, err = c.GetBackup(authed(t, "wrong"), &databasepb.GetBackupRequest{Name: sim.Instance + "/backups/first"}, noRetry)
+	_, err = c.GetBackup(authed(t, "wrong"), &databasepb.GetBackupRequest{Name: spannersim.Instance + "/backups/first"}, noRetry)
 	obs.err(t, err) // bad credentials
 	_, err = c.UpdateBackup(cx(), &databasepb.UpdateBackupRequest{}, noRetry)
 	obs.err(t, err) // a method the simulator does not serve
@@ -171,10 +171,10 @@ func TestDocumentedStatesAndCodesAreProduced(t *testing.T) {
 	require.NoError(t, c.CancelOperation(cx(), &longrunningpb.CancelOperationRequest{Name: cancelled}, noRetry))
 	getOp(cancelled)
 	deleted := create("deleted", 54)
-	require.NoError(t, c.DeleteBackup(cx(), &databasepb.DeleteBackupRequest{Name: sim.Instance + "/backups/deleted"}, noRetry))
+	require.NoError(t, c.DeleteBackup(cx(), &databasepb.DeleteBackupRequest{Name: spannersim.Instance + "/backups/deleted"}, noRetry))
 	getOp(deleted)
 	failed := create("failed", 55)
-	require.True(t, srv.FailBackup(sim.Instance+"/backups/failed", codes.Internal, "the backup failed"))
+	require.True(t, srv.FailBackup(spannersim.Instance+"/backups/failed", codes.Internal, "the backup failed"))
 	getOp(failed)
 	getOp(cp.Name())
 
@@ -186,7 +186,7 @@ func TestDocumentedStatesAndCodesAreProduced(t *testing.T) {
 		srv.FailNextCode(injected)
 	}
 	for range 10 {
-		_, err := c.GetDatabase(cx(), &databasepb.GetDatabaseRequest{Name: sim.DatabaseName(0)}, noRetry)
+		_, err := c.GetDatabase(cx(), &databasepb.GetDatabaseRequest{Name: spannersim.DatabaseName(0)}, noRetry)
 		obs.err(t, err)
 	}
 

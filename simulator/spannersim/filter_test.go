@@ -1,4 +1,4 @@
-package spanner
+package spannersim
 
 import (
 	"testing"

@@ -13,7 +13,7 @@
 // the deletion of pending backups, expires backups at their expireTime, and
 // injects faults on request. docs/providers/spanner.md says which of these
 // behaviours are documented by Google and which are our guesses.
-package spanner
+package spannersim
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package spanner_test
+package spannersim_test
 
 import (
 	"context"
@@ -26,7 +26,7 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
-	sim "github.com/backupflow/backupflow/simulator/spanner"
+	"github.com/backupflow/backupflow/simulator/spannersim"
 )
 
 const dur = time.Minute
@@ -34,19 +34,19 @@ const dur = time.Minute
 // noRetry keeps the SDK from retrying injected faults.
 var noRetry = gax.WithRetry(nil)
 
-func start(t *testing.T, opts sim.Options) *sim.Server {
+func start(t *testing.T, opts spannersim.Options) *spannersim.Server {
 	t.Helper()
 	if opts.Duration == 0 {
 		opts.Duration = dur
 	}
-	srv, err := sim.Start(opts)
+	srv, err := spannersim.Start(opts)
 	require.NoError(t, err)
 	t.Cleanup(srv.Close)
 	return srv
 }
 
 // client is the official admin client pointed at the simulator, unchanged.
-func client(t *testing.T, srv *sim.Server) *database.DatabaseAdminClient {
+func client(t *testing.T, srv *spannersim.Server) *database.DatabaseAdminClient {
 	t.Helper()
 	c, err := database.NewDatabaseAdminClient(context.Background(),
 		option.WithEndpoint(srv.Endpoint()),
@@ -71,10 +71,10 @@ func code(err error) codes.Code { return status.Code(err) }
 
 func createReq(id string, db int, expireIn time.Duration) *databasepb.CreateBackupRequest {
 	return &databasepb.CreateBackupRequest{
-		Parent:   sim.Instance,
+		Parent:   spannersim.Instance,
 		BackupId: id,
 		Backup: &databasepb.Backup{
-			Database:   sim.DatabaseName(db),
+			Database:   spannersim.DatabaseName(db),
 			ExpireTime: timestamppb.New(time.Now().Add(expireIn)),
 		},
 	}
@@ -88,34 +88,34 @@ func mustCreate(t *testing.T, c *database.DatabaseAdminClient, id string, db int
 }
 
 func TestStartListensOnLoopbackOnly(t *testing.T) {
-	_, err := sim.Start(sim.Options{Addr: "0.0.0.0:0"})
+	_, err := spannersim.Start(spannersim.Options{Addr: "0.0.0.0:0"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "loopback")
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	assert.Regexp(t, `^127\.0\.0\.1:\d+$`, srv.Endpoint())
-	def, err := sim.Start(sim.Options{})
+	def, err := spannersim.Start(spannersim.Options{})
 	require.NoError(t, err)
 	defer def.Close()
 	assert.Equal(t, 2*time.Second, def.Options().Duration)
-	assert.Equal(t, sim.DefaultResources, def.Options().Resources)
+	assert.Equal(t, spannersim.DefaultResources, def.Options().Resources)
 }
 
 func TestBearerTokenIsChecked(t *testing.T) {
-	srv := start(t, sim.Options{Token: sim.AccessToken})
+	srv := start(t, spannersim.Options{Token: spannersim.AccessToken})
 	c := client(t, srv)
-	req := &databasepb.GetDatabaseRequest{Name: sim.DatabaseName(0)}
+	req := &databasepb.GetDatabaseRequest{Name: spannersim.DatabaseName(0)}
 	_, err := c.GetDatabase(ctx(t), req, noRetry)
 	assert.Equal(t, codes.Unauthenticated, code(err), "no token")
 	_, err = c.GetDatabase(authed(t, "wrong"), req, noRetry)
 	assert.Equal(t, codes.Unauthenticated, code(err), "wrong token")
-	db, err := c.GetDatabase(authed(t, sim.AccessToken), req, noRetry)
+	db, err := c.GetDatabase(authed(t, spannersim.AccessToken), req, noRetry)
 	require.NoError(t, err)
 	assert.Equal(t, databasepb.Database_READY, db.GetState())
 	assert.Equal(t, "1h", db.GetVersionRetentionPeriod())
 	assert.Equal(t, 3, srv.Calls(), "refused calls are counted too")
 
 	// Without Options.Token any caller is served (SPANNER_EMULATOR_HOST mode).
-	open := start(t, sim.Options{})
+	open := start(t, spannersim.Options{})
 	t.Setenv("SPANNER_EMULATOR_HOST", open.Endpoint())
 	ec, err := database.NewDatabaseAdminClient(context.Background())
 	require.NoError(t, err)
@@ -125,18 +125,18 @@ func TestBearerTokenIsChecked(t *testing.T) {
 }
 
 func TestBackupStateMachine(t *testing.T) {
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	c := client(t, srv)
 	op := mustCreate(t, c, "sm-1", 3)
 	assert.Regexp(t, `^projects/demo-project/instances/demo-instance/backups/sm-1/operations/_auto_op_[0-9a-f]{16}$`, op.Name())
 	md, err := op.Metadata()
 	require.NoError(t, err)
-	assert.Equal(t, sim.Instance+"/backups/sm-1", md.GetName())
-	assert.Equal(t, sim.DatabaseName(3), md.GetDatabase())
+	assert.Equal(t, spannersim.Instance+"/backups/sm-1", md.GetName())
+	assert.Equal(t, spannersim.DatabaseName(3), md.GetDatabase())
 	assert.EqualValues(t, 0, md.GetProgress().GetProgressPercent())
 	assert.False(t, op.Done())
 
-	b, err := c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: sim.Instance + "/backups/sm-1"}, noRetry)
+	b, err := c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: spannersim.Instance + "/backups/sm-1"}, noRetry)
 	require.NoError(t, err)
 	assert.Equal(t, databasepb.Backup_CREATING, b.GetState())
 	assert.Zero(t, b.GetSizeBytes(), "no size while creating")
@@ -162,10 +162,10 @@ func TestBackupStateMachine(t *testing.T) {
 	assert.EqualValues(t, 100, md.GetProgress().GetProgressPercent())
 	assert.NotNil(t, md.GetProgress().GetEndTime())
 	assert.Equal(t, databasepb.EncryptionInfo_GOOGLE_DEFAULT_ENCRYPTION, res.GetEncryptionInfo().GetEncryptionType())
-	assert.Equal(t, []string{sim.Instance + "/backups/sm-1"}, srv.Inventory())
+	assert.Equal(t, []string{spannersim.Instance + "/backups/sm-1"}, srv.Inventory())
 
 	// Real time also finishes backups (integration tests rely on it).
-	fast := start(t, sim.Options{Duration: time.Millisecond})
+	fast := start(t, spannersim.Options{Duration: time.Millisecond})
 	fc := client(t, fast)
 	fop := mustCreate(t, fc, "fast", 1)
 	require.Eventually(t, func() bool {
@@ -175,7 +175,7 @@ func TestBackupStateMachine(t *testing.T) {
 }
 
 func TestCreateRulesAreEnforcedServerSide(t *testing.T) {
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	c := client(t, srv)
 	mustCreate(t, c, "pending", 4)
 	now := time.Now()
@@ -188,8 +188,8 @@ func TestCreateRulesAreEnforcedServerSide(t *testing.T) {
 		{"name taken", createReq("pending", 4, 48*time.Hour), codes.AlreadyExists},
 		{"expire under 6h", createReq("e1", 5, 5*time.Hour), codes.InvalidArgument},
 		{"expire over 366d", createReq("e2", 5, 367*24*time.Hour), codes.InvalidArgument},
-		{"expire missing", &databasepb.CreateBackupRequest{Parent: sim.Instance, BackupId: "e3", Backup: &databasepb.Backup{Database: sim.DatabaseName(5)}}, codes.InvalidArgument},
-		{"backup missing", &databasepb.CreateBackupRequest{Parent: sim.Instance, BackupId: "e4"}, codes.InvalidArgument},
+		{"expire missing", &databasepb.CreateBackupRequest{Parent: spannersim.Instance, BackupId: "e3", Backup: &databasepb.Backup{Database: spannersim.DatabaseName(5)}}, codes.InvalidArgument},
+		{"backup missing", &databasepb.CreateBackupRequest{Parent: spannersim.Instance, BackupId: "e4"}, codes.InvalidArgument},
 		{"backup ID too short", createReq("e", 5, 48*time.Hour), codes.InvalidArgument},
 		{"backup ID uppercase", createReq("E5", 5, 48*time.Hour), codes.InvalidArgument},
 		{"bad parent", func() *databasepb.CreateBackupRequest {
@@ -199,7 +199,7 @@ func TestCreateRulesAreEnforcedServerSide(t *testing.T) {
 		}(), codes.InvalidArgument},
 		{"database in another instance", func() *databasepb.CreateBackupRequest {
 			r := createReq("e7", 5, 48*time.Hour)
-			r.Parent = sim.CopyInstance
+			r.Parent = spannersim.CopyInstance
 			return r
 		}(), codes.InvalidArgument},
 		{"unknown instance", func() *databasepb.CreateBackupRequest {
@@ -217,7 +217,7 @@ func TestCreateRulesAreEnforcedServerSide(t *testing.T) {
 		}(), codes.PermissionDenied},
 		{"database not ready", func() *databasepb.CreateBackupRequest {
 			r := createReq("e11", 5, 48*time.Hour)
-			r.Backup.Database = sim.CreatingDatabase
+			r.Backup.Database = spannersim.CreatingDatabase
 			return r
 		}(), codes.FailedPrecondition},
 		{"versionTime in the future", func() *databasepb.CreateBackupRequest {
@@ -232,8 +232,8 @@ func TestCreateRulesAreEnforcedServerSide(t *testing.T) {
 		}(), codes.InvalidArgument},
 		{"encryption type unspecified", withEnc(&databasepb.CreateBackupEncryptionConfig{}), codes.InvalidArgument},
 		{"cmek without key", withEnc(&databasepb.CreateBackupEncryptionConfig{EncryptionType: databasepb.CreateBackupEncryptionConfig_CUSTOMER_MANAGED_ENCRYPTION}), codes.InvalidArgument},
-		{"key with google default", withEnc(&databasepb.CreateBackupEncryptionConfig{EncryptionType: databasepb.CreateBackupEncryptionConfig_GOOGLE_DEFAULT_ENCRYPTION, KmsKeyName: sim.DemoKMSKey}), codes.InvalidArgument},
-		{"both key fields", withEnc(&databasepb.CreateBackupEncryptionConfig{EncryptionType: databasepb.CreateBackupEncryptionConfig_CUSTOMER_MANAGED_ENCRYPTION, KmsKeyName: sim.DemoKMSKey, KmsKeyNames: []string{sim.DemoKMSKey}}), codes.InvalidArgument},
+		{"key with google default", withEnc(&databasepb.CreateBackupEncryptionConfig{EncryptionType: databasepb.CreateBackupEncryptionConfig_GOOGLE_DEFAULT_ENCRYPTION, KmsKeyName: spannersim.DemoKMSKey}), codes.InvalidArgument},
+		{"both key fields", withEnc(&databasepb.CreateBackupEncryptionConfig{EncryptionType: databasepb.CreateBackupEncryptionConfig_CUSTOMER_MANAGED_ENCRYPTION, KmsKeyName: spannersim.DemoKMSKey, KmsKeyNames: []string{spannersim.DemoKMSKey}}), codes.InvalidArgument},
 		{"malformed key", withEnc(&databasepb.CreateBackupEncryptionConfig{EncryptionType: databasepb.CreateBackupEncryptionConfig_CUSTOMER_MANAGED_ENCRYPTION, KmsKeyNames: []string{"key"}}), codes.InvalidArgument},
 	}
 	for _, tc := range cases {
@@ -243,7 +243,7 @@ func TestCreateRulesAreEnforcedServerSide(t *testing.T) {
 			assert.Equal(t, tc.want, code(err), "%v", err)
 		})
 	}
-	assert.Equal(t, []string{sim.Instance + "/backups/pending"}, srv.Inventory())
+	assert.Equal(t, []string{spannersim.Instance + "/backups/pending"}, srv.Inventory())
 
 	// The bounds themselves are accepted, and another database runs concurrently.
 	r := createReq("recent-version", 6, 48*time.Hour)
@@ -261,18 +261,18 @@ func withEnc(e *databasepb.CreateBackupEncryptionConfig) *databasepb.CreateBacku
 }
 
 func TestCopyRules(t *testing.T) {
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	c := client(t, srv)
 	src := mustCreate(t, c, "src", 9)
 	copyReq := func(id string, expire time.Time) *databasepb.CopyBackupRequest {
-		return &databasepb.CopyBackupRequest{Parent: sim.CopyInstance, BackupId: id, SourceBackup: src.Name()[:len(sim.Instance+"/backups/src")],
+		return &databasepb.CopyBackupRequest{Parent: spannersim.CopyInstance, BackupId: id, SourceBackup: src.Name()[:len(spannersim.Instance+"/backups/src")],
 			ExpireTime: timestamppb.New(expire)}
 	}
 	_, err := c.CopyBackup(ctx(t), copyReq("early", time.Now().Add(48*time.Hour)), noRetry)
 	assert.Equal(t, codes.FailedPrecondition, code(err), "a CREATING source cannot be copied: %v", err)
 
 	srv.Advance(2 * dur)
-	srcBackup, err := c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: sim.Instance + "/backups/src"}, noRetry)
+	srcBackup, err := c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: spannersim.Instance + "/backups/src"}, noRetry)
 	require.NoError(t, err)
 	created := srcBackup.GetCreateTime().AsTime()
 	assert.True(t, srcBackup.GetMaxExpireTime().AsTime().Equal(created.Add(366*24*time.Hour)))
@@ -289,7 +289,7 @@ func TestCopyRules(t *testing.T) {
 	_, err = c.CopyBackup(ctx(t), missing, noRetry)
 	assert.Equal(t, codes.InvalidArgument, code(err), "expire_time is required")
 	gone := copyReq("c0", created.Add(48*time.Hour))
-	gone.SourceBackup = sim.Instance + "/backups/nope"
+	gone.SourceBackup = spannersim.Instance + "/backups/nope"
 	_, err = c.CopyBackup(ctx(t), gone, noRetry)
 	assert.Equal(t, codes.NotFound, code(err))
 
@@ -300,12 +300,12 @@ func TestCopyRules(t *testing.T) {
 	require.NoError(t, err)
 	md, err := cp1.Metadata()
 	require.NoError(t, err)
-	assert.Equal(t, sim.Instance+"/backups/src", md.GetSourceBackup())
-	assert.Equal(t, sim.CopyInstance+"/backups/c1", md.GetName())
-	srcBackup, err = c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: sim.Instance + "/backups/src"}, noRetry)
+	assert.Equal(t, spannersim.Instance+"/backups/src", md.GetSourceBackup())
+	assert.Equal(t, spannersim.CopyInstance+"/backups/c1", md.GetName())
+	srcBackup, err = c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: spannersim.Instance + "/backups/src"}, noRetry)
 	require.NoError(t, err)
-	assert.Equal(t, []string{sim.CopyInstance + "/backups/c1", sim.CopyInstance + "/backups/c2"}, srcBackup.GetReferencingBackups())
-	err = c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: sim.Instance + "/backups/src"}, noRetry)
+	assert.Equal(t, []string{spannersim.CopyInstance + "/backups/c1", spannersim.CopyInstance + "/backups/c2"}, srcBackup.GetReferencingBackups())
+	err = c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: spannersim.Instance + "/backups/src"}, noRetry)
 	assert.Equal(t, codes.FailedPrecondition, code(err), "a source being copied cannot be deleted")
 	_, err = c.CopyBackup(ctx(t), copyReq("c1", created.Add(48*time.Hour)), noRetry)
 	assert.Equal(t, codes.AlreadyExists, code(err))
@@ -316,19 +316,19 @@ func TestCopyRules(t *testing.T) {
 	res, err := cp1.Poll(ctx(t), noRetry)
 	require.NoError(t, err)
 	assert.Equal(t, databasepb.Backup_READY, res.GetState())
-	assert.Equal(t, sim.DatabaseName(9), res.GetDatabase(), "a copy keeps the source's database")
+	assert.Equal(t, spannersim.DatabaseName(9), res.GetDatabase(), "a copy keeps the source's database")
 	assert.True(t, res.GetVersionTime().AsTime().Equal(srcBackup.GetVersionTime().AsTime()), "and its versionTime")
 	_, err = cp2.Poll(ctx(t), noRetry)
 	assert.Equal(t, codes.Canceled, code(err))
-	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: sim.Instance + "/backups/src"}, noRetry))
-	assert.Equal(t, []string{sim.CopyInstance + "/backups/c1"}, srv.Inventory())
+	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: spannersim.Instance + "/backups/src"}, noRetry))
+	assert.Equal(t, []string{spannersim.CopyInstance + "/backups/c1"}, srv.Inventory())
 }
 
 func TestCancelAndDeleteSemantics(t *testing.T) {
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	c := client(t, srv)
 	running := mustCreate(t, c, "running", 10)
-	name := sim.Instance + "/backups/running"
+	name := spannersim.Instance + "/backups/running"
 
 	srv.Advance(dur / 4)
 	require.NoError(t, c.CancelOperation(ctx(t), &longrunningpb.CancelOperationRequest{Name: running.Name()}, noRetry))
@@ -350,7 +350,7 @@ func TestCancelAndDeleteSemantics(t *testing.T) {
 	res, err := finished.Poll(ctx(t), noRetry)
 	require.NoError(t, err)
 	assert.Equal(t, databasepb.Backup_READY, res.GetState(), "the race: the backup stays")
-	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: sim.Instance + "/backups/finished"}, noRetry))
+	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: spannersim.Instance + "/backups/finished"}, noRetry))
 	assert.Empty(t, srv.Inventory())
 	// A finished operation still reports its result after the backup is deleted.
 	op, err := c.GetOperation(ctx(t), &longrunningpb.GetOperationRequest{Name: finished.Name()}, noRetry)
@@ -366,10 +366,10 @@ func TestCancelAndDeleteSemantics(t *testing.T) {
 // create operation ends CANCELLED (without a cancel_time: nobody called
 // CancelOperation) and the database is free for the next backup.
 func TestDeletePendingBackup(t *testing.T) {
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	c := client(t, srv)
 	op := mustCreate(t, c, "pending", 11)
-	name := sim.Instance + "/backups/pending"
+	name := spannersim.Instance + "/backups/pending"
 	srv.Advance(dur / 2)
 	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: name}, noRetry))
 	assert.Empty(t, srv.Inventory())
@@ -397,19 +397,19 @@ func TestDeletePendingBackup(t *testing.T) {
 	// A copy being made is deleted the same way, and releases its source.
 	srv.Advance(2 * dur)
 	created := srv.Now()
-	cp, err := c.CopyBackup(ctx(t), &databasepb.CopyBackupRequest{Parent: sim.CopyInstance, BackupId: "cp", SourceBackup: sim.Instance + "/backups/pending-2",
+	cp, err := c.CopyBackup(ctx(t), &databasepb.CopyBackupRequest{Parent: spannersim.CopyInstance, BackupId: "cp", SourceBackup: spannersim.Instance + "/backups/pending-2",
 		ExpireTime: timestamppb.New(created.Add(48 * time.Hour))}, noRetry)
 	require.NoError(t, err)
-	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: sim.CopyInstance + "/backups/cp"}, noRetry))
+	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: spannersim.CopyInstance + "/backups/cp"}, noRetry))
 	_, err = cp.Poll(ctx(t), noRetry)
 	assert.Equal(t, codes.Canceled, code(err))
-	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: sim.Instance + "/backups/pending-2"}, noRetry),
+	require.NoError(t, c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: spannersim.Instance + "/backups/pending-2"}, noRetry),
 		"the source is no longer being copied")
 	assert.Empty(t, srv.Inventory())
 }
 
 func TestListingsAndFilters(t *testing.T) {
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	c := client(t, srv)
 	for i := range 5 {
 		mustCreate(t, c, fmt.Sprintf("list-%d", i), 20+i)
@@ -418,7 +418,7 @@ func TestListingsAndFilters(t *testing.T) {
 	mustCreate(t, c, "list-running", 30)
 
 	var names []string
-	it := c.ListBackups(ctx(t), &databasepb.ListBackupsRequest{Parent: sim.Instance, PageSize: 2}, noRetry)
+	it := c.ListBackups(ctx(t), &databasepb.ListBackupsRequest{Parent: spannersim.Instance, PageSize: 2}, noRetry)
 	for {
 		b, err := it.Next()
 		if err == iterator.Done {
@@ -428,16 +428,16 @@ func TestListingsAndFilters(t *testing.T) {
 		names = append(names, b.GetName())
 	}
 	assert.Len(t, names, 6, "pagination returns everything: %v", names)
-	it = c.ListBackups(ctx(t), &databasepb.ListBackupsRequest{Parent: sim.Instance, Filter: "state:CREATING"}, noRetry)
+	it = c.ListBackups(ctx(t), &databasepb.ListBackupsRequest{Parent: spannersim.Instance, Filter: "state:CREATING"}, noRetry)
 	b, err := it.Next()
 	require.NoError(t, err)
-	assert.Equal(t, sim.Instance+"/backups/list-running", b.GetName())
+	assert.Equal(t, spannersim.Instance+"/backups/list-running", b.GetName())
 	_, err = it.Next()
 	assert.Equal(t, iterator.Done, err)
 
 	listOps := func(filter string) ([]*longrunningpb.Operation, error) {
 		var out []*longrunningpb.Operation
-		it := c.ListBackupOperations(ctx(t), &databasepb.ListBackupOperationsRequest{Parent: sim.Instance, Filter: filter, PageSize: 4}, noRetry)
+		it := c.ListBackupOperations(ctx(t), &databasepb.ListBackupOperationsRequest{Parent: spannersim.Instance, Filter: filter, PageSize: 4}, noRetry)
 		for {
 			op, err := it.Next()
 			if err == iterator.Done {
@@ -453,7 +453,7 @@ func TestListingsAndFilters(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, all, 6)
 	assert.Contains(t, all[0].GetName(), "/backups/list-running/", "most recently started first")
-	ops, err := listOps(`(metadata.@type=type.googleapis.com/google.spanner.admin.database.v1.CreateBackupMetadata) AND (metadata.name:"` + sim.Instance + `/backups/list-3")`)
+	ops, err := listOps(`(metadata.@type=type.googleapis.com/google.spanner.admin.database.v1.CreateBackupMetadata) AND (metadata.name:"` + spannersim.Instance + `/backups/list-3")`)
 	require.NoError(t, err)
 	require.Len(t, ops, 1)
 	assert.Contains(t, ops[0].GetName(), "/backups/list-3/operations/")
@@ -477,7 +477,7 @@ func TestListingsAndFilters(t *testing.T) {
 	assert.NoError(t, err, "old operations can still be fetched by name")
 
 	var viaOps []string
-	oit := c.ListOperations(ctx(t), &longrunningpb.ListOperationsRequest{Name: sim.Instance + "/backups/list-1/operations"}, noRetry)
+	oit := c.ListOperations(ctx(t), &longrunningpb.ListOperationsRequest{Name: spannersim.Instance + "/backups/list-1/operations"}, noRetry)
 	for {
 		op, err := oit.Next()
 		if err == iterator.Done {
@@ -490,10 +490,10 @@ func TestListingsAndFilters(t *testing.T) {
 }
 
 func TestFaultInjection(t *testing.T) {
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	c := client(t, srv)
 	get := func() error {
-		_, err := c.GetDatabase(ctx(t), &databasepb.GetDatabaseRequest{Name: sim.DatabaseName(0)}, noRetry)
+		_, err := c.GetDatabase(ctx(t), &databasepb.GetDatabaseRequest{Name: spannersim.DatabaseName(0)}, noRetry)
 		return err
 	}
 	srv.FailNext(provider.Unavailable, 2, 0)
@@ -523,7 +523,7 @@ func TestFaultInjection(t *testing.T) {
 	require.NoError(t, get(), "LoseNextCreate only affects creates and copies")
 	_, err = c.CreateBackup(ctx(t), createReq("lost", 1, 48*time.Hour), noRetry)
 	assert.Equal(t, codes.Unavailable, code(err))
-	assert.Equal(t, []string{sim.Instance + "/backups/lost"}, srv.Inventory(), "the create was applied")
+	assert.Equal(t, []string{spannersim.Instance + "/backups/lost"}, srv.Inventory(), "the create was applied")
 	assert.Equal(t, 4, srv.Faults())
 
 	// Latency delays calls (a lower bound, never an upper one).
@@ -536,11 +536,11 @@ func TestFaultInjection(t *testing.T) {
 
 func TestFaultRateIsDeterministicPerStream(t *testing.T) {
 	pattern := func(stream int64) (codesSeen []codes.Code, faults int) {
-		srv := start(t, sim.Options{})
+		srv := start(t, spannersim.Options{})
 		c := client(t, srv)
 		srv.SetFaultRate(0.5, stream)
 		for range 40 {
-			_, err := c.GetDatabase(ctx(t), &databasepb.GetDatabaseRequest{Name: sim.DatabaseName(0)}, noRetry)
+			_, err := c.GetDatabase(ctx(t), &databasepb.GetDatabaseRequest{Name: spannersim.DatabaseName(0)}, noRetry)
 			codesSeen = append(codesSeen, code(err))
 		}
 		return codesSeen, srv.Faults()
@@ -562,20 +562,20 @@ func TestFaultRateIsDeterministicPerStream(t *testing.T) {
 
 func TestSectionHelpersAreValidRequests(t *testing.T) {
 	var cr backup.SpannerCreate
-	require.NoError(t, backup.DecodeStrict(sim.CreateSection(1005), &cr))
-	assert.Equal(t, sim.Instance, cr.Parent)
+	require.NoError(t, backup.DecodeStrict(spannersim.CreateSection(1005), &cr))
+	assert.Equal(t, spannersim.Instance, cr.Parent)
 	assert.Equal(t, "bk-1005", cr.BackupID)
-	assert.Equal(t, sim.DatabaseName(1005%sim.DefaultResources), cr.Backup.Database)
-	assert.NotEqual(t, sim.CreateSection(3), sim.CreateSection(4))
+	assert.Equal(t, spannersim.DatabaseName(1005%spannersim.DefaultResources), cr.Backup.Database)
+	assert.NotEqual(t, spannersim.CreateSection(3), spannersim.CreateSection(4))
 	var cp backup.SpannerCopy
-	require.NoError(t, backup.DecodeStrict(sim.CopySection(7, "bk-1"), &cp))
-	assert.Equal(t, sim.Instance+"/backups/bk-1", cp.SourceBackup, "a bare ID is in demo-instance")
-	require.NoError(t, json.Unmarshal(sim.CopySection(7, sim.CopyInstance+"/backups/x1"), &cp))
-	assert.Equal(t, sim.CopyInstance+"/backups/x1", cp.SourceBackup)
-	assert.Equal(t, sim.CopyInstance, cp.Parent)
+	require.NoError(t, backup.DecodeStrict(spannersim.CopySection(7, "bk-1"), &cp))
+	assert.Equal(t, spannersim.Instance+"/backups/bk-1", cp.SourceBackup, "a bare ID is in demo-instance")
+	require.NoError(t, json.Unmarshal(spannersim.CopySection(7, spannersim.CopyInstance+"/backups/x1"), &cp))
+	assert.Equal(t, spannersim.CopyInstance+"/backups/x1", cp.SourceBackup)
+	assert.Equal(t, spannersim.CopyInstance, cp.Parent)
 
 	// The simulator accepts them as they are (through the official client).
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	c := client(t, srv)
 	exp, err := time.Parse(time.RFC3339, cr.Backup.ExpireTime)
 	require.NoError(t, err)
@@ -585,7 +585,7 @@ func TestSectionHelpersAreValidRequests(t *testing.T) {
 	srv.Advance(2 * dur)
 	_, err = op.Poll(ctx(t), noRetry)
 	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(sim.CopySection(9, cr.Parent+"/backups/"+cr.BackupID), &cp))
+	require.NoError(t, json.Unmarshal(spannersim.CopySection(9, cr.Parent+"/backups/"+cr.BackupID), &cp))
 	cexp, err := time.Parse(time.RFC3339, cp.ExpireTime)
 	require.NoError(t, err)
 	_, err = c.CopyBackup(ctx(t), &databasepb.CopyBackupRequest{Parent: cp.Parent, BackupId: cp.BackupID, SourceBackup: cp.SourceBackup,
@@ -597,17 +597,17 @@ func TestSectionHelpersAreValidRequests(t *testing.T) {
 // is gone from get and list; one that is the source of a copy still running
 // is kept until the copy ends.
 func TestBackupsExpire(t *testing.T) {
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	c := client(t, srv)
 	t0 := srv.Now()
 	create := func(id string, db int, expire time.Time) *database.CreateBackupOperation {
-		op, err := c.CreateBackup(ctx(t), &databasepb.CreateBackupRequest{Parent: sim.Instance, BackupId: id,
-			Backup: &databasepb.Backup{Database: sim.DatabaseName(db), ExpireTime: timestamppb.New(expire)}}, noRetry)
+		op, err := c.CreateBackup(ctx(t), &databasepb.CreateBackupRequest{Parent: spannersim.Instance, BackupId: id,
+			Backup: &databasepb.Backup{Database: spannersim.DatabaseName(db), ExpireTime: timestamppb.New(expire)}}, noRetry)
 		require.NoError(t, err)
 		return op
 	}
 	get := func(id string) error {
-		_, err := c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: sim.Instance + "/backups/" + id}, noRetry)
+		_, err := c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: spannersim.Instance + "/backups/" + id}, noRetry)
 		return err
 	}
 	listed := func(parent string) []string {
@@ -626,39 +626,39 @@ func TestBackupsExpire(t *testing.T) {
 	create("long", 41, t0.Add(48*time.Hour))
 	srv.Advance(6 * time.Hour)
 	require.NoError(t, get("short"), "not expired yet")
-	assert.Equal(t, []string{"long", "short"}, listed(sim.Instance))
+	assert.Equal(t, []string{"long", "short"}, listed(spannersim.Instance))
 	srv.Advance(2 * time.Minute)
 	assert.Equal(t, codes.NotFound, code(get("short")), "expired")
-	assert.Equal(t, []string{"long"}, listed(sim.Instance))
-	assert.Equal(t, []string{sim.Instance + "/backups/long"}, srv.Inventory())
+	assert.Equal(t, []string{"long"}, listed(spannersim.Instance))
+	assert.Equal(t, []string{spannersim.Instance + "/backups/long"}, srv.Inventory())
 
 	// A source whose expireTime passes while it is being copied is kept
 	// until the copy ends.
 	t1 := srv.Now()
 	create("src", 42, t1.Add(7*time.Hour))
 	srv.Advance(7*time.Hour - dur/2) // the source is READY and expires in dur/2
-	cp, err := c.CopyBackup(ctx(t), &databasepb.CopyBackupRequest{Parent: sim.CopyInstance, BackupId: "cp", SourceBackup: sim.Instance + "/backups/src",
+	cp, err := c.CopyBackup(ctx(t), &databasepb.CopyBackupRequest{Parent: spannersim.CopyInstance, BackupId: "cp", SourceBackup: spannersim.Instance + "/backups/src",
 		ExpireTime: timestamppb.New(t1.Add(48 * time.Hour))}, noRetry)
 	require.NoError(t, err)
 	srv.Advance(3 * dur / 4) // past the source's expireTime, the copy still running
-	src, err := c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: sim.Instance + "/backups/src"}, noRetry)
+	src, err := c.GetBackup(ctx(t), &databasepb.GetBackupRequest{Name: spannersim.Instance + "/backups/src"}, noRetry)
 	require.NoError(t, err, "kept while a copy runs")
 	assert.True(t, srv.Now().After(src.GetExpireTime().AsTime()))
-	assert.Equal(t, []string{sim.CopyInstance + "/backups/cp"}, src.GetReferencingBackups())
-	assert.Contains(t, listed(sim.Instance), "src")
+	assert.Equal(t, []string{spannersim.CopyInstance + "/backups/cp"}, src.GetReferencingBackups())
+	assert.Contains(t, listed(spannersim.Instance), "src")
 	srv.Advance(dur / 2) // the copy has ended
 	res, err := cp.Poll(ctx(t), noRetry)
 	require.NoError(t, err)
 	assert.Equal(t, databasepb.Backup_READY, res.GetState())
 	assert.Equal(t, codes.NotFound, code(get("src")), "expired once the copy ended")
-	assert.Equal(t, []string{"cp"}, listed(sim.CopyInstance))
+	assert.Equal(t, []string{"cp"}, listed(spannersim.CopyInstance))
 }
 
 // TestPendingCreationDetails: the refusal of a second pending creation
 // carries a google.rpc.ErrorInfo (our guess of Spanner's detail); injected
 // refusals come with the detail and a terse message, or with the message only.
 func TestPendingCreationDetails(t *testing.T) {
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	c := client(t, srv)
 	errorInfo := func(err error) *errdetails.ErrorInfo {
 		for _, d := range status.Convert(err).Details() {
@@ -674,16 +674,16 @@ func TestPendingCreationDetails(t *testing.T) {
 	assert.Contains(t, status.Convert(err).Message(), "pending backup creation")
 	info := errorInfo(err)
 	require.NotNil(t, info)
-	assert.Equal(t, sim.PendingCreationReason, info.GetReason())
-	assert.Equal(t, sim.ErrorDomain, info.GetDomain())
-	assert.Equal(t, sim.DatabaseName(43), info.GetMetadata()["database"])
+	assert.Equal(t, spannersim.PendingCreationReason, info.GetReason())
+	assert.Equal(t, spannersim.ErrorDomain, info.GetDomain())
+	assert.Equal(t, spannersim.DatabaseName(43), info.GetMetadata()["database"])
 
 	srv.FailNextPendingCreation(true)
 	_, err = c.CreateBackup(ctx(t), createReq("third", 44, 48*time.Hour), noRetry)
 	assert.Equal(t, codes.FailedPrecondition, code(err))
 	assert.NotContains(t, status.Convert(err).Message(), "pending", "only the detail says it")
 	require.NotNil(t, errorInfo(err))
-	assert.Equal(t, sim.PendingCreationReason, errorInfo(err).GetReason())
+	assert.Equal(t, spannersim.PendingCreationReason, errorInfo(err).GetReason())
 
 	srv.FailNextPendingCreation(false)
 	_, err = c.CreateBackup(ctx(t), createReq("third", 44, 48*time.Hour), noRetry)
@@ -694,16 +694,16 @@ func TestPendingCreationDetails(t *testing.T) {
 }
 
 func TestFailNextCallWaitsForItsMethod(t *testing.T) {
-	srv := start(t, sim.Options{})
+	srv := start(t, spannersim.Options{})
 	c := client(t, srv)
 	mustCreate(t, c, "target", 45)
 	srv.FailNextCall("DeleteBackup", codes.Internal)
-	_, err := c.GetDatabase(ctx(t), &databasepb.GetDatabaseRequest{Name: sim.DatabaseName(0)}, noRetry)
+	_, err := c.GetDatabase(ctx(t), &databasepb.GetDatabaseRequest{Name: spannersim.DatabaseName(0)}, noRetry)
 	require.NoError(t, err, "other methods pass")
-	err = c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: sim.Instance + "/backups/target"}, noRetry)
+	err = c.DeleteBackup(ctx(t), &databasepb.DeleteBackupRequest{Name: spannersim.Instance + "/backups/target"}, noRetry)
 	assert.Equal(t, codes.Internal, code(err))
 	assert.Equal(t, 1, srv.CallsTo("DeleteBackup"))
 	assert.Equal(t, 1, srv.CallsTo("GetDatabase"))
 	assert.Equal(t, 1, srv.CallsTo("CreateBackup"))
-	assert.Equal(t, []string{sim.Instance + "/backups/target"}, srv.Inventory(), "the refused delete was not applied")
+	assert.Equal(t, []string{spannersim.Instance + "/backups/target"}, srv.Inventory(), "the refused delete was not applied")
 }

@@ -6,7 +6,7 @@
 // (DELETE /v3/{project_id}/backups/{backup_id}). Requests must carry the
 // SDK's AK/SK signature; answers use the documented JSON and the
 // {error_code, error_msg} error shape, so the official SDK runs end to end.
-package taurusdb
+package taurusdbsim
 
 import (
 	"encoding/json"
@@ -21,7 +21,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
-	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
+	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
 )
 
 // Test-only credentials and identifiers the simulator accepts by default.
@@ -63,7 +63,7 @@ const CodeNameExists = "DBS.201209"
 // answer a create with (see SetBusyWith): the family's and those the public
 // GaussDB(for MySQL) tooling retries.
 var BusyCodes = []string{
-	hw.CodeInstanceBusy, hw.CodeInstanceBusyRDS, "DBS.200047", "DBS.201202",
+	huaweicloudsim.CodeInstanceBusy, huaweicloudsim.CodeInstanceBusyRDS, "DBS.200047", "DBS.201202",
 	"DBS.201014", "DBS.201015", "DBS.216011", "DBS.05000084", "DBS.212033",
 }
 
@@ -115,13 +115,13 @@ type Options struct {
 
 // InstanceID returns the ID of numbered demo instance i: 32 hex characters
 // and the "in07" suffix, 36 letters and digits as documented.
-func InstanceID(i int) string { return hw.DemoID("taurusdb", i) + "in07" }
+func InstanceID(i int) string { return huaweicloudsim.DemoID("taurusdb", i) + "in07" }
 
 // CreateSection returns a valid create section for demo instance
 // seed%DefaultResources. The backup name starts with the seed and ends with a
 // per-process sequence, so two sections never collide on a name.
 func CreateSection(seed int) json.RawMessage {
-	d := hw.NewDemoBackup(seed, DefaultResources)
+	d := huaweicloudsim.NewDemoBackup(seed, DefaultResources)
 	raw, _ := json.Marshal(backup.TaurusDBCreate{InstanceID: InstanceID(d.Instance), Name: d.Name, Description: d.Description})
 	return raw
 }
@@ -143,9 +143,9 @@ type jobRec struct {
 
 // Server is a running simulator. It implements providertest.Backend.
 type Server struct {
-	*hw.Simulator
+	*huaweicloudsim.Simulator
 	opts    Options
-	backups hw.Backups[*hw.Backup]
+	backups huaweicloudsim.Backups[*huaweicloudsim.Backup]
 
 	mu        sync.Mutex // guards instances and jobs
 	instances map[string]*instance
@@ -188,12 +188,12 @@ func Start(opts Options) (*Server, error) {
 	default:
 		return nil, fmt.Errorf("FinishedStatus %q: COMPLETED or AVAILABLE", opts.FinishedStatus)
 	}
-	s := &Server{Simulator: hw.NewSimulator(), opts: opts, instances: map[string]*instance{}, jobs: map[string]*jobRec{}}
+	s := &Server{Simulator: huaweicloudsim.NewSimulator(), opts: opts, instances: map[string]*instance{}, jobs: map[string]*jobRec{}}
 	for i := range opts.Resources {
 		id := InstanceID(i)
 		s.instances[id] = &instance{id: id, name: fmt.Sprintf("taurus-demo-%03d", i)}
 	}
-	s.instances[BusyInstance] = &instance{id: BusyInstance, name: "taurus-busy", busyCode: hw.CodeInstanceBusy}
+	s.instances[BusyInstance] = &instance{id: BusyInstance, name: "taurus-busy", busyCode: huaweicloudsim.CodeInstanceBusy}
 	s.instances[FailingInstance] = &instance{id: FailingInstance, name: "taurus-failing", outcome: JobFailed}
 
 	mux := http.NewServeMux()
@@ -203,9 +203,9 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("DELETE /v3/{project_id}/backups/{backup_id}", languageChecked(s.deleteBackup))
 	mux.HandleFunc("GET /v3/{project_id}/jobs", languageChecked(s.showJob))
 	mux.HandleFunc("GET /v3/{project_id}/immediate-jobs", languageChecked(s.listJobs))
-	mux.HandleFunc("/", hw.NotFoundAPI)
-	gw := &hw.Gateway{Authenticate: s.authenticate, IsCreate: hw.IsPostTo("/backups/create"), API: mux}
-	if err := hw.Serve(s.Simulator, opts.Addr, gw); err != nil {
+	mux.HandleFunc("/", huaweicloudsim.NotFoundAPI)
+	gw := &huaweicloudsim.Gateway{Authenticate: s.authenticate, IsCreate: huaweicloudsim.IsPostTo("/backups/create"), API: mux}
+	if err := huaweicloudsim.Serve(s.Simulator, opts.Addr, gw); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -214,8 +214,8 @@ func Start(opts Options) (*Server, error) {
 // languageChecked answers a bad X-Language header before h runs.
 func languageChecked(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if e := hw.CheckLanguage(r); e != nil {
-			hw.WriteError(w, e)
+		if e := huaweicloudsim.CheckLanguage(r); e != nil {
+			huaweicloudsim.WriteError(w, e)
 			return
 		}
 		h(w, r)
@@ -236,7 +236,7 @@ func (s *Server) BackupStatus(id string) (string, bool) { return s.backups.Statu
 func (s *Server) SetBusy(instanceID string, busy bool) {
 	code := ""
 	if busy {
-		code = hw.CodeInstanceBusy
+		code = huaweicloudsim.CodeInstanceBusy
 	}
 	s.mustSetBusy(instanceID, code)
 }
@@ -276,24 +276,24 @@ func (s *Server) SetJobOutcome(instanceID, status string) error {
 	return nil
 }
 
-func (s *Server) authenticate(r *http.Request, body []byte) *hw.APIError {
-	if e := hw.VerifySignature(r, body, hw.SingleKey(s.opts.AccessKey, s.opts.SecretKey), time.Now()); e != nil {
+func (s *Server) authenticate(r *http.Request, body []byte) *huaweicloudsim.APIError {
+	if e := huaweicloudsim.VerifySignature(r, body, huaweicloudsim.SingleKey(s.opts.AccessKey, s.opts.SecretKey), time.Now()); e != nil {
 		return e
 	}
 	// The path's project must be the credentials' project.
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if len(parts) >= 2 && parts[0] == "v3" && parts[1] != s.opts.ProjectID {
-		return hw.NotAuthorizedFor(parts[1])
+		return huaweicloudsim.NotAuthorizedFor(parts[1])
 	}
 	return nil
 }
 
-func (s *Server) backupJSON(b *hw.Backup, now time.Time) map[string]any {
+func (s *Server) backupJSON(b *huaweicloudsim.Backup, now time.Time) map[string]any {
 	in := s.instances[b.InstanceID]
 	m := map[string]any{
 		"id":            b.ID,
 		"name":          b.Name,
-		"begin_time":    b.Begin.Format(hw.TimeLayout),
+		"begin_time":    b.Begin.Format(huaweicloudsim.TimeLayout),
 		"status":        b.Status(now),
 		"type":          "manual",
 		"instance_id":   b.InstanceID,
@@ -305,7 +305,7 @@ func (s *Server) backupJSON(b *hw.Backup, now time.Time) map[string]any {
 		m["description"] = b.Description
 	}
 	if b.Done(now) {
-		m["end_time"] = b.End().Format(hw.TimeLayout)
+		m["end_time"] = b.End().Format(huaweicloudsim.TimeLayout)
 		m["take_up_time"] = int(b.Duration.Minutes())
 		if !b.Failing {
 			m["size"] = BackupSizeMB
@@ -315,13 +315,13 @@ func (s *Server) backupJSON(b *hw.Backup, now time.Time) map[string]any {
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
-	var req hw.CreateRequest
-	if e := hw.DecodeJSON(r, &req); e != nil {
-		hw.WriteError(w, e)
+	var req huaweicloudsim.CreateRequest
+	if e := huaweicloudsim.DecodeJSON(r, &req); e != nil {
+		huaweicloudsim.WriteError(w, e)
 		return
 	}
-	if e := hw.FirstError(hw.CheckLanguage(r), checkInstanceID(req.InstanceID), hw.CheckName(req.Name), hw.CheckDescription(req.Description)); e != nil {
-		hw.WriteError(w, e)
+	if e := huaweicloudsim.FirstError(huaweicloudsim.CheckLanguage(r), checkInstanceID(req.InstanceID), huaweicloudsim.CheckName(req.Name), huaweicloudsim.CheckDescription(req.Description)); e != nil {
+		huaweicloudsim.WriteError(w, e)
 		return
 	}
 	s.mu.Lock()
@@ -329,46 +329,46 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	now := s.Now()
 	in, ok := s.instances[req.InstanceID]
 	if !ok {
-		hw.WriteError(w, hw.NoSuchInstance(req.InstanceID))
+		huaweicloudsim.WriteError(w, huaweicloudsim.NoSuchInstance(req.InstanceID))
 		return
 	}
 	if in.busyCode != "" {
-		hw.WriteError(w, hw.Errf(http.StatusConflict, in.busyCode, "Another operation is being performed on the DB instance; try again later"))
+		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusConflict, in.busyCode, "Another operation is being performed on the DB instance; try again later"))
 		return
 	}
 	b, jobID, e := s.addBackup(in, req.Name, req.Description, now)
 	if e != nil {
-		hw.WriteError(w, e)
+		huaweicloudsim.WriteError(w, e)
 		return
 	}
 	out := map[string]any{
-		"id": b.ID, "name": b.Name, "begin_time": b.Begin.Format(hw.TimeLayout),
+		"id": b.ID, "name": b.Name, "begin_time": b.Begin.Format(huaweicloudsim.TimeLayout),
 		"status": "BUILDING", "type": "manual", "instance_id": b.InstanceID,
 	}
 	if b.Description != "" {
 		out["description"] = b.Description
 	}
-	hw.WriteJSON(w, http.StatusCreated, map[string]any{"backup": out, "job_id": jobID})
+	huaweicloudsim.WriteJSON(w, http.StatusCreated, map[string]any{"backup": out, "job_id": jobID})
 }
 
 // createRules are the create API's rules for a new backup.
-func (s *Server) createRules() hw.CreateRules {
-	return hw.CreateRules{NameExistsStatus: http.StatusConflict, NameExistsCode: CodeNameExists,
-		InProgressCode: hw.CodeBackupInProgress, Limit: s.opts.ManualBackupLimit}
+func (s *Server) createRules() huaweicloudsim.CreateRules {
+	return huaweicloudsim.CreateRules{NameExistsStatus: http.StatusConflict, NameExistsCode: CodeNameExists,
+		InProgressCode: huaweicloudsim.CodeBackupInProgress, Limit: s.opts.ManualBackupLimit}
 }
 
 // newBackup is a backup of in, named name, beginning now, with its job. s.mu is held.
-func (s *Server) newBackup(in *instance, name, description string, now time.Time) (*hw.Backup, *jobRec) {
-	b := &hw.Backup{ID: hw.NewUUID(), Name: name, Description: description, InstanceID: in.id,
+func (s *Server) newBackup(in *instance, name, description string, now time.Time) (*huaweicloudsim.Backup, *jobRec) {
+	b := &huaweicloudsim.Backup{ID: huaweicloudsim.NewUUID(), Name: name, Description: description, InstanceID: in.id,
 		Begin: now, Duration: s.opts.Duration, Failing: in.outcome != "", Finished: s.opts.FinishedStatus}
-	j := &jobRec{id: hw.NewUUID(), backupID: b.ID, instanceID: in.id, instanceName: in.name,
+	j := &jobRec{id: huaweicloudsim.NewUUID(), backupID: b.ID, instanceID: in.id, instanceName: in.name,
 		created: b.Begin, pending: min(s.opts.JobPendingFor, b.Duration), duration: b.Duration, outcome: in.outcome}
 	return b, j
 }
 
 // addBackup stores a backup of in under the create API's rules, with its
 // job; it returns the backup and the job's ID. s.mu is held.
-func (s *Server) addBackup(in *instance, name, description string, now time.Time) (*hw.Backup, string, *hw.APIError) {
+func (s *Server) addBackup(in *instance, name, description string, now time.Time) (*huaweicloudsim.Backup, string, *huaweicloudsim.APIError) {
 	b, j := s.newBackup(in, name, description, now)
 	if e := s.backups.AddWith(b, now, s.createRules()); e != nil {
 		return nil, "", e
@@ -389,7 +389,7 @@ func (s *Server) AddForeign(target provider.Target) string {
 		panic("AddForeign: no instance " + target.Resource)
 	}
 	now := s.Now()
-	b, j := s.newBackup(in, target.BackupName, hw.ForeignDescription, now)
+	b, j := s.newBackup(in, target.BackupName, huaweicloudsim.ForeignDescription, now)
 	s.backups.MustAddWith(b, now, s.createRules())
 	s.jobs[j.id] = j
 	return b.ID
@@ -408,26 +408,26 @@ func (s *Server) JobOf(backupID string) (string, bool) {
 }
 
 // checkInstanceID applies the documented format: 36 letters and digits ending in07.
-func checkInstanceID(id string) *hw.APIError {
+func checkInstanceID(id string) *huaweicloudsim.APIError {
 	if len(id) != 36 || !strings.HasSuffix(id, "in07") || strings.IndexFunc(id, func(c rune) bool {
 		return !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z')
 	}) >= 0 {
-		return hw.Invalid("Invalid instance_id %q", id)
+		return huaweicloudsim.Invalid("Invalid instance_id %q", id)
 	}
 	return nil
 }
 
 func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
-	offset, limit, e := hw.Page(r)
+	offset, limit, e := huaweicloudsim.Page(r)
 	if e != nil {
-		hw.WriteError(w, e)
+		huaweicloudsim.WriteError(w, e)
 		return
 	}
 	q := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.Now()
-	matched := s.backups.Newest(func(b *hw.Backup) bool {
+	matched := s.backups.Newest(func(b *huaweicloudsim.Backup) bool {
 		switch {
 		case q.Get("instance_id") != "" && b.InstanceID != q.Get("instance_id"),
 			q.Get("backup_id") != "" && b.ID != q.Get("backup_id"),
@@ -437,16 +437,16 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 		}
 		return true
 	})
-	hw.WritePage(w, "backups", matched, offset, limit, func(b *hw.Backup) map[string]any { return s.backupJSON(b, now) })
+	huaweicloudsim.WritePage(w, "backups", matched, offset, limit, func(b *huaweicloudsim.Backup) map[string]any { return s.backupJSON(b, now) })
 }
 
 func (s *Server) deleteBackup(w http.ResponseWriter, r *http.Request) {
 	b, e := s.backups.Delete(r.PathValue("backup_id"), s.Now())
 	if e != nil {
-		hw.WriteError(w, e)
+		huaweicloudsim.WriteError(w, e)
 		return
 	}
-	hw.WriteJSON(w, http.StatusOK, map[string]any{"backup_id": b.ID, "backup_name": b.Name})
+	huaweicloudsim.WriteJSON(w, http.StatusOK, map[string]any{"backup_id": b.ID, "backup_name": b.Name})
 }
 
 // state is the job at now. Only a running job has a process figure ("60%");
@@ -460,10 +460,10 @@ func (j *jobRec) state(now time.Time) (status, process, ended, failReason string
 		pct := max(0, min(99, int(100*elapsed/j.duration)))
 		return JobRunning, strconv.Itoa(pct) + "%", "", ""
 	case j.outcome != "":
-		return j.outcome, "", j.created.Add(j.duration).Format(hw.TimeLayout),
+		return j.outcome, "", j.created.Add(j.duration).Format(huaweicloudsim.TimeLayout),
 			"Backup failed: the backup lock could not be obtained from the instance"
 	}
-	return JobCompleted, "", j.created.Add(j.duration).Format(hw.TimeLayout), ""
+	return JobCompleted, "", j.created.Add(j.duration).Format(huaweicloudsim.TimeLayout), ""
 }
 
 func (s *Server) visible(j *jobRec, now time.Time) bool {
@@ -473,7 +473,7 @@ func (s *Server) visible(j *jobRec, now time.Time) bool {
 func (s *Server) showJob(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("id")
 	if id == "" {
-		hw.WriteError(w, hw.Invalid("The job ID is required"))
+		huaweicloudsim.WriteError(w, huaweicloudsim.Invalid("The job ID is required"))
 		return
 	}
 	s.mu.Lock()
@@ -481,12 +481,12 @@ func (s *Server) showJob(w http.ResponseWriter, r *http.Request) {
 	now := s.Now()
 	j, ok := s.jobs[id]
 	if !ok || !s.visible(j, now) {
-		hw.WriteError(w, s.unknownJob(id))
+		huaweicloudsim.WriteError(w, s.unknownJob(id))
 		return
 	}
 	status, process, ended, reason := j.state(now)
 	job := map[string]any{
-		"id": j.id, "name": JobName, "status": status, "created": j.created.Format(hw.TimeLayout),
+		"id": j.id, "name": JobName, "status": status, "created": j.created.Format(huaweicloudsim.TimeLayout),
 		"process":  process,
 		"instance": map[string]string{"id": j.instanceID, "name": j.instanceName},
 		"entities": map[string]string{"backup_id": j.backupID},
@@ -497,21 +497,21 @@ func (s *Server) showJob(w http.ResponseWriter, r *http.Request) {
 	if reason != "" {
 		job["fail_reason"] = reason
 	}
-	hw.WriteJSON(w, http.StatusOK, map[string]any{"job": job})
+	huaweicloudsim.WriteJSON(w, http.StatusOK, map[string]any{"job": job})
 }
 
 // unknownJob is the refusal of a job ID the job API does not know (yet).
-func (s *Server) unknownJob(id string) *hw.APIError {
+func (s *Server) unknownJob(id string) *huaweicloudsim.APIError {
 	if s.opts.UnknownJobStatus == http.StatusBadRequest {
-		return hw.Invalid("Invalid job ID %s", id)
+		return huaweicloudsim.Invalid("Invalid job ID %s", id)
 	}
-	return hw.Errf(http.StatusNotFound, hw.CodeNotFound, "The job %s does not exist", id)
+	return huaweicloudsim.Errf(http.StatusNotFound, huaweicloudsim.CodeNotFound, "The job %s does not exist", id)
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	offset, limit, e := hw.Page(r)
+	offset, limit, e := huaweicloudsim.Page(r)
 	if e != nil {
-		hw.WriteError(w, e)
+		huaweicloudsim.WriteError(w, e)
 		return
 	}
 	q := r.URL.Query()
@@ -523,7 +523,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get(p.name); v != "" {
 			t, err := parseTime(v)
 			if err != nil {
-				hw.WriteError(w, hw.Invalid("Invalid %s %q", p.name, v))
+				huaweicloudsim.WriteError(w, huaweicloudsim.Invalid("Invalid %s %q", p.name, v))
 				return
 			}
 			*p.t = t
@@ -546,13 +546,13 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		matched = append(matched, j)
 	}
-	hw.SortNewest(matched, func(j *jobRec) (time.Time, string) { return j.created, j.id })
-	hw.WritePage(w, "jobs", matched, offset, limit, func(j *jobRec) map[string]any {
+	huaweicloudsim.SortNewest(matched, func(j *jobRec) (time.Time, string) { return j.created, j.id })
+	huaweicloudsim.WritePage(w, "jobs", matched, offset, limit, func(j *jobRec) map[string]any {
 		status, process, ended, reason := j.state(now)
 		m := map[string]any{
 			"instance_id": j.instanceID, "instance_name": j.instanceName, "instance_status": "normal",
 			"job_id": j.id, "job_name": JobName, "status": status, "process": process,
-			"created_time": j.created.Format(hw.TimeLayout),
+			"created_time": j.created.Format(huaweicloudsim.TimeLayout),
 		}
 		if ended != "" {
 			m["ended_time"] = ended
@@ -565,7 +565,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 }
 
 func parseTime(v string) (time.Time, error) {
-	for _, l := range []string{hw.TimeLayout, time.RFC3339} {
+	for _, l := range []string{huaweicloudsim.TimeLayout, time.RFC3339} {
 		if t, err := time.Parse(l, v); err == nil {
 			return t, nil
 		}

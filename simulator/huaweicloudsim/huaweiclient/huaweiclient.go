@@ -1,6 +1,6 @@
 // Package huaweitest holds the test helpers that the family's simulator
 // tests and driver tests (TaurusDB, OTC RDS) share. Only tests import it.
-package huaweitest
+package huaweiclient
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
-	hw "github.com/backupflow/backupflow/simulator/huaweicloud"
+	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
 )
 
 // Starter returns a function that starts a simulator with start (a
@@ -53,7 +53,9 @@ func Unsigned(*http.Request, []byte) {}
 
 // Signed signs requests with the SDK's AK/SK signature.
 func Signed(accessKey, secretKey string) Auth {
-	return func(r *http.Request, raw []byte) { hw.SignRequest(r, raw, accessKey, secretKey, time.Now()) }
+	return func(r *http.Request, raw []byte) {
+		huaweicloudsim.SignRequest(r, raw, accessKey, secretKey, time.Now())
+	}
 }
 
 // Token authenticates requests with an IAM token.
