@@ -49,8 +49,8 @@ type Config struct {
 	AccessTokenFile provider.Secret `env:"BACKUPFLOW_SPANNER_ACCESS_TOKEN_FILE,file"`
 }
 
-// Check reports every missing or malformed setting, naming its variable.
-func (c Config) Check() error {
+// check reports every missing or malformed setting, naming its variable.
+func (c Config) check() error {
 	var errs []error
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
@@ -136,7 +136,7 @@ func (bearer) RequireTransportSecurity() bool { return false }
 // New builds a driver from cfg. The connection is made lazily, but
 // credentials are resolved now, so missing credentials fail here.
 func New(cfg Config) (*Driver, error) {
-	if err := cfg.Check(); err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	client, err := database.NewDatabaseAdminClient(context.Background(), cfg.clientOptions()...)
@@ -154,6 +154,3 @@ func New(cfg Config) (*Driver, error) {
 	}
 	return &Driver{client: client, now: time.Now}, nil
 }
-
-// Close releases the client's connections.
-func (d *Driver) Close() error { return d.client.Close() }

@@ -1,10 +1,26 @@
 // Package spanner is backupflow's Google Cloud Spanner driver, built on the
 // official Database Admin client (cloud.google.com/go/spanner/admin/database/apiv1).
+// Every provider fact the driver relies on, with its public source or marked
+// as a guess, is in docs/providers/spanner.md.
+//
+// The files: driver.go, the Driver and its methods; config.go, the
+// environment, its check and New; errors.go, classify (every SDK error into
+// the provider taxonomy); rules.go, the documented request constraints;
+// marker.go, the ownership marker.
+//
+// # API calls
 //
 // Create is CreateBackup, copy is CopyBackup; both return a long-running
 // operation named projects/<p>/instances/<i>/backups/<b>/operations/<op>,
 // which is the Operation.ID, so any process resumes it by name
-// (CreateBackupOperation(name) / CopyBackupOperation(name)).
+// (CreateBackupOperation(name) / CopyBackupOperation(name)). Preflight reads
+// the database (GetDatabase) or the source backup (GetBackup). Find lists the
+// instance's backup operations (ListBackupOperations) and reads the backup
+// (GetBackup). Poll is GetOperation, or GetBackup once Spanner no longer
+// knows the operation. Cancel is DeleteBackup, CancelOperation as fallback;
+// Delete is DeleteBackup; Describe is GetBackup.
+//
+// # Idempotency and ownership
 //
 // Ownership is proven, never inferred: a backup has no labels or
 // description, so the owner's marker is the sub-second part of the
@@ -12,23 +28,37 @@
 // ALREADY_EXISTS and adopts the backup only when its expire_time carries the
 // marker; Find does the same lookup without creating. A same-ID backup
 // without it is somebody else's (provider.NotOurs): never adopted or deleted.
+// That Spanner keeps the microseconds as sent is a guess
+// (docs/providers/spanner.md, "Ownership").
+//
+// # Cancel
 //
 // Cancel deletes the pending backup (DeleteBackup deletes a pending or
 // completed backup), which stops the work at once and ends the operation
 // CANCELLED; CancelOperation, best effort and asynchronous, is only the
 // fallback. If the backup finished first the caller deletes it (Delete).
 //
-// Every provider fact the driver relies on, with its source or marked as a
-// guess, is in docs/providers/spanner.md.
+// # Errors
 //
 // The driver turns the SDK's own retries off (gax.WithRetry(nil) on every
 // call): each SDK call is exactly one RPC, so errors reach the activity
-// layer classified (errors.go) and its retry policy, honouring retry hints,
-// decides when to try again without holding a worker slot in a backoff sleep.
+// layer classified (classify, errors.go: the gRPC code, refined for
+// FAILED_PRECONDITION by ErrorInfo details and the message) and its retry
+// policy, honouring RetryInfo hints, decides when to try again without
+// holding a worker slot in a backoff sleep.
+//
+// # Limits
+//
+// expireTime must be 6 hours to 366 days after the request (a create) or
+// the source's createTime (a copy); versionTime at most 7 days back and not
+// before the database's earliestVersionTime; backup IDs 2 to 60 characters.
+// A database has at most one pending backup creation: a second is Busy until
+// the first ends. rules.go holds every constraint.
 package spanner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -66,6 +96,22 @@ var _ provider.Driver = (*Driver)(nil)
 func (*Driver) Name() string       { return backup.ProviderSpanner }
 func (*Driver) SupportsCopy() bool { return true }
 
+// Validate decodes the section strictly and enforces every documented rule
+// that needs no provider call.
+func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, now time.Time) (provider.Target, error) {
+	s, err := parse(kind, section)
+	if err != nil {
+		return provider.Target{}, err
+	}
+	if err := s.checkTimes(now, nil); err != nil {
+		return provider.Target{}, err
+	}
+	return s.target(), nil
+}
+
+// Close releases the client's connections.
+func (d *Driver) Close() error { return d.client.Close() }
+
 func typeURL(m proto.Message) string {
 	return "type.googleapis.com/" + string(m.ProtoReflect().Descriptor().FullName())
 }
@@ -91,7 +137,7 @@ func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
 	if s.kind == backup.KindCreate {
 		db, err := d.client.GetDatabase(ctx, &databasepb.GetDatabaseRequest{Name: s.database}, noRetry)
 		if err != nil {
-			return mapError(err)
+			return classify(err)
 		}
 		if db.GetState() == databasepb.Database_CREATING {
 			return &provider.Error{Class: provider.Busy, Provider: backup.ProviderSpanner,
@@ -106,7 +152,7 @@ func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
 	}
 	src, err := d.client.GetBackup(ctx, &databasepb.GetBackupRequest{Name: s.source}, noRetry)
 	if err != nil {
-		return mapError(err)
+		return classify(err)
 	}
 	if src.GetState() != databasepb.Backup_READY {
 		return &provider.Error{Class: provider.Busy, Provider: backup.ProviderSpanner,
@@ -173,7 +219,7 @@ func (d *Driver) Start(ctx context.Context, job provider.Job) (provider.Operatio
 	if err == nil {
 		return s.operation(name, asTime(progress.GetStartTime()), proofCreateResponse), nil
 	}
-	perr := mapError(err)
+	perr := classify(err)
 	class := provider.ClassOf(perr)
 	if class != provider.AlreadyExists && class != provider.Busy {
 		return provider.Operation{}, perr
@@ -251,7 +297,7 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 		return nil, nil
 	}
 	if err != nil {
-		return nil, mapError(err)
+		return nil, classify(err)
 	}
 	if !carriesMarker(b.GetExpireTime(), job.Owner) {
 		return nil, notOurs(b.GetName(), whyNotOurs)
@@ -330,7 +376,7 @@ func (d *Driver) findOperation(ctx context.Context, s spec) (*longrunningpb.Oper
 			break
 		}
 		if err != nil {
-			return nil, nil, mapError(err)
+			return nil, nil, classify(err)
 		}
 		md, ok := decodeMeta(op)
 		if !ok || md.name != s.backupName || op.GetMetadata().GetTypeUrl() != mdType {
@@ -370,7 +416,7 @@ func (d *Driver) mismatch(ctx context.Context, s spec, b *databasepb.Backup, md 
 		return fmt.Sprintf("its copy operation is no longer listed and %s is gone, so it cannot be told to be a copy of it", s.source), nil
 	}
 	if err != nil {
-		return "", mapError(err)
+		return "", classify(err)
 	}
 	if src.GetDatabase() != b.GetDatabase() || !proto.Equal(src.GetVersionTime(), b.GetVersionTime()) {
 		return fmt.Sprintf("its database and versionTime differ from those of %s", s.source), nil
@@ -411,7 +457,7 @@ func (d *Driver) Poll(ctx context.Context, op provider.Operation) (provider.Stat
 			// Spanner forgets finished operations after a while: ask the backup.
 			return d.pollBackup(ctx, op)
 		}
-		return provider.Status{}, mapError(err)
+		return provider.Status{}, classify(err)
 	}
 	st := provider.Status{Percent: float64(md.progress.GetProgressPercent()), StartedAt: asTime(md.progress.GetStartTime())}
 	switch {
@@ -441,7 +487,7 @@ func (d *Driver) pollBackup(ctx context.Context, op provider.Operation) (provide
 			Message: fmt.Sprintf("backup %s does not exist (any more)", op.BackupName)}, nil
 	}
 	if err != nil {
-		return provider.Status{}, mapError(err)
+		return provider.Status{}, classify(err)
 	}
 	st := provider.Status{Percent: -1, ProviderState: b.GetState().String(), StartedAt: asTime(b.GetCreateTime())}
 	if b.GetState() == databasepb.Backup_READY {
@@ -474,7 +520,7 @@ func (d *Driver) Cancel(ctx context.Context, op provider.Operation) (bool, error
 	case isCode(err, codes.NotFound):
 		return false, nil
 	case err != nil:
-		return false, mapError(err)
+		return false, classify(err)
 	case lro.GetDone():
 		return false, nil
 	}
@@ -484,7 +530,7 @@ func (d *Driver) Cancel(ctx context.Context, op provider.Operation) (bool, error
 		case err == nil, isCode(err, codes.NotFound):
 			return true, nil
 		case !isCode(err, codes.FailedPrecondition):
-			return false, mapError(err)
+			return false, classify(err)
 		}
 	}
 	err = d.client.CancelOperation(ctx, &longrunningpb.CancelOperationRequest{Name: op.ID}, noRetry)
@@ -494,7 +540,7 @@ func (d *Driver) Cancel(ctx context.Context, op provider.Operation) (bool, error
 	case isCode(err, codes.NotFound), isCode(err, codes.FailedPrecondition):
 		return false, nil
 	}
-	return false, mapError(err)
+	return false, classify(err)
 }
 
 // Delete deletes the backup, pending or completed; one already gone is not
@@ -508,14 +554,14 @@ func (d *Driver) Delete(ctx context.Context, op provider.Operation) error {
 	if err == nil || isCode(err, codes.NotFound) {
 		return nil
 	}
-	return mapError(err)
+	return classify(err)
 }
 
 // Describe returns the backup's record (GetBackup); Record is its protojson.
 func (d *Driver) Describe(ctx context.Context, op provider.Operation) (backup.Backup, error) {
 	b, err := d.client.GetBackup(ctx, &databasepb.GetBackupRequest{Name: op.BackupName}, noRetry)
 	if err != nil {
-		return backup.Backup{}, mapError(err)
+		return backup.Backup{}, classify(err)
 	}
 	rec, err := protojson.Marshal(b)
 	if err != nil {

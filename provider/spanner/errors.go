@@ -101,10 +101,10 @@ func classOf(st *status.Status) provider.Class {
 	return provider.Internal
 }
 
-// mapError classifies any error from the SDK, once. It keeps the canonical
+// classify maps any error from the SDK into the taxonomy, once. It keeps the canonical
 // gRPC code name (FAILED_PRECONDITION), the message, the request ID from a
 // google.rpc.RequestInfo detail and the delay from a google.rpc.RetryInfo detail.
-func mapError(err error) error {
+func classify(err error) error {
 	if err == nil {
 		return nil
 	}

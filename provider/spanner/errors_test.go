@@ -58,7 +58,7 @@ func TestMapErrorEveryCode(t *testing.T) {
 			if ae, ok := apierror.FromError(src); ok {
 				src = ae
 			}
-			err := mapError(src)
+			err := classify(src)
 			var pe *provider.Error
 			require.True(t, errors.As(err, &pe), "%T", err)
 			assert.Equal(t, c.class, pe.Class)
@@ -71,7 +71,7 @@ func TestMapErrorEveryCode(t *testing.T) {
 	for c := codes.Canceled; c <= codes.Unauthenticated; c++ {
 		assert.True(t, seen[c], "code %s is covered", c)
 	}
-	assert.NoError(t, mapError(nil))
+	assert.NoError(t, classify(nil))
 }
 
 func TestMapErrorKeepsRetryInfoAndRequestID(t *testing.T) {
@@ -82,7 +82,7 @@ func TestMapErrorKeepsRetryInfoAndRequestID(t *testing.T) {
 	require.NoError(t, err)
 	src, _ := apierror.FromError(st.Err())
 	var pe *provider.Error
-	require.ErrorAs(t, mapError(src), &pe)
+	require.ErrorAs(t, classify(src), &pe)
 	assert.Equal(t, provider.Throttled, pe.Class)
 	assert.Equal(t, 9*time.Second, pe.RetryAfter)
 	assert.Equal(t, "req-42", pe.RequestID)
@@ -91,12 +91,12 @@ func TestMapErrorKeepsRetryInfoAndRequestID(t *testing.T) {
 
 func TestMapErrorNonStatusErrors(t *testing.T) {
 	var pe *provider.Error
-	require.ErrorAs(t, mapError(fmt.Errorf("dial: %w", context.DeadlineExceeded)), &pe)
+	require.ErrorAs(t, classify(fmt.Errorf("dial: %w", context.DeadlineExceeded)), &pe)
 	assert.Equal(t, provider.Unavailable, pe.Class, "a deadline is worth retrying")
-	require.ErrorAs(t, mapError(errors.New("something odd")), &pe)
+	require.ErrorAs(t, classify(errors.New("something odd")), &pe)
 	assert.Equal(t, provider.Internal, pe.Class)
 	already := provider.Invalid("spanner.backupId", "bad")
-	assert.Same(t, already, mapError(already), "classified errors pass through")
+	assert.Same(t, already, classify(already), "classified errors pass through")
 }
 
 // TestPendingCreationByDetailsOrPhrase: the structured detail decides when
@@ -121,7 +121,7 @@ func TestPendingCreationByDetailsOrPhrase(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			assert.Equal(t, c.want, provider.ClassOf(mapError(c.err)))
+			assert.Equal(t, c.want, provider.ClassOf(classify(c.err)))
 		})
 	}
 }
@@ -151,7 +151,7 @@ func TestDocumentedCodesMapToTheirClass(t *testing.T) {
 		}
 		src, _ := apierror.FromError(st.Err())
 		t.Run(row["code"]+"/"+row["condition"], func(t *testing.T) {
-			got := provider.ClassOf(mapError(src))
+			got := provider.ClassOf(classify(src))
 			assert.True(t, got.Known())
 			assert.Equal(t, provider.Class(row["class"]), got, "signal %q", signal)
 		})

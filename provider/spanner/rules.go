@@ -13,7 +13,13 @@ import (
 	"github.com/backupflow/backupflow/provider"
 )
 
-// Documented rules (docs/providers/spanner.md, "Request constraints"):
+// The request constraints Spanner documents, each enforced before any call
+// that would break it (docs/providers/spanner.md, "Request constraints the
+// driver enforces"): parse checks the section's formats, checkTimes the
+// clock-relative bounds, Preflight (driver.go) what needs the database or the
+// source backup.
+//
+// Documented bounds:
 const (
 	// MinExpiry and MaxExpiry bound expireTime: after the request is processed
 	// (create) or after the source's createTime (copy).
@@ -299,19 +305,6 @@ func (s spec) checkTimes(now time.Time, owner *provider.Owner) error {
 		}
 	}
 	return nil
-}
-
-// Validate decodes the section strictly and enforces every documented rule
-// that needs no provider call.
-func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, now time.Time) (provider.Target, error) {
-	s, err := parse(kind, section)
-	if err != nil {
-		return provider.Target{}, err
-	}
-	if err := s.checkTimes(now, nil); err != nil {
-		return provider.Target{}, err
-	}
-	return s.target(), nil
 }
 
 func (s spec) target() provider.Target {
