@@ -46,16 +46,6 @@ var (
 	StateKey    = temporal.NewSearchAttributeKeyKeyword(SearchAttributeState)
 )
 
-// Provider names, as used in the request's "provider" field.
-const (
-	ProviderSpanner  = "spanner"
-	ProviderTaurusDB = "taurusdb"
-	ProviderAliRDS   = "alirds"
-	ProviderOTCRDS   = "otcrds"
-	// ProviderMemory is an in-process provider for tests and experiments.
-	ProviderMemory = "memory"
-)
-
 // Kind says whether an operation creates a backup or copies one.
 type Kind string
 

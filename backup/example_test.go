@@ -7,7 +7,6 @@ import (
 	"log"
 	"time"
 
-	"github.com/caarlos0/env/v11"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/temporaltest"
 
@@ -85,14 +84,14 @@ func ExampleClient() {
 // the memory provider, assembled as the worker process assembles itself.
 func startServerAndWorker() (client.Client, func()) {
 	ts := temporaltest.NewServer()
-	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: map[string]string{
+	cfg, err := wiring.ParseConfig(map[string]string{
 		"BACKUPFLOW_PROVIDERS": backup.ProviderMemory,
 		"BACKUPFLOW_LOG_LEVEL": "error",
 		"BACKUPFLOW_POLL_MIN":  "50ms",
 		"BACKUPFLOW_POLL_MAX":  "500ms",
 		// A short floor, so this half-second backup is polled soon after it ends.
 		"BACKUPFLOW_POLL_DELAY_FLOOR": "200ms",
-	}})
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

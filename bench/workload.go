@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caarlos0/env/v11"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -130,7 +129,7 @@ type inProcess struct {
 // workerConfig is the worker's default configuration (as if its environment
 // were empty) pointed at the server, like internal/testenv builds it.
 func workerConfig(s *server, namespace, queue string, poll *wiring.PollConfig) (wiring.Config, error) {
-	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: map[string]string{}})
+	cfg, err := wiring.ParseConfig(map[string]string{})
 	if err != nil {
 		return cfg, err
 	}

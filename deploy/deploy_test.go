@@ -31,7 +31,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caarlos0/env/v11"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -619,7 +618,7 @@ func TestCodecExample(t *testing.T) {
 		environment[k] = v
 	}
 	environment["BACKUPFLOW_PROVIDERS"] = "memory"
-	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: environment})
+	cfg, err := wiring.ParseConfig(environment)
 	require.NoError(t, err)
 	require.NoError(t, cfg.Validate())
 	codec, err := wiring.NewCodec(cfg)
@@ -660,7 +659,7 @@ func TestConfigMapLoads(t *testing.T) {
 		}
 		environment[k] = v
 	}
-	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: environment})
+	cfg, err := wiring.ParseConfig(environment)
 	require.NoError(t, err)
 	require.NoError(t, cfg.Validate())
 	assert.Equal(t, backup.TaskQueue, cfg.Worker.TaskQueue)

@@ -9,13 +9,10 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/caarlos0/env/v11"
 
 	"github.com/backupflow/backupflow/provider"
 )
@@ -29,7 +26,9 @@ type Config struct {
 	Ops      OpsConfig
 	// Providers lists the providers this worker runs, e.g. "spanner,alirds".
 	Providers []string `env:"BACKUPFLOW_PROVIDERS" envSeparator:","`
-	Drivers   DriverConfigs
+	// Environment is where the drivers read their own settings (nil: the
+	// process environment); ParseConfig sets it.
+	Environment map[string]string
 }
 
 // TemporalConfig uses the variable names of the Temporal CLI, so one
@@ -135,54 +134,23 @@ func (p PollConfig) Policy() provider.PollPolicy {
 	return provider.PollPolicy{Min: p.Min, Max: p.Max, DelayFloor: p.DelayFloor, DelayFraction: p.DelayFraction}
 }
 
-// LoadConfig reads the environment. Every bad variable is reported, by name.
+// LoadConfig reads the process environment and validates it. Every bad
+// variable is reported, by name.
 func LoadConfig() (Config, error) {
-	cfg, err := env.ParseAs[Config]()
+	cfg, err := ParseConfig(nil)
 	if err != nil {
-		return cfg, nameVariables(err)
+		return cfg, err
 	}
 	return cfg, cfg.Validate()
 }
 
-// nameVariables rewrites env/v11's parse errors, which name struct fields,
-// to name the environment variables an operator actually sets.
-func nameVariables(err error) error {
-	var agg env.AggregateError
-	if !errors.As(err, &agg) {
-		return err
-	}
-	keys := map[string][]string{} // field name -> env keys
-	collectEnvKeys(reflect.TypeFor[Config](), keys)
-	var out []error
-	for _, e := range agg.Errors {
-		var pe env.ParseError
-		if errors.As(e, &pe) {
-			var set []string
-			for _, k := range keys[pe.Name] {
-				if v, ok := os.LookupEnv(k); ok {
-					set = append(set, fmt.Sprintf("%s=%q", k, v))
-				}
-			}
-			if len(set) > 0 {
-				out = append(out, fmt.Errorf("%s: not a valid %s: %v", strings.Join(set, ", "), pe.Type, pe.Err))
-				continue
-			}
-		}
-		out = append(out, e)
-	}
-	return errors.Join(out...)
-}
-
-func collectEnvKeys(t reflect.Type, keys map[string][]string) {
-	for f := range t.Fields() {
-		if f.Type.Kind() == reflect.Struct && f.Tag.Get("env") == "" {
-			collectEnvKeys(f.Type, keys)
-			continue
-		}
-		if tag := f.Tag.Get("env"); tag != "" {
-			keys[f.Name] = append(keys[f.Name], strings.Split(tag, ",")[0])
-		}
-	}
+// ParseConfig reads the configuration from environment (nil: the process
+// environment) without validating it. The drivers are built later from the
+// same environment, each reading its own BACKUPFLOW_<PROVIDER>_* variables.
+func ParseConfig(environment map[string]string) (Config, error) {
+	cfg, err := provider.ParseEnv[Config](environment)
+	cfg.Environment = environment
+	return cfg, err
 }
 
 // Validate checks what env tags cannot, naming each variable at fault.
@@ -195,7 +163,7 @@ func (c Config) Validate() error {
 		bad("BACKUPFLOW_PROVIDERS", "is required: a comma-separated list of %s", strings.Join(KnownProviders(), ", "))
 	}
 	for _, p := range c.Providers {
-		if _, ok := driverFactories[p]; !ok {
+		if _, ok := provider.Lookup(p); !ok {
 			bad("BACKUPFLOW_PROVIDERS", "unknown provider %q; known: %s", p, strings.Join(KnownProviders(), ", "))
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caarlos0/env/v11"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -70,7 +69,7 @@ func TestSecretsFromFilesAndNeverPrinted(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	cfg, err := env.ParseAsWithOptions[Config](env.Options{Environment: map[string]string{}})
+	cfg, err := ParseConfig(map[string]string{})
 	require.NoError(t, err)
 	assert.Equal(t, "backups", cfg.Worker.TaskQueue)
 	assert.Equal(t, "127.0.0.1:7233", cfg.Temporal.Address)

@@ -3,49 +3,17 @@ package wiring
 import (
 	"errors"
 	"fmt"
-	"sort"
 
-	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
-	"github.com/backupflow/backupflow/provider/alirds"
-	"github.com/backupflow/backupflow/provider/memory"
-	"github.com/backupflow/backupflow/provider/otcrds"
-	"github.com/backupflow/backupflow/provider/spanner"
-	"github.com/backupflow/backupflow/provider/taurusdb"
 )
 
-// DriverConfigs holds each provider's own settings (BACKUPFLOW_<PROVIDER>_*).
-type DriverConfigs struct {
-	Memory   MemoryConfig
-	Spanner  spanner.Config
-	AliRDS   alirds.Config
-	TaurusDB taurusdb.Config
-	OTCRDS   otcrds.Config
-}
-
-// MemoryConfig configures the in-process provider (tests, experiments).
-type MemoryConfig struct {
-	Token provider.Secret `env:"BACKUPFLOW_MEMORY_TOKEN" envDefault:"memory"`
-}
-
-// driverFactories is the provider registry: one line per provider.
-var driverFactories = map[string]func(DriverConfigs) (provider.Driver, error){
-	backup.ProviderMemory: func(c DriverConfigs) (provider.Driver, error) {
-		return memory.NewCloud(c.Memory.Token.Reveal()).Driver(c.Memory.Token.Reveal()), nil
-	},
-	backup.ProviderSpanner:  func(c DriverConfigs) (provider.Driver, error) { return spanner.New(c.Spanner) },
-	backup.ProviderAliRDS:   func(c DriverConfigs) (provider.Driver, error) { return alirds.New(c.AliRDS) },
-	backup.ProviderTaurusDB: func(c DriverConfigs) (provider.Driver, error) { return taurusdb.New(c.TaurusDB) },
-	backup.ProviderOTCRDS:   func(c DriverConfigs) (provider.Driver, error) { return otcrds.New(c.OTCRDS) },
-}
-
-// KnownProviders lists every provider this build can run.
+// KnownProviders lists every provider this build can run: those whose driver
+// package is linked in (providers.go) and so registered itself.
 func KnownProviders() []string {
-	names := make([]string, 0, len(driverFactories))
-	for n := range driverFactories {
-		names = append(names, n)
+	var names []string
+	for _, r := range provider.Registered() {
+		names = append(names, r.Name)
 	}
-	sort.Strings(names)
 	return names
 }
 
@@ -60,12 +28,12 @@ func NewRegistry(cfg Config, extra ExtraDrivers) (*provider.Registry, error) {
 		if containsDriver(extra, name) {
 			continue
 		}
-		newDriver, ok := driverFactories[name]
+		reg, ok := provider.Lookup(name)
 		if !ok {
 			errs = append(errs, fmt.Errorf("BACKUPFLOW_PROVIDERS: unknown provider %q", name))
 			continue
 		}
-		d, err := newDriver(cfg.Drivers)
+		d, err := reg.New(cfg.Environment)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue

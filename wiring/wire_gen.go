@@ -11,6 +11,14 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
+import (
+	_ "github.com/backupflow/backupflow/provider/alirds"
+	_ "github.com/backupflow/backupflow/provider/memory"
+	_ "github.com/backupflow/backupflow/provider/otcrds"
+	_ "github.com/backupflow/backupflow/provider/spanner"
+	_ "github.com/backupflow/backupflow/provider/taurusdb"
+)
+
 // Injectors from wire.go:
 
 // InitializeWorker assembles a worker that dials Temporal as configured.

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caarlos0/env/v11"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
@@ -110,7 +109,7 @@ func devEnvironment() map[string]string {
 // (BACKUPFLOW_CODEC_ADDR, else a free port), where it needs no login, and
 // open to the UI's origin.
 func (st *stack) startCodec() error {
-	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: devEnvironment()})
+	cfg, err := wiring.ParseConfig(devEnvironment())
 	if err != nil || cfg.Ops.CodecKeyFile == "" {
 		return nil // a bad variable is reported with the worker's config
 	}
@@ -147,7 +146,7 @@ func (st *stack) workerConfig() (wiring.Config, map[string]string, error) {
 	maps.Copy(environment, sims) // the simulators' settings win
 	environment["TEMPORAL_ADDRESS"] = st.server.FrontendAddress()
 	environment["TEMPORAL_NAMESPACE"] = st.server.Namespace()
-	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: environment})
+	cfg, err := wiring.ParseConfig(environment)
 	if err != nil {
 		return cfg, nil, fmt.Errorf("worker config: %w", err)
 	}

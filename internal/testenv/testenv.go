@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caarlos0/env/v11"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -55,7 +54,7 @@ func (e *Env) Config(t *testing.T, providers ...string) wiring.Config {
 // ConfigFromEnv is Config with the given environment (simulator endpoints and credentials).
 func (e *Env) ConfigFromEnv(t *testing.T, environment map[string]string, providers ...string) wiring.Config {
 	t.Helper()
-	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: environment})
+	cfg, err := wiring.ParseConfig(environment)
 	require.NoError(t, err)
 	cfg.Temporal.Address = e.Server.GetFrontendHostPort()
 	cfg.Temporal.Namespace = e.Namespace

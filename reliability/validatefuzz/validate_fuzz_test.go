@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caarlos0/env/v11"
 	"github.com/stretchr/testify/require"
 
 	"github.com/backupflow/backupflow/backup"
@@ -30,7 +29,7 @@ func fuzzDrivers(tb testing.TB) fuzzState {
 	set, err := clouds.Start(clouds.Options{})
 	require.NoError(tb, err)
 	tb.Cleanup(set.Close)
-	cfg, err := env.ParseAsWithOptions[wiring.Config](env.Options{Environment: set.Env()})
+	cfg, err := wiring.ParseConfig(set.Env())
 	require.NoError(tb, err)
 	reg, err := wiring.NewRegistry(cfg, nil)
 	require.NoError(tb, err)

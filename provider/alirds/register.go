@@ -1,0 +1,10 @@
+package alirds
+
+import (
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/provider"
+)
+
+func init() {
+	provider.Register(backup.ProviderAliRDS, func(c Config) (provider.Driver, error) { return New(c) })
+}
