@@ -54,8 +54,8 @@ type endpoint struct {
 	scheme string // "HTTPS" or "HTTP"
 }
 
-// check validates the configuration, naming each missing or malformed variable.
-func (c Config) check() (endpoint, error) {
+// check reports every missing or malformed setting, naming its variable.
+func (c Config) check() error {
 	var errs []error
 	if c.Region == "" {
 		errs = append(errs, errors.New("BACKUPFLOW_ALIRDS_REGION is required (e.g. cn-hangzhou)"))
@@ -74,16 +74,40 @@ func (c Config) check() (endpoint, error) {
 	if c.ReadTimeout <= 0 {
 		errs = append(errs, errors.New("BACKUPFLOW_ALIRDS_READ_TIMEOUT must be positive"))
 	}
-	ep := endpoint{scheme: "HTTPS"}
-	if checked, err := provider.CheckEndpoint("BACKUPFLOW_ALIRDS_ENDPOINT", "BACKUPFLOW_ALIRDS_INSECURE", c.Endpoint, c.Insecure); err != nil {
+	if _, err := c.endpoint(); err != nil {
 		errs = append(errs, err)
-	} else {
-		ep.host = checked.Host
-		if checked.Plaintext() {
-			ep.scheme = "HTTP"
-		}
 	}
-	return ep, errors.Join(errs...)
+	return errors.Join(errs...)
+}
+
+// endpoint checks Endpoint and Insecure by the one rule of every driver
+// (provider.CheckEndpoint) and returns what the SDK is given.
+func (c Config) endpoint() (endpoint, error) {
+	checked, err := provider.CheckEndpoint("BACKUPFLOW_ALIRDS_ENDPOINT", "BACKUPFLOW_ALIRDS_INSECURE", c.Endpoint, c.Insecure)
+	if err != nil {
+		return endpoint{}, err
+	}
+	ep := endpoint{host: checked.Host, scheme: "HTTPS"}
+	if checked.Plaintext() {
+		ep.scheme = "HTTP"
+	}
+	return ep, nil
+}
+
+// New returns a driver for the configuration, or an error naming every
+// missing or malformed environment variable.
+func New(cfg Config) (*Driver, error) {
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("alirds: %w", err)
+	}
+	ep, _ := cfg.endpoint() // checked above
+	return &Driver{
+		cfg:       cfg,
+		endpoint:  ep,
+		secret:    provider.SecretFrom(cfg.AccessKeySecret, cfg.AccessKeySecretFile),
+		transport: newTransport(cfg),
+		now:       time.Now,
+	}, nil
 }
 
 // newTransport is the HTTP transport every SDK client of a driver shares.

@@ -1,18 +1,52 @@
 // Package alirds is backupflow's driver for Alibaba Cloud ApsaraDB RDS,
 // built on the official SDK github.com/aliyun/alibaba-cloud-sdk-go
-// (services/rds, API version 2014-08-15).
+// (services/rds, API version 2014-08-15). Every provider fact the driver
+// relies on, with its public source or marked as a guess, is in
+// docs/providers/alirds.md.
+//
+// The files: driver.go, the Driver and its methods; config.go, the
+// environment, its check and New; errors.go, classify (every SDK error into
+// the provider taxonomy) and its code table; rules.go, every documented
+// constraint of CreateBackup and the instance states and locks Preflight reads.
+//
+// # API calls
 //
 // A backup is CreateBackup (no client token, no cancel), polled through
 // DescribeBackupTasks by BackupJobId and confirmed through DescribeBackups.
-// The BackupJobId CreateBackup returns is the only proof that a backup is
-// ours (see ProofByCreateResponseOnly and Find).
-// The request section mirrors CreateBackup's parameters (backup.AliRDSCreate);
-// rules.go maps every documented constraint to a check, errors.go maps every
-// Alibaba error into the provider taxonomy.
+// Preflight reads the instance (DescribeDBInstanceAttribute), its databases
+// (DescribeDatabases), its unfinished tasks (DescribeBackupTasks) and today's
+// backup sets (DescribeBackups). Delete is DeleteBackup. The request section
+// mirrors CreateBackup's parameters (backup.AliRDSCreate), sent as written.
 //
-// The SDK's calls take no context: each runs under provider.Call (the
-// activity's deadline and cancellation) and the SDK client's own connect and
-// read timeouts. SDK auto-retry stays off; Temporal retries.
+// # Idempotency and ownership
+//
+// ApsaraDB RDS keeps nothing a caller sets with a backup, so the BackupJobId
+// CreateBackup returns is the only proof that a backup is ours (see
+// ProofByCreateResponseOnly). Start never adopts; Find lists every manual
+// task and set that could be an earlier attempt's and refuses them all
+// (provider.NotOurs), so a lost CreateBackup answer fails the workflow and
+// leaves the backup to a person instead of making a second one.
+//
+// # Cancel
+//
+// RDS has no API to stop a backup task: Cancel reports false, the caller
+// waits for the task to end and then deletes its backup set.
+//
+// # Errors
+//
+// classify (errors.go) is the only place Alibaba errors are interpreted: the
+// error code by its table, else by rule and HTTP status, keeping the code,
+// request ID and a Retry-After hint, and never the signed request. The SDK's
+// calls take no context: each runs under provider.Call (the activity's
+// deadline and cancellation) and the SDK client's own connect and read
+// timeouts. SDK auto-retry stays off; Temporal retries.
+//
+// # Limits
+//
+// One backup task runs on an instance at a time (another is Busy until it
+// ends); at most 20 backup sets per instance per day (Quota, not retried);
+// the instance must be Running and unlocked. rules.go maps every documented
+// constraint to a check.
 package alirds
 
 import (
@@ -51,22 +85,6 @@ var _ provider.Driver = (*Driver)(nil)
 // fill it once here so concurrent first calls do not race.
 var _ = rds.GetEndpointMap()
 
-// New returns a driver for the configuration, or an error naming every
-// missing or malformed environment variable.
-func New(cfg Config) (*Driver, error) {
-	ep, err := cfg.check()
-	if err != nil {
-		return nil, fmt.Errorf("alirds: %w", err)
-	}
-	return &Driver{
-		cfg:       cfg,
-		endpoint:  ep,
-		secret:    provider.SecretFrom(cfg.AccessKeySecret, cfg.AccessKeySecretFile),
-		transport: newTransport(cfg),
-		now:       time.Now,
-	}, nil
-}
-
 func (*Driver) Name() string       { return backup.ProviderAliRDS }
 func (*Driver) SupportsCopy() bool { return false }
 
@@ -104,6 +122,7 @@ func call[T any](ctx context.Context, d *Driver, fn func(*rds.Client) (T, error)
 	return v, nil
 }
 
+// Validate enforces the rules that need nothing but the request (rules.go).
 func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, _ time.Time) (provider.Target, error) {
 	s, err := parse(kind, section)
 	if err != nil {
@@ -167,73 +186,6 @@ func (d *Driver) Preflight(ctx context.Context, job provider.Job) error {
 func instanceError(class provider.Class, format string, args ...any) *provider.Error {
 	return &provider.Error{Class: class, Provider: backup.ProviderAliRDS, Field: field("DBInstanceId"), Message: fmt.Sprintf(format, args...)}
 }
-
-// What Preflight does with each DBInstanceStatus but Running, as the table
-// "States read" of docs/providers/alirds.md says. States that pass by
-// themselves are Busy (retried with a long back-off); states only a person
-// changes are FailedPrecondition (not retried), with what to do.
-var (
-	passingStates = map[string]bool{
-		"Creating": true, "Rebooting": true, "DBInstanceClassChanging": true, "TRANSING": true,
-		"EngineVersionUpgrading": true, "TransingToOthers": true, "GuardDBInstanceCreating": true,
-		"Restoring": true, "Importing": true, "ImportingFromOthers": true, "DBInstanceNetTypeChanging": true,
-		"GuardSwitching": true, "INS_CLONING": true, "TempDBInstanceCreating": true,
-	}
-	personStates = map[string]string{
-		"Stopping": "it is being stopped: start it once it is Stopped, then retry",
-		"Stopped":  "start it, then retry",
-		"Deleting": "it is being deleted and will never run again",
-		"Released": "it is released and will never run again",
-	}
-)
-
-// stateRule is the "The instance is in the running state" precondition.
-func stateRule(id, status string) error {
-	switch {
-	case status == "Running":
-		return nil
-	case personStates[status] != "":
-		return instanceError(provider.FailedPrecondition, "instance %s is %s; %s", id, status, personStates[status])
-	case passingStates[status]:
-		return instanceError(provider.Busy, "instance %s is %s; waiting until it is Running", id, status)
-	}
-	// A state Alibaba added since: assume it passes, as most do, and say so.
-	return instanceError(provider.Busy, "instance %s is %s (a state backupflow does not know); waiting until it is Running", id, status)
-}
-
-// What Preflight does with each LockMode but Unlock ("States read" in
-// docs/providers/alirds.md): a lock lifted by a person, with what to do, or
-// the one lock that lifts by itself.
-var (
-	personLocks = map[string]string{
-		"ManualLock":                  "have the account owner unlock it",
-		"LockByExpiration":            "renew it",
-		"LockByDiskQuota":             "free or add storage",
-		"LockReadInstanceByDiskQuota": "free or add storage",
-	}
-	passingLocks = map[string]bool{"LockByRestoration": true}
-)
-
-func lockRule(id, mode, reason string) error {
-	if mode == "" || mode == "Unlock" {
-		return nil
-	}
-	why := "LockMode " + mode
-	if reason != "" {
-		why += ": " + reason
-	}
-	if passingLocks[mode] {
-		return instanceError(provider.Busy, "instance %s is locked (%s); waiting until it is unlocked", id, why)
-	}
-	advice := personLocks[mode]
-	if advice == "" {
-		advice = "have the account owner unlock it" // a lock backupflow does not know
-	}
-	return instanceError(provider.FailedPrecondition, "instance %s is locked (%s); %s, then retry", id, why, advice)
-}
-
-// dailyLimit is the documented number of backup sets per instance per day.
-const dailyLimit = 20
 
 func (d *Driver) instance(ctx context.Context, id string) (rds.DBInstanceAttribute, error) {
 	resp, err := call(ctx, d, func(c *rds.Client) (*rds.DescribeDBInstanceAttributeResponse, error) {

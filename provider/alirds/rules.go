@@ -49,7 +49,7 @@ import (
 //	    BackupStrategy db the DBName rule above applies as well.
 //	"The instance is in the running state."
 //	    Preflight: DBInstanceStatus Running and LockMode Unlock (stateRule,
-//	    lockRule in driver.go). States that pass by themselves (Creating,
+//	    lockRule below). States that pass by themselves (Creating,
 //	    Rebooting, class changes, ...) are Busy; states only a person changes
 //	    (Stopped, Stopping, Deleting, Released, and the locks but
 //	    LockByRestoration) are FailedPrecondition, naming the state and what
@@ -189,3 +189,70 @@ func (s spec) databaseRules(instanceID string, databases map[string]bool) error 
 	}
 	return nil
 }
+
+// What Preflight does with each DBInstanceStatus but Running, as the table
+// "States read" of docs/providers/alirds.md says. States that pass by
+// themselves are Busy (retried with a long back-off); states only a person
+// changes are FailedPrecondition (not retried), with what to do.
+var (
+	passingStates = map[string]bool{
+		"Creating": true, "Rebooting": true, "DBInstanceClassChanging": true, "TRANSING": true,
+		"EngineVersionUpgrading": true, "TransingToOthers": true, "GuardDBInstanceCreating": true,
+		"Restoring": true, "Importing": true, "ImportingFromOthers": true, "DBInstanceNetTypeChanging": true,
+		"GuardSwitching": true, "INS_CLONING": true, "TempDBInstanceCreating": true,
+	}
+	personStates = map[string]string{
+		"Stopping": "it is being stopped: start it once it is Stopped, then retry",
+		"Stopped":  "start it, then retry",
+		"Deleting": "it is being deleted and will never run again",
+		"Released": "it is released and will never run again",
+	}
+)
+
+// stateRule is the "The instance is in the running state" precondition.
+func stateRule(id, status string) error {
+	switch {
+	case status == "Running":
+		return nil
+	case personStates[status] != "":
+		return instanceError(provider.FailedPrecondition, "instance %s is %s; %s", id, status, personStates[status])
+	case passingStates[status]:
+		return instanceError(provider.Busy, "instance %s is %s; waiting until it is Running", id, status)
+	}
+	// A state Alibaba added since: assume it passes, as most do, and say so.
+	return instanceError(provider.Busy, "instance %s is %s (a state backupflow does not know); waiting until it is Running", id, status)
+}
+
+// What Preflight does with each LockMode but Unlock ("States read" in
+// docs/providers/alirds.md): a lock lifted by a person, with what to do, or
+// the one lock that lifts by itself.
+var (
+	personLocks = map[string]string{
+		"ManualLock":                  "have the account owner unlock it",
+		"LockByExpiration":            "renew it",
+		"LockByDiskQuota":             "free or add storage",
+		"LockReadInstanceByDiskQuota": "free or add storage",
+	}
+	passingLocks = map[string]bool{"LockByRestoration": true}
+)
+
+func lockRule(id, mode, reason string) error {
+	if mode == "" || mode == "Unlock" {
+		return nil
+	}
+	why := "LockMode " + mode
+	if reason != "" {
+		why += ": " + reason
+	}
+	if passingLocks[mode] {
+		return instanceError(provider.Busy, "instance %s is locked (%s); waiting until it is unlocked", id, why)
+	}
+	advice := personLocks[mode]
+	if advice == "" {
+		advice = "have the account owner unlock it" // a lock backupflow does not know
+	}
+	return instanceError(provider.FailedPrecondition, "instance %s is locked (%s); %s, then retry", id, why, advice)
+}
+
+// dailyLimit is the documented number of backup sets per instance per day.
+const dailyLimit = 20
