@@ -2,6 +2,7 @@ package wiring_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -100,4 +101,32 @@ func TestCopySupportAgrees(t *testing.T) {
 		assert.Equal(t, d.SupportsCopy(), backup.HasSection(c.Provider, backup.KindCopy), "%s: driver's SupportsCopy and backup's copy section", c.Provider)
 		assert.Equal(t, d.SupportsCopy(), c.CopySection != nil, "%s: driver's SupportsCopy and the simulator's copy requests", c.Provider)
 	}
+}
+
+// A Go service that imports backup links nothing a driver brings in (no
+// cloud SDK): backup's dependencies hold no package that a driver package
+// depends on beyond what package provider itself does.
+func TestBackupLinksNoCloudSDK(t *testing.T) {
+	deps := func(pkgs ...string) map[string]bool {
+		out, err := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...).Output()
+		require.NoError(t, err, "go list -deps %v", pkgs)
+		set := map[string]bool{}
+		for _, p := range strings.Fields(string(out)) {
+			set[p] = true
+		}
+		return set
+	}
+	const module = "github.com/backupflow/backupflow/"
+	contract := deps(module + "backup")
+	core := deps(module + "provider")
+	drivers := deps(module + "provider/...")
+	var driverOnly int
+	for p := range drivers {
+		if core[p] {
+			continue
+		}
+		driverOnly++
+		assert.False(t, contract[p], "backup links %s, which only drivers need", p)
+	}
+	assert.Greater(t, driverOnly, 100, "the drivers bring in their SDKs")
 }
