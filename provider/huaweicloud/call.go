@@ -88,16 +88,22 @@ func BuildClient(b *core.HcHttpClientBuilder, o ClientOptions) (*core.HcHttpClie
 	return client, nil
 }
 
-// Invoke runs one context-less SDK call so that ctx still bounds the wait
-// (provider.Call; the SDK's own HTTP timeout bounds the abandoned call), and
-// maps its error into the taxonomy.
-func Invoke[T any](ctx context.Context, providerName string, fn func() (T, error)) (T, error) {
+// Run runs one context-less SDK call so that ctx still bounds the wait
+// (provider.Call; the SDK's own HTTP timeout bounds the abandoned call). A
+// call is not made under a context already done. The SDK's error is returned
+// as it is: the driver's classify maps it.
+func Run[T any](ctx context.Context, providerName string, fn func() (T, error)) (T, error) {
 	if err := ctx.Err(); err != nil {
 		var zero T
 		return zero, &provider.Error{Class: provider.Unavailable, Provider: providerName,
 			Message: "provider call not made: " + context.Cause(ctx).Error(), Err: err}
 	}
-	v, err := provider.Call(ctx, fn)
+	return provider.Call(ctx, fn)
+}
+
+// Invoke is Run with the error mapped into the taxonomy by MapError.
+func Invoke[T any](ctx context.Context, providerName string, fn func() (T, error)) (T, error) {
+	v, err := Run(ctx, providerName, fn)
 	return v, MapError(providerName, err)
 }
 

@@ -1,3 +1,24 @@
+// Package huaweicloud is not a driver: it is the plumbing the drivers of the
+// Huawei Cloud API family share (taurusdb, TaurusDB on Huawei Cloud, and
+// otcrds, RDS v3 on Open Telekom Cloud). Every concept both need lives here
+// once; the drivers only add what their APIs do differently. Its files keep
+// the roles of a driver package's files where those roles exist:
+//
+//   - driver.go: the driver steps both take alike (decoding a create,
+//     start-or-adopt, paging through backup lists, the status of a listed or
+//     missing backup, delete, describe);
+//   - config.go: the configuration checks both drivers' settings share;
+//   - errors.go: MapError, the one mapping of the family's {error_code,
+//     error_msg} answers into the provider taxonomy, and its code tables
+//     (the family's and each service's own);
+//   - rules.go: the request-field rules both create APIs document (backup
+//     name, description, X-Language);
+//   - call.go: building SDK clients and running their context-less calls;
+//   - owner.go: the family's time formats and the ownership marker in a
+//     backup's description.
+//
+// Each fact comes from docs/providers/taurusdb.md or docs/providers/otcrds.md,
+// which give its public source or mark it as a guess.
 package huaweicloud
 
 import (

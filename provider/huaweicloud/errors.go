@@ -1,10 +1,3 @@
-// Package huaweicloud is the driver-side code shared by the providers of the
-// Huawei Cloud API family (TaurusDB on Huawei Cloud, RDS v3 on Open Telekom
-// Cloud): the one mapping of {error_code, error_msg} answers into the
-// provider taxonomy, the request-field validators both APIs document, time
-// and progress parsing, ownership of adopted backups, SDK client and call
-// helpers, the driver steps both take alike, and configuration checks. Every
-// concept lives here once; the drivers only add what differs.
 package huaweicloud
 
 import (

@@ -9,7 +9,8 @@ import (
 )
 
 // Rules both APIs document for manual backups (TaurusDB's and OTC RDS's create
-// APIs; docs/providers/taurusdb.md). Each validator returns a *provider.Error
+// APIs; "Request constraints the driver enforces" in docs/providers/taurusdb.md
+// and docs/providers/otcrds.md). Each validator returns a *provider.Error
 // naming the field, or nil.
 
 var backupNameRule = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{3,63}$`)
