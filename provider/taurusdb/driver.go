@@ -1,29 +1,62 @@
 // Package taurusdb drives manual backups of Huawei Cloud TaurusDB (GaussDB for
-// MySQL) through the official SDK, huaweicloud-sdk-go-v3 services/gaussdb/v3.
+// MySQL) through the official SDK, huaweicloud-sdk-go-v3 services/gaussdb/v3,
+// with the code it shares with the otcrds driver in provider/huaweicloud.
+// docs/providers/taurusdb.md lists every error code, state, unit and time
+// format the driver relies on, with its public source or marked as a guess.
+//
+// The files: driver.go, the Driver and its methods; config.go, the
+// environment, its check and New; errors.go, classify (every SDK error into
+// the provider taxonomy) and how a refused job ID is read; rules.go, the
+// documented request constraints.
+//
+// # API calls
 //
 // Create is CreateGaussMySqlBackup (instance_id, name, description and the
 // X-Language header); progress comes from the job API (ShowGaussMySqlJobInfo:
 // status and process percent); the final record is confirmed through
-// ShowGaussMySqlBackupList. TaurusDB has no API to stop a backup: Cancel
-// reports false and the caller waits for the end, then Delete
-// (DeleteGaussMySqlBackup; a backup still building cannot be deleted, Busy).
+// ShowGaussMySqlBackupList, which also finds a backup by name for Find; a
+// lost job ID is recovered from ListImmediateJobs. Delete is
+// DeleteGaussMySqlBackup. Preflight makes no call: TaurusDB documents no
+// remote precondition a call could check cheaply.
 //
-// docs/providers/taurusdb.md lists every error code, state, unit and time
-// format the driver relies on, with its source or marked as a guess.
+// # Idempotency and ownership
+//
+// Every create sends a description carrying the owner's marker
+// (huaweicloud.MarkedDescription). Start first asks Find, which adopts the
+// backup of the requested name on the requested instance only when its
+// description carries the marker; a same-name backup without it is
+// provider.NotOurs, never adopted or deleted. That the list returns the
+// description as sent is a guess (docs/providers/taurusdb.md, "Ownership").
+//
+// # Cancel
+//
+// TaurusDB has no API to stop a backup: Cancel reports false and the caller
+// waits for the end, then deletes the backup (Delete; a backup still
+// building cannot be deleted, Busy).
+//
+// # Errors
+//
+// classify (errors.go) maps every SDK error through huaweicloud.MapError,
+// which holds the family's code table and TaurusDB's own codes: a code wins
+// over the HTTP status; Retry-After is kept as the retry hint. A job ID the
+// job API refuses soon after the backup began is settled by the backup list
+// (JobLookupGrace).
+//
+// # Limits
+//
+// One backup at a time per instance (another is Busy until it ends); backup
+// names are unique per instance; names 4 to 64 characters, descriptions at
+// most 224 so that the marker fits the API's 256 (rules.go).
 package taurusdb
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	gaussdb "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/gaussdb/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/gaussdb/v3/model"
 
@@ -34,18 +67,9 @@ import (
 
 const name = backup.ProviderTaurusDB
 
-// Field names in errors: "taurusdb.<json field>".
-const (
-	fieldInstanceID = name + ".instance_id"
-	fieldLanguage   = name + ".X-Language"
-)
-
 // extraLanguage keeps the request's X-Language in the Operation so every
 // later call speaks the same language.
 const extraLanguage = "X-Language"
-
-// instanceIDRule is the documented instance ID: 36 letters and digits ending in07.
-var instanceIDRule = regexp.MustCompile(`^[A-Za-z0-9]{32}in07$`)
 
 // Driver is the TaurusDB driver.
 type Driver struct {
@@ -55,52 +79,8 @@ type Driver struct {
 
 var _ provider.Driver = (*Driver)(nil)
 
-// New builds a driver from the configuration; errors name each bad variable.
-func New(cfg Config) (*Driver, error) {
-	endpoint, sk, err := cfg.resolve()
-	if err != nil {
-		return nil, fmt.Errorf("taurusdb configuration: %w", err)
-	}
-	cred, err := basic.NewCredentialsBuilder().WithAk(cfg.AccessKey).WithSk(sk).WithProjectId(cfg.ProjectID).SafeBuild()
-	if err != nil {
-		return nil, fmt.Errorf("taurusdb credentials: %w", err)
-	}
-	hc, err := huaweicloud.BuildClient(gaussdb.GaussDBClientBuilder(), huaweicloud.ClientOptions{
-		Endpoint: endpoint, EndpointVar: "BACKUPFLOW_TAURUSDB_ENDPOINT", Credential: cred, Timeout: cfg.CallTimeout,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("taurusdb: %w", err)
-	}
-	return &Driver{client: gaussdb.NewGaussDBClient(hc), now: time.Now}, nil
-}
-
 func (*Driver) Name() string       { return name }
 func (*Driver) SupportsCopy() bool { return false }
-
-// parse decodes the section strictly and enforces every documented rule of
-// the create API (docs/providers/taurusdb.md).
-func parse(kind backup.Kind, raw json.RawMessage) (backup.TaurusDBCreate, error) {
-	var s backup.TaurusDBCreate
-	if err := huaweicloud.DecodeCreate(name, kind, raw, &s,
-		fmt.Sprintf("TaurusDB has no per-backup %s API (only a cross-region backup policy)", kind)); err != nil {
-		return s, err
-	}
-	switch {
-	case s.InstanceID == "":
-		return s, provider.Invalid(fieldInstanceID, "is required: 36 letters and digits ending in07")
-	case len(s.InstanceID) != 36:
-		return s, provider.Invalid(fieldInstanceID, "%q is %d characters long; an instance ID is 36 letters and digits ending in07", s.InstanceID, len(s.InstanceID))
-	case !instanceIDRule.MatchString(s.InstanceID):
-		return s, provider.Invalid(fieldInstanceID, "%q: an instance ID is 36 letters and digits ending in07", s.InstanceID)
-	}
-	if err := huaweicloud.ValidateNameAndDescription(name, s.Name, s.Description); err != nil {
-		return s, err
-	}
-	if err := huaweicloud.ValidateLanguage(fieldLanguage, s.Language); err != nil {
-		return s, err
-	}
-	return s, nil
-}
 
 // Validate enforces the documented rules locally, with no provider call.
 func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, _ time.Time) (provider.Target, error) {
@@ -129,12 +109,11 @@ func optional(v string) *string {
 
 func opLang(op provider.Operation) *string { return optional(op.Extra[extraLanguage]) }
 
+// invoke runs one SDK call under ctx (huaweicloud.Run) and classifies its error.
 func invoke[T any](ctx context.Context, fn func() (T, error)) (T, error) {
-	return huaweicloud.Invoke(ctx, name, fn)
+	v, err := huaweicloud.Run(ctx, name, fn)
+	return v, classify(err)
 }
-
-// nameUniqueRule is the create API's rule for backup names.
-const nameUniqueRule = "backup names are unique per instance"
 
 // Start creates the backup, its description carrying the owner's marker, or
 // adopts the one this owner created earlier (see Find).
@@ -277,15 +256,6 @@ func (d *Driver) findJob(ctx context.Context, s backup.TaurusDBCreate, begin tim
 	return best, nil
 }
 
-// JobLookupGrace is how long after its backup began a refusal of a job ID we
-// hold means "not visible yet" rather than what its code says. The job API
-// is only said to take seconds to show a new job, and it does not promise to
-// answer an ID it does not know yet with 404: it may be a 400 with a DBS code
-// (docs/providers/taurusdb.md). Five minutes covers those seconds many times
-// over, plus the skew between the provider's clock (the backup's begin_time)
-// and the worker's.
-const JobLookupGrace = 5 * time.Minute
-
 // Poll reads the job: status and process percent. When the job API refuses
 // the job ID (see settledByList), Poll reads the backup list instead: the
 // backup's state there, Running with an unknown percent (-1) while it is
@@ -307,22 +277,6 @@ func (d *Driver) Poll(ctx context.Context, op provider.Operation) (provider.Stat
 		return provider.Status{}, huaweicloud.Errorf(name, provider.Internal, "the job answer holds no job")
 	}
 	return jobStatus(resp.Job, op), nil
-}
-
-// settledByList reports whether err, the job API's answer about op's job, is
-// a refusal the backup list must settle before anything is decided: a 404 at
-// any time (the backup list holds the backup's fate), or any other 4xx but
-// throttling within JobLookupGrace of the backup's start (or when that start
-// is unknown). After the grace a 400 is taken at its word.
-func (d *Driver) settledByList(op provider.Operation, err error) bool {
-	var pe *provider.Error
-	if !errors.As(err, &pe) || pe.HTTPStatus < 400 || pe.HTTPStatus >= 500 || pe.Class == provider.Throttled {
-		return false
-	}
-	if pe.Class == provider.NotFound || op.StartedAt == nil {
-		return true
-	}
-	return d.now().Sub(*op.StartedAt) < JobLookupGrace
 }
 
 func jobStatus(j *model.GetJobInfoDetail, op provider.Operation) provider.Status {
