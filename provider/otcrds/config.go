@@ -1,7 +1,13 @@
 package otcrds
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
 	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
+	rds "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/rds/v3"
 
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/huaweicloud"
@@ -52,33 +58,25 @@ type Config struct {
 	ExpectedDuration time.Duration `env:"BACKUPFLOW_OTCRDS_EXPECTED_DURATION" envDefault:"10m"`
 }
 
-type resolved struct {
-	// endpoint and iamEndpoint are the checked URLs ("" for IAM with aksk).
-	endpoint, iamEndpoint string
-	secretKey, password   string
-}
-
-// resolve checks the configuration, naming each variable at fault.
-func (c Config) resolve() (resolved, error) {
+// check reports every missing or malformed setting, naming its variable.
+func (c Config) check() error {
+	_, _, endpointErr := c.endpoints()
 	var errs huaweicloud.ConfigErrors
-	var r resolved
-	r.endpoint = errs.Endpoint("BACKUPFLOW_OTCRDS_ENDPOINT", "BACKUPFLOW_OTCRDS_INSECURE", c.Endpoint, c.Insecure)
 	errs.CheckProjectID("BACKUPFLOW_OTCRDS_PROJECT_ID", c.ProjectID)
 	switch c.Auth {
 	case AuthAKSK:
 		if c.AccessKey == "" {
 			errs.Add("BACKUPFLOW_OTCRDS_ACCESS_KEY", "is required with BACKUPFLOW_OTCRDS_AUTH=aksk")
 		}
-		r.secretKey = errs.Secret("BACKUPFLOW_OTCRDS_SECRET_KEY", c.SecretKey, c.SecretKeyFile, "BACKUPFLOW_OTCRDS_AUTH=aksk")
+		errs.Secret("BACKUPFLOW_OTCRDS_SECRET_KEY", c.SecretKey, c.SecretKeyFile, "BACKUPFLOW_OTCRDS_AUTH=aksk")
 	case AuthToken, "":
-		r.iamEndpoint = errs.Endpoint("BACKUPFLOW_OTCRDS_IAM_ENDPOINT", "BACKUPFLOW_OTCRDS_INSECURE", c.IAMEndpoint, c.Insecure)
 		if c.Username == "" {
 			errs.Add("BACKUPFLOW_OTCRDS_USERNAME", "is required with BACKUPFLOW_OTCRDS_AUTH=token")
 		}
 		if c.Domain == "" {
 			errs.Add("BACKUPFLOW_OTCRDS_DOMAIN", "is required with BACKUPFLOW_OTCRDS_AUTH=token")
 		}
-		r.password = errs.Secret("BACKUPFLOW_OTCRDS_PASSWORD", c.Password, c.PasswordFile, "BACKUPFLOW_OTCRDS_AUTH=token")
+		errs.Secret("BACKUPFLOW_OTCRDS_PASSWORD", c.Password, c.PasswordFile, "BACKUPFLOW_OTCRDS_AUTH=token")
 	default:
 		errs.Add("BACKUPFLOW_OTCRDS_AUTH", "must be token or aksk, got %q", c.Auth)
 	}
@@ -88,5 +86,62 @@ func (c Config) resolve() (resolved, error) {
 	if c.ExpectedDuration < 0 {
 		errs.Add("BACKUPFLOW_OTCRDS_EXPECTED_DURATION", "must not be negative")
 	}
-	return r, errs.Err()
+	return errors.Join(endpointErr, errs.Err())
+}
+
+// endpoints are the RDS and IAM URLs the clients are given, each checked by
+// provider.CheckEndpoint (IAM's "" with aksk, which needs none).
+func (c Config) endpoints() (rdsURL, iamURL string, err error) {
+	var errs huaweicloud.ConfigErrors
+	rdsURL = errs.Endpoint("BACKUPFLOW_OTCRDS_ENDPOINT", "BACKUPFLOW_OTCRDS_INSECURE", c.Endpoint, c.Insecure)
+	if c.Auth == AuthToken || c.Auth == "" {
+		iamURL = errs.Endpoint("BACKUPFLOW_OTCRDS_IAM_ENDPOINT", "BACKUPFLOW_OTCRDS_INSECURE", c.IAMEndpoint, c.Insecure)
+	}
+	return rdsURL, iamURL, errs.Err()
+}
+
+// New builds a driver from the configuration; errors name each bad variable.
+func New(cfg Config) (*Driver, error) {
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("otcrds configuration: %w", err)
+	}
+	endpoint, iamEndpoint, _ := cfg.endpoints() // checked above
+	timeout := cfg.CallTimeout
+	if timeout == 0 {
+		timeout = huaweicloud.DefaultCallTimeout
+	}
+	d := &Driver{transport: huaweicloud.NewTransport(), expected: cfg.ExpectedDuration, now: time.Now}
+	if d.expected == 0 {
+		d.expected = 10 * time.Minute
+	}
+	var cred auth.ICredential
+	credType := ""
+	if cfg.Auth == AuthAKSK {
+		// Signed with the wall clock: the gateway compares X-Sdk-Date with its own.
+		cred = &akskCredentials{accessKey: cfg.AccessKey, secretKey: provider.SecretFrom(cfg.SecretKey, cfg.SecretKeyFile), projectID: cfg.ProjectID, now: time.Now}
+		credType = akskCredentialsType
+	} else {
+		d.tokens = &tokenSource{
+			url:  iamEndpoint + "/v3/auth/tokens",
+			user: cfg.Username, password: provider.SecretFrom(cfg.Password, cfg.PasswordFile).Reveal(), domain: cfg.Domain, projectID: cfg.ProjectID,
+			client: &http.Client{Transport: d.transport, Timeout: timeout, CheckRedirect: refuseRedirect},
+			now:    func() time.Time { return d.now() },
+		}
+		cred = &tokenCredentials{source: d.tokens, projectID: cfg.ProjectID, timeout: timeout}
+		credType = tokenCredentialsType
+	}
+	d.newClient = func(rt http.RoundTripper) (*rds.RdsClient, error) {
+		hc, err := huaweicloud.BuildClient(rds.RdsClientBuilder(), huaweicloud.ClientOptions{
+			Endpoint: endpoint, EndpointVar: "BACKUPFLOW_OTCRDS_ENDPOINT", Credential: cred, CredentialType: credType, Timeout: timeout, Transport: rt,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return rds.NewRdsClient(hc), nil
+	}
+	var err error
+	if d.client, err = d.newClient(d.transport); err != nil {
+		return nil, fmt.Errorf("otcrds: %w", err)
+	}
+	return d, nil
 }

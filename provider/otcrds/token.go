@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -164,40 +163,6 @@ func redirectError(resp *http.Response) *provider.Error {
 	e.Provider, e.RequestID = name, resp.Header.Get("X-Request-Id")
 	e.Message = "IAM token request: " + e.Message
 	return e
-}
-
-// iamError classifies an IAM error answer ({"error": {code, title, message}}).
-func iamError(resp *http.Response, data []byte) *provider.Error {
-	var body struct {
-		Error struct {
-			Title   string `json:"title"`
-			Message string `json:"message"`
-		} `json:"error"`
-		ErrorCode string `json:"error_code"`
-		ErrorMsg  string `json:"error_msg"`
-	}
-	_ = json.Unmarshal(data, &body)
-	code := body.ErrorCode
-	if code == "" && body.Error.Title != "" {
-		code = "IAM." + strings.ReplaceAll(body.Error.Title, " ", "")
-	}
-	msg := body.Error.Message
-	if msg == "" {
-		msg = body.ErrorMsg
-	}
-	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
-	}
-	retryAfter, _ := provider.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	return &provider.Error{
-		Class:      huaweicloud.Classify(resp.StatusCode, ""),
-		Provider:   name,
-		Code:       code,
-		Message:    "IAM token request refused: " + msg,
-		RequestID:  resp.Header.Get("X-Request-Id"),
-		HTTPStatus: resp.StatusCode,
-		RetryAfter: retryAfter,
-	}
 }
 
 // tokenCredentials is an auth.ICredential for the SDK that authenticates with

@@ -1,17 +1,56 @@
 // Package otcrds drives manual backups of Open Telekom Cloud RDS (v3 API)
 // through the official Huawei Cloud SDK, huaweicloud-sdk-go-v3
-// services/rds/v3, pointed at an OTC endpoint.
+// services/rds/v3, pointed at an OTC endpoint, with the code it shares with
+// the taurusdb driver in provider/huaweicloud. Every code, state, unit and
+// rule the driver relies on, with its public source or marked as a guess, is
+// in docs/providers/otcrds.md.
 //
-// Create is CreateManualBackup (instance_id, name, description, and databases
-// for SQL Server partial backups); it returns the backup but no job ID, so the
-// operation ID is the backup ID and ListBackups is both poll and final record
-// (BUILDING, COMPLETED, FAILED, DELETING). Preflight looks the instance up
-// (ListInstances by id) to refuse read replicas and partial backups of
-// non-SQL Server instances. OTC has no API to stop a backup: Cancel reports
-// false; Delete is DeleteManualBackup (a backup still building is Busy).
-// Authentication is OTC's IAM token (default) or an AK/SK signature in OTC's
-// own form (signer.go). Every code, state, unit and rule the driver relies
-// on, with its source, is in docs/providers/otcrds.md.
+// The files: driver.go, the Driver and its methods; config.go, the
+// environment, its check and New; errors.go, classify (every SDK and IAM
+// error into the provider taxonomy); rules.go, the documented request
+// constraints and the instance states Preflight reads; signer.go and
+// token.go, OTC's two ways to authenticate.
+//
+// # API calls
+//
+// Create is CreateManualBackup (instance_id, name, description, and
+// databases for SQL Server partial backups); it returns the backup but no
+// job ID, so the operation ID is the backup ID and ListBackups is both poll
+// and final record (BUILDING, COMPLETED, FAILED, DELETING). Preflight looks
+// the instance up (ListInstances by id). Delete is DeleteManualBackup.
+// Authentication is OTC's IAM token (POST /v3/auth/tokens, token.go;
+// the default) or an AK/SK signature in OTC's own form (signer.go).
+//
+// # Idempotency and ownership
+//
+// Every create sends a description carrying the owner's marker, but OTC's
+// backup list does not return the description, so only the backup ID the
+// create returned proves a backup ours. Start never adopts: Find refuses
+// (provider.NotOurs) a backup of the requested name on the requested
+// instance, so a lost create answer fails the workflow and leaves the backup
+// to a person instead of making a second one.
+//
+// # Cancel
+//
+// OTC has no API to stop a backup being built: Cancel reports false; the
+// caller waits for the end and deletes the backup (Delete; a backup still
+// building is Busy, one being deleted already is done).
+//
+// # Errors
+//
+// classify (errors.go) maps every SDK error through huaweicloud.MapError,
+// the family's code table (OTC adds no codes of its own): a code wins over
+// the HTTP status; Retry-After is kept as the retry hint. IAM answers are
+// classified by iamError. A 401 drops the cached token and the call is tried
+// once more with a new one.
+//
+// # Limits
+//
+// Backup names are unique in the whole project; read replicas take no manual
+// backups; partial backups (databases) are for SQL Server only; names 4 to
+// 64 characters, descriptions at most 224 so that the marker fits the API's
+// 256 (rules.go). OTC reports no progress: Poll estimates it from the
+// backup's age and ExpectedDuration.
 package otcrds
 
 import (
@@ -22,7 +61,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
 	rds "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/rds/v3"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/rds/v3/model"
 
@@ -33,48 +71,8 @@ import (
 
 const name = backup.ProviderOTCRDS
 
-// Field names in errors: "otcrds.<json field>".
-const (
-	fieldInstanceID = name + ".instance_id"
-	fieldDatabases  = name + ".databases"
-)
-
-// engineSQLServer is the datastore type of Microsoft SQL Server instances.
-const engineSQLServer = "SQLServer"
-
-// instanceStates is what Preflight does with an instance status OTC documents
-// (docs/providers/otcrds.md, "Instance states"): Busy for work that ends by
-// itself, FailedPrecondition for a state only a person can change. ACTIVE
-// passes, and so does BACKING UP: the create answers a backup in progress
-// itself, and the backup may be this workflow's own. A status not listed
-// passes too, and the create decides.
-var instanceStates = map[string]provider.Class{
-	"BUILD":                   provider.Busy,
-	"MODIFYING":               provider.Busy,
-	"REBOOTING":               provider.Busy,
-	"RESTORING":               provider.Busy,
-	"MIGRATING":               provider.Busy,
-	"SWITCHOVER":              provider.Busy,
-	"MODIFYING INSTANCE TYPE": provider.Busy,
-	"MODIFYING DATABASE PORT": provider.Busy,
-	"SHUTDOWN":                provider.FailedPrecondition, // stopped
-	"FAILED":                  provider.FailedPrecondition, // abnormal
-	"CREATE FAIL":             provider.FailedPrecondition,
-}
-
 // Backup states the driver reads beyond the family's BUILDING, COMPLETED and FAILED.
 const stateDeleting = "DELETING"
-
-// codeBackupDeleting is OTC's answer to deleting a backup already being
-// deleted: for Delete, that is done.
-const codeBackupDeleting = "RDS.3016"
-
-// nameUniqueRule is where OTC requires a backup name to be unique: in the
-// whole project, not only on the instance (docs/providers/otcrds.md, "Backup
-// names"). A same-name backup on another instance is never ours, so Find need
-// only look on the request's instance; a create refused for a name Find does
-// not see there names this rule.
-const nameUniqueRule = "backup names are unique among all backups of the project, on every instance"
 
 // Driver is the OTC RDS driver.
 type Driver struct {
@@ -88,78 +86,8 @@ type Driver struct {
 
 var _ provider.Driver = (*Driver)(nil)
 
-// New builds a driver from the configuration; errors name each bad variable.
-func New(cfg Config) (*Driver, error) {
-	r, err := cfg.resolve()
-	if err != nil {
-		return nil, fmt.Errorf("otcrds configuration: %w", err)
-	}
-	timeout := cfg.CallTimeout
-	if timeout == 0 {
-		timeout = huaweicloud.DefaultCallTimeout
-	}
-	d := &Driver{transport: huaweicloud.NewTransport(), expected: cfg.ExpectedDuration, now: time.Now}
-	if d.expected == 0 {
-		d.expected = 10 * time.Minute
-	}
-	var cred auth.ICredential
-	credType := ""
-	if cfg.Auth == AuthAKSK {
-		// Signed with the wall clock: the gateway compares X-Sdk-Date with its own.
-		cred = &akskCredentials{accessKey: cfg.AccessKey, secretKey: provider.Secret(r.secretKey), projectID: cfg.ProjectID, now: time.Now}
-		credType = akskCredentialsType
-	} else {
-		d.tokens = &tokenSource{
-			url:  r.iamEndpoint + "/v3/auth/tokens",
-			user: cfg.Username, password: r.password, domain: cfg.Domain, projectID: cfg.ProjectID,
-			client: &http.Client{Transport: d.transport, Timeout: timeout, CheckRedirect: refuseRedirect},
-			now:    func() time.Time { return d.now() },
-		}
-		cred = &tokenCredentials{source: d.tokens, projectID: cfg.ProjectID, timeout: timeout}
-		credType = tokenCredentialsType
-	}
-	d.newClient = func(rt http.RoundTripper) (*rds.RdsClient, error) {
-		hc, err := huaweicloud.BuildClient(rds.RdsClientBuilder(), huaweicloud.ClientOptions{
-			Endpoint: r.endpoint, EndpointVar: "BACKUPFLOW_OTCRDS_ENDPOINT", Credential: cred, CredentialType: credType, Timeout: timeout, Transport: rt,
-		})
-		if err != nil {
-			return nil, err
-		}
-		return rds.NewRdsClient(hc), nil
-	}
-	if d.client, err = d.newClient(d.transport); err != nil {
-		return nil, fmt.Errorf("otcrds: %w", err)
-	}
-	return d, nil
-}
-
 func (*Driver) Name() string       { return name }
 func (*Driver) SupportsCopy() bool { return false }
-
-// parse decodes the section strictly and enforces every documented rule of
-// the create API (docs/providers/otcrds.md, "Request constraints") that needs
-// no provider call (replicas and the engine of partial backups are
-// checked in Preflight).
-func parse(kind backup.Kind, raw json.RawMessage) (backup.OTCRDSCreate, error) {
-	var s backup.OTCRDSCreate
-	if err := huaweicloud.DecodeCreate(name, kind, raw, &s, fmt.Sprintf("OTC RDS has no per-backup %s API", kind)); err != nil {
-		return s, err
-	}
-	// OTC documents no instance ID format: only presence is checked here; an
-	// ID the provider does not know is its own NotFound answer.
-	if s.InstanceID == "" {
-		return s, provider.Invalid(fieldInstanceID, "is required: the ID of the DB instance to back up")
-	}
-	if err := huaweicloud.ValidateNameAndDescription(name, s.Name, s.Description); err != nil {
-		return s, err
-	}
-	for i, db := range s.Databases {
-		if db.Name == "" {
-			return s, provider.Invalid(fmt.Sprintf("%s[%d].name", fieldDatabases, i), "is required: the name of a self-built SQL Server database")
-		}
-	}
-	return s, nil
-}
 
 // Validate enforces the documented rules locally, with no provider call.
 func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, _ time.Time) (provider.Target, error) {
@@ -170,7 +98,8 @@ func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, _ time.Time
 	return provider.Target{Resource: s.InstanceID, BackupName: s.Name}, nil
 }
 
-// call runs one SDK call under ctx. With token authentication it first makes
+// call runs one SDK call under ctx (huaweicloud.Run) and classifies its
+// error. With token authentication it first makes
 // sure a fresh token is cached (under ctx), and when the provider answers 401
 // it drops the token and tries once more with a new one.
 func call[T any](ctx context.Context, d *Driver, fn func() (T, error)) (T, error) {
@@ -180,11 +109,12 @@ func call[T any](ctx context.Context, d *Driver, fn func() (T, error)) (T, error
 			tok, err := d.tokens.Token(ctx)
 			if err != nil {
 				var zero T
-				return zero, huaweicloud.MapError(name, err)
+				return zero, classify(err)
 			}
 			used = tok
 		}
-		v, err := huaweicloud.Invoke(ctx, name, fn)
+		v, err := huaweicloud.Run(ctx, name, fn)
+		err = classify(err)
 		if d.tokens != nil && attempt == 0 && huaweicloud.IsUnauthorized(err) {
 			d.tokens.invalidate(used)
 			continue
