@@ -49,6 +49,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/ops"
 	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/wiring"
 )
 
@@ -81,20 +82,14 @@ func read(t *testing.T, path string) []byte {
 // configVars lists every environment variable the worker reads.
 func configVars() map[string]bool {
 	vars := map[string]bool{}
-	var walk func(reflect.Type)
-	walk = func(t reflect.Type) {
-		for f := range t.Fields() {
-			tag := f.Tag.Get("env")
-			if tag == "" && f.Type.Kind() == reflect.Struct {
-				walk(f.Type)
-				continue
-			}
-			if tag != "" {
-				vars[strings.Split(tag, ",")[0]] = true
-			}
+	for _, v := range provider.EnvVariables(reflect.TypeFor[wiring.Config]()) {
+		vars[v] = true
+	}
+	for _, r := range provider.Registered() {
+		for _, v := range r.Variables {
+			vars[v] = true
 		}
 	}
-	walk(reflect.TypeFor[wiring.Config]())
 	return vars
 }
 
