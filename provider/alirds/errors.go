@@ -81,7 +81,8 @@ const signatureMessage = "the request signature was refused: check the AccessKey
 // the only place Alibaba errors are interpreted. Server errors keep their
 // code, message, request ID and HTTP status, and a Retry-After header as the
 // retry hint (Alibaba documents none; the simulator sends one with
-// throttling). No signing material survives: not in the message, not in
+// throttling). docs/providers/alirds.md, "Error codes", gives each code's
+// source or marks it as a guess. No signing material survives: not in the message, not in
 // the wrapped error (Temporal records that too).
 func classify(err error) error {
 	if err == nil {

@@ -254,5 +254,7 @@ func lockRule(id, mode, reason string) error {
 	return instanceError(provider.FailedPrecondition, "instance %s is locked (%s); %s, then retry", id, why, advice)
 }
 
-// dailyLimit is the documented number of backup sets per instance per day.
+// dailyLimit is the documented number of backup sets per instance per day
+// (docs/providers/alirds.md, "Request constraints the driver enforces"; that
+// the day is the UTC day is a guess, see "Guesses" there).
 const dailyLimit = 20

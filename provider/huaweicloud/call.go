@@ -142,10 +142,13 @@ func (c *HeaderCapture) ServerTime() (time.Time, bool) {
 
 // VisibilityGrace is how long after a backup began a missing job or backup
 // record still counts as "not visible yet" rather than gone: the family's
-// task records can take seconds to appear.
+// task records can take seconds to appear. Two minutes is a guess
+// (docs/providers/taurusdb.md, "A job ID the job API refuses";
+// docs/providers/otcrds.md, "Guesses").
 const VisibilityGrace = 2 * time.Minute
 
-// ParsePercent reads a job's progress, "60%" or "60", into 0-100; ok is false
+// ParsePercent reads a job's progress, "60%" or "60" (docs/providers/taurusdb.md,
+// "Units, formats and time zones"), into 0-100; ok is false
 // when there is no figure.
 func ParsePercent(s string) (float64, bool) {
 	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))

@@ -20,7 +20,8 @@ import (
 
 // Error codes of the family that the drivers react to by name: the RDS
 // family's codes plus the API gateway's authentication and throttling codes.
-// docs/providers/taurusdb.md lists each code with its source.
+// docs/providers/taurusdb.md and docs/providers/otcrds.md ("Error codes")
+// list each code with its source, or mark it as a guess.
 const (
 	CodeInvalidParameter  = "DBS.280127"
 	CodeNotFound          = "DBS.200002"

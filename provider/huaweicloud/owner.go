@@ -10,7 +10,9 @@ import (
 
 // timeLayouts are the forms the family writes times in: the documented
 // "yyyy-mm-ddThh:mm:ssZ" with a numeric zone ("2020-07-07T01:17:05+0800"),
-// RFC 3339, and OTC's zone-less example ("2016-09-12T01:17:05", read as UTC).
+// RFC 3339, and OTC's zone-less example ("2016-09-12T01:17:05", read as UTC,
+// a guess). Sources: the units and time zones sections of
+// docs/providers/taurusdb.md and docs/providers/otcrds.md.
 var timeLayouts = []string{
 	"2006-01-02T15:04:05-0700",
 	time.RFC3339Nano,

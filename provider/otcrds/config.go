@@ -15,7 +15,8 @@ import (
 
 // Authentication modes (BACKUPFLOW_OTCRDS_AUTH).
 const (
-	// AuthToken is OTC's documented authentication: an IAM token from
+	// AuthToken is OTC's documented authentication (docs/providers/otcrds.md,
+	// "Authentication"): an IAM token from
 	// POST /v3/auth/tokens (user, password, domain, project), sent as X-Auth-Token.
 	AuthToken = "token"
 	// AuthAKSK signs each request with an AK/SK signature in OTC's own form

@@ -19,7 +19,8 @@ import (
 )
 
 // refreshFraction is the share of a token's lifetime after which the driver
-// gets a new one (OTC tokens last 24 hours: a new one after about 19.2 h).
+// gets a new one (OTC tokens last 24 hours, docs/providers/otcrds.md "Units
+// and time zones": a new one after about 19.2 h).
 const refreshFraction = 0.8
 
 // tokenSource gets IAM tokens (POST {iam}/v3/auth/tokens, password identity

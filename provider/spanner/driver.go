@@ -314,7 +314,8 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 	}
 	if lro == nil {
 		// No listed operation made this backup (Spanner lists them for 7
-		// days after they end): poll the backup itself.
+		// days after they end, docs/providers/spanner.md "States read"):
+		// poll the backup itself.
 		op := s.operation(b.GetName(), asTime(b.GetCreateTime()), proofMarker)
 		return &op, nil
 	}

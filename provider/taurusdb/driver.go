@@ -215,13 +215,14 @@ func (d *Driver) findByName(ctx context.Context, s backup.TaurusDBCreate) (*mode
 // backup's begin time, within this window. The instance builds one backup
 // at a time, so another backup's job is at least that backup's build time
 // away; a window of seconds keeps it out (a guess: the gap between a job's
-// creation and its backup's begin_time is not documented). Missing the job
+// creation and its backup's begin_time is not documented; see
+// docs/providers/taurusdb.md, "Ownership" and "Guesses"). Missing the job
 // is safe (the backup list is polled instead); taking another's is not.
 const JobMatchWindow = 10 * time.Second
 
 // findJob recovers the backup job's ID from the immediate-jobs list. The job
 // name of a backup is not documented: any job whose name mentions "backup"
-// qualifies (best guess, kept here).
+// qualifies (a guess, listed under "Guesses" in docs/providers/taurusdb.md).
 func (d *Driver) findJob(ctx context.Context, s backup.TaurusDBCreate, begin time.Time) (string, error) {
 	const layout = "2006-01-02T15:04:05-0700"
 	req := &model.ListImmediateJobsRequest{
