@@ -11,18 +11,11 @@ import (
 	"sort"
 	"time"
 
-	"github.com/backupflow/backupflow/provider/providertest"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // Simulator is what every provider simulator offers.
-type Simulator interface {
-	providertest.Backend
-	Endpoint() string
-	Close()
-	SetLatency(time.Duration)
-	SetFaultRate(p float64, seed int64)
-	Faults() int
-}
+type Simulator = simkit.Simulator
 
 // Cloud is one running simulator.
 type Cloud struct {

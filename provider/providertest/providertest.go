@@ -17,38 +17,8 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
-
-// Backend is the test control surface of a provider simulator.
-type Backend interface {
-	// Advance moves the simulator's clock: running backups progress by d.
-	Advance(d time.Duration)
-	// Inventory lists every backup the provider holds (in any state but deleted), by ID.
-	Inventory() []string
-	// Calls counts API calls the simulator has received.
-	Calls() int
-	// LoseNextCreate makes the next create (or copy) apply at the provider and
-	// then lose its response, as when a connection drops after the commit.
-	LoseNextCreate()
-	// FailNext makes the next n calls fail with a fault of the given class
-	// (Unavailable or Throttled); a Throttled fault carries retryAfter as the
-	// provider's own hint (Retry-After header or equivalent).
-	FailNext(class provider.Class, n int, retryAfter time.Duration)
-}
-
-// ForeignBackups is how the suite puts backupflow next to somebody else's
-// backups, to prove it never adopts or deletes them. Every Backend must
-// implement it (the ownership tests fail when one does not).
-type ForeignBackups interface {
-	// DropNextCreate makes the next create (or copy) fail before it reaches
-	// the provider, as when a connection drops while sending: nothing applies.
-	DropNextCreate()
-	// AddForeign makes a backup of target as somebody else would (a person
-	// in the console, another tool): on the same resource, with the same
-	// name when the target names one, beginning now, carrying no backupflow
-	// marker. It returns the backup's ID as Inventory lists it.
-	AddForeign(target provider.Target) string
-}
 
 // Harness describes one driver under test.
 type Harness struct {
@@ -57,7 +27,8 @@ type Harness struct {
 	NewDriver func(t *testing.T) provider.Driver
 	// NewDriverWithBadCredentials returns a driver whose credentials the simulator refuses.
 	NewDriverWithBadCredentials func(t *testing.T) provider.Driver
-	Backend                     Backend
+	// Backend controls the simulator the drivers talk to.
+	Backend simkit.Backend
 	// Create returns a valid create section for a resource nobody else uses;
 	// tests pass distinct seeds so targets never collide.
 	Create func(seed int) json.RawMessage
@@ -301,7 +272,7 @@ func testFindNothing(t *testing.T, h Harness) {
 
 func testForeignBeforeStart(t *testing.T, h Harness) {
 	job := Job(backup.KindCreate, h.Create(nextSeed()))
-	foreign := foreign(t, h).AddForeign(target(t, h, job))
+	foreign := h.Backend.AddForeign(target(t, h, job))
 	job.Owner.StartedAt = time.Now().Add(time.Second).UTC() // the workflow starts after it
 	checkForeignKept(t, h, job, foreign, false)
 }
@@ -310,7 +281,7 @@ func testForeignBeforeStart(t *testing.T, h Harness) {
 // instance, a source not ready): after the workflow started, before its create.
 func testForeignDuringWait(t *testing.T, h Harness) {
 	job := Job(backup.KindCreate, h.Create(nextSeed()))
-	foreign := foreign(t, h).AddForeign(target(t, h, job))
+	foreign := h.Backend.AddForeign(target(t, h, job))
 	checkForeignKept(t, h, job, foreign, false)
 }
 
@@ -320,21 +291,12 @@ func testForeignAfterDroppedCreate(t *testing.T, h Harness) {
 	job := Job(backup.KindCreate, h.Create(nextSeed()))
 	d := h.NewDriver(t)
 	require.NoError(t, d.Preflight(ctx(t), job))
-	foreign(t, h).DropNextCreate()
+	h.Backend.DropNextCreate()
 	_, err := d.Start(ctx(t), job)
 	require.Error(t, err, "the create was dropped")
 	require.True(t, provider.ClassOf(err).Retryable(), "a dropped create is retryable, got %v", err)
-	foreign := foreign(t, h).AddForeign(target(t, h, job))
+	foreign := h.Backend.AddForeign(target(t, h, job))
 	checkForeignKept(t, h, job, foreign, true)
-}
-
-func foreign(t *testing.T, h Harness) ForeignBackups {
-	t.Helper()
-	fb, ok := h.Backend.(ForeignBackups)
-	if !ok {
-		t.Fatalf("%T must implement providertest.ForeignBackups", h.Backend)
-	}
-	return fb
 }
 
 func target(t *testing.T, h Harness, job provider.Job) provider.Target {

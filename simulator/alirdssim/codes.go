@@ -3,6 +3,8 @@ package alirdssim
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // codeSpec is one error answer the simulator can give: its HTTP status and
@@ -93,8 +95,6 @@ func (s *Server) FailNextCode(code string) error {
 	if _, ok := errorCodes[code]; !ok {
 		return fmt.Errorf("alirds simulator: %q is not an error code the simulator knows", code)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.injected = append(s.injected, code)
+	s.Queue(simkit.Fault{Answer: code})
 	return nil
 }

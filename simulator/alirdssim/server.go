@@ -26,7 +26,6 @@ package alirdssim
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
@@ -36,7 +35,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -46,6 +44,7 @@ import (
 	"time"
 
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // Test-only credentials the simulator accepts by default. They are not secrets.
@@ -79,15 +78,12 @@ type Options struct {
 // DefaultResources is the fixture size CreateSection assumes.
 const DefaultResources = 200
 
-// Server is a running simulator. It implements providertest.Backend and
-// providertest.ForeignBackups.
+// Server is a running simulator. It implements simkit.Simulator.
 type Server struct {
-	opts     Options
-	listener net.Listener
-	srv      *http.Server
+	simkit.Base
+	opts Options
 
 	mu        sync.Mutex
-	offset    time.Duration
 	instances map[string]*instance
 	order     []string
 	tasks     map[int64]*task
@@ -96,92 +92,43 @@ type Server struct {
 	backupSeq int64
 	reqSeq    uint64
 	nonces    map[string]time.Time
-
-	calls    int
-	byAction map[string]int
-
-	loseNextCreate bool
-	dropNextCreate bool
-	faults         []fault
-	injected       []string // codes queued by FailNextCode
-	latency        time.Duration
-	faultRate      float64
-	rng            *rand.Rand
-	faultCount     int
-}
-
-type fault struct {
-	class      provider.Class
-	retryAfter time.Duration
 }
 
 // Start starts a simulator with the default fixture on a loopback address.
 func Start(opts Options) (*Server, error) {
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:0"
-	}
-	if opts.Duration <= 0 {
-		opts.Duration = 2 * time.Second
-	}
-	if opts.Resources <= 0 {
-		opts.Resources = DefaultResources
-	}
-	if opts.AccessKeyID == "" {
-		opts.AccessKeyID = AccessKeyID
-	}
-	if opts.AccessKeySecret == "" {
-		opts.AccessKeySecret = AccessKeySecret
-	}
-	if opts.MaxClockSkew <= 0 {
-		opts.MaxClockSkew = 15 * time.Minute
-	}
-	host, _, err := net.SplitHostPort(opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("alirds simulator: address %q: %w", opts.Addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("alirds simulator: address %q is not a loopback address", opts.Addr)
-	}
-	ln, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("alirds simulator: listen: %w", err)
-	}
+	opts.Addr = simkit.Default(opts.Addr, simkit.DefaultAddr)
+	opts.Duration = simkit.Default(opts.Duration, 2*time.Second)
+	opts.Resources = simkit.Default(opts.Resources, DefaultResources)
+	opts.AccessKeyID = simkit.Default(opts.AccessKeyID, AccessKeyID)
+	opts.AccessKeySecret = simkit.Default(opts.AccessKeySecret, AccessKeySecret)
+	opts.MaxClockSkew = simkit.Default(opts.MaxClockSkew, 15*time.Minute)
 	s := &Server{
 		opts:      opts,
-		listener:  ln,
 		instances: map[string]*instance{},
 		tasks:     map[int64]*task{},
 		backups:   map[string]*backupSet{},
 		jobSeq:    5073730,
 		backupSeq: 346650270,
 		nonces:    map[string]time.Time{},
-		byAction:  map[string]int{},
 	}
+	s.RandomFault = randomFault
 	s.seed(time.Now().UTC())
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.srv.Serve(ln) }()
+	if err := s.Serve(simkit.ServeHTTP(opts.Addr, s)); err != nil {
+		return nil, fmt.Errorf("alirds simulator: %w", err)
+	}
 	return s, nil
 }
 
-// Endpoint is the simulator's base URL, http://127.0.0.1:PORT.
-func (s *Server) Endpoint() string { return "http://" + s.listener.Addr().String() }
-
-// Addr is the simulator's host:port.
-func (s *Server) Addr() string { return s.listener.Addr().String() }
-
-// Close stops the simulator.
-func (s *Server) Close() { _ = s.srv.Close() }
-
 // Now is the simulator's clock: real time plus what Advance added.
-func (s *Server) Now() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.nowLocked() }
+func (s *Server) Now() time.Time { return s.Clock.Now().UTC() }
 
-func (s *Server) nowLocked() time.Time { return time.Now().UTC().Add(s.offset) }
+func (s *Server) nowLocked() time.Time { return s.Now() }
 
 // Advance moves the simulator's clock forward: running tasks progress by d.
 func (s *Server) Advance(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.offset += d
+	s.Clock.Advance(d)
 	s.settleLocked(s.nowLocked())
 }
 
@@ -207,16 +154,6 @@ func (s *Server) Inventory() []string {
 	return ids
 }
 
-// Calls counts the API requests the simulator received (refused ones too).
-func (s *Server) Calls() int { s.mu.Lock(); defer s.mu.Unlock(); return s.calls }
-
-// CallsOf counts the requests received for one Action (e.g. "CreateBackup").
-func (s *Server) CallsOf(action string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.byAction[action]
-}
-
 // CurrentID is the ID Inventory lists now for the backup it once listed as
 // id: the BackupId of a task that has finished since (it was listed by its
 // BackupJobId while it ran), else id itself.
@@ -231,57 +168,33 @@ func (s *Server) CurrentID(id string) string {
 	return id
 }
 
-// LoseNextCreate makes the next successful CreateBackup apply and then drop
-// the connection without an answer.
-func (s *Server) LoseNextCreate() { s.mu.Lock(); s.loseNextCreate = true; s.mu.Unlock() }
+// The Backend's fault controls are simkit's: LoseNextCreate makes the next
+// successful CreateBackup apply and then drop the connection without an
+// answer; DropNextCreate makes the next CreateBackup fail before it applies
+// (the simulator closes the connection without reading further or
+// answering; the call is counted); FailNext makes the next n authenticated
+// calls fail without effect (see faultError); SetFaultRate injects a random
+// fault into each authenticated call (see randomFault).
 
-// DropNextCreate makes the next CreateBackup fail before it applies: the
-// simulator closes the connection without reading further or answering, as
-// when a connection is reset while the request is sent. The call is counted.
-func (s *Server) DropNextCreate() { s.mu.Lock(); s.dropNextCreate = true; s.mu.Unlock() }
-
-// FailNext makes the next n authenticated calls fail without effect:
-// Unavailable as HTTP 503 ServiceUnavailable, Throttled as HTTP 400
-// Throttling.User with a Retry-After header of retryAfter (rounded up to
-// seconds), anything else as HTTP 500 InternalError.
-func (s *Server) FailNext(class provider.Class, n int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, fault{class, retryAfter})
+// randomFault is a fault SetFaultRate injects: HTTP 503 ServiceUnavailable,
+// HTTP 500 InternalError, HTTP 400 Throttling.User with Retry-After: 1, or a
+// lost response after the call was applied.
+func randomFault(r *rand.Rand) simkit.Fault {
+	switch r.IntN(4) {
+	case 0:
+		return simkit.Fault{Class: provider.Unavailable}
+	case 1:
+		return simkit.Fault{Class: provider.Internal}
+	case 2:
+		return simkit.Fault{Class: provider.Throttled, RetryAfter: time.Second}
 	}
+	return simkit.Fault{Kind: simkit.Lose}
 }
-
-// SetLatency delays every answer by d.
-func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
-
-// SetFaultRate injects a random retryable fault into each authenticated call
-// with probability p, deterministically for a seed: HTTP 503
-// ServiceUnavailable, HTTP 500 InternalError, HTTP 400 Throttling.User with
-// Retry-After: 1, or a lost response after the call was applied.
-func (s *Server) SetFaultRate(p float64, seed int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faultRate = p
-	s.rng = rand.New(rand.NewPCG(uint64(seed), 0x616c69726473))
-}
-
-// Faults counts the faults injected so far (FailNext, SetFaultRate, LoseNextCreate and DropNextCreate).
-func (s *Server) Faults() int { s.mu.Lock(); defer s.mu.Unlock(); return s.faultCount }
 
 // ServeHTTP serves the RPC API on "/".
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	latency := s.latency
-	s.mu.Unlock()
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if s.Delay(r.Context()) != nil {
+		return
 	}
 
 	s.mu.Lock()
@@ -290,32 +203,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// that is the simulator clock, so Advance moves it too.
 	w.Header().Set("Date", s.nowLocked().Format(http.TimeFormat))
 	if r.URL.Path != "/" && r.URL.Path != "" {
-		s.calls++
+		s.Count("")
 		s.mu.Unlock()
 		writeError(w, requestID, apiErr("InvalidAction.NotFound", "RPC-style requests go to \"/\"."))
 		return
 	}
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		s.calls++
+		s.Count("")
 		s.mu.Unlock()
 		writeError(w, requestID, apiErr("UnsupportedHTTPMethod", "This http method is not supported."))
 		return
 	}
 	params, err := readParams(r)
 	if err != nil {
-		s.calls++
+		s.Count("")
 		s.mu.Unlock()
 		writeError(w, requestID, apiErr("InvalidParameter", err.Error()))
 		return
 	}
 	action := params.Get("Action")
-	s.calls++
-	s.byAction[action]++
-	if action == "CreateBackup" && s.dropNextCreate {
-		s.dropNextCreate = false
-		s.faultCount++
+	s.Count(action)
+	if action == "CreateBackup" && s.TakeDrop() {
 		s.mu.Unlock()
-		dropConnection(w)
+		simkit.DropConnection(w, false)
 		return
 	}
 	if e := s.authenticateLocked(r.Method, params); e != nil {
@@ -330,15 +240,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, e := s.dispatchLocked(action, params)
-	if e == nil && action == "CreateBackup" && s.loseNextCreate {
-		s.loseNextCreate = false
-		s.faultCount++
+	if e == nil && action == "CreateBackup" && s.TakeLose() {
 		loseAfterApply = true
 	}
 	s.mu.Unlock()
 
 	if loseAfterApply {
-		dropConnection(w)
+		simkit.DropConnection(w, false)
 		return
 	}
 	if e != nil {
@@ -353,31 +261,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // SetFaultRate: an error answered before the call is applied, or (lose)
 // the instruction to apply the call and then drop its answer.
 func (s *Server) injectedFaultLocked() (e *apiError, lose bool) {
-	if len(s.injected) > 0 {
-		code := s.injected[0]
-		s.injected = s.injected[1:]
-		s.faultCount++
+	ft, ok := s.TakeQueued("")
+	if !ok {
+		ft, ok = s.TakeRandom()
+	}
+	switch {
+	case !ok:
+		return nil, false
+	case ft.Kind == simkit.Lose:
+		return nil, true
+	}
+	if code, given := ft.Answer.(string); given {
 		return apiErr(code, ""), false
 	}
-	if len(s.faults) > 0 {
-		f := s.faults[0]
-		s.faults = s.faults[1:]
-		s.faultCount++
-		return faultError(f.class, f.retryAfter), false
-	}
-	if s.faultRate <= 0 || s.rng == nil || s.rng.Float64() >= s.faultRate {
-		return nil, false
-	}
-	s.faultCount++
-	switch s.rng.IntN(4) {
-	case 0:
-		return faultError(provider.Unavailable, 0), false
-	case 1:
-		return faultError(provider.Internal, 0), false
-	case 2:
-		return faultError(provider.Throttled, time.Second), false
-	}
-	return nil, true
+	return faultError(ft.Class, ft.RetryAfter), false
 }
 
 func faultError(class provider.Class, retryAfter time.Duration) *apiError {
@@ -393,20 +290,6 @@ func faultError(class provider.Class, retryAfter time.Duration) *apiError {
 	default:
 		return apiErr("InternalError", "The request processing has failed due to some unknown error, exception or failure.")
 	}
-}
-
-// dropConnection closes the client's connection without an answer, as when a
-// connection breaks after the provider committed the request.
-func dropConnection(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
 }
 
 // readParams collects the query parameters and, for a form body, the body
@@ -567,6 +450,3 @@ func writeJSON(w http.ResponseWriter, status int, requestID string, body any) {
 
 // ErrUnknownInstance is returned by the test knobs for an instance the fixture lacks.
 var ErrUnknownInstance = errors.New("alirds simulator: no such instance")
-
-// Shutdown stops the simulator gracefully, letting in-flight calls finish.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }

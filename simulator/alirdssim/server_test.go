@@ -20,8 +20,8 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
-	"github.com/backupflow/backupflow/provider/providertest"
 	"github.com/backupflow/backupflow/simulator/alirdssim"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 const duration = 10 * time.Second
@@ -476,7 +476,7 @@ func TestLoseNextCreate(t *testing.T) {
 	requireOK(t, createBackup(t, s, id)) // only the next create is lost
 }
 
-var _ providertest.ForeignBackups = (*alirdssim.Server)(nil)
+var _ simkit.Simulator = (*alirdssim.Server)(nil)
 
 // TestDropNextCreate: the connection breaks while the create is sent, so
 // nothing applies; only the next create is dropped.

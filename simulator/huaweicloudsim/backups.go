@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // Backup is a manual backup as the family's simulators keep it: it builds for
@@ -64,12 +65,7 @@ type Backups[R Record] struct {
 func (t *Backups[R]) IDs() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ids := make([]string, 0, len(t.byID))
-	for id := range t.byID {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
+	return simkit.SortedKeys(t.byID)
 }
 
 // Status returns backup id's status at now, if it exists.
@@ -125,7 +121,7 @@ func (t *Backups[R]) AddWith(r R, now time.Time, rules CreateRules) *APIError {
 }
 
 // ForeignDescription is the description of a backup somebody made outside
-// backupflow (providertest.ForeignBackups.AddForeign): a person's words, no
+// backupflow (simkit.Backend.AddForeign): a person's words, no
 // backupflow marker.
 const ForeignDescription = "made by hand in the console"
 

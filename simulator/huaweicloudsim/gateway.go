@@ -1,15 +1,15 @@
 package huaweicloudsim
 
 import (
-	"bufio"
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // Gateway fronts a simulated provider API the way the cloud's API gateway
@@ -17,8 +17,9 @@ import (
 // X-Request-Id and Date (from the simulator clock), and answers unknown paths
 // with the provider's error shape.
 type Gateway struct {
-	Clock  *Clock
-	Faults *Faults
+	Clock  *simkit.Clock
+	Faults *simkit.FaultInjector
+	Calls  *simkit.CallCounter
 	// Authenticate returns nil for an authenticated request, else the 401/403 answer.
 	Authenticate func(r *http.Request, body []byte) *APIError
 	// IsCreate reports whether r is a create call (for LoseNextCreate and DropNextCreate).
@@ -33,8 +34,7 @@ type Gateway struct {
 	// Telekom Cloud's gateway answers APIG.xxxx with the same numbers.
 	CodePrefix string
 
-	calls atomic.Int64
-	reqs  atomic.Int64
+	reqs atomic.Int64
 }
 
 // IsPostTo returns an IsCreate that matches POSTs to paths ending in suffix.
@@ -44,12 +44,9 @@ func IsPostTo(suffix string) func(r *http.Request) bool {
 	}
 }
 
-// Calls counts API calls received (authenticated or not, faulted or not).
-func (g *Gateway) Calls() int { return int(g.calls.Load()) }
-
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g.calls.Add(1)
+	g.Calls.Count("") // authenticated or not, faulted or not
 	w.Header().Set("X-Request-Id", strconv.FormatInt(time.Now().UnixNano(), 36)+"-"+strconv.FormatInt(g.reqs.Add(1), 10))
 	w.Header().Set("Date", g.Clock.Now().UTC().Format(http.TimeFormat))
 	body, err := io.ReadAll(r.Body)
@@ -58,12 +55,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	if d := g.Faults.delay(); d > 0 {
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done():
-			return
-		}
+	if g.Faults.Delay(r.Context()) != nil {
+		return
 	}
 	if g.Open != nil && g.Open(r) {
 		g.API.ServeHTTP(w, r)
@@ -73,25 +66,24 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, g.own(e))
 		return
 	}
-	ft, faulted := g.Faults.next(g.IsCreate != nil && g.IsCreate(r))
+	ft, faulted := g.Faults.Next("", g.IsCreate != nil && g.IsCreate(r))
 	if !faulted {
 		g.API.ServeHTTP(w, r)
 		return
 	}
-	switch ft.kind {
-	case faultDropped:
-		dropConnection(w) // nothing applied
+	switch ft.Kind {
+	case simkit.Drop:
+		simkit.DropConnection(w, true) // nothing applied
 		return
-	case faultLost:
-	default:
-		WriteError(w, g.own(ft.answer()))
+	case simkit.Refuse:
+		WriteError(w, g.own(faultAnswer(ft)))
 		return
 	}
 	// Apply the call, then drop the connection before any response byte.
 	rec := &discardWriter{header: http.Header{}}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	g.API.ServeHTTP(rec, r)
-	dropConnection(w)
+	simkit.DropConnection(w, true)
 }
 
 // huaweiGatewayPrefix starts the codes of Huawei Cloud's API gateway.
@@ -114,19 +106,3 @@ type discardWriter struct{ header http.Header }
 func (d *discardWriter) Header() http.Header         { return d.header }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
-
-func dropConnection(w http.ResponseWriter) {
-	conn, buf, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		// Cannot hijack (HTTP/2): abort the handler, which resets the stream.
-		panic(http.ErrAbortHandler)
-	}
-	closeQuietly(conn, buf)
-}
-
-func closeQuietly(conn net.Conn, _ *bufio.ReadWriter) {
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0) // reset, as a dropped connection looks to the client
-	}
-	_ = conn.Close()
-}

@@ -2,42 +2,12 @@ package huaweicloudsim
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
-
-// Listen starts an HTTP server for h on a loopback address (addr defaults to
-// 127.0.0.1:0); it refuses any non-loopback host.
-func Listen(addr string, h http.Handler) (*http.Server, net.Listener, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("simulator address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return nil, nil, fmt.Errorf("simulator address %q: only loopback addresses are allowed", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = err // the listener was closed under us; nothing to report to
-		}
-	}()
-	return srv, ln, nil
-}
 
 // The provider-side checks of the documented request rules (the simulators
 // enforce them as the provider would, independently of the drivers).

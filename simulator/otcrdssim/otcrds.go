@@ -25,8 +25,8 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
-	"github.com/backupflow/backupflow/provider/providertest"
 	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // Test-only credentials and identifiers the simulator accepts by default.
@@ -143,7 +143,7 @@ type backupRec struct {
 	deletedAt time.Time
 }
 
-// Server is a running simulator. It implements providertest.Backend.
+// Server is a running simulator. It implements simkit.Simulator.
 type Server struct {
 	*huaweicloudsim.Simulator
 	opts    Options
@@ -155,37 +155,22 @@ type Server struct {
 	order     []string
 }
 
-var (
-	_ providertest.Backend        = (*Server)(nil)
-	_ providertest.ForeignBackups = (*Server)(nil)
-)
+var _ simkit.Simulator = (*Server)(nil)
 
 // Start starts a simulator.
 func Start(opts Options) (*Server, error) {
-	if opts.Duration <= 0 {
-		opts.Duration = DefaultDuration
-	}
-	if opts.Resources <= 0 {
-		opts.Resources = DefaultResources
-	}
-	if opts.ProjectID == "" {
-		opts.ProjectID = ProjectID
-	}
+	opts.Duration = simkit.Default(opts.Duration, DefaultDuration)
+	opts.Resources = simkit.Default(opts.Resources, DefaultResources)
+	opts.ProjectID = simkit.Default(opts.ProjectID, ProjectID)
 	if opts.AccessKey == "" {
 		opts.AccessKey, opts.SecretKey = AccessKey, SecretKey
 	}
 	if opts.Username == "" {
 		opts.Username, opts.Password, opts.Domain = Username, Password, Domain
 	}
-	if opts.TokenTTL <= 0 {
-		opts.TokenTTL = DefaultTokenTTL
-	}
-	if opts.ManualBackupLimit <= 0 {
-		opts.ManualBackupLimit = DefaultManualBackupLimit
-	}
-	if opts.DeleteDuration <= 0 {
-		opts.DeleteDuration = DefaultDeleteDuration
-	}
+	opts.TokenTTL = simkit.Default(opts.TokenTTL, DefaultTokenTTL)
+	opts.ManualBackupLimit = simkit.Default(opts.ManualBackupLimit, DefaultManualBackupLimit)
+	opts.DeleteDuration = simkit.Default(opts.DeleteDuration, DefaultDeleteDuration)
 	s := &Server{Simulator: huaweicloudsim.NewSimulator(), opts: opts, instances: map[string]*instance{}}
 	s.tokens = &huaweicloudsim.Tokens{Clock: s.Simulator, ProjectID: opts.ProjectID, TTL: opts.TokenTTL,
 		User: huaweicloudsim.IAMUser{Name: opts.Username, Password: opts.Password, Domain: opts.Domain}}

@@ -19,9 +19,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"path"
-	"sort"
 	"sync"
 	"time"
 
@@ -36,6 +34,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // Options configures a simulator.
@@ -54,17 +53,15 @@ type Options struct {
 	Token string
 }
 
-// Server is a running simulator. It implements providertest.Backend.
+// Server is a running simulator. It implements simkit.Simulator.
 type Server struct {
 	databasepb.UnimplementedDatabaseAdminServer
 	longrunningpb.UnimplementedOperationsServer
 
+	simkit.Base
 	opts Options
-	lis  net.Listener
-	grpc *grpc.Server
 
 	mu        sync.Mutex
-	offset    time.Duration
 	instances map[string]bool
 	databases map[string]*database
 	backups   map[string]*backupRecord // live backups by name
@@ -74,78 +71,32 @@ type Server struct {
 	ops        map[string]*operation // every operation ever started, by name
 	opOrder    []*operation
 	seq        int
-	calls      int
-	perMethod  map[string]int // calls by method name (CreateBackup, ...)
 	requests   int
-	loseNext   bool
-	dropNext   bool
-	queued     []fault
-	faultRate  float64
-	rng        *rand.Rand
-	faults     int
-	latency    time.Duration
-}
-
-type faultKind int
-
-const (
-	faultUnavailable faultKind = iota // refuse with UNAVAILABLE before applying
-	faultThrottled                    // refuse with RESOURCE_EXHAUSTED + RetryInfo
-	faultLost                         // apply, then answer UNAVAILABLE
-	faultCode                         // refuse with an arbitrary code
-)
-
-type fault struct {
-	kind faultKind
-	// method, when set, makes the fault wait for a call of that method
-	// (short name, e.g. "DeleteBackup"); other calls pass it by.
-	method     string
-	refusal    *status.Status // faultCode: the answer
-	retryAfter time.Duration
 }
 
 // Start builds the fixture and serves on opts.Addr until Close.
 func Start(opts Options) (*Server, error) {
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:0"
-	}
-	if opts.Duration <= 0 {
-		opts.Duration = 2 * time.Second
-	}
-	if opts.Resources <= 0 {
-		opts.Resources = DefaultResources
-	}
-	host, _, err := net.SplitHostPort(opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("spanner simulator: bad address %q: %w", opts.Addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("spanner simulator: %q is not a loopback address; the simulator listens on 127.0.0.1 only", opts.Addr)
-	}
-	lis, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("spanner simulator: listen: %w", err)
-	}
+	opts.Addr = simkit.Default(opts.Addr, simkit.DefaultAddr)
+	opts.Duration = simkit.Default(opts.Duration, 2*time.Second)
+	opts.Resources = simkit.Default(opts.Resources, DefaultResources)
 	s := &Server{
-		opts:      opts,
-		lis:       lis,
-		backups:   map[string]*backupRecord{},
-		ops:       map[string]*operation{},
-		perMethod: map[string]int{},
+		opts:    opts,
+		backups: map[string]*backupRecord{},
+		ops:     map[string]*operation{},
 	}
+	s.RandomFault = randomFault
 	s.populate(time.Now())
-	s.grpc = grpc.NewServer(grpc.UnaryInterceptor(s.intercept))
-	databasepb.RegisterDatabaseAdminServer(s.grpc, s)
-	longrunningpb.RegisterOperationsServer(s.grpc, s)
-	go func() { _ = s.grpc.Serve(lis) }()
+	g := grpc.NewServer(grpc.UnaryInterceptor(s.intercept))
+	databasepb.RegisterDatabaseAdminServer(g, s)
+	longrunningpb.RegisterOperationsServer(g, s)
+	if err := s.Serve(simkit.ServeGRPC(opts.Addr, g)); err != nil {
+		return nil, fmt.Errorf("spanner simulator: %w", err)
+	}
 	return s, nil
 }
 
-// Endpoint is the host:port to hand to option.WithEndpoint (or SPANNER_EMULATOR_HOST).
-func (s *Server) Endpoint() string { return s.lis.Addr().String() }
-
-// Close stops the server.
-func (s *Server) Close() { s.grpc.Stop() }
+// Endpoint (simkit's) is the host:port to hand to option.WithEndpoint (or
+// SPANNER_EMULATOR_HOST); Close stops the server.
 
 // Options returns the options the server runs with, defaults filled in.
 func (s *Server) Options() Options { return s.opts }
@@ -153,88 +104,74 @@ func (s *Server) Options() Options { return s.opts }
 // now is the simulator's clock, truncated to Spanner's microsecond granularity.
 // The caller holds s.mu.
 func (s *Server) now() time.Time {
-	return time.Now().Add(s.offset).UTC().Truncate(time.Microsecond)
+	return s.Clock.Now().UTC().Truncate(time.Microsecond)
 }
 
-// Now returns the simulator's clock.
-func (s *Server) Now() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.now() }
-
-// Advance moves the simulator's clock forward: running backups progress by d.
-func (s *Server) Advance(d time.Duration) { s.mu.Lock(); s.offset += d; s.mu.Unlock() }
+// Now returns the simulator's clock (Advance moves it: running backups progress).
+func (s *Server) Now() time.Time { return s.now() }
 
 // Inventory lists the full names of every backup the simulator holds, in any state.
 func (s *Server) Inventory() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expire(s.now())
-	names := make([]string, 0, len(s.backups))
-	for n := range s.backups {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return simkit.SortedKeys(s.backups)
 }
-
-// Calls counts the RPCs received (including refused ones).
-func (s *Server) Calls() int { s.mu.Lock(); defer s.mu.Unlock(); return s.calls }
 
 // CallsTo counts the RPCs of one method received (including refused ones),
 // by its short name: "CreateBackup", "DeleteBackup", "CancelOperation", ...
-func (s *Server) CallsTo(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.perMethod[method]
-}
-
-// Faults counts the faults injected so far (FailNext, LoseNextCreate, DropNextCreate and SetFaultRate).
-func (s *Server) Faults() int { s.mu.Lock(); defer s.mu.Unlock(); return s.faults }
-
-// LoseNextCreate makes the next CreateBackup or CopyBackup apply and then
-// answer UNAVAILABLE, as when the connection drops after the commit.
-func (s *Server) LoseNextCreate() { s.mu.Lock(); s.loseNext = true; s.mu.Unlock() }
-
-// DropNextCreate makes the next CreateBackup or CopyBackup fail with
-// UNAVAILABLE before it applies, as when the connection drops while sending.
-func (s *Server) DropNextCreate() { s.mu.Lock(); s.dropNext = true; s.mu.Unlock() }
+func (s *Server) CallsTo(method string) int { return s.CallsOf(method) }
 
 // FailNext makes the next n calls fail before being applied: Unavailable ->
 // UNAVAILABLE; Throttled -> RESOURCE_EXHAUSTED with a google.rpc.RetryInfo
 // detail of retryAfter (when non-zero); Internal -> INTERNAL; Permission ->
 // PERMISSION_DENIED; Busy -> FAILED_PRECONDITION about a pending creation
 // (message only, as FailNextPendingCreation(false)); anything else UNAVAILABLE.
-func (s *Server) FailNext(class provider.Class, n int, retryAfter time.Duration) {
-	f := fault{kind: faultUnavailable}
-	switch class {
+//
+// LoseNextCreate makes the next CreateBackup or CopyBackup apply and then
+// answer UNAVAILABLE, as when the connection drops after the commit;
+// DropNextCreate makes it fail with UNAVAILABLE before it applies, as when
+// the connection drops while sending. Both are simkit's, as are FailNext
+// and SetFaultRate; refusal says how their faults are answered.
+func refusal(f simkit.Fault) *status.Status {
+	if st, ok := f.Answer.(*status.Status); ok {
+		return st
+	}
+	switch f.Class {
 	case provider.Throttled:
-		f = fault{kind: faultThrottled, retryAfter: retryAfter}
+		st := status.New(codes.ResourceExhausted, "Quota exceeded for quota metric 'Administrative requests' (injected fault).")
+		if f.RetryAfter > 0 {
+			if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(f.RetryAfter)}); err == nil {
+				st = d
+			}
+		}
+		return st
 	case provider.Internal:
-		f = injected(codes.Internal)
+		return injected(codes.Internal)
 	case provider.Permission:
-		f = injected(codes.PermissionDenied)
+		return injected(codes.PermissionDenied)
 	case provider.Busy:
-		f = fault{kind: faultCode, refusal: pendingCreationStatus(false, "injected fault: another backup creation is pending on this database", "")}
+		return pendingCreationStatus(false, "injected fault: another backup creation is pending on this database", "")
 	}
-	for range n {
-		s.queue(f)
-	}
+	return status.New(codes.Unavailable, "The service is currently unavailable (injected fault).")
 }
 
-func injected(code codes.Code) fault {
-	return fault{kind: faultCode, refusal: status.Newf(code, "injected %s fault", code)}
+func injected(code codes.Code) *status.Status {
+	return status.Newf(code, "injected %s fault", code)
 }
 
-func (s *Server) queue(f fault) { s.mu.Lock(); s.queued = append(s.queued, f); s.mu.Unlock() }
+func (s *Server) queue(st *status.Status, method string) {
+	s.Queue(simkit.Fault{Answer: st, Call: method})
+}
 
 // FailNextCode makes the next call fail with an arbitrary gRPC code and a
 // message naming the fault (no detail but the request ID).
-func (s *Server) FailNextCode(code codes.Code) { s.queue(injected(code)) }
+func (s *Server) FailNextCode(code codes.Code) { s.queue(injected(code), "") }
 
 // FailNextCall makes the next call of one method (short name, e.g.
 // "DeleteBackup") fail with code; calls of other methods pass.
 func (s *Server) FailNextCall(method string, code codes.Code) {
-	f := injected(code)
-	f.method = method
-	s.queue(f)
+	s.queue(injected(code), method)
 }
 
 // FailNextPendingCreation makes the next call fail as a second backup
@@ -246,7 +183,7 @@ func (s *Server) FailNextPendingCreation(withDetails bool) {
 	if withDetails {
 		msg = "Precondition check failed."
 	}
-	s.queue(fault{kind: faultCode, refusal: pendingCreationStatus(withDetails, msg, DatabaseName(0))})
+	s.queue(pendingCreationStatus(withDetails, msg, DatabaseName(0)), "")
 }
 
 // FailBackup makes a backup still being made fail: its operation ends with
@@ -264,18 +201,18 @@ func (s *Server) FailBackup(name string, code codes.Code, message string) bool {
 	return true
 }
 
-// SetLatency delays every call by d before it is handled.
-func (s *Server) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
-
-// SetFaultRate injects a random retryable fault into each call with
-// probability p: UNAVAILABLE, RESOURCE_EXHAUSTED with a RetryInfo hint of
-// 1-5s, or a lost response (the call is applied, then UNAVAILABLE is
-// returned). The sequence is the same for the same stream number. p = 0 turns it off.
-func (s *Server) SetFaultRate(p float64, stream int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faultRate = p
-	s.rng = rand.New(rand.NewPCG(uint64(stream), 0x5eed5a1e))
+// randomFault is a fault SetFaultRate injects: UNAVAILABLE,
+// RESOURCE_EXHAUSTED with a RetryInfo hint of 1-5s, or a lost response (the
+// call is applied, then UNAVAILABLE is returned).
+func randomFault(r *rand.Rand) simkit.Fault {
+	kind, hint := r.IntN(3), time.Duration(1+r.IntN(5))*time.Second
+	switch kind {
+	case 0:
+		return simkit.Fault{Class: provider.Unavailable}
+	case 1:
+		return simkit.Fault{Class: provider.Throttled, RetryAfter: hint}
+	}
+	return simkit.Fault{Kind: simkit.Lose}
 }
 
 // isCreate reports whether a method starts a backup (for LoseNextCreate and DropNextCreate).
@@ -287,64 +224,35 @@ func isCreate(method string) bool {
 // intercept counts the call, checks the bearer token, serves injected faults
 // and attaches a google.rpc.RequestInfo (request ID) to every error.
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	method := path.Base(info.FullMethod)
+	s.Count(method)
 	s.mu.Lock()
-	s.calls++
-	s.perMethod[path.Base(info.FullMethod)]++
 	s.requests++
 	requestID := fmt.Sprintf("sim-req-%06d", s.requests)
-	latency := s.latency
-	var f *fault
 	authErr := s.checkAuth(ctx)
-	if authErr == nil {
-		switch q := s.takeQueued(path.Base(info.FullMethod)); {
-		case q != nil:
-			f = q
-		case s.dropNext && isCreate(info.FullMethod):
-			s.dropNext = false
-			f = &fault{kind: faultUnavailable}
-		case s.loseNext && isCreate(info.FullMethod):
-			s.loseNext = false
-			f = &fault{kind: faultLost}
-		case s.faultRate > 0 && s.rng.Float64() < s.faultRate:
-			kind := faultKind(s.rng.IntN(3))
-			f = &fault{kind: kind, retryAfter: time.Duration(1+s.rng.IntN(5)) * time.Second}
-		}
-		if f != nil {
-			s.faults++
-		}
-	}
 	s.mu.Unlock()
+	var f simkit.Fault
+	faulted := false
+	if authErr == nil {
+		f, faulted = s.Next(method, isCreate(info.FullMethod))
+	}
 
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, withRequestID(status.FromContextError(ctx.Err()), requestID)
-		}
+	if err := s.Delay(ctx); err != nil {
+		return nil, withRequestID(status.FromContextError(err), requestID)
 	}
 	if authErr != nil {
 		return nil, withRequestID(authErr, requestID)
 	}
-	if f != nil {
-		switch f.kind {
-		case faultUnavailable:
+	if faulted {
+		switch f.Kind {
+		case simkit.Drop:
 			return nil, withRequestID(status.New(codes.Unavailable, "The service is currently unavailable (injected fault)."), requestID)
-		case faultThrottled:
-			st := status.New(codes.ResourceExhausted, "Quota exceeded for quota metric 'Administrative requests' (injected fault).")
-			if f.retryAfter > 0 {
-				if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(f.retryAfter)}); err == nil {
-					st = d
-				}
-			}
-			return nil, withRequestID(st, requestID)
-		case faultCode:
-			return nil, withRequestID(f.refusal, requestID)
+		case simkit.Refuse:
+			return nil, withRequestID(refusal(f), requestID)
 		}
 	}
 	resp, err := handler(ctx, req)
-	if f != nil && f.kind == faultLost {
+	if faulted && f.Kind == simkit.Lose {
 		return nil, withRequestID(status.New(codes.Unavailable, "Connection reset by peer after the request was applied (injected fault)."), requestID)
 	}
 	if err != nil {
@@ -352,17 +260,6 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		return nil, withRequestID(st, requestID)
 	}
 	return resp, nil
-}
-
-// takeQueued removes and returns the first queued fault for method, if any. Caller holds s.mu.
-func (s *Server) takeQueued(method string) *fault {
-	for i, q := range s.queued {
-		if q.method == "" || q.method == method {
-			s.queued = append(s.queued[:i:i], s.queued[i+1:]...)
-			return &q
-		}
-	}
-	return nil
 }
 
 func withRequestID(st *status.Status, id string) error {

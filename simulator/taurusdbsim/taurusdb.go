@@ -20,8 +20,8 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
-	"github.com/backupflow/backupflow/provider/providertest"
 	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // Test-only credentials and identifiers the simulator accepts by default.
@@ -141,7 +141,7 @@ type jobRec struct {
 	outcome                                string // "" is Completed
 }
 
-// Server is a running simulator. It implements providertest.Backend.
+// Server is a running simulator. It implements simkit.Simulator.
 type Server struct {
 	*huaweicloudsim.Simulator
 	opts    Options
@@ -152,28 +152,17 @@ type Server struct {
 	jobs      map[string]*jobRec
 }
 
-var (
-	_ providertest.Backend        = (*Server)(nil)
-	_ providertest.ForeignBackups = (*Server)(nil)
-)
+var _ simkit.Simulator = (*Server)(nil)
 
 // Start starts a simulator.
 func Start(opts Options) (*Server, error) {
-	if opts.Duration <= 0 {
-		opts.Duration = DefaultDuration
-	}
-	if opts.Resources <= 0 {
-		opts.Resources = DefaultResources
-	}
-	if opts.ProjectID == "" {
-		opts.ProjectID = ProjectID
-	}
+	opts.Duration = simkit.Default(opts.Duration, DefaultDuration)
+	opts.Resources = simkit.Default(opts.Resources, DefaultResources)
+	opts.ProjectID = simkit.Default(opts.ProjectID, ProjectID)
 	if opts.AccessKey == "" {
 		opts.AccessKey, opts.SecretKey = AccessKey, SecretKey
 	}
-	if opts.ManualBackupLimit <= 0 {
-		opts.ManualBackupLimit = DefaultManualBackupLimit
-	}
+	opts.ManualBackupLimit = simkit.Default(opts.ManualBackupLimit, DefaultManualBackupLimit)
 	switch opts.UnknownJobStatus {
 	case 0:
 		opts.UnknownJobStatus = http.StatusNotFound
@@ -380,7 +369,7 @@ func (s *Server) addBackup(in *instance, name, description string, now time.Time
 // AddForeign makes a backup of target as a person in the console would: on
 // the target instance, named as the target names it, beginning now, with its
 // own job and a description without any backupflow marker. It returns the
-// backup's ID. It implements providertest.ForeignBackups.
+// backup's ID. It implements simkit.Backend.
 func (s *Server) AddForeign(target provider.Target) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

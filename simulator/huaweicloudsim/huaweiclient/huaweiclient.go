@@ -21,6 +21,7 @@ import (
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/providertest"
 	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // Starter returns a function that starts a simulator with start (a
@@ -126,7 +127,7 @@ func CreateJob(raw json.RawMessage) provider.Job { return providertest.Job(backu
 
 // PollToEnd polls op, advancing the simulator's clock by step between polls,
 // until it ends, and returns the final status.
-func PollToEnd(t *testing.T, s providertest.Backend, d provider.Driver, op provider.Operation, step time.Duration) provider.Status {
+func PollToEnd(t *testing.T, s simkit.Backend, d provider.Driver, op provider.Operation, step time.Duration) provider.Status {
 	t.Helper()
 	for range 20 {
 		st, err := d.Poll(Ctx(t), op)
