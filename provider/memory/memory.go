@@ -1,6 +1,41 @@
 // Package memory is an in-process provider: a fake cloud and its driver in
-// one. Core tests and experiments use it; it passes the same conformance
-// suite as the real drivers, so it cannot drift from their contract.
+// one file. Core tests and experiments use it; it passes the same
+// conformance suite as the real drivers, so it cannot drift from their
+// contract. It has no cloud behind it, so no docs/providers page; where it
+// has a driver package's parts it keeps their names (Driver, parse), and its
+// package doc keeps their sections.
+//
+// # API calls
+//
+// None: every driver method works on the Cloud's state under its lock and
+// counts as one call (Cloud.Calls). The token given to Cloud.Driver is
+// checked on every call (Permission when it is wrong).
+//
+// # Idempotency and ownership
+//
+// A create stores the owner's marker with the backup. Find adopts the
+// backup of the requested name on the requested resource only when it
+// carries the marker and refuses one without it (provider.NotOurs;
+// Cloud.AddForeign makes such a backup), so a retried Start after a lost
+// response (Cloud.LoseNextCreate) adopts instead of creating again.
+//
+// # Cancel
+//
+// Cancel stops a running backup and deletes it at once, as Spanner's
+// driver does. A backup that has ended cannot be stopped (false); the
+// caller deletes it.
+//
+// # Errors
+//
+// Errors are *provider.Error from the start: Cloud.FailNext injects any
+// class with a retry hint; a second backup of a resource while one runs is
+// Busy, and so is deleting a backup still being made.
+//
+// # Limits
+//
+// Names are 1 to 63 characters, a backup takes at most 48 hours
+// (durationSeconds), and one backup runs per resource at a time (parse and
+// Start).
 package memory
 
 import (
