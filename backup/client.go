@@ -251,14 +251,15 @@ func (h *Handle) endedProgress(ctx context.Context, info *workflowpb.WorkflowExe
 		}
 	case errors.As(err, &ended):
 		p.State = StateFailed
-		_, p.LastError = FailureOf(err)
+		var class Class
+		class, p.LastError = FailureOf(err)
 		if errors.As(err, &app) {
 			// A failure after cleanup carries the report (every report has
 			// its reason; a provider error's details decode without one).
 			var report CleanupReport
 			if app.HasDetails() && app.Details(&report) == nil && report.Reason != "" {
 				p.Cleanup = &report
-				if app.Type() == FailureCleanup { // the cancel's cleanup failed
+				if class == CleanupFailed { // the cancel's cleanup failed
 					p.CancelReason = report.Reason
 				}
 			}
@@ -337,22 +338,6 @@ func (h *Handle) Result(ctx context.Context) (Result, error) {
 	var r Result
 	err := h.client.Temporal.GetWorkflow(ctx, h.WorkflowID, h.RunID).Get(ctx, &r)
 	return r, err
-}
-
-// FailureOf says what failed a backup: the activity timeout when one ran out
-// of time (checked first, as a timeout wraps the last attempt's error), else
-// the first application error. class is FailureTimeout or that error's type;
-// message is its own message, without the chain of causes below it.
-func FailureOf(err error) (class, message string) {
-	var timeout *temporal.TimeoutError
-	if errors.As(err, &timeout) {
-		return FailureTimeout, timeout.Error()
-	}
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		return app.Type(), app.Message()
-	}
-	return "", err.Error()
 }
 
 // CleanupOf returns the cleanup report of a cancelled backup's error.

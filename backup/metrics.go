@@ -17,8 +17,8 @@ const (
 )
 
 // Labels of the outcome metrics. Every value is bounded: a known provider
-// name or MetricUnknown, a Kind, and for failures an error class
-// (provider.Class), FailureTimeout or FailureCleanup.
+// name or MetricUnknown, a Kind, and for failures a known Class or
+// MetricUnknown.
 const (
 	MetricLabelProvider = "provider"
 	MetricLabelKind     = "kind"
@@ -28,12 +28,10 @@ const (
 	MetricUnknown = "unknown"
 )
 
-// Failure classes beyond provider.Class, for the class label.
+// The workflow-level classes as plain strings, as earlier versions named them.
 const (
-	// FailureTimeout: an activity ran out of its schedule-to-close time (the
-	// resource stayed busy past the start limit, or a backup outlived WaitLimit).
-	FailureTimeout = "Timeout"
-	// FailureCleanup: the backup was cancelled, but removing what the
-	// provider held for it failed. Also the type of the workflow's error then.
-	FailureCleanup = "CleanupFailed"
+	// Deprecated: use Timeout.
+	FailureTimeout = string(Timeout)
+	// Deprecated: use CleanupFailed.
+	FailureCleanup = string(CleanupFailed)
 )

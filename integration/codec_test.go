@@ -173,7 +173,7 @@ func TestFailuresAreEncrypted(t *testing.T) {
 	assert.Equal(t, "BackupFailed", app.Type())
 	assert.Contains(t, app.Error(), secret, "a client with the key reads the message")
 	class, msg := backup.FailureOf(err)
-	assert.Equal(t, "BackupFailed", class)
+	assert.Equal(t, backup.BackupFailed, class)
 	assert.Contains(t, msg, secret)
 	p, err := h.Progress(ctx)
 	require.NoError(t, err)

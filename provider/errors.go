@@ -5,69 +5,32 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/backupflow/backupflow/backup"
 )
 
 // Class is the error taxonomy every driver maps its provider's errors into.
-type Class string
+// It is backup.Class, defined and documented in package backup (which Go
+// services import without any cloud SDK) with the workflow-level classes;
+// the constants below are backup's provider classes under their provider
+// names, so drivers write provider.Busy.
+type Class = backup.Class
 
+// The provider classes; see backup.Class for what each means and how it is retried.
 const (
-	InvalidArgument Class = "InvalidArgument"
-	NotFound        Class = "NotFound"
-	AlreadyExists   Class = "AlreadyExists"
-	// Busy: a precondition that will clear by itself (instance busy, another
-	// backup running, source not ready yet). Retried with a long backoff.
-	Busy Class = "Busy"
-	// FailedPrecondition: the resource is in a state only a person can
-	// change (instance stopped, locked, deleted from under us). Not retried:
-	// the message names the state and what to do.
-	FailedPrecondition Class = "FailedPrecondition"
-	Quota              Class = "Quota"
-	Permission         Class = "Permission"
-	Throttled          Class = "Throttled"
-	// Unavailable covers 5xx, timeouts and lost connections.
-	Unavailable Class = "Unavailable"
-	Internal    Class = "Internal"
-	// Unsupported: the provider has no API for what was asked (copy on RDS).
-	Unsupported Class = "Unsupported"
-	// BackupFailed: the provider ran the backup and reported failure.
-	BackupFailed Class = "BackupFailed"
+	InvalidArgument    = backup.InvalidArgument
+	NotFound           = backup.NotFound
+	AlreadyExists      = backup.AlreadyExists
+	Busy               = backup.Busy
+	FailedPrecondition = backup.FailedPrecondition
+	Quota              = backup.Quota
+	Permission         = backup.Permission
+	Throttled          = backup.Throttled
+	Unavailable        = backup.Unavailable
+	Internal           = backup.Internal
+	Unsupported        = backup.Unsupported
+	BackupFailed       = backup.BackupFailed
 )
-
-// Known reports whether c is one of the classes above; metrics label
-// anything else "unknown" so a stray class cannot grow a label set.
-func (c Class) Known() bool {
-	switch c {
-	case InvalidArgument, NotFound, AlreadyExists, Busy, FailedPrecondition, Quota, Permission, Throttled, Unavailable, Internal,
-		Unsupported, BackupFailed:
-		return true
-	}
-	return false
-}
-
-// Retryable reports whether errors of this class are worth retrying.
-func (c Class) Retryable() bool {
-	switch c {
-	case Busy, Throttled, Unavailable, Internal:
-		return true
-	}
-	return false
-}
-
-// RetryDelay is the wait before retry number attempt (1-based) of an error
-// of this class when the provider gave no hint: exponential from the class's
-// base, capped at 5 minutes. Activities always state the delay explicitly, so
-// the activity retry policy's own backoff never applies.
-func (c Class) RetryDelay(attempt int) time.Duration {
-	base := time.Second
-	switch c {
-	case Busy:
-		base = 30 * time.Second // a busy instance or a pending backup takes a while to clear
-	case Throttled:
-		base = 5 * time.Second
-	}
-	d := base << min(max(attempt-1, 0), 16)
-	return min(d, 5*time.Minute)
-}
 
 // Error is a provider answer, classified. It keeps the provider's own code,
 // message and request ID so operators can quote them to the provider.

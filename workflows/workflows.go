@@ -346,8 +346,8 @@ func (r *run) cancel(op *provider.Operation) (backup.Result, error) {
 	if err != nil {
 		r.progress.LastError = err.Error()
 		r.setState(backup.StateFailed)
-		r.recordFailure(backup.FailureCleanup)
-		return backup.Result{}, temporal.NewNonRetryableApplicationError("cancelled, but cleanup failed: "+err.Error(), backup.FailureCleanup, err, report)
+		r.recordFailure(string(backup.CleanupFailed))
+		return backup.Result{}, temporal.NewNonRetryableApplicationError("cancelled, but cleanup failed: "+err.Error(), string(backup.CleanupFailed), err, report)
 	}
 	r.setState(backup.StateCancelled)
 	r.metrics().Counter(backup.MetricBackupsCancelled).Inc(1)
@@ -380,7 +380,7 @@ func (r *run) failAndClean(err error, op *provider.Operation) (backup.Result, er
 // (backup.FailureOf); the error is its cause.
 func withCleanup(err error, report backup.CleanupReport) error {
 	class, msg := backup.FailureOf(err)
-	return temporal.NewNonRetryableApplicationError(msg, class, err, report)
+	return temporal.NewNonRetryableApplicationError(msg, string(class), err, report)
 }
 
 // describe is the message of what failed a backup.
@@ -424,11 +424,11 @@ func (r *run) recordFailure(class string) {
 }
 
 // failureClass is the class label of the error a backup failed with: a
-// known provider class, FailureTimeout, or MetricUnknown.
+// known class (a provider class or Timeout), or MetricUnknown.
 func failureClass(err error) string {
 	class, _ := backup.FailureOf(err)
-	if class == backup.FailureTimeout || provider.Class(class).Known() {
-		return class
+	if class.Known() {
+		return string(class)
 	}
 	return backup.MetricUnknown
 }
