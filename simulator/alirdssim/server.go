@@ -1,27 +1,3 @@
-// Package alirds is a loopback simulator of the Alibaba Cloud ApsaraDB RDS
-// OpenAPI (RPC style, version 2014-08-15), just large enough for backupflow:
-// CreateBackup, DescribeBackupTasks, DescribeBackups, DeleteBackup,
-// DescribeDBInstanceAttribute and DescribeDatabases.
-//
-// It speaks the real wire protocol so the official Go SDK
-// (github.com/aliyun/alibaba-cloud-sdk-go/services/rds) runs end to end
-// against it: POST (or GET) to "/", every parameter in the query string (form
-// body parameters are accepted and signed too, as the SDK's signer would),
-// the RPC HMAC-SHA1 signature verified, JSON answers that carry a RequestId,
-// and errors in Alibaba's shape ({"RequestId","HostId","Code","Message",
-// "Recommend"} with the HTTP status the API documents).
-//
-// The model: instances with an engine (MySQL, SQLServer, MariaDB,
-// PostgreSQL), a state (Running, Rebooting, Stopped, Deleting, ...), a lock
-// mode and databases; at most one unfinished backup task per instance; at
-// most 20 backup sets per instance per day; a task moves through NoStart,
-// Preparing, Waiting, Uploading and Checking (the uploaded files are
-// verified) and ends Finished (or Failed), with Process rising from 0 to 100
-// (a percentage) over Options.Duration of simulator time.
-//
-// Every error code it answers with is in one catalog (codes.go); the
-// provider facts behind the model, with their sources, are in
-// docs/providers/alirds.md.
 package alirdssim
 
 import (
@@ -29,167 +5,17 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/simulator/simkit"
 )
-
-// Test-only credentials the simulator accepts by default. They are not secrets.
-const (
-	// AccessKeyID is the AccessKeyId the simulator knows.
-	AccessKeyID = "LTAI5tBackupflowSimulator"
-	// AccessKeySecret is its secret (test-only, never a real credential).
-	AccessKeySecret = "backupflow-simulator-secret-test-only"
-	// Region is the region the fixture lives in; any RegionId is accepted.
-	Region = "cn-hangzhou"
-	// APIVersion is the only RDS API version the simulator speaks.
-	APIVersion = "2014-08-15"
-)
-
-// Options configure a simulator.
-type Options struct {
-	// Addr is the listen address; it must be a loopback address. Default "127.0.0.1:0".
-	Addr string
-	// Duration is how long (simulator time) a backup task runs. Default 2s.
-	Duration time.Duration
-	// Resources is the number of MySQL instances in the fixture. Default 200.
-	Resources int
-	// AccessKeyID and AccessKeySecret are the credentials accepted; default
-	// the AccessKeyID and AccessKeySecret constants.
-	AccessKeyID     string
-	AccessKeySecret string
-	// MaxClockSkew is how far a request's Timestamp may be from real time. Default 15m.
-	MaxClockSkew time.Duration
-}
-
-// DefaultResources is the fixture size CreateSection assumes.
-const DefaultResources = 200
-
-// Server is a running simulator. It implements simkit.Simulator.
-type Server struct {
-	simkit.Base
-	opts Options
-
-	mu        sync.Mutex
-	instances map[string]*instance
-	order     []string
-	tasks     map[int64]*task
-	backups   map[string]*backupSet
-	jobSeq    int64
-	backupSeq int64
-	reqSeq    uint64
-	nonces    map[string]time.Time
-}
-
-// Start starts a simulator with the default fixture on a loopback address.
-func Start(opts Options) (*Server, error) {
-	opts.Addr = simkit.Default(opts.Addr, simkit.DefaultAddr)
-	opts.Duration = simkit.Default(opts.Duration, 2*time.Second)
-	opts.Resources = simkit.Default(opts.Resources, DefaultResources)
-	opts.AccessKeyID = simkit.Default(opts.AccessKeyID, AccessKeyID)
-	opts.AccessKeySecret = simkit.Default(opts.AccessKeySecret, AccessKeySecret)
-	opts.MaxClockSkew = simkit.Default(opts.MaxClockSkew, 15*time.Minute)
-	s := &Server{
-		opts:      opts,
-		instances: map[string]*instance{},
-		tasks:     map[int64]*task{},
-		backups:   map[string]*backupSet{},
-		jobSeq:    5073730,
-		backupSeq: 346650270,
-		nonces:    map[string]time.Time{},
-	}
-	s.RandomFault = randomFault
-	s.seed(time.Now().UTC())
-	if err := s.Serve(simkit.ServeHTTP(opts.Addr, s)); err != nil {
-		return nil, fmt.Errorf("alirds simulator: %w", err)
-	}
-	return s, nil
-}
-
-// Now is the simulator's clock: real time plus what Advance added.
-func (s *Server) Now() time.Time { return s.Clock.Now().UTC() }
-
-func (s *Server) nowLocked() time.Time { return s.Now() }
-
-// Advance moves the simulator's clock forward: running tasks progress by d.
-func (s *Server) Advance(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.Clock.Advance(d)
-	s.settleLocked(s.nowLocked())
-}
-
-// Inventory lists every backup the simulator holds (in any state but
-// deleted), sorted, by the ID the API shows for it: a backup still being
-// made by its task by its BackupJobId (RDS shows a task's BackupId only once
-// it has Finished), a finished one by its BackupId. CurrentID follows a
-// backup from the one ID to the other.
-func (s *Server) Inventory() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settleLocked(s.nowLocked())
-	ids := make([]string, 0, len(s.backups)+len(s.tasks))
-	for id := range s.backups {
-		ids = append(ids, id)
-	}
-	for _, t := range s.tasks {
-		if !t.settled {
-			ids = append(ids, strconv.FormatInt(t.jobID, 10))
-		}
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-// CurrentID is the ID Inventory lists now for the backup it once listed as
-// id: the BackupId of a task that has finished since (it was listed by its
-// BackupJobId while it ran), else id itself.
-func (s *Server) CurrentID(id string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settleLocked(s.nowLocked())
-	n, err := strconv.ParseInt(id, 10, 64)
-	if t, ok := s.tasks[n]; err == nil && ok && t.settled && s.backups[t.backupID] != nil {
-		return t.backupID
-	}
-	return id
-}
-
-// The Backend's fault controls are simkit's: LoseNextCreate makes the next
-// successful CreateBackup apply and then drop the connection without an
-// answer; DropNextCreate makes the next CreateBackup fail before it applies
-// (the simulator closes the connection without reading further or
-// answering; the call is counted); FailNext makes the next n authenticated
-// calls fail without effect (see faultError); SetFaultRate injects a random
-// fault into each authenticated call (see randomFault).
-
-// randomFault is a fault SetFaultRate injects: HTTP 503 ServiceUnavailable,
-// HTTP 500 InternalError, HTTP 400 Throttling.User with Retry-After: 1, or a
-// lost response after the call was applied.
-func randomFault(r *rand.Rand) simkit.Fault {
-	switch r.IntN(4) {
-	case 0:
-		return simkit.Fault{Class: provider.Unavailable}
-	case 1:
-		return simkit.Fault{Class: provider.Internal}
-	case 2:
-		return simkit.Fault{Class: provider.Throttled, RetryAfter: time.Second}
-	}
-	return simkit.Fault{Kind: simkit.Lose}
-}
 
 // ServeHTTP serves the RPC API on "/".
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -275,21 +101,6 @@ func (s *Server) injectedFaultLocked() (e *apiError, lose bool) {
 		return apiErr(code, ""), false
 	}
 	return faultError(ft.Class, ft.RetryAfter), false
-}
-
-func faultError(class provider.Class, retryAfter time.Duration) *apiError {
-	switch class {
-	case provider.Unavailable:
-		return apiErr("ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
-	case provider.Throttled:
-		e := apiErr("Throttling.User", "Request was denied due to user flow control.")
-		if retryAfter > 0 {
-			e.retryAfter = retryAfter
-		}
-		return e
-	default:
-		return apiErr("InternalError", "The request processing has failed due to some unknown error, exception or failure.")
-	}
 }
 
 // readParams collects the query parameters and, for a form body, the body
@@ -414,39 +225,3 @@ func (s *Server) newRequestIDLocked() string {
 	n := s.reqSeq
 	return fmt.Sprintf("5E1D0C3A-%04X-4B1F-8AC5-%012X", (n>>48)&0xffff, n&0xffffffffffff)
 }
-
-// apiError is an answer in Alibaba's error shape.
-type apiError struct {
-	status     int
-	code       string
-	message    string
-	retryAfter time.Duration
-}
-
-func writeError(w http.ResponseWriter, requestID string, e *apiError) {
-	if e.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((e.retryAfter+time.Second-1)/time.Second)))
-	}
-	writeJSON(w, e.status, requestID, map[string]any{
-		"RequestId": requestID,
-		"HostId":    "rds.aliyuncs.com",
-		"Code":      e.code,
-		"Message":   e.message,
-		"Recommend": "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(e.code) + "&product=Rds",
-	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, requestID string, body any) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"Code":"InternalError","Message":"encoding the answer failed"}`)
-	}
-	w.Header().Set("Content-Type", "application/json;charset=utf-8")
-	w.Header().Set("x-acs-request-id", requestID)
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-// ErrUnknownInstance is returned by the test knobs for an instance the fixture lacks.
-var ErrUnknownInstance = errors.New("alirds simulator: no such instance")

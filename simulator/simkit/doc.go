@@ -12,20 +12,24 @@
 // has the same files with the same roles:
 //
 //   - simulator.go: the package doc, the test credentials, Options, Start,
-//     the Server type and its Backend methods (Inventory, AddForeign, and
-//     whatever Base does not serve the provider's own way);
-//   - server.go: the wire protocol: routing, authentication, the request
-//     handlers and how injected faults are answered;
+//     the Server type (which embeds Base, itself or through its family's
+//     package) and its Backend methods and test knobs (Inventory,
+//     AddForeign, the provider's own fault controls);
+//   - server.go: the wire protocol: routing, authentication, where faults
+//     are injected, and the request handlers;
 //   - model.go: the backup and operation (task, job) state machine;
-//   - errors.go: the provider's error codes and how they are sent;
+//   - errors.go: the provider's error codes, how they are sent, and how an
+//     injected fault is answered in the provider's form;
 //   - fixture.go: the built-in fixture, its constants, and CreateSection
 //     (and CopySection where the provider can copy);
 //   - register.go: the simkit.Registration (the worker environment that
 //     points a worker at the simulator, the fixture's sections, the
 //     driver's ownership-proof declaration), registered from init;
-//   - *_test.go: the simulator's own tests (simulator_test.go for the
-//     Backend controls and faults, server_test.go for the wire protocol,
-//     doc_test.go for the documented codes and states).
+//   - server_test.go: the simulator on the wire, its Backend controls
+//     included, through real calls; doc_test.go: every error code and
+//     state the provider's document (docs/providers) lists is one the
+//     simulator produces; server_internal_test.go, where an unexported
+//     piece needs a test of its own.
 //
 // Code shared by a family of APIs lives in a package of its own with the
 // same roles where it has them (huaweicloudsim for the Huawei Cloud family).

@@ -1,9 +1,16 @@
 package alirdssim
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
+	"strconv"
+	"time"
 
+	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
@@ -98,3 +105,69 @@ func (s *Server) FailNextCode(code string) error {
 	s.Queue(simkit.Fault{Answer: code})
 	return nil
 }
+
+// randomFault is a fault SetFaultRate injects: HTTP 503 ServiceUnavailable,
+// HTTP 500 InternalError, HTTP 400 Throttling.User with Retry-After: 1, or a
+// lost response after the call was applied.
+func randomFault(r *rand.Rand) simkit.Fault {
+	switch r.IntN(4) {
+	case 0:
+		return simkit.Fault{Class: provider.Unavailable}
+	case 1:
+		return simkit.Fault{Class: provider.Internal}
+	case 2:
+		return simkit.Fault{Class: provider.Throttled, RetryAfter: time.Second}
+	}
+	return simkit.Fault{Kind: simkit.Lose}
+}
+
+func faultError(class provider.Class, retryAfter time.Duration) *apiError {
+	switch class {
+	case provider.Unavailable:
+		return apiErr("ServiceUnavailable", "The request has failed due to a temporary failure of the server.")
+	case provider.Throttled:
+		e := apiErr("Throttling.User", "Request was denied due to user flow control.")
+		if retryAfter > 0 {
+			e.retryAfter = retryAfter
+		}
+		return e
+	default:
+		return apiErr("InternalError", "The request processing has failed due to some unknown error, exception or failure.")
+	}
+}
+
+// apiError is an answer in Alibaba's error shape.
+type apiError struct {
+	status     int
+	code       string
+	message    string
+	retryAfter time.Duration
+}
+
+func writeError(w http.ResponseWriter, requestID string, e *apiError) {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.retryAfter+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, e.status, requestID, map[string]any{
+		"RequestId": requestID,
+		"HostId":    "rds.aliyuncs.com",
+		"Code":      e.code,
+		"Message":   e.message,
+		"Recommend": "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(e.code) + "&product=Rds",
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, requestID string, body any) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"Code":"InternalError","Message":"encoding the answer failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.Header().Set("x-acs-request-id", requestID)
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// ErrUnknownInstance is returned by the test knobs for an instance the fixture lacks.
+var ErrUnknownInstance = errors.New("alirds simulator: no such instance")
