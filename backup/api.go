@@ -1,6 +1,7 @@
 // Package backup is backupflow's public contract: the names, request and result
-// types, and workflow-ID rules shared by the worker, the starter CLI, the
-// Temporal CLI/UI and other services that start backups.
+// types, error taxonomy (Class, FailureOf) and workflow-ID rules shared by the
+// worker, the backupflow CLI, the Temporal CLI/UI and other services that
+// start backups.
 //
 // It deliberately imports no cloud SDK, so a service can depend on it cheaply.
 package backup

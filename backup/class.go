@@ -113,9 +113,10 @@ func (c Class) RetryDelay(attempt int) time.Duration {
 //     timed out reads Timeout, not its last attempt's class.
 //
 // The class is empty when err is not a backup's outcome (a connection error,
-// an interrupted wait, an unreadable result), and then message is
-// err.Error(); both are empty for nil. The class is always the type the
-// failure carries; Known reports whether it belongs to the taxonomy.
+// an interrupted wait, an unreadable result) or carries no class, and then
+// message is err.Error() (for a workflow's end, without the SDK's wrapper
+// naming the workflow); both are empty for nil. The class is always the type
+// the failure carries; Known reports whether it belongs to the taxonomy.
 func FailureOf(err error) (class Class, message string) {
 	if err == nil {
 		return "", ""
@@ -143,5 +144,5 @@ func FailureOf(err error) (class Class, message string) {
 			return Class(e.Type()), e.Message()
 		}
 	}
-	return "", err.Error()
+	return "", top.Error()
 }

@@ -1,4 +1,12 @@
-package main
+// Package cli is backupflow's operator command (the backupflow binary,
+// built from ./starter): start a backup or a copy from the same JSON request
+// the Temporal CLI takes, follow its progress, cancel it, describe it, and
+// list backups through Temporal visibility. It reads the worker's TEMPORAL_*
+// variables. Main runs it as a process; Command runs it in-process.
+//
+// Outcomes are classified by backup.FailureOf, as for every Go client: the
+// exit code and the JSON document's failure.type come from the class.
+package cli
 
 import (
 	"context"
@@ -8,14 +16,17 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 
 	"github.com/caarlos0/env/v11"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/term"
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/wiring"
@@ -68,8 +79,10 @@ Exit codes:
   5  connection or other errors; also an interrupted wait (the backup goes on)
 `
 
-// CLI is the starter with its surroundings, so tests can run it in-process.
-type CLI struct {
+// Command is the backupflow command with its surroundings (environment,
+// streams, terminals, dialer), so tests run it in-process; Main runs it in
+// the process's own.
+type Command struct {
 	// Env is the environment (TEMPORAL_*, BACKUPFLOW_TASK_QUEUE).
 	Env            map[string]string
 	Stdin          io.Reader
@@ -78,6 +91,24 @@ type CLI struct {
 	StdoutTTY, StderrTTY bool
 	// Dial connects to Temporal; nil means client.DialContext.
 	Dial func(context.Context, client.Options) (client.Client, error)
+}
+
+// Main runs the backupflow command with args (the process's arguments
+// without its name) in this process's environment, standard streams and
+// terminals, and returns the exit code. SIGINT or SIGTERM stops a wait (exit
+// 5); the backup goes on.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := &Command{
+		Env:       env.ToMap(os.Environ()),
+		Stdin:     os.Stdin,
+		Stdout:    os.Stdout,
+		Stderr:    os.Stderr,
+		StdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		StderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+	}
+	return c.Run(ctx, args)
 }
 
 // options are the flags every command shares.
@@ -106,7 +137,7 @@ func (o *options) check() error {
 }
 
 // Run runs one command and returns its exit code.
-func (c *CLI) Run(ctx context.Context, args []string) int {
+func (c *Command) Run(ctx context.Context, args []string) int {
 	if len(args) == 0 {
 		fmt.Fprint(c.Stderr, usage)
 		return ExitBadInput
@@ -172,7 +203,7 @@ var controlEscaper = func() *strings.Replacer {
 // flags parses a command's flags, allowing them before and after positional
 // arguments ("cancel <id> --reason x"). It returns the positional arguments;
 // errHelp means --help was asked for and printed.
-func (c *CLI) flags(name, synopsis string, args []string, o *options, define func(*flag.FlagSet)) ([]string, error) {
+func (c *Command) flags(name, synopsis string, args []string, o *options, define func(*flag.FlagSet)) ([]string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
 	o.register(fs)
@@ -212,8 +243,8 @@ func (c *CLI) flags(name, synopsis string, args []string, o *options, define fun
 
 var errHelp = errors.New("help")
 
-// starterConfig is the starter's share of the worker's BACKUPFLOW_* settings.
-type starterConfig struct {
+// cliConfig is the command's share of the worker's BACKUPFLOW_* settings.
+type cliConfig struct {
 	TaskQueue string `env:"BACKUPFLOW_TASK_QUEUE" envDefault:"backups"`
 	// CodecKeyFile: when the workers encrypt payloads, so must every client.
 	CodecKeyFile string `env:"BACKUPFLOW_CODEC_KEY_FILE"`
@@ -221,17 +252,17 @@ type starterConfig struct {
 	CodecOldKeyFiles []string `env:"BACKUPFLOW_CODEC_OLD_KEY_FILES" envSeparator:","`
 }
 
-// Settings resolves where to connect: the TEMPORAL_* variables the worker and
+// settings resolves where to connect: the TEMPORAL_* variables the worker and
 // the Temporal CLI read, then the flags, which win.
-func (c *CLI) Settings(o options) (wiring.TemporalConfig, starterConfig, error) {
+func (c *Command) settings(o options) (wiring.TemporalConfig, cliConfig, error) {
 	opts := env.Options{Environment: c.Env}
 	cfg, err := env.ParseAsWithOptions[wiring.TemporalConfig](opts)
 	if err != nil {
-		return cfg, starterConfig{}, envError(reflect.TypeFor[wiring.TemporalConfig](), err, c.Env)
+		return cfg, cliConfig{}, envError(reflect.TypeFor[wiring.TemporalConfig](), err, c.Env)
 	}
-	sc, err := env.ParseAsWithOptions[starterConfig](opts)
+	sc, err := env.ParseAsWithOptions[cliConfig](opts)
 	if err != nil {
-		return cfg, sc, envError(reflect.TypeFor[starterConfig](), err, c.Env)
+		return cfg, sc, envError(reflect.TypeFor[cliConfig](), err, c.Env)
 	}
 	if o.address != "" {
 		cfg.Address = o.address
@@ -271,8 +302,8 @@ func envError(t reflect.Type, err error, environment map[string]string) error {
 }
 
 // connect dials Temporal and returns the typed backupflow client.
-func (c *CLI) connect(ctx context.Context, o options) (*backup.Client, func(), error) {
-	cfg, sc, err := c.Settings(o)
+func (c *Command) connect(ctx context.Context, o options) (*backup.Client, func(), error) {
+	cfg, sc, err := c.settings(o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -303,7 +334,7 @@ func (c *CLI) connect(ctx context.Context, o options) (*backup.Client, func(), e
 }
 
 // readInput returns the request bytes from --input or --input-file ("-" is stdin).
-func (c *CLI) readInput(input, inputFile string) ([]byte, error) {
+func (c *Command) readInput(input, inputFile string) ([]byte, error) {
 	switch {
 	case input != "" && inputFile != "":
 		return nil, &InputError{Field: "--input", Message: "give --input or --input-file, not both"}
@@ -326,7 +357,7 @@ func (c *CLI) readInput(input, inputFile string) ([]byte, error) {
 }
 
 // start runs create and copy.
-func (c *CLI) start(ctx context.Context, kind backup.Kind, args []string, o *options) Output {
+func (c *Command) start(ctx context.Context, kind backup.Kind, args []string, o *options) Output {
 	var input, inputFile string
 	var wait bool
 	pos, err := c.flags(string(kind), "(--input '<json>' | --input-file <path|->) [--wait] [flags]", args, o, func(fs *flag.FlagSet) {
@@ -387,7 +418,7 @@ func conflictReport(conflict *backup.ConflictError) *Report {
 }
 
 // watch follows an existing backup to its end.
-func (c *CLI) watch(ctx context.Context, args []string, o *options) Output {
+func (c *Command) watch(ctx context.Context, args []string, o *options) Output {
 	id, bc, closeClient, out := c.oneWorkflow(ctx, "watch", "<workflow-id> [flags]", args, o, nil)
 	if out != nil {
 		return out
@@ -402,7 +433,7 @@ func (c *CLI) watch(ctx context.Context, args []string, o *options) Output {
 }
 
 // cancel sends the cancel signal; with --wait it follows the cleanup to the end.
-func (c *CLI) cancel(ctx context.Context, args []string, o *options) Output {
+func (c *Command) cancel(ctx context.Context, args []string, o *options) Output {
 	var reason string
 	var wait bool
 	id, bc, closeClient, out := c.oneWorkflow(ctx, "cancel", "<workflow-id> [--reason <text>] [--wait] [flags]", args, o, func(fs *flag.FlagSet) {
@@ -438,7 +469,7 @@ func (c *CLI) cancel(ctx context.Context, args []string, o *options) Output {
 
 // oneWorkflow parses the flags of a command that takes one workflow ID, then
 // connects; on success the caller closes the client with closeClient.
-func (c *CLI) oneWorkflow(ctx context.Context, name, usage string, args []string, o *options, extra func(*flag.FlagSet)) (
+func (c *Command) oneWorkflow(ctx context.Context, name, usage string, args []string, o *options, extra func(*flag.FlagSet)) (
 	id string, bc *backup.Client, closeClient func(), out Output) {
 	pos, err := c.flags(name, usage, args, o, extra)
 	if out := flagOutcome(err); out != nil {
@@ -482,7 +513,7 @@ func (helpShown) writeText(io.Writer) {}
 // progressView returns where progress goes: stdout in text mode (a bar on a
 // terminal, lines otherwise); in json mode stdout holds only the document, so
 // progress goes to stderr, and only when that is a terminal. Nil: no progress.
-func (c *CLI) progressView(o options) ProgressView {
+func (c *Command) progressView(o options) ProgressView {
 	if o.output == "json" {
 		if !c.StderrTTY {
 			return nil

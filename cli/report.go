@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -11,10 +11,10 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/backupflow/backupflow/backup"
-	"github.com/backupflow/backupflow/internal/ops"
 )
 
 // Output is what a command prints: text for people, or one JSON document.
@@ -63,11 +63,12 @@ type Report struct {
 	ExitCode int    `json:"exitCode"`
 }
 
-// Failure is why a backup did not succeed.
+// Failure is why a backup did not succeed, as backup.FailureOf reads it.
 type Failure struct {
 	Message string `json:"message"`
-	// Type is the error class (InvalidArgument, NotFound, Permission, BackupFailed, ...).
-	Type string `json:"type,omitempty"`
+	// Type is the error class (InvalidArgument, NotFound, Permission,
+	// BackupFailed, Timeout, CleanupFailed, ...; see backup.Class).
+	Type backup.Class `json:"type,omitempty"`
 }
 
 func (r *Report) exitCode() int { return r.ExitCode }
@@ -196,28 +197,30 @@ func isNotFound(err error) bool {
 	return errors.As(err, &nf)
 }
 
-// Classify maps what waiting for a workflow returned to a status and an exit code.
+// Classify maps what waiting for a workflow returned to a status and an exit
+// code, from its class (backup.FailureOf). A refused request (InvalidArgument:
+// a provider rule the CLI cannot check, such as a name format or an
+// expireTime window; Unsupported: no such API) is bad input.
 func Classify(err error) (status string, code int) {
 	if err == nil {
 		return StatusSucceeded, ExitOK
 	}
 	var wee *temporal.WorkflowExecutionError
 	isWorkflow := errors.As(err, &wee)
-	top := err
-	if isWorkflow {
-		top = wee.Unwrap() // how the workflow ended, not what an activity saw on the way
-	}
-	switch top.(type) {
-	case *temporal.CanceledError:
+	class, _ := backup.FailureOf(err)
+	switch class {
+	case backup.Cancelled:
 		return StatusCancelled, ExitCancelled
-	case *temporal.TerminatedError:
+	case backup.Terminated:
 		return StatusTerminated, ExitFailed
-	case *temporal.TimeoutError:
-		return StatusTimedOut, ExitFailed
+	case backup.Timeout:
+		if workflowTimedOut(err, wee) {
+			return StatusTimedOut, ExitFailed
+		}
+	case backup.InvalidArgument, backup.Unsupported:
+		return StatusFailed, ExitBadInput
 	}
 	switch {
-	case badInput(err):
-		return StatusFailed, ExitBadInput
 	case isWorkflow:
 		return StatusFailed, ExitFailed
 	case isNotFound(err):
@@ -226,11 +229,16 @@ func Classify(err error) (status string, code int) {
 	return "", ExitError
 }
 
-// badInput: the worker refused the request (a provider rule the CLI cannot
-// check, such as a name format or an expireTime window).
-func badInput(err error) bool {
-	var app *temporal.ApplicationError
-	return errors.As(err, &app) && (app.Type() == "InvalidArgument" || app.Type() == "Unsupported")
+// workflowTimedOut tells the workflow's own timeout (Temporal's TIMED_OUT
+// status) from a step's, which fails the workflow: it is how the workflow
+// ended, not what an activity saw on the way.
+func workflowTimedOut(err error, wee *temporal.WorkflowExecutionError) bool {
+	top := err
+	if wee != nil {
+		top = wee.Unwrap()
+	}
+	_, ok := top.(*temporal.TimeoutError)
+	return ok
 }
 
 // settle records a workflow's outcome in the report.
@@ -239,7 +247,7 @@ func settle(rep *Report, res backup.Result, err error) {
 	rep.ExitCode = code
 	if status == "" { // not an outcome: we stopped waiting, or could not ask
 		rep.Error = err.Error()
-		if strings.Contains(rep.Error, ops.EncodingEncrypted) {
+		if errors.Is(err, converter.ErrEncodingIsNotSupported) { // an encrypted result, read without the codec
 			rep.Hint = "the workers encrypt payloads: set BACKUPFLOW_CODEC_KEY_FILE to their key file"
 		}
 		return
@@ -253,7 +261,8 @@ func settle(rep *Report, res backup.Result, err error) {
 			rep.Cleanup = &report
 		}
 	default:
-		rep.Failure = failureOf(err)
+		class, msg := backup.FailureOf(err)
+		rep.Failure = &Failure{Message: msg, Type: class}
 		if code == ExitBadInput {
 			rep.Field = fieldOf(err)
 		}
@@ -261,33 +270,6 @@ func settle(rep *Report, res backup.Result, err error) {
 	if rep.Cleanup == nil && rep.Progress != nil && rep.Progress.Cleanup != nil {
 		rep.Cleanup = rep.Progress.Cleanup
 	}
-}
-
-// failureOf describes the innermost application error, which carries the
-// provider's class and message; other failures are described as they are.
-func failureOf(err error) *Failure {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		msg := app.Message()
-		// Dig to the deepest application error: it is the provider's answer.
-		for cur := error(app); ; {
-			next := errors.Unwrap(cur)
-			if next == nil {
-				break
-			}
-			var inner *temporal.ApplicationError
-			if !errors.As(next, &inner) {
-				break
-			}
-			app, msg, cur = inner, inner.Message(), inner
-		}
-		return &Failure{Message: msg, Type: app.Type()}
-	}
-	var wee *temporal.WorkflowExecutionError
-	if errors.As(err, &wee) && wee.Unwrap() != nil {
-		return &Failure{Message: wee.Unwrap().Error()}
-	}
-	return &Failure{Message: err.Error()}
 }
 
 // fieldOf reads the field a provider rule names from the error's details

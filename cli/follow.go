@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 // follow waits for the backup to end, refreshing its progress every
 // interval, and records the outcome in rep.
-func (c *CLI) follow(ctx context.Context, h *backup.Handle, o options, rep *Report) {
+func (c *Command) follow(ctx context.Context, h *backup.Handle, o options, rep *Report) {
 	view := c.progressView(o)
 	var last *backup.Progress
 	res, err := h.Watch(ctx, o.interval, func(p backup.Progress) {
@@ -63,7 +63,7 @@ func (c *CLI) follow(ctx context.Context, h *backup.Handle, o options, rep *Repo
 }
 
 // describeExecution reads what Temporal knows of a workflow's latest run.
-func (c *CLI) describeExecution(ctx context.Context, bc *backup.Client, id string) (*Report, *backup.Handle, error) {
+func (c *Command) describeExecution(ctx context.Context, bc *backup.Client, id string) (*Report, *backup.Handle, error) {
 	desc, err := bc.Temporal.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
 		if isNotFound(err) {
@@ -90,7 +90,7 @@ func (c *CLI) describeExecution(ctx context.Context, bc *backup.Client, id strin
 }
 
 // describe reports a backup's state, and its result or failure once it ended.
-func (c *CLI) describe(ctx context.Context, args []string, o *options) Output {
+func (c *Command) describe(ctx context.Context, args []string, o *options) Output {
 	id, bc, closeClient, out := c.oneWorkflow(ctx, "describe", "<workflow-id> [flags]", args, o, nil)
 	if out != nil {
 		return out
@@ -207,7 +207,7 @@ func (r *ListReport) writeText(w io.Writer) {
 
 // list finds backup workflows through Temporal visibility (eventually
 // consistent: a backup that just started or changed state may show a moment later).
-func (c *CLI) list(ctx context.Context, args []string, o *options) Output {
+func (c *Command) list(ctx context.Context, args []string, o *options) Output {
 	var kind, provider, resource, state string
 	var limit int
 	pos, err := c.flags("list", "[--provider p] [--resource r] [--state s] [--kind create|copy] [--limit n] [flags]", args, o, func(fs *flag.FlagSet) {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -29,7 +29,7 @@ func run(t *testing.T, env map[string]string, dial func(context.Context, client.
 			return nil, nil
 		}
 	}
-	c := &CLI{Env: env, Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Dial: dial}
+	c := &Command{Env: env, Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Dial: dial}
 	code := c.Run(context.Background(), args)
 	return code, stdout.String(), stderr.String()
 }
@@ -119,8 +119,8 @@ func TestConnectionErrorExitsFive(t *testing.T) {
 }
 
 func TestSettingsReadTheWorkersEnvironment(t *testing.T) {
-	c := &CLI{Env: map[string]string{}}
-	cfg, sc, err := c.Settings(options{})
+	c := &Command{Env: map[string]string{}}
+	cfg, sc, err := c.settings(options{})
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:7233", cfg.Address)
 	assert.Equal(t, "default", cfg.Namespace)
@@ -129,7 +129,7 @@ func TestSettingsReadTheWorkersEnvironment(t *testing.T) {
 
 	c.Env = map[string]string{"TEMPORAL_ADDRESS": "t:1", "TEMPORAL_NAMESPACE": "n", "BACKUPFLOW_TASK_QUEUE": "q",
 		"TEMPORAL_TLS": "true", "BACKUPFLOW_CODEC_KEY_FILE": "/etc/backupflow/codec.key"}
-	cfg, sc, err = c.Settings(options{})
+	cfg, sc, err = c.settings(options{})
 	require.NoError(t, err)
 	assert.Equal(t, "t:1", cfg.Address)
 	assert.Equal(t, "n", cfg.Namespace)
@@ -137,14 +137,14 @@ func TestSettingsReadTheWorkersEnvironment(t *testing.T) {
 	assert.Equal(t, "q", sc.TaskQueue)
 	assert.Equal(t, "/etc/backupflow/codec.key", sc.CodecKeyFile)
 
-	cfg, sc, err = c.Settings(options{address: "a:2", namespace: "m", taskQueue: "r"})
+	cfg, sc, err = c.settings(options{address: "a:2", namespace: "m", taskQueue: "r"})
 	require.NoError(t, err)
 	assert.Equal(t, "a:2", cfg.Address)
 	assert.Equal(t, "m", cfg.Namespace)
 	assert.Equal(t, "r", sc.TaskQueue)
 
 	c.Env = map[string]string{"TEMPORAL_TLS": "maybe"}
-	_, _, err = c.Settings(options{})
+	_, _, err = c.settings(options{})
 	var in *InputError
 	require.True(t, errors.As(err, &in), "%v", err)
 	assert.Contains(t, err.Error(), "TEMPORAL_TLS")
