@@ -1,64 +1,26 @@
 // Package clouds starts the provider simulators together and says how a
 // worker reaches each one (as environment variables, exactly what a worker in
 // another process reads). The dev stack, the integration tests and the
-// reliability suite all start their clouds here.
+// reliability suite all start their clouds here. The simulators are those
+// simulators.go links; each registers itself with simkit.
 package clouds
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"sort"
-	"time"
+	"strings"
 
 	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
-// Simulator is what every provider simulator offers.
-type Simulator = simkit.Simulator
+// Cloud is one running simulator (simkit's, under the name the callers know).
+type Cloud = simkit.Cloud
 
-// Cloud is one running simulator.
-type Cloud struct {
-	Provider  string
-	Simulator Simulator
-	// Env points a worker at this simulator, with the simulator's test credentials.
-	Env map[string]string
-	// CreateSection returns a valid create section; distinct seeds below the
-	// fixture size target distinct resources.
-	CreateSection func(seed int) json.RawMessage
-	// CopySection is nil when the provider has no copy API.
-	CopySection func(seed int, sourceBackupID string) json.RawMessage
-	// ProofByCreateResponseOnly is the driver's own declaration that the
-	// provider keeps no ownership marker with a backup: a backup whose create
-	// answer was lost is named as unproven and kept, never adopted.
-	ProofByCreateResponseOnly bool
-}
+// Options tune every simulator alike (simkit's, under the name the callers know).
+type Options = simkit.Options
 
-// Options tune every simulator alike.
-type Options struct {
-	// Duration is how long a simulated backup runs.
-	Duration time.Duration
-	// Resources is how many databases/instances each fixture holds.
-	Resources int
-}
-
-// starters holds one entry per provider.
-var starters = map[string]func(Options) (*Cloud, error){
-	"spanner":  startSpanner,
-	"alirds":   startAliRDS,
-	"taurusdb": startTaurusDB,
-	"otcrds":   startOTCRDS,
-}
-
-// Providers lists the providers with a simulator.
-func Providers() []string {
-	names := make([]string, 0, len(starters))
-	for n := range starters {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+// Providers lists the providers with a simulator, sorted.
+func Providers() []string { return simkit.Registered() }
 
 // Start starts the simulators of the named providers (all when none are named).
 func Start(opts Options, providers ...string) (Set, error) {
@@ -67,15 +29,10 @@ func Start(opts Options, providers ...string) (Set, error) {
 	}
 	var set Set
 	for _, p := range providers {
-		start, ok := starters[p]
-		if !ok {
-			set.Close()
-			return nil, fmt.Errorf("no simulator for provider %q", p)
-		}
-		c, err := start(opts)
+		c, err := simkit.Start(p, opts)
 		if err != nil {
 			set.Close()
-			return nil, fmt.Errorf("start %s simulator: %w", p, err)
+			return nil, err
 		}
 		set = append(set, c)
 	}
@@ -103,7 +60,7 @@ func (s Set) Env() map[string]string {
 		}
 	}
 	sort.Strings(names)
-	env["BACKUPFLOW_PROVIDERS"] = join(names)
+	env["BACKUPFLOW_PROVIDERS"] = strings.Join(names, ",")
 	return env
 }
 
@@ -115,15 +72,4 @@ func (s Set) Get(provider string) (*Cloud, error) {
 		}
 	}
 	return nil, errors.New("no simulator running for " + provider)
-}
-
-func join(names []string) string {
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ","
-		}
-		out += n
-	}
-	return out
 }
