@@ -106,18 +106,20 @@ func invalidCases() []providertest.InvalidCase {
 }
 
 func TestConformance(t *testing.T) {
-	s := startSim(t)
-	providertest.Run(t, providertest.Harness{
-		NewDriver: func(t *testing.T) provider.Driver { return newDriver(t, simConfig(s)) },
-		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver {
-			cfg := simConfig(s)
-			cfg.AccessKeyID = "LTAI5tNobodyKnowsThisKey"
-			return newDriver(t, cfg)
-		},
-		Backend:                   s,
-		Create:                    alirdssim.CreateSection,
-		Duration:                  simDuration,
-		Invalid:                   invalidCases(),
-		ProofByCreateResponseOnly: alirds.ProofByCreateResponseOnly,
+	providertest.Run(t, func(t *testing.T) providertest.Harness {
+		s := startSim(t)
+		return providertest.Harness{
+			NewDriver: func(t *testing.T) provider.Driver { return newDriver(t, simConfig(s)) },
+			NewDriverWithBadCredentials: func(t *testing.T) provider.Driver {
+				cfg := simConfig(s)
+				cfg.AccessKeyID = "LTAI5tNobodyKnowsThisKey"
+				return newDriver(t, cfg)
+			},
+			Backend:                   s,
+			Create:                    alirdssim.CreateSection,
+			Duration:                  simDuration,
+			Invalid:                   invalidCases(),
+			ProofByCreateResponseOnly: alirds.ProofByCreateResponseOnly,
+		}
 	})
 }

@@ -117,15 +117,17 @@ func TestConformanceAKSK(t *testing.T) {
 // conformance runs the suite with drivers configured by config, with a good
 // and a bad credential.
 func conformance(t *testing.T, config func(*otcrdssim.Server, string) otcrds.Config, good, bad string) {
-	s := startSim(t, otcrdssim.Options{})
-	providertest.Run(t, providertest.Harness{
-		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, config(s, good)) },
-		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, config(s, bad)) },
-		Backend:                     s,
-		Create:                      otcrdssim.CreateSection,
-		Duration:                    s.Options().Duration,
-		Invalid:                     invalidCases(),
-		// OTC's backup list returns no description: the marker cannot be read back.
-		ProofByCreateResponseOnly: true,
+	providertest.Run(t, func(t *testing.T) providertest.Harness {
+		s := startSim(t, otcrdssim.Options{})
+		return providertest.Harness{
+			NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, config(s, good)) },
+			NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, config(s, bad)) },
+			Backend:                     s,
+			Create:                      otcrdssim.CreateSection,
+			Duration:                    s.Options().Duration,
+			Invalid:                     invalidCases(),
+			// OTC's backup list returns no description: the marker cannot be read back.
+			ProofByCreateResponseOnly: true,
+		}
 	})
 }

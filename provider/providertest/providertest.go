@@ -54,23 +54,45 @@ type InvalidCase struct {
 	Field string
 }
 
-// Run runs the whole conformance suite.
-func Run(t *testing.T, h Harness) {
-	t.Run("CreatePollDescribe", func(t *testing.T) { testCreatePollDescribe(t, h) })
-	t.Run("ResumeFromFreshDriver", func(t *testing.T) { testResume(t, h) })
-	t.Run("StartTwiceAdopts", func(t *testing.T) { testStartTwice(t, h) })
-	t.Run("AdoptAfterLostResponse", func(t *testing.T) { testLostResponse(t, h) })
-	t.Run("FindBeforeStartFindsNothing", func(t *testing.T) { testFindNothing(t, h) })
-	t.Run("ForeignBeforeStartIsNeverOurs", func(t *testing.T) { testForeignBeforeStart(t, h) })
-	t.Run("ForeignDuringWaitIsNeverOurs", func(t *testing.T) { testForeignDuringWait(t, h) })
-	t.Run("ForeignAfterDroppedCreateIsNeverOurs", func(t *testing.T) { testForeignAfterDroppedCreate(t, h) })
-	t.Run("CancelWhileRunningLeavesNothing", func(t *testing.T) { testCancelRunning(t, h) })
-	t.Run("DeleteAfterSuccessLeavesNothing", func(t *testing.T) { testDeleteAfterSuccess(t, h) })
-	t.Run("ErrorClasses", func(t *testing.T) { testErrorClasses(t, h) })
-	t.Run("BadCredentialsArePermission", func(t *testing.T) { testBadCredentials(t, h) })
-	t.Run("InvalidRejectedBeforeAnyCall", func(t *testing.T) { testInvalid(t, h) })
+// Run runs the whole conformance suite. makeHarness builds a fresh harness
+// for every subtest (a simulator of its own, started for t and closed by
+// t.Cleanup), so no subtest sees what another left behind.
+func Run(t *testing.T, makeHarness func(t *testing.T) Harness) {
+	sub := func(name string, test func(*testing.T, Harness)) {
+		t.Run(name, func(t *testing.T) { test(t, makeHarness(t)) })
+	}
+	sub("CreatePollDescribe", testCreatePollDescribe)
+	sub("ResumeFromFreshDriver", testResume)
+	sub("StartTwiceAdopts", testStartTwice)
+	sub("AdoptAfterLostResponse", testLostResponse)
+	sub("FindBeforeStartFindsNothing", testFindNothing)
+	sub("ForeignBeforeStartIsNeverOurs", testForeignBeforeStart)
+	sub("ForeignDuringWaitIsNeverOurs", testForeignDuringWait)
+	sub("ForeignAfterDroppedCreateIsNeverOurs", testForeignAfterDroppedCreate)
+	sub("CancelWhileRunningLeavesNothing", testCancelRunning)
+	sub("DeleteAfterSuccessLeavesNothing", testDeleteAfterSuccess)
+	sub("ErrorClasses", testErrorClasses)
+	sub("BadCredentialsArePermission", testBadCredentials)
+	sub("InvalidRejectedBeforeAnyCall", testInvalid)
+	offersCopy := false
+	sub("SupportsCopyAgreesWithHarness", func(t *testing.T, h Harness) {
+		offersCopy = h.Copy != nil
+		testSupportsCopy(t, h)
+	})
+	if offersCopy {
+		sub("CopyFromReadySource", testCopy)
+	}
+}
+
+// testSupportsCopy checks the driver says it can copy exactly when the
+// harness offers copy sections: a driver that copies must be tested copying,
+// and a harness must not offer copies to a driver that cannot make them.
+func testSupportsCopy(t *testing.T, h Harness) {
+	d := h.NewDriver(t)
 	if h.Copy != nil {
-		t.Run("CopyFromReadySource", func(t *testing.T) { testCopy(t, h) })
+		assert.True(t, d.SupportsCopy(), "the harness offers Copy, so the driver must support copying")
+	} else {
+		assert.False(t, d.SupportsCopy(), "the driver supports copying, so the harness must offer Copy")
 	}
 }
 

@@ -36,15 +36,17 @@ func newDriver(t *testing.T, srv *spannersim.Server, token string) *spanner.Driv
 }
 
 func TestConformance(t *testing.T) {
-	srv := startSim(t)
-	providertest.Run(t, providertest.Harness{
-		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, srv, spannersim.AccessToken) },
-		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, srv, "not-the-token") },
-		Backend:                     srv,
-		Duration:                    simDuration,
-		Create:                      spannersim.CreateSection,
-		Copy:                        spannersim.CopySection,
-		Invalid:                     invalidCases(time.Now()),
+	providertest.Run(t, func(t *testing.T) providertest.Harness {
+		srv := startSim(t)
+		return providertest.Harness{
+			NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, srv, spannersim.AccessToken) },
+			NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, srv, "not-the-token") },
+			Backend:                     srv,
+			Duration:                    simDuration,
+			Create:                      spannersim.CreateSection,
+			Copy:                        spannersim.CopySection,
+			Invalid:                     invalidCases(time.Now()),
+		}
 	})
 }
 

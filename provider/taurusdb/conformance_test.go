@@ -95,13 +95,15 @@ func invalidCases() []providertest.InvalidCase {
 }
 
 func TestConformance(t *testing.T) {
-	s := startSim(t, taurusdbsim.Options{})
-	providertest.Run(t, providertest.Harness{
-		NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, s, taurusdbsim.SecretKey) },
-		NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, s, "not-the-secret-key") },
-		Backend:                     s,
-		Create:                      taurusdbsim.CreateSection,
-		Duration:                    s.Options().Duration,
-		Invalid:                     invalidCases(),
+	providertest.Run(t, func(t *testing.T) providertest.Harness {
+		s := startSim(t, taurusdbsim.Options{})
+		return providertest.Harness{
+			NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, s, taurusdbsim.SecretKey) },
+			NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, s, "not-the-secret-key") },
+			Backend:                     s,
+			Create:                      taurusdbsim.CreateSection,
+			Duration:                    s.Options().Duration,
+			Invalid:                     invalidCases(),
+		}
 	})
 }
