@@ -27,11 +27,3 @@ const (
 	// a bad request cannot put its text into a label.
 	MetricUnknown = "unknown"
 )
-
-// The workflow-level classes as plain strings, as earlier versions named them.
-const (
-	// Deprecated: use Timeout.
-	FailureTimeout = string(Timeout)
-	// Deprecated: use CleanupFailed.
-	FailureCleanup = string(CleanupFailed)
-)

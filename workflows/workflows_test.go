@@ -311,7 +311,7 @@ func TestRequestJSONRoundTrip(t *testing.T) {
 func TestFailureClassLabelsAreBounded(t *testing.T) {
 	busy := temporal.NewNonRetryableApplicationError("instance busy", string(provider.Busy), nil)
 	assert.Equal(t, string(provider.Busy), failureClass(busy))
-	assert.Equal(t, backup.FailureTimeout, failureClass(temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, busy)),
+	assert.Equal(t, string(backup.Timeout), failureClass(temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, busy)),
 		"a timeout wraps the last attempt's error, yet it is the timeout that failed the backup")
 	assert.Equal(t, backup.MetricUnknown, failureClass(temporal.NewApplicationError("x", "SomethingNew")))
 	assert.Equal(t, backup.MetricUnknown, failureClass(errors.New("plain")))
@@ -323,7 +323,7 @@ func TestWithCleanupKeepsWhatFailedTheBackup(t *testing.T) {
 	timedOut := withCleanup(temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, busy), report)
 	var app *temporal.ApplicationError
 	require.True(t, errors.As(timedOut, &app))
-	assert.Equal(t, backup.FailureTimeout, app.Type(), "a timeout is not relabelled as its last attempt's class")
+	assert.Equal(t, string(backup.Timeout), app.Type(), "a timeout is not relabelled as its last attempt's class")
 	var got backup.CleanupReport
 	require.NoError(t, app.Details(&got))
 	assert.Equal(t, report, got)
