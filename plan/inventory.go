@@ -1,0 +1,115 @@
+package plan
+
+import (
+	"time"
+
+	"github.com/backupflow/backupflow/backup"
+)
+
+// Outcome is how one target's part of a run ended.
+type Outcome string
+
+const (
+	OutcomeSucceeded Outcome = "succeeded"
+	OutcomeFailed    Outcome = "failed"
+	OutcomeCancelled Outcome = "cancelled"
+	// OutcomeMissed: the run could not start within the start window.
+	OutcomeMissed Outcome = "missed"
+	// OutcomeExpired: the backup was still running at the completion
+	// window's end and was cancelled with cleanup.
+	OutcomeExpired Outcome = "expired"
+	// OutcomeConflict: another backup of the same resource was running.
+	OutcomeConflict Outcome = "conflict"
+)
+
+// Good reports whether the outcome left a usable backup.
+func (o Outcome) Good() bool { return o == OutcomeSucceeded }
+
+// Entry is one backup (or attempt) a plan run made for a target. Entries
+// with a BackupID came from backupflow's own create or copy answer: that
+// is the proof of ownership retention relies on.
+type Entry struct {
+	// ScheduledAt is the run's nominal time; it orders entries.
+	ScheduledAt time.Time `json:"scheduledAt"`
+	Outcome     Outcome   `json:"outcome"`
+	// Kind is create, or copy for a target's copy entries.
+	Kind       backup.Kind `json:"kind"`
+	Provider   string      `json:"provider"`
+	Resource   string      `json:"resource"`
+	WorkflowID string      `json:"workflowId,omitempty"`
+	RunID      string      `json:"runId,omitempty"`
+	// BackupID, BackupName and OperationID are as the provider named them.
+	BackupID    string     `json:"backupId,omitempty"`
+	BackupName  string     `json:"backupName,omitempty"`
+	OperationID string     `json:"operationId,omitempty"`
+	CreateTime  *time.Time `json:"createTime,omitempty"`
+	// Failure says why a run did not leave a good backup.
+	Failure string `json:"failure,omitempty"`
+	// DeletedAt is set once retention deleted the backup.
+	DeletedAt *time.Time `json:"deletedAt,omitempty"`
+}
+
+// Key is the entry's identity within an inventory.
+func (e Entry) Key() string {
+	if e.BackupID != "" {
+		return string(e.Kind) + ":" + e.BackupID
+	}
+	return string(e.Kind) + "@" + e.ScheduledAt.UTC().Format(time.RFC3339Nano)
+}
+
+// Hold keeps a backup (or, with BackupID empty, every backup of the target)
+// from deletion by retention and by cleanup until it is removed.
+type Hold struct {
+	// BackupID is the held backup; empty holds all of the target's backups.
+	BackupID string    `json:"backupId,omitempty"`
+	By       string    `json:"by"`
+	Reason   string    `json:"reason"`
+	At       time.Time `json:"at"`
+}
+
+// HoldChange is HoldUpdate's payload.
+type HoldChange struct {
+	Remove bool `json:"remove,omitempty"`
+	Hold   Hold `json:"hold"`
+}
+
+// Record is RecordSignal's payload: the entries one run produced.
+type Record struct {
+	Entries []Entry `json:"entries"`
+}
+
+// RetainRequest is RetainUpdate's payload.
+type RetainRequest struct {
+	// DryRun decides and reports without deleting anything.
+	DryRun bool `json:"dryRun,omitempty"`
+}
+
+// Decision is retention's verdict on one backup, with its reason.
+type Decision struct {
+	BackupID string      `json:"backupId"`
+	Kind     backup.Kind `json:"kind"`
+	Delete   bool        `json:"delete"`
+	Reason   string      `json:"reason"`
+}
+
+// RetentionReport is what one retention pass decided and did.
+type RetentionReport struct {
+	At        time.Time  `json:"at"`
+	DryRun    bool       `json:"dryRun,omitempty"`
+	Decisions []Decision `json:"decisions"`
+	// Deleted and Refused list what was deleted and what retention wanted
+	// to delete but did not (not confirmed by the provider's listing, held,
+	// or the delete failed), with why.
+	Deleted []string   `json:"deleted,omitempty"`
+	Refused []Decision `json:"refused,omitempty"`
+}
+
+// Inventory is InventoryQuery's answer.
+type Inventory struct {
+	Plan    string  `json:"plan"`
+	Target  string  `json:"target"`
+	Entries []Entry `json:"entries"`
+	Holds   []Hold  `json:"holds,omitempty"`
+	// LastRetention is the latest retention pass.
+	LastRetention *RetentionReport `json:"lastRetention,omitempty"`
+}
