@@ -134,9 +134,14 @@ type Run struct {
 	// ScheduledAt is the run's nominal time; zero means the schedule's
 	// (TemporalScheduledStartTime) or, for a manual trigger, the start time.
 	ScheduledAt time.Time `json:"scheduledAt,omitempty"`
+	// Deadline ends the completion window; zero means the run's start plus
+	// the plan's CompletionWindow. A large run hands it to its child runs.
+	Deadline time.Time `json:"deadline,omitempty"`
 }
 
-// RunResult is what a run returns: one entry per target (and copy).
+// RunResult is what a run returns: how many targets (and copies) ended
+// how, and, for a run small enough to hold them, the entries themselves.
 type RunResult struct {
-	Entries []Entry `json:"entries"`
+	Outcomes map[Outcome]int `json:"outcomes"`
+	Entries  []Entry         `json:"entries,omitempty"`
 }

@@ -73,9 +73,30 @@ type HoldChange struct {
 	Hold   Hold `json:"hold"`
 }
 
-// Record is RecordSignal's payload: the entries one run produced.
+// Record is RecordSignal's payload: the entries one run produced for the
+// target, and the plan's retention as of that run.
 type Record struct {
 	Entries []Entry `json:"entries"`
+	Policy  Policy  `json:"policy"`
+}
+
+// Policy is what an inventory needs of its plan to run retention.
+type Policy struct {
+	Retention Retention `json:"retention"`
+	// CopyRetention applies to the target's copies, when it has a copy step.
+	CopyRetention *Retention `json:"copyRetention,omitempty"`
+	// TimeZone places daily, weekly, monthly and yearly periods.
+	TimeZone string `json:"timeZone,omitempty"`
+}
+
+// InventoryStart is InventoryWorkflow's input.
+type InventoryStart struct {
+	Plan   string `json:"plan"`
+	Target string `json:"target"`
+	// State is carried over when the inventory continues as new.
+	State *Inventory `json:"state,omitempty"`
+	// Policy is the latest retention the plan asked for.
+	Policy Policy `json:"policy"`
 }
 
 // RetainRequest is RetainUpdate's payload.
