@@ -23,6 +23,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/simulator/simkit"
 	"github.com/backupflow/backupflow/wiring"
 )
 
@@ -126,7 +127,7 @@ func memoryInput(resource, name string, seconds float64) string {
 // the simulators, as an operator or a script would.
 func TestStarterCLI(t *testing.T) {
 	bin := buildStarter(t)
-	set, err := clouds.Start(clouds.Options{Duration: 3 * time.Second}, "taurusdb", "spanner")
+	set, err := clouds.Start(simkit.Options{Duration: 3 * time.Second}, "taurusdb", "spanner")
 	require.NoError(t, err)
 	t.Cleanup(set.Close)
 	e := testenv.Start(t, true)

@@ -24,6 +24,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 const examplesDir = "../docs/examples"
@@ -175,7 +176,7 @@ func TestExamplesAreDocumented(t *testing.T) {
 // TestDocumentedExamples runs every request in docs/examples exactly as the
 // README sends it with the Temporal CLI, against the simulators' default fixtures.
 func TestDocumentedExamples(t *testing.T) {
-	set, err := clouds.Start(clouds.Options{Duration: time.Second})
+	set, err := clouds.Start(simkit.Options{Duration: time.Second})
 	require.NoError(t, err)
 	t.Cleanup(set.Close)
 	e := testenv.Start(t, true)

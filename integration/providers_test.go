@@ -16,13 +16,14 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // TestEveryProviderEndToEnd runs CreateBackup (and CopyBackup where the
 // provider has it) through the official SDK against each simulator, on a real
 // Temporal server, with cancellation by signal and by Temporal cancel.
 func TestEveryProviderEndToEnd(t *testing.T) {
-	set, err := clouds.Start(clouds.Options{Duration: 3 * time.Second})
+	set, err := clouds.Start(simkit.Options{Duration: 3 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(set.Close)
 	e := testenv.Start(t, true)

@@ -27,6 +27,7 @@ import (
 	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/ops"
 	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // workerProcess is one worker binary running against the test server.
@@ -175,7 +176,7 @@ func hasPrefix(ids []string, prefix string) bool {
 // within its stop timeout.
 func TestScaleOutAndDrain(t *testing.T) {
 	bin := buildWorker(t)
-	set, err := clouds.Start(clouds.Options{Duration: 10 * time.Second, Resources: 4})
+	set, err := clouds.Start(simkit.Options{Duration: 10 * time.Second, Resources: 4})
 	require.NoError(t, err)
 	t.Cleanup(set.Close)
 	e := testenv.Start(t, true)

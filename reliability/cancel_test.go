@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/backupflow/backupflow/backup"
-	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // TestCancellation cancels backups over every provider at seeded random
@@ -36,7 +36,7 @@ func TestCancellation(t *testing.T) {
 	// long, so every cancel lands before the end (the soak's many concurrent
 	// workflows progress more slowly, so it spreads its cancels wider).
 	cancelWithin := time.Duration(count(4, 12)) * time.Second
-	set := startClouds(t, clouds.Options{Duration: 2 * cancelWithin})
+	set := startClouds(t, simkit.Options{Duration: 2 * cancelWithin})
 	e := testenv.Start(t, true)
 	e.StartWorker(t, e.ConfigFromEnv(t, set.Env()))
 	bc := e.BackupClient()

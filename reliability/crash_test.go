@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // TestWorkerCrash runs many backups over every provider on a worker that runs
@@ -33,7 +33,7 @@ func TestWorkerCrash(t *testing.T) {
 	perProvider := count(5, 40)
 	kills := count(4, 12)
 
-	set := startClouds(t, clouds.Options{Duration: 4 * time.Second})
+	set := startClouds(t, simkit.Options{Duration: 4 * time.Second})
 	e := testenv.Start(t, true)
 	secrets := secretValues(t, set)
 	env, proxies := proxied(t, set, workerEnv(set, e.Server.GetFrontendHostPort(), e.Namespace))

@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
 	"github.com/backupflow/backupflow/wiring"
 )
 
@@ -45,7 +45,7 @@ func TestProviderFaults(t *testing.T) {
 	// activity that dropped the provider's hint would retry too soon.
 	const longHint = 8 * time.Second
 
-	set := startClouds(t, clouds.Options{Duration: 2 * time.Second})
+	set := startClouds(t, simkit.Options{Duration: 2 * time.Second})
 	e := testenv.Start(t, true)
 	cfg := e.ConfigFromEnv(t, set.Env())
 	// Few polls per backup: see the call bound below.

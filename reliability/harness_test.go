@@ -33,6 +33,7 @@ import (
 	"github.com/backupflow/backupflow/activities"
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/clouds"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // Environment knobs of the suite.
@@ -112,7 +113,7 @@ func wait(ctx context.Context, d time.Duration) {
 }
 
 // startClouds starts every provider's simulator and closes them when the test ends.
-func startClouds(t *testing.T, opts clouds.Options) clouds.Set {
+func startClouds(t *testing.T, opts simkit.Options) clouds.Set {
 	t.Helper()
 	set, err := clouds.Start(opts)
 	require.NoError(t, err)
@@ -368,7 +369,7 @@ func assertNoSecrets(t *testing.T, where string, text []byte, secrets []string) 
 
 // started is one workflow a test started.
 type started struct {
-	Cloud  *clouds.Cloud
+	Cloud  *simkit.Cloud
 	Handle *backup.Handle
 	Seed   int
 }

@@ -9,9 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // callTimeout is the workflows' StartToCloseTimeout for one activity attempt
@@ -25,7 +25,7 @@ const callTimeout = time.Minute
 func TestWorkerCrashDuringLongPoll(t *testing.T) {
 	t.Parallel()
 	const minAttempt = 8
-	set := startClouds(t, clouds.Options{Duration: 25 * time.Second})
+	set := startClouds(t, simkit.Options{Duration: 25 * time.Second})
 	e := testenv.Start(t, true)
 	env, proxies := proxied(t, set, workerEnv(set, e.Server.GetFrontendHostPort(), e.Namespace))
 	w := newWorkerProcess(t, env)
@@ -93,7 +93,7 @@ func TestFaultDuringLongPoll(t *testing.T) {
 	t.Parallel()
 	const minAttempt = 7
 	const duration = 25 * time.Second
-	set := startClouds(t, clouds.Options{Duration: duration})
+	set := startClouds(t, simkit.Options{Duration: duration})
 	e := testenv.Start(t, true)
 	e.StartWorker(t, e.ConfigFromEnv(t, set.Env())) // polls at most 500 ms apart
 	runs := startCreates(t, e.BackupClient(), set, 200, 1)

@@ -27,6 +27,7 @@ import (
 	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // faultMode is what a faultProxy does to the connections it accepts.
@@ -523,7 +524,7 @@ func attemptFailed(log string, offset int, workflowID string, re *regexp.Regexp)
 func TestSecretsUnderNetworkFaults(t *testing.T) {
 	t.Parallel()
 	// Backups long enough to be polled at least once before the faults begin.
-	set := startClouds(t, clouds.Options{Duration: 10 * time.Second})
+	set := startClouds(t, simkit.Options{Duration: 10 * time.Second})
 	e := testenv.Start(t, true)
 	wire := &wireRecorder{}
 	env, proxies := faultProxied(t, set, workerEnv(set, e.Server.GetFrontendHostPort(), e.Namespace), wire)

@@ -11,8 +11,8 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/backupflow/backupflow/backup"
-	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // TestCrashRecoveryTime measures how soon a provider call whose worker was
@@ -23,7 +23,7 @@ import (
 // not when its one-minute attempt timeout runs out.
 func TestCrashRecoveryTime(t *testing.T) {
 	t.Parallel()
-	set := startClouds(t, clouds.Options{Duration: 5 * time.Minute})
+	set := startClouds(t, simkit.Options{Duration: 5 * time.Minute})
 	e := testenv.Start(t, true)
 	env := workerEnv(set, e.Server.GetFrontendHostPort(), e.Namespace)
 	a, b := newWorkerProcess(t, env), newWorkerProcess(t, env)

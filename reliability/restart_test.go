@@ -11,8 +11,8 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/deploy/dev/devserver"
-	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // TestServerRestart stops and restarts a file-backed (SQLite) Temporal
@@ -25,7 +25,7 @@ func TestServerRestart(t *testing.T) {
 	perProvider := count(4, 25)
 	restarts := count(2, 8)
 
-	set := startClouds(t, clouds.Options{Duration: 4 * time.Second})
+	set := startClouds(t, simkit.Options{Duration: 4 * time.Second})
 	srv, err := devserver.Start(devserver.Options{DataDir: t.TempDir(), NoUI: true, LogLevel: "error"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Stop() })

@@ -11,9 +11,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/backupflow/backupflow/backup"
-	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // maxCallsWithWrongCredentials bounds the provider calls one backup makes
@@ -33,7 +33,7 @@ const maxCallsWithWrongCredentials = 4
 // failures, with the CLI's output too.
 func TestWrongCredentials(t *testing.T) {
 	t.Parallel()
-	set := startClouds(t, clouds.Options{Duration: 2 * time.Second})
+	set := startClouds(t, simkit.Options{Duration: 2 * time.Second})
 	e := testenv.Start(t, true)
 	env := workerEnv(set, e.Server.GetFrontendHostPort(), e.Namespace)
 	secrets := secretValues(t, set)

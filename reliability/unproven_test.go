@@ -15,10 +15,11 @@ import (
 	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // Where a provider keeps no ownership marker with a backup
-// (clouds.Cloud.ProofByCreateResponseOnly), a create whose answer is lost (a
+// (simkit.Cloud.ProofByCreateResponseOnly), a create whose answer is lost (a
 // dropped connection, a killed worker) cannot be adopted: by design the
 // workflow fails with AlreadyExists naming the backup, or a cancel's cleanup
 // finds it, and the cleanup report keeps it as "ownership not proven". The
@@ -54,7 +55,7 @@ func unprovenIn(report backup.CleanupReport) []string {
 // currentID is the ID a cloud's inventory lists now for a backup named id
 // earlier: a simulator whose backups change ID over their life (a task's ID
 // while it runs, the backup's once done) says so with CurrentID.
-func currentID(c *clouds.Cloud, id string) string {
+func currentID(c *simkit.Cloud, id string) string {
 	if r, ok := c.Simulator.(interface{ CurrentID(string) string }); ok {
 		return r.CurrentID(id)
 	}
@@ -65,7 +66,7 @@ func currentID(c *clouds.Cloud, id string) string {
 // list per run) and returns them as the provider lists them now, sorted.
 // Each such run keeps exactly one backup, made during the test (in created)
 // and no workflow's result, and no two runs keep the same one.
-func keptUnproven(t *testing.T, c *clouds.Cloud, kept [][]string, created, results []string) []string {
+func keptUnproven(t *testing.T, c *simkit.Cloud, kept [][]string, created, results []string) []string {
 	t.Helper()
 	var out []string
 	for _, ids := range kept {
@@ -92,7 +93,7 @@ func union(a, b []string) []string {
 
 // survivors checks that everything a provider held before the test is still
 // there: the tests delete only what their workflows made.
-func survivors(t *testing.T, c *clouds.Cloud, before []string) {
+func survivors(t *testing.T, c *simkit.Cloud, before []string) {
 	t.Helper()
 	now := c.Simulator.Inventory()
 	for _, id := range before {
@@ -106,7 +107,7 @@ func survivors(t *testing.T, c *clouds.Cloud, before []string) {
 // other tests' accounting counts that backup as kept, unproven.
 func TestLostCreateIsKept(t *testing.T) {
 	t.Parallel()
-	set := startClouds(t, clouds.Options{Duration: 2 * time.Second})
+	set := startClouds(t, simkit.Options{Duration: 2 * time.Second})
 	var noMarker clouds.Set
 	for _, c := range set {
 		if c.ProofByCreateResponseOnly {

@@ -15,9 +15,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/backupflow/backupflow/backup"
-	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 // withoutKey returns the JSON object section without key (nil if section is
@@ -35,7 +35,7 @@ func withoutKey(section json.RawMessage, key string) json.RawMessage {
 // representativeInvalid derives, from a cloud's valid create section, the
 // first request that breaks a documented rule: the section with one of its
 // fields left out, rejected by the driver as InvalidArgument naming a field.
-func representativeInvalid(t *testing.T, d provider.Driver, c *clouds.Cloud) (json.RawMessage, string) {
+func representativeInvalid(t *testing.T, d provider.Driver, c *simkit.Cloud) (json.RawMessage, string) {
 	t.Helper()
 	valid := c.CreateSection(7)
 	var m map[string]json.RawMessage
@@ -66,7 +66,7 @@ func representativeInvalid(t *testing.T, d provider.Driver, c *clouds.Cloud) (js
 // path stops before any provider call.)
 func TestInvalidRejectedBeforeAnyCall(t *testing.T) {
 	t.Parallel()
-	set := startClouds(t, clouds.Options{})
+	set := startClouds(t, simkit.Options{})
 	e := testenv.Start(t, true)
 	cfg := e.ConfigFromEnv(t, set.Env())
 	e.StartWorker(t, cfg)

@@ -15,6 +15,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
 	"github.com/backupflow/backupflow/wiring"
 )
 
@@ -89,7 +90,7 @@ func TestEveryDriverVariableIsDocumented(t *testing.T) {
 // simulator's environment through its registration, as the dev stack's
 // worker builds it.
 func TestCopySupportAgrees(t *testing.T) {
-	set, err := clouds.Start(clouds.Options{})
+	set, err := clouds.Start(simkit.Options{})
 	require.NoError(t, err)
 	t.Cleanup(set.Close)
 	env := set.Env()

@@ -21,6 +21,7 @@ import (
 	"github.com/backupflow/backupflow/deploy/dev/devserver"
 	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/internal/ops"
+	"github.com/backupflow/backupflow/simulator/simkit"
 	"github.com/backupflow/backupflow/wiring"
 )
 
@@ -81,7 +82,7 @@ func startStack(o options, out *printer) (*stack, error) {
 		return st, nil
 	}
 
-	st.clouds, err = clouds.Start(clouds.Options{Duration: o.backupDuration})
+	st.clouds, err = clouds.Start(simkit.Options{Duration: o.backupDuration})
 	if err != nil {
 		_ = st.stop()
 		return nil, err

@@ -13,17 +13,11 @@ import (
 	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
-// Cloud is one running simulator (simkit's, under the name the callers know).
-type Cloud = simkit.Cloud
-
-// Options tune every simulator alike (simkit's, under the name the callers know).
-type Options = simkit.Options
-
 // Providers lists the providers with a simulator, sorted.
 func Providers() []string { return simkit.Registered() }
 
 // Start starts the simulators of the named providers (all when none are named).
-func Start(opts Options, providers ...string) (Set, error) {
+func Start(opts simkit.Options, providers ...string) (Set, error) {
 	if len(providers) == 0 {
 		providers = Providers()
 	}
@@ -40,7 +34,7 @@ func Start(opts Options, providers ...string) (Set, error) {
 }
 
 // Set is a group of running simulators.
-type Set []*Cloud
+type Set []*simkit.Cloud
 
 // Close stops every simulator.
 func (s Set) Close() {
@@ -65,7 +59,7 @@ func (s Set) Env() map[string]string {
 }
 
 // Get returns the cloud of a provider.
-func (s Set) Get(provider string) (*Cloud, error) {
+func (s Set) Get(provider string) (*simkit.Cloud, error) {
 	for _, c := range s {
 		if c.Provider == provider {
 			return c, nil

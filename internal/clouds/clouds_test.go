@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
 func TestProvidersAreTheLinkedSimulators(t *testing.T) {
@@ -12,7 +14,7 @@ func TestProvidersAreTheLinkedSimulators(t *testing.T) {
 }
 
 func TestStartSetEnvGet(t *testing.T) {
-	set, err := Start(Options{}, "taurusdb", "spanner")
+	set, err := Start(simkit.Options{}, "taurusdb", "spanner")
 	require.NoError(t, err)
 	t.Cleanup(set.Close)
 	require.Len(t, set, 2)
@@ -36,6 +38,6 @@ func TestStartSetEnvGet(t *testing.T) {
 }
 
 func TestStartRefusesAnUnknownProvider(t *testing.T) {
-	_, err := Start(Options{}, "spanner", "nowhere")
+	_, err := Start(simkit.Options{}, "spanner", "nowhere")
 	assert.ErrorContains(t, err, `no simulator for provider "nowhere"`)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
 	"github.com/backupflow/backupflow/wiring"
 )
 
@@ -26,7 +27,7 @@ type fuzzState struct {
 // and builds the drivers; Validate itself makes no call.
 func fuzzDrivers(tb testing.TB) fuzzState {
 	tb.Helper()
-	set, err := clouds.Start(clouds.Options{})
+	set, err := clouds.Start(simkit.Options{})
 	require.NoError(tb, err)
 	tb.Cleanup(set.Close)
 	cfg, err := wiring.ParseConfig(set.Env())
