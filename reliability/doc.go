@@ -1,4 +1,4 @@
-// Package reliability is backupflow's reliability suite (issue 7): worker
+// Package reliability is backupflow's reliability suite: worker
 // crashes (the worker as a separate process, SIGKILLed and restarted),
 // Temporal server restarts (file-backed SQLite dev server), provider faults,
 // cancellation at random stages, bad input through the real workflow, and
