@@ -1,0 +1,242 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/backupflow/backupflow/backup"
+)
+
+// FileVersion is the plan file format this package reads.
+const FileVersion = 1
+
+// File is a plan file: the plans one `backupflow plan apply` manages.
+type File struct {
+	// Version is the file format, FileVersion.
+	Version int    `json:"version"`
+	Plans   []Plan `json:"plans"`
+}
+
+// PathError is a plan file that does not decode: Path names the place in
+// the file ("plans[0].retention.keepLastt"), Problem what is wrong there.
+type PathError struct {
+	Path    string
+	Problem string
+}
+
+func (e *PathError) Error() string {
+	if e.Path == "" {
+		return e.Problem
+	}
+	return e.Path + ": " + e.Problem
+}
+
+// Parse reads a plan file written in YAML or JSON. It decodes strictly: an
+// unknown field anywhere (a typo such as keepLastt) is an error naming its
+// path, and every such error is reported at once (errors.Join of
+// *PathError). Parse checks the format only; Validate checks the rules.
+func Parse(data []byte) (File, error) {
+	// YAML is a superset of JSON, so one conversion reads both.
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return File{}, &PathError{Problem: "not valid YAML or JSON: " + strings.TrimPrefix(err.Error(), "error converting YAML to JSON: ")}
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(js, &top); err != nil || top == nil {
+		return File{}, &PathError{Problem: "a plan file is a mapping with version and plans"}
+	}
+	if err := checkVersion(top["version"]); err != nil {
+		return File{}, err
+	}
+	var f File
+	if errs := decodeStrict("", js, reflect.ValueOf(&f).Elem()); len(errs) > 0 {
+		return File{}, errors.Join(errs...)
+	}
+	return f, nil
+}
+
+// checkVersion runs before the rest is decoded: a newer format may give
+// fields meanings this version does not know, so nothing else is reported.
+func checkVersion(raw json.RawMessage) error {
+	if raw == nil {
+		return &PathError{Path: "version", Problem: fmt.Sprintf("is required; this backupflow reads version %d", FileVersion)}
+	}
+	var v int
+	if err := json.Unmarshal(raw, &v); err != nil || v != FileVersion {
+		return &PathError{Path: "version", Problem: fmt.Sprintf("%s is not supported; this backupflow reads version %d", raw, FileVersion)}
+	}
+	return nil
+}
+
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	requestType     = reflect.TypeFor[backup.Request]()
+)
+
+// decodeStrict decodes raw into v, matching JSON keys to json tags exactly,
+// and returns every problem with its path. Types with their own
+// UnmarshalJSON (Duration, backup.Request, time.Time) decode themselves;
+// a request's unknown top-level keys are reported here too.
+func decodeStrict(path string, raw json.RawMessage, v reflect.Value) []error {
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil
+	}
+	if reflect.PointerTo(v.Type()).Implements(unmarshalerType) {
+		if err := json.Unmarshal(raw, v.Addr().Interface()); err != nil {
+			return []error{&PathError{Path: path, Problem: describe(err, v.Type())}}
+		}
+		if v.Type() == requestType {
+			return requestUnknown(path, v.Interface().(backup.Request))
+		}
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		return decodeStrict(path, raw, v.Elem())
+	case reflect.Struct:
+		return decodeObject(path, raw, v)
+	case reflect.Slice:
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return []error{&PathError{Path: path, Problem: "must be a list, got " + jsonKind(raw)}}
+		}
+		v.Set(reflect.MakeSlice(v.Type(), len(items), len(items)))
+		var errs []error
+		for i, item := range items {
+			errs = append(errs, decodeStrict(path+"["+strconv.Itoa(i)+"]", item, v.Index(i))...)
+		}
+		return errs
+	}
+	if err := json.Unmarshal(raw, v.Addr().Interface()); err != nil {
+		return []error{&PathError{Path: path, Problem: describe(err, v.Type())}}
+	}
+	return nil
+}
+
+func decodeObject(path string, raw json.RawMessage, v reflect.Value) []error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return []error{&PathError{Path: path, Problem: "must be a mapping, got " + jsonKind(raw)}}
+	}
+	fields := map[string]int{}
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			fields[name] = i
+		}
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var errs []error
+	for _, k := range keys {
+		i, ok := fields[k]
+		if !ok {
+			errs = append(errs, &PathError{Path: join(path, k), Problem: "unknown field" + suggest(k, fields)})
+			continue
+		}
+		errs = append(errs, decodeStrict(join(path, k), obj[k], v.Field(i))...)
+	}
+	return errs
+}
+
+func requestUnknown(path string, r backup.Request) []error {
+	var errs []error
+	for _, k := range r.UnknownFields() {
+		problem := "unknown field; a request holds \"provider\" and the provider's section"
+		if r.Provider != "" {
+			problem += fmt.Sprintf(" (%q)", r.Provider)
+		}
+		errs = append(errs, &PathError{Path: join(path, k), Problem: problem})
+	}
+	return errs
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// suggest names the known field a typo most likely meant.
+func suggest(key string, fields map[string]int) string {
+	best, bestDistance := "", 3
+	for name := range fields {
+		d := editDistance(strings.ToLower(key), strings.ToLower(name))
+		if d < bestDistance || d == bestDistance && name < best {
+			best, bestDistance = name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// describe turns a decoding error into a problem without Go type names.
+func describe(err error, t reflect.Type) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		want := map[reflect.Kind]string{
+			reflect.String: "a string", reflect.Bool: "true or false",
+			reflect.Int: "a whole number", reflect.Int64: "a whole number",
+		}[t.Kind()]
+		if want == "" {
+			want = "a " + t.Name()
+		}
+		return fmt.Sprintf("must be %s, got %s", want, typeErr.Value)
+	}
+	return err.Error()
+}
+
+func jsonKind(raw json.RawMessage) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return "invalid JSON"
+	}
+	switch v.(type) {
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "true or false"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return "null"
+}
