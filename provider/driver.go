@@ -25,6 +25,8 @@ type Driver interface {
 	// Validate decodes the request section strictly and enforces every
 	// documented rule locally, with no provider call. It returns the target.
 	// Errors are *Error of class InvalidArgument naming the field and rule.
+	// It is the driver's registered validation (Registration.Validate),
+	// which ValidateRequest runs without credentials.
 	Validate(kind backup.Kind, section json.RawMessage, now time.Time) (Target, error)
 	// Preflight checks remote preconditions the provider documents (instance
 	// state, replicas, quotas, source readiness) before anything is started.
@@ -42,11 +44,23 @@ type Driver interface {
 	// the provider has no way to stop it (the caller then waits for the end).
 	Cancel(ctx context.Context, op Operation) (bool, error)
 	// Delete removes the backup the operation created. Deleting something
-	// already gone is not an error.
+	// already gone is not an error. It must work with an Operation rebuilt
+	// from a backup's recorded identifiers alone (ID, BackupID, BackupName,
+	// Resource and Kind as a Result reports them, no Extra): that is how
+	// retention deletes a backup long after its workflow ended.
 	Delete(ctx context.Context, op Operation) error
 	// Describe returns the final record of the backup the operation created,
 	// confirmed through the provider's backup listing.
 	Describe(ctx context.Context, op Operation) (backup.Backup, error)
+	// List returns every backup the provider holds at resource, the
+	// Target.Resource Validate returned for a request of kind (a copy's
+	// destination backup lists the backups where that copy lives), following
+	// every page of the provider's listing; manual backups only where the
+	// provider tells them from its automated ones. The result says what
+	// exists, not whose it is: it holds backups somebody else made, so
+	// deleting any of them needs the caller's own proof of ownership (the
+	// identifiers its create recorded), never a name or time matched here.
+	List(ctx context.Context, kind backup.Kind, resource string) ([]backup.Backup, error)
 }
 
 // Target is what a validated request points at.

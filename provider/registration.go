@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -8,8 +9,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/backupflow/backupflow/backup"
 )
 
 // Registration is how a driver package declares itself, once, in its
@@ -25,7 +29,15 @@ type Registration struct {
 	New func(environment map[string]string) (Driver, error)
 	// Variables lists every environment variable the driver reads.
 	Variables []string
+	// Validate is the driver's request validation: the documented rules,
+	// needing neither configuration nor credentials. The driver's own
+	// Validate method runs the same function.
+	Validate ValidateFunc
 }
+
+// ValidateFunc decodes a provider's request section strictly and enforces
+// every documented rule that needs no provider call (see Driver.Validate).
+type ValidateFunc func(kind backup.Kind, section json.RawMessage, now time.Time) (Target, error)
 
 var (
 	registryMu    sync.Mutex
@@ -36,11 +48,15 @@ var (
 // reads: BACKUPFLOW_SPANNER_ for "spanner".
 func EnvPrefix(name string) string { return "BACKUPFLOW_" + strings.ToUpper(name) + "_" }
 
-// Register declares a driver: name, and newDriver built from a config
-// struct C whose env tags must all start with EnvPrefix(name). It panics on
-// a second registration of a name or a variable outside the prefix: both are
+// Register declares a driver: name, newDriver built from a config struct C
+// whose env tags must all start with EnvPrefix(name), and validate, its
+// config-free request validation. It panics on a second registration of a
+// name, a variable outside the prefix or a missing validate: all are
 // programming errors a test run catches at start-up.
-func Register[C any](name string, newDriver func(C) (Driver, error)) {
+func Register[C any](name string, newDriver func(C) (Driver, error), validate ValidateFunc) {
+	if validate == nil {
+		panic(fmt.Sprintf("provider %q: no request validation registered", name))
+	}
 	vars := EnvVariables(reflect.TypeFor[C]())
 	for _, v := range vars {
 		if !strings.HasPrefix(v, EnvPrefix(name)) {
@@ -55,6 +71,7 @@ func Register[C any](name string, newDriver func(C) (Driver, error)) {
 	registrations[name] = Registration{
 		Name:      name,
 		Variables: vars,
+		Validate:  validate,
 		New: func(environment map[string]string) (Driver, error) {
 			cfg, err := ParseEnv[C](environment)
 			if err != nil {
@@ -83,6 +100,22 @@ func Lookup(name string) (Registration, bool) {
 	defer registryMu.Unlock()
 	r, ok := registrations[name]
 	return r, ok
+}
+
+// ValidateRequest checks a request section with the documented rules of the
+// named provider's driver, without configuration, credentials or any provider
+// call: what a CLI can tell an operator before anything runs. An unknown
+// provider is InvalidArgument on "provider", listing the registered ones.
+func ValidateRequest(name string, kind backup.Kind, section json.RawMessage, now time.Time) (Target, error) {
+	r, ok := Lookup(name)
+	if !ok {
+		var names []string
+		for _, r := range Registered() {
+			names = append(names, r.Name)
+		}
+		return Target{}, Invalid("provider", "unknown provider %q; registered: %s", name, strings.Join(names, ", "))
+	}
+	return r.Validate(kind, section, now)
 }
 
 // ParseEnv reads a config struct from environment (nil: the process

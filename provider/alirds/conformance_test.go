@@ -16,10 +16,14 @@ import (
 
 const simDuration = 2 * time.Second
 
+// simPageSize is the most backup sets a DescribeBackups page of the
+// simulator holds: small, so that the driver must follow pages.
+const simPageSize = 2
+
 // startSim starts a simulator for one test.
 func startSim(t *testing.T) *alirdssim.Server {
 	t.Helper()
-	s, err := alirdssim.Start(alirdssim.Options{Duration: simDuration})
+	s, err := alirdssim.Start(alirdssim.Options{Duration: simDuration, PageSize: simPageSize})
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return s
@@ -120,6 +124,8 @@ func TestConformance(t *testing.T) {
 			Duration:                  simDuration,
 			Invalid:                   invalidCases(),
 			ProofByCreateResponseOnly: alirds.ProofByCreateResponseOnly,
+			PageSize:                  simPageSize,
+			AddBackups:                s.AddBackups,
 		}
 	})
 }

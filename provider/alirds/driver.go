@@ -15,7 +15,9 @@
 // DescribeBackupTasks by BackupJobId and confirmed through DescribeBackups.
 // Preflight reads the instance (DescribeDBInstanceAttribute), its databases
 // (DescribeDatabases), its unfinished tasks (DescribeBackupTasks) and today's
-// backup sets (DescribeBackups). Delete is DeleteBackup. The request section
+// backup sets (DescribeBackups). Delete is DeleteBackup, by the BackupId an
+// operation carries (one rebuilt from a Result does) or the one its task
+// reports. List is DescribeBackups of the instance's manual sets, every page. The request section
 // mirrors CreateBackup's parameters (backup.AliRDSCreate), sent as written.
 //
 // # Idempotency and ownership
@@ -122,13 +124,10 @@ func call[T any](ctx context.Context, d *Driver, fn func(*rds.Client) (T, error)
 	return v, nil
 }
 
-// Validate enforces the rules that need nothing but the request (rules.go).
-func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, _ time.Time) (provider.Target, error) {
-	s, err := parse(kind, section)
-	if err != nil {
-		return provider.Target{}, err
-	}
-	return provider.Target{Resource: s.raw.DBInstanceID}, nil
+// Validate enforces the rules that need nothing but the request (validate,
+// rules.go, the registered validation).
+func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, now time.Time) (provider.Target, error) {
+	return validate(kind, section, now)
 }
 
 // Preflight checks CreateBackup's documented preconditions (see rules.go):
@@ -282,30 +281,41 @@ const (
 	timeFormat   = "2006-01-02T15:04:05Z"
 )
 
-// backups lists backup sets of an instance (DescribeBackups), all pages.
-func (d *Driver) backups(ctx context.Context, id string, tune func(*rds.DescribeBackupsRequest)) ([]rds.Backup, int, error) {
+// backups lists backup sets of an instance (DescribeBackups), every page:
+// PageNumber rises until the sets read reach TotalRecordCount or a page is
+// empty (a server may hold fewer a page than asked for). A set seen twice,
+// as the newest-first list shifts under the paging, is kept once.
+func (d *Driver) backups(ctx context.Context, id string, tune func(*rds.DescribeBackupsRequest)) ([]rds.Backup, error) {
 	var out []rds.Backup
-	total := 0
-	for page := 1; page <= 50; page++ {
+	seen := map[string]bool{}
+	for page, read := 1, 0; ; page++ {
 		resp, err := call(ctx, d, func(c *rds.Client) (*rds.DescribeBackupsResponse, error) {
 			req := rds.CreateDescribeBackupsRequest()
 			req.DBInstanceId = id
-			req.PageSize = requests.NewInteger(100)
+			req.PageSize = requests.NewInteger(maxPageSize)
 			req.PageNumber = requests.NewInteger(page)
 			tune(req)
 			return c.DescribeBackups(req)
 		})
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		total, _ = strconv.Atoi(resp.TotalRecordCount)
-		out = append(out, resp.Items.Backup...)
-		if len(resp.Items.Backup) < 100 || len(out) >= total {
-			break
+		for _, b := range resp.Items.Backup {
+			if !seen[b.BackupId] {
+				seen[b.BackupId] = true
+				out = append(out, b)
+			}
+		}
+		read += len(resp.Items.Backup)
+		total, err := strconv.Atoi(resp.TotalRecordCount)
+		if len(resp.Items.Backup) == 0 || err == nil && read >= total {
+			return out, nil
 		}
 	}
-	return out, max(total, len(out)), nil
 }
+
+// maxPageSize is DescribeBackups' largest PageSize (30 to 100 are allowed).
+const maxPageSize = 100
 
 // backupsToday counts the instance's backup sets started on the current UTC day.
 func (d *Driver) backupsToday(ctx context.Context, id string) (int, error) {
@@ -364,7 +374,7 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 	if err != nil {
 		return nil, err
 	}
-	sets, _, err := d.backups(ctx, id, func(r *rds.DescribeBackupsRequest) {
+	sets, err := d.backups(ctx, id, func(r *rds.DescribeBackupsRequest) {
 		r.BackupMode = "Manual"
 		if !job.Owner.StartedAt.IsZero() {
 			r.StartTime = job.Owner.StartedAt.UTC().Add(-clockSkew).Truncate(time.Minute).Format(windowFormat)
@@ -576,13 +586,43 @@ func (d *Driver) Describe(ctx context.Context, op provider.Operation) (backup.Ba
 	if err != nil {
 		return backup.Backup{}, &provider.Error{Class: provider.Internal, Provider: backup.ProviderAliRDS, Message: err.Error(), Err: err}
 	}
-	out := backup.Backup{ID: b.BackupId, State: b.BackupStatus, Record: rec}
+	out := summary(*b)
+	out.Record = rec
+	return out, nil
+}
+
+// summary is a backup set as Describe and List report it. A set has no name.
+func summary(b rds.Backup) backup.Backup {
+	out := backup.Backup{ID: b.BackupId, State: b.BackupStatus}
 	if t, err := time.Parse(timeFormat, b.BackupStartTime); err == nil {
 		out.CreateTime = &t
 	}
 	if b.BackupSize > 0 {
 		size := b.BackupSize
 		out.SizeBytes = &size
+	}
+	return out
+}
+
+// List returns the instance's manual backup sets (DescribeBackups with
+// BackupMode Manual, every page). Automated sets are the backup policy's,
+// never backupflow's; a task still running has no set yet, so it is not
+// listed until it finishes.
+func (d *Driver) List(ctx context.Context, kind backup.Kind, instanceID string) ([]backup.Backup, error) {
+	if kind != backup.KindCreate {
+		return nil, &provider.Error{Class: provider.Unsupported, Provider: backup.ProviderAliRDS, Field: "kind", Rule: "create only",
+			Message: fmt.Sprintf("ApsaraDB RDS has no per-backup %s API, so there are no %s backups to list", kind, kind)}
+	}
+	if instanceID == "" {
+		return nil, provider.Invalid(field("DBInstanceId"), "is required: the instance whose backup sets are listed")
+	}
+	sets, err := d.backups(ctx, instanceID, func(r *rds.DescribeBackupsRequest) { r.BackupMode = "Manual" })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]backup.Backup, 0, len(sets))
+	for _, b := range sets {
+		out = append(out, summary(b))
 	}
 	return out, nil
 }

@@ -6,5 +6,5 @@ import (
 )
 
 func init() {
-	provider.Register(backup.ProviderAliRDS, func(c Config) (provider.Driver, error) { return New(c) })
+	provider.Register(backup.ProviderAliRDS, func(c Config) (provider.Driver, error) { return New(c) }, validate)
 }

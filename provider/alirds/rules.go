@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
@@ -258,3 +259,13 @@ func lockRule(id, mode, reason string) error {
 // (docs/providers/alirds.md, "Request constraints the driver enforces"; that
 // the day is the UTC day is a guess, see "Guesses" there).
 const dailyLimit = 20
+
+// validate is the driver's registered, config-free validation: parse, and
+// the instance as the target (a backup set has no name to request).
+func validate(kind backup.Kind, section json.RawMessage, _ time.Time) (provider.Target, error) {
+	s, err := parse(kind, section)
+	if err != nil {
+		return provider.Target{}, err
+	}
+	return provider.Target{Resource: s.raw.DBInstanceID}, nil
+}

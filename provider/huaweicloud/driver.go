@@ -5,8 +5,8 @@
 // the roles of a driver package's files where those roles exist:
 //
 //   - driver.go: the driver steps both take alike (decoding a create,
-//     start-or-adopt, paging through backup lists, the status of a listed or
-//     missing backup, delete, describe);
+//     validate, start-or-adopt, paging through backup lists, the status of a
+//     listed or missing backup, delete, describe, list);
 //   - config.go: the configuration checks both drivers' settings share;
 //   - errors.go: MapError, the one mapping of the family's {error_code,
 //     error_msg} answers into the provider taxonomy, and its code tables
@@ -122,20 +122,84 @@ func First[T any](items *[]T, match func(T) bool) *T {
 	return nil
 }
 
-// FindInPages lists pages of PageSize from offset 0 until one is short and
-// returns the first item match accepts, or nil.
-func FindInPages[T any](list func(offset int) (*[]T, error), match func(T) bool) (*T, error) {
-	for offset := 0; ; offset += PageSize {
-		items, err := list(offset)
+// ListPage is one call of a family list API at offset (asking for PageSize
+// items): the items of the page and the total_count the answer reports.
+type ListPage[T any] func(offset int) (items *[]T, total int, err error)
+
+// eachItem calls list from offset 0, each next offset after the items read,
+// until it has read total_count items or a page is empty (a server may
+// answer fewer than asked for), and visit on each item until visit returns
+// false.
+func eachItem[T any](list ListPage[T], visit func(*T) bool) error {
+	for offset := 0; ; {
+		items, total, err := list(offset)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if found := First(items, match); found != nil {
-			return found, nil
+		if items == nil || len(*items) == 0 {
+			return nil
 		}
-		if items == nil || len(*items) < PageSize {
-			return nil, nil
+		for i := range *items {
+			if !visit(&(*items)[i]) {
+				return nil
+			}
 		}
+		offset += len(*items)
+		if offset >= total {
+			return nil
+		}
+	}
+}
+
+// FindInPages returns the first item of the list match accepts, or nil.
+func FindInPages[T any](list ListPage[T], match func(T) bool) (*T, error) {
+	var found *T
+	err := eachItem(list, func(item *T) bool {
+		if match(*item) {
+			found = item
+		}
+		return found == nil
+	})
+	return found, err
+}
+
+// ListBackups is a family driver's List: every backup the list shows at
+// instance, each as summary reports it. The family's only kind is create.
+// The lists are newest first, so a backup made while the pages are read
+// shifts the rest by one: an entry seen twice is kept once.
+func ListBackups[T any](providerName string, kind backup.Kind, instance string, list ListPage[T], summary func(*T) backup.Backup) ([]backup.Backup, error) {
+	if kind != backup.KindCreate {
+		return nil, &provider.Error{Class: provider.Unsupported, Provider: providerName, Field: "kind", Rule: "create only",
+			Message: fmt.Sprintf("%s makes no %s backups, so it lists none", providerName, kind)}
+	}
+	if instance == "" {
+		return nil, provider.Invalid(providerName+".instance_id", "is required: the instance whose backups are listed")
+	}
+	var out []backup.Backup
+	seen := map[string]bool{}
+	err := eachItem(list, func(item *T) bool {
+		if b := summary(item); !seen[b.ID] {
+			seen[b.ID] = true
+			out = append(out, b)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Validate is a family driver's registered, config-free validation: parse's
+// rules, and the target, from the instance and backup name target reads.
+func Validate[S any](parse func(backup.Kind, json.RawMessage) (S, error), target func(S) (instance, backupName string)) provider.ValidateFunc {
+	return func(kind backup.Kind, raw json.RawMessage, _ time.Time) (provider.Target, error) {
+		s, err := parse(kind, raw)
+		if err != nil {
+			return provider.Target{}, err
+		}
+		instance, backupName := target(s)
+		return provider.Target{Resource: instance, BackupName: backupName}, nil
 	}
 }
 

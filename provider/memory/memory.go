@@ -8,7 +8,8 @@
 // # API calls
 //
 // None: every driver method works on the Cloud's state under its lock and
-// counts as one call (Cloud.Calls). The token given to Cloud.Driver is
+// counts as one call (Cloud.Calls); List makes one call a page of
+// ListPageSize backups, as a paging API would. The token given to Cloud.Driver is
 // checked on every call (Permission when it is wrong).
 //
 // # Idempotency and ownership
@@ -44,6 +45,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -227,7 +229,9 @@ func parse(kind backup.Kind, section json.RawMessage) (spec, error) {
 	return s, nil
 }
 
-func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, _ time.Time) (provider.Target, error) {
+// validate is the registered, config-free validation: parse, and the
+// target (a copy's is the destination backup, resource/name).
+func validate(kind backup.Kind, section json.RawMessage, _ time.Time) (provider.Target, error) {
 	s, err := parse(kind, section)
 	if err != nil {
 		return provider.Target{}, err
@@ -237,6 +241,10 @@ func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, _ time.Time
 		target = s.resource + "/" + s.name
 	}
 	return provider.Target{Resource: target, BackupName: s.name}, nil
+}
+
+func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, now time.Time) (provider.Target, error) {
+	return validate(kind, section, now)
 }
 
 func (d *Driver) Preflight(_ context.Context, job provider.Job) error {
@@ -397,10 +405,83 @@ func (d *Driver) Describe(_ context.Context, op provider.Operation) (backup.Back
 	if !ok {
 		return backup.Backup{}, provider.Errorf(provider.NotFound, "backup %s does not exist", op.BackupID)
 	}
+	return r.summary(c.now()), nil
+}
+
+// summary is the record as Describe and List report it.
+func (r *record) summary(now time.Time) backup.Backup {
 	created := r.Started
 	expire := r.Started.Add(7 * 24 * time.Hour)
 	size := int64(1 << 20)
-	st := r.status(c.now())
+	st := r.status(now)
 	rec, _ := json.Marshal(map[string]any{"id": r.ID, "name": r.Name, "resource": r.Resource, "state": st.ProviderState, "source": r.Source})
-	return backup.Backup{ID: r.ID, Name: r.Name, State: st.ProviderState, CreateTime: &created, ExpireTime: &expire, SizeBytes: &size, Record: rec}, nil
+	return backup.Backup{ID: r.ID, Name: r.Name, State: st.ProviderState, CreateTime: &created, ExpireTime: &expire, SizeBytes: &size, Record: rec}
+}
+
+// ListPageSize is how many backups one page of the cloud's list holds; List
+// follows the pages as a real driver must.
+const ListPageSize = 2
+
+// List returns the backups at resource (a copy's destination backup,
+// resource/name, lists its resource), a page of ListPageSize at a time.
+func (d *Driver) List(_ context.Context, kind backup.Kind, resource string) ([]backup.Backup, error) {
+	if kind == backup.KindCopy {
+		if i := strings.LastIndex(resource, "/"); i > 0 {
+			resource = resource[:i]
+		}
+	}
+	var out []backup.Backup
+	for token := ""; ; {
+		page, next, err := d.cloud.listPage(d.token, resource, token)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		token = next
+	}
+}
+
+// listPage is one call of the cloud's list: the backups at resource after
+// token (an ID; "" for the first page), by ID, and the next page's token.
+func (c *Cloud) listPage(token, resource, after string) ([]backup.Backup, string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.call(token); err != nil {
+		return nil, "", err
+	}
+	var ids []string
+	for id, r := range c.backups {
+		if r.Resource == resource && id > after {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	next := ""
+	if len(ids) > ListPageSize {
+		ids, next = ids[:ListPageSize], ids[ListPageSize-1]
+	}
+	out := make([]backup.Backup, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, c.backups[id].summary(c.now()))
+	}
+	return out, next, nil
+}
+
+// AddBackups makes n backups at resource as somebody else made them earlier,
+// ended by now, and returns their IDs.
+func (c *Cloud) AddBackups(resource string, n int) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := make([]string, 0, n)
+	for range n {
+		c.seq++
+		r := &record{ID: fmt.Sprintf("mem-%04d", c.seq), Name: fmt.Sprintf("listed-%d", c.seq), Resource: resource,
+			Kind: backup.KindCreate, Started: c.now().Add(-time.Second), Duration: time.Second}
+		c.backups[r.ID] = r
+		ids = append(ids, r.ID)
+	}
+	return ids
 }

@@ -21,6 +21,8 @@ func TestConformance(t *testing.T) {
 			NewDriverWithBadCredentials: func(*testing.T) provider.Driver { return cloud.Driver("wrong") },
 			Backend:                     cloud,
 			Duration:                    time.Minute,
+			PageSize:                    memory.ListPageSize,
+			AddBackups:                  cloud.AddBackups,
 			Create: func(seed int) json.RawMessage {
 				return section(backup.MemoryCreate{Target: fmt.Sprintf("db-%d", seed), Name: fmt.Sprintf("b-%d", seed), DurationSeconds: 60})
 			},

@@ -14,5 +14,5 @@ type Config struct {
 func init() {
 	provider.Register(backup.ProviderMemory, func(c Config) (provider.Driver, error) {
 		return NewCloud(c.Token.Reveal()).Driver(c.Token.Reveal()), nil
-	})
+	}, validate)
 }

@@ -18,6 +18,10 @@ import (
 
 var startSim = huaweiclient.Starter(otcrdssim.Start)
 
+// simPageSize is the most backups a ListBackups page of the simulator holds
+// in the suite: small, so that the driver must follow pages.
+const simPageSize = 2
+
 func tokenConfig(s *otcrdssim.Server, password string) otcrds.Config {
 	return otcrds.Config{
 		Endpoint: s.Endpoint(), Insecure: true, ProjectID: otcrdssim.ProjectID, Auth: otcrds.AuthToken,
@@ -118,7 +122,7 @@ func TestConformanceAKSK(t *testing.T) {
 // and a bad credential.
 func conformance(t *testing.T, config func(*otcrdssim.Server, string) otcrds.Config, good, bad string) {
 	providertest.Run(t, func(t *testing.T) providertest.Harness {
-		s := startSim(t, otcrdssim.Options{})
+		s := startSim(t, otcrdssim.Options{PageSize: simPageSize})
 		return providertest.Harness{
 			NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, config(s, good)) },
 			NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, config(s, bad)) },
@@ -128,6 +132,8 @@ func conformance(t *testing.T, config func(*otcrdssim.Server, string) otcrds.Con
 			Invalid:                     invalidCases(),
 			// OTC's backup list returns no description: the marker cannot be read back.
 			ProofByCreateResponseOnly: true,
+			PageSize:                  simPageSize,
+			AddBackups:                s.AddBackups,
 		}
 	})
 }

@@ -17,7 +17,9 @@
 // databases for SQL Server partial backups); it returns the backup but no
 // job ID, so the operation ID is the backup ID and ListBackups is both poll
 // and final record (BUILDING, COMPLETED, FAILED, DELETING). Preflight looks
-// the instance up (ListInstances by id). Delete is DeleteManualBackup.
+// the instance up (ListInstances by id). Delete is DeleteManualBackup, by
+// backup ID alone. List is ListBackups of the instance's manual backups,
+// every page.
 // Authentication is OTC's IAM token (POST /v3/auth/tokens, token.go;
 // the default) or an AK/SK signature in OTC's own form (signer.go).
 //
@@ -89,13 +91,10 @@ var _ provider.Driver = (*Driver)(nil)
 func (*Driver) Name() string       { return name }
 func (*Driver) SupportsCopy() bool { return false }
 
-// Validate enforces the documented rules locally, with no provider call.
-func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, _ time.Time) (provider.Target, error) {
-	s, err := parse(kind, section)
-	if err != nil {
-		return provider.Target{}, err
-	}
-	return provider.Target{Resource: s.InstanceID, BackupName: s.Name}, nil
+// Validate enforces the documented rules locally, with no provider call
+// (validate, the registered validation).
+func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, now time.Time) (provider.Target, error) {
+	return validate(kind, section, now)
 }
 
 // call runs one SDK call under ctx (huaweicloud.Run) and classifies its
@@ -220,22 +219,51 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 	if err != nil {
 		return nil, err
 	}
-	manual := model.GetListBackupsRequestBackupTypeEnum().MANUAL
-	b, err := huaweicloud.FindInPages(func(offset int) (*[]model.BackupForList, error) {
-		req := &model.ListBackupsRequest{InstanceId: s.InstanceID, BackupType: &manual,
-			Offset: ptr(int32(offset)), Limit: ptr(int32(huaweicloud.PageSize))}
-		resp, err := call(ctx, d, func() (*model.ListBackupsResponse, error) { return d.client.ListBackups(req) })
-		if err != nil {
-			return nil, err
-		}
-		return resp.Backups, nil
-	}, func(b model.BackupForList) bool { return b.Name == s.Name && b.InstanceId == s.InstanceID })
+	b, err := huaweicloud.FindInPages(d.manualBackups(ctx, s.InstanceID),
+		func(b model.BackupForList) bool { return b.Name == s.Name && b.InstanceId == s.InstanceID })
 	if err != nil || b == nil {
 		return nil, err
 	}
 	return nil, huaweicloud.NotOurs(name, b.Id, fmt.Sprintf(
 		"it is named %q on instance %s, and OTC's backup list returns no description, so no backupflow marker can be read; "+
 			"if this workflow made it, its description ends with %s", s.Name, s.InstanceID, job.Owner.Marker()))
+}
+
+// manualBackups pages through the instance's manual backups (ListBackups
+// with backup_type manual): automated, fragment and incremental backups are
+// the backup policy's, never backupflow's.
+func (d *Driver) manualBackups(ctx context.Context, instanceID string) huaweicloud.ListPage[model.BackupForList] {
+	manual := model.GetListBackupsRequestBackupTypeEnum().MANUAL
+	return func(offset int) (*[]model.BackupForList, int, error) {
+		req := &model.ListBackupsRequest{InstanceId: instanceID, BackupType: &manual,
+			Offset: ptr(int32(offset)), Limit: ptr(int32(huaweicloud.PageSize))}
+		resp, err := call(ctx, d, func() (*model.ListBackupsResponse, error) { return d.client.ListBackups(req) })
+		if err != nil {
+			return nil, 0, err
+		}
+		total := 0
+		if resp.TotalCount != nil {
+			total = int(*resp.TotalCount)
+		}
+		return resp.Backups, total, nil
+	}
+}
+
+// List returns the instance's manual backups, every page. A backup being
+// deleted (DELETING) is left out: it is on its way out, and nothing may be
+// done with it any more.
+func (d *Driver) List(ctx context.Context, kind backup.Kind, instanceID string) ([]backup.Backup, error) {
+	all, err := huaweicloud.ListBackups(name, kind, instanceID, d.manualBackups(ctx, instanceID), summary)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, b := range all {
+		if b.State != stateDeleting {
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }
 
 // backupByID reads one backup from ListBackups through client; nil when it
@@ -314,14 +342,17 @@ func (d *Driver) Delete(ctx context.Context, op provider.Operation) error {
 // Describe returns the final record, as ListBackups shows it.
 func (d *Driver) Describe(ctx context.Context, op provider.Operation) (backup.Backup, error) {
 	b, err := d.backupByID(ctx, d.client, op)
-	return huaweicloud.Describe(name, op, b, err, func(b *model.BackupForList) backup.Backup {
-		out := backup.Backup{ID: b.Id, Name: b.Name, State: b.Status.Value(), CreateTime: huaweicloud.ParseTimePtr(b.BeginTime)}
-		if b.Status.Value() == "COMPLETED" {
-			size := b.Size * 1024 // ListBackups reports kB (docs/providers/otcrds.md, "Units")
-			out.SizeBytes = &size
-		}
-		return out
-	})
+	return huaweicloud.Describe(name, op, b, err, summary)
+}
+
+// summary is a ListBackups entry as Describe and List report it.
+func summary(b *model.BackupForList) backup.Backup {
+	out := backup.Backup{ID: b.Id, Name: b.Name, State: b.Status.Value(), CreateTime: huaweicloud.ParseTimePtr(b.BeginTime)}
+	if b.Status.Value() == "COMPLETED" {
+		size := b.Size * 1024 // ListBackups reports kB (docs/providers/otcrds.md, "Units")
+		out.SizeBytes = &size
+	}
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -75,3 +75,7 @@ func parse(kind backup.Kind, raw json.RawMessage) (backup.OTCRDSCreate, error) {
 	}
 	return s, nil
 }
+
+// validate is the driver's registered, config-free validation: parse, and
+// the instance and backup name as the target.
+var validate = huaweicloud.Validate(parse, func(s backup.OTCRDSCreate) (string, string) { return s.InstanceID, s.Name })

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -43,6 +44,13 @@ type Harness struct {
 	// a backup whose create response was lost cannot be adopted. The suite
 	// then expects Find to name it as unproven (NotOurs) and nothing deleted.
 	ProofByCreateResponseOnly bool
+	// PageSize is the most backups one page of the simulator's backup list
+	// holds, set small so the List tests make more backups than one page.
+	PageSize int
+	// AddBackups makes n finished backups at resource (a Target.Resource of
+	// a create) as somebody else would, and returns their IDs as List
+	// reports them.
+	AddBackups func(resource string, n int) []string
 }
 
 // InvalidCase is a request that breaks one documented constraint.
@@ -74,6 +82,11 @@ func Run(t *testing.T, makeHarness func(t *testing.T) Harness) {
 	sub("ErrorClasses", testErrorClasses)
 	sub("BadCredentialsArePermission", testBadCredentials)
 	sub("InvalidRejectedBeforeAnyCall", testInvalid)
+	sub("ListShowsOurBackup", testListShowsOurBackup)
+	sub("ListOfEmptyResource", testListOfEmptyResource)
+	sub("ListPages", testListPages)
+	sub("ListDoesNotLeakOthersResource", testListDoesNotLeak)
+	sub("DeleteByRecordedIdentifiers", testDeleteByRecordedIdentifiers)
 	offersCopy := false
 	sub("SupportsCopyAgreesWithHarness", func(t *testing.T, h Harness) {
 		offersCopy = h.Copy != nil
@@ -480,4 +493,104 @@ func testCopy(t *testing.T, h Harness) {
 	cp2 := startValid(t, h, d, Job(backup.KindCopy, h.Copy(nextSeed(), srcBackup.ID)))
 	cleanup(t, h, d, cp2)
 	assert.ElementsMatch(t, before, h.Backend.Inventory(), "a cancelled copy leaves nothing")
+}
+
+// finished creates a backup through d and polls it to success; it returns
+// the job, its target, the operation and the backup's final record.
+func finished(t *testing.T, h Harness, d provider.Driver, seed int) (provider.Job, provider.Target, provider.Operation, backup.Backup) {
+	t.Helper()
+	job := Job(backup.KindCreate, h.Create(seed))
+	tg := target(t, h, job)
+	op := startValid(t, h, d, job)
+	h.Backend.Advance(2 * h.Duration)
+	require.Equal(t, provider.PhaseSucceeded, pollUntilDone(t, h, d, op).Phase)
+	b, err := d.Describe(ctx(t), op)
+	require.NoError(t, err)
+	return job, tg, op, b
+}
+
+func listed(t *testing.T, d provider.Driver, kind backup.Kind, resource string) map[string]backup.Backup {
+	t.Helper()
+	list, err := d.List(ctx(t), kind, resource)
+	require.NoError(t, err, "List %s", resource)
+	out := map[string]backup.Backup{}
+	for _, b := range list {
+		_, dup := out[b.ID]
+		require.False(t, dup, "List returns backup %s twice", b.ID)
+		require.NotEmpty(t, b.ID)
+		require.NotEmpty(t, b.State, "every listed backup has a state")
+		out[b.ID] = b
+	}
+	return out
+}
+
+func testListShowsOurBackup(t *testing.T, h Harness) {
+	d := h.NewDriver(t)
+	job, tg, _, b := finished(t, h, d, nextSeed())
+	got := listed(t, h.NewDriver(t), job.Kind, tg.Resource)
+	require.Contains(t, got, b.ID, "List of %s shows the backup just made", tg.Resource)
+	l := got[b.ID]
+	assert.Equal(t, b.Name, l.Name)
+	assert.Equal(t, b.State, l.State, "List and Describe agree on the state")
+	if b.CreateTime != nil {
+		require.NotNil(t, l.CreateTime)
+		assert.True(t, b.CreateTime.Equal(*l.CreateTime), "create times %v and %v", b.CreateTime, l.CreateTime)
+	}
+	assert.Equal(t, b.SizeBytes != nil, l.SizeBytes != nil, "List reports a size exactly when Describe does")
+}
+
+func testListOfEmptyResource(t *testing.T, h Harness) {
+	tg := target(t, h, Job(backup.KindCreate, h.Create(nextSeed())))
+	got, err := h.NewDriver(t).List(ctx(t), backup.KindCreate, tg.Resource)
+	require.NoError(t, err)
+	assert.Empty(t, got, "nothing was made at %s", tg.Resource)
+}
+
+func testListPages(t *testing.T, h Harness) {
+	require.Positive(t, h.PageSize, "the simulator must page its backup list: set Harness.PageSize")
+	require.NotNil(t, h.AddBackups, "provide Harness.AddBackups")
+	tg := target(t, h, Job(backup.KindCreate, h.Create(nextSeed())))
+	n := 2*h.PageSize + 1
+	made := h.AddBackups(tg.Resource, n)
+	require.Len(t, made, n)
+	d := h.NewDriver(t)
+	calls := h.Backend.Calls()
+	got := listed(t, d, backup.KindCreate, tg.Resource)
+	assert.ElementsMatch(t, made, slices.Collect(maps.Keys(got)), "every page is followed, nothing else is listed")
+	assert.GreaterOrEqual(t, h.Backend.Calls()-calls, 3, "%d backups at %d a page take three pages at least", n, h.PageSize)
+}
+
+func testListDoesNotLeak(t *testing.T, h Harness) {
+	require.NotNil(t, h.AddBackups, "provide Harness.AddBackups")
+	d := h.NewDriver(t)
+	job, ours, _, b := finished(t, h, d, nextSeed())
+	other := target(t, h, Job(backup.KindCreate, h.Create(nextSeed())))
+	require.NotEqual(t, ours.Resource, other.Resource, "the harness gives distinct seeds distinct resources")
+	theirs := h.AddBackups(other.Resource, 1)
+
+	atOurs := listed(t, d, job.Kind, ours.Resource)
+	assert.Contains(t, atOurs, b.ID)
+	assert.NotContains(t, atOurs, theirs[0], "a backup of %s is not listed at %s", other.Resource, ours.Resource)
+	atOther := listed(t, d, job.Kind, other.Resource)
+	assert.Contains(t, atOther, theirs[0])
+	assert.NotContains(t, atOther, b.ID, "our backup is not listed at %s", other.Resource)
+}
+
+// testDeleteByRecordedIdentifiers deletes a backup as retention does, long
+// after its workflow ended: through an Operation rebuilt from what a Result
+// reports (operation ID, backup ID and name, resource, kind) and nothing else.
+func testDeleteByRecordedIdentifiers(t *testing.T, h Harness) {
+	job, tg, op, b := finished(t, h, h.NewDriver(t), nextSeed())
+	recorded := provider.Operation{ID: op.ID, BackupID: b.ID, BackupName: b.Name, Resource: tg.Resource, Kind: job.Kind}
+	raw, err := json.Marshal(recorded)
+	require.NoError(t, err)
+	var rebuilt provider.Operation
+	require.NoError(t, json.Unmarshal(raw, &rebuilt))
+
+	d := h.NewDriver(t)
+	require.NoError(t, d.Delete(ctx(t), rebuilt))
+	h.Backend.Advance(2 * h.Duration) // a provider that deletes in the background has finished
+	assert.NotContains(t, listed(t, d, job.Kind, tg.Resource), b.ID, "the deleted backup is no longer listed")
+	assert.False(t, inventoryContains(h, b.ID), "the provider no longer holds %s", b.ID)
+	require.NoError(t, d.Delete(ctx(t), rebuilt), "deleting again is not an error")
 }

@@ -19,9 +19,13 @@ import (
 // simulator's clock instead of waiting.
 const simDuration = time.Minute
 
+// simPageSize is the simulator's largest ListBackups page in the suite:
+// small, so that List must follow pages.
+const simPageSize = 2
+
 func startSim(t *testing.T) *spannersim.Server {
 	t.Helper()
-	srv, err := spannersim.Start(spannersim.Options{Duration: simDuration, Token: spannersim.AccessToken})
+	srv, err := spannersim.Start(spannersim.Options{Duration: simDuration, Token: spannersim.AccessToken, PageSize: simPageSize})
 	require.NoError(t, err)
 	t.Cleanup(srv.Close)
 	return srv
@@ -46,6 +50,8 @@ func TestConformance(t *testing.T) {
 			Create:                      spannersim.CreateSection,
 			Copy:                        spannersim.CopySection,
 			Invalid:                     invalidCases(time.Now()),
+			PageSize:                    simPageSize,
+			AddBackups:                  srv.AddBackups,
 		}
 	})
 }

@@ -18,7 +18,8 @@
 // instance's backup operations (ListBackupOperations) and reads the backup
 // (GetBackup). Poll is GetOperation, or GetBackup once Spanner no longer
 // knows the operation. Cancel is DeleteBackup, CancelOperation as fallback;
-// Delete is DeleteBackup; Describe is GetBackup.
+// Delete is DeleteBackup; Describe is GetBackup; List is ListBackups, every
+// page (a create's database by filter, a copy's destination instance whole).
 //
 // # Idempotency and ownership
 //
@@ -96,17 +97,9 @@ var _ provider.Driver = (*Driver)(nil)
 func (*Driver) Name() string       { return backup.ProviderSpanner }
 func (*Driver) SupportsCopy() bool { return true }
 
-// Validate decodes the section strictly and enforces every documented rule
-// that needs no provider call.
+// Validate is validate (rules.go), the rules registered for config-free checks.
 func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, now time.Time) (provider.Target, error) {
-	s, err := parse(kind, section)
-	if err != nil {
-		return provider.Target{}, err
-	}
-	if err := s.checkTimes(now, nil); err != nil {
-		return provider.Target{}, err
-	}
-	return s.target(), nil
+	return validate(kind, section, now)
 }
 
 // Close releases the client's connections.
@@ -547,15 +540,67 @@ func (d *Driver) Cancel(ctx context.Context, op provider.Operation) (bool, error
 // Delete deletes the backup, pending or completed; one already gone is not
 // an error. The source of a copy still running is refused by Spanner with
 // FAILED_PRECONDITION, which maps to Busy.
+//
+// The backup is the full name in op.BackupName (an operation Start or Find
+// made) or op.BackupID (one rebuilt from a Result, whose Backup.ID is the
+// full name and Backup.Name the bare ID).
 func (d *Driver) Delete(ctx context.Context, op provider.Operation) error {
-	if op.BackupName == "" {
-		return provider.Errorf(provider.InvalidArgument, "operation %s names no backup", op.ID)
+	name := backupPath(op)
+	if name == "" {
+		return provider.Errorf(provider.InvalidArgument, "operation %s names no backup (projects/<p>/instances/<i>/backups/<b>)", op.ID)
 	}
-	err := d.client.DeleteBackup(ctx, &databasepb.DeleteBackupRequest{Name: op.BackupName}, noRetry)
+	err := d.client.DeleteBackup(ctx, &databasepb.DeleteBackupRequest{Name: name}, noRetry)
 	if err == nil || isCode(err, codes.NotFound) {
 		return nil
 	}
 	return classify(err)
+}
+
+// backupPath is the full backup name an operation carries, "" when none.
+func backupPath(op provider.Operation) string {
+	for _, n := range []string{op.BackupName, op.BackupID} {
+		if backupRe.MatchString(n) {
+			return n
+		}
+	}
+	return ""
+}
+
+// List returns the backups at resource (ListBackups, every page): for a
+// create, those of the database, by a database filter whose ":" means
+// "contains", so the names are compared exactly here; for a copy, every
+// backup of the destination backup's instance. Spanner has no automated
+// backups of its own kind here: backup schedules make ordinary backups, and
+// they are listed too.
+func (d *Driver) List(ctx context.Context, kind backup.Kind, resource string) ([]backup.Backup, error) {
+	req := &databasepb.ListBackupsRequest{}
+	database := ""
+	switch m := databaseRe.FindStringSubmatch(resource); {
+	case kind == backup.KindCreate && m != nil:
+		req.Parent, database = m[1], resource
+		req.Filter = fmt.Sprintf(`database:"%s"`, resource)
+	case kind == backup.KindCopy && backupRe.MatchString(resource):
+		req.Parent = backupRe.FindStringSubmatch(resource)[1]
+	default:
+		return nil, provider.Invalid("resource", "a %s resource is a %s, got %q", kind, map[backup.Kind]string{
+			backup.KindCreate: "database (projects/<p>/instances/<i>/databases/<d>)",
+			backup.KindCopy:   "destination backup (projects/<p>/instances/<i>/backups/<b>)"}[kind], resource)
+	}
+	var out []backup.Backup
+	it := d.client.ListBackups(ctx, req, noRetry)
+	for {
+		b, err := it.Next()
+		if err == iterator.Done {
+			return out, nil
+		}
+		if err != nil {
+			return nil, classify(err)
+		}
+		if database != "" && b.GetDatabase() != database {
+			continue
+		}
+		out = append(out, summary(b))
+	}
 }
 
 // Describe returns the backup's record (GetBackup); Record is its protojson.
@@ -568,17 +613,23 @@ func (d *Driver) Describe(ctx context.Context, op provider.Operation) (backup.Ba
 	if err != nil {
 		return backup.Backup{}, provider.Errorf(provider.Internal, "encode backup record: %v", err)
 	}
+	out := summary(b)
+	out.Record = rec
+	return out, nil
+}
+
+// summary is the normalized view of a backup, as Describe and List report it.
+func summary(b *databasepb.Backup) backup.Backup {
 	out := backup.Backup{
 		ID:         b.GetName(),
 		Name:       b.GetName()[strings.LastIndex(b.GetName(), "/")+1:],
 		State:      b.GetState().String(),
 		CreateTime: asTime(b.GetCreateTime()),
 		ExpireTime: asTime(b.GetExpireTime()),
-		Record:     rec,
 	}
 	if b.GetState() == databasepb.Backup_READY {
 		size := b.GetSizeBytes()
 		out.SizeBytes = &size
 	}
-	return out, nil
+	return out
 }

@@ -307,6 +307,19 @@ func (s spec) checkTimes(now time.Time, owner *provider.Owner) error {
 	return nil
 }
 
+// validate decodes the section strictly and enforces every documented rule
+// that needs no provider call: the driver's registered validation.
+func validate(kind backup.Kind, section json.RawMessage, now time.Time) (provider.Target, error) {
+	s, err := parse(kind, section)
+	if err != nil {
+		return provider.Target{}, err
+	}
+	if err := s.checkTimes(now, nil); err != nil {
+		return provider.Target{}, err
+	}
+	return s.target(), nil
+}
+
 func (s spec) target() provider.Target {
 	if s.kind == backup.KindCopy {
 		return provider.Target{Resource: s.backupName, BackupName: s.backupID}

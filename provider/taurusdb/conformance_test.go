@@ -18,6 +18,10 @@ import (
 
 var startSim = huaweiclient.Starter(taurusdbsim.Start)
 
+// simPageSize is the most backups a backup-list page of the simulator holds
+// in the suite: small, so that the driver must follow pages.
+const simPageSize = 2
+
 func newDriver(t *testing.T, s *taurusdbsim.Server, secret string) *taurusdb.Driver {
 	t.Helper()
 	d, err := taurusdb.New(taurusdb.Config{
@@ -96,7 +100,7 @@ func invalidCases() []providertest.InvalidCase {
 
 func TestConformance(t *testing.T) {
 	providertest.Run(t, func(t *testing.T) providertest.Harness {
-		s := startSim(t, taurusdbsim.Options{})
+		s := startSim(t, taurusdbsim.Options{PageSize: simPageSize})
 		return providertest.Harness{
 			NewDriver:                   func(t *testing.T) provider.Driver { return newDriver(t, s, taurusdbsim.SecretKey) },
 			NewDriverWithBadCredentials: func(t *testing.T) provider.Driver { return newDriver(t, s, "not-the-secret-key") },
@@ -104,6 +108,8 @@ func TestConformance(t *testing.T) {
 			Create:                      taurusdbsim.CreateSection,
 			Duration:                    s.Options().Duration,
 			Invalid:                     invalidCases(),
+			PageSize:                    simPageSize,
+			AddBackups:                  s.AddBackups,
 		}
 	})
 }

@@ -14,9 +14,11 @@
 // Create is CreateGaussMySqlBackup (instance_id, name, description and the
 // X-Language header); progress comes from the job API (ShowGaussMySqlJobInfo:
 // status and process percent); the final record is confirmed through
-// ShowGaussMySqlBackupList, which also finds a backup by name for Find; a
+// ShowGaussMySqlBackupList, which also finds a backup by name for Find and,
+// filtered to manual backups and followed through every page, is List; a
 // lost job ID is recovered from ListImmediateJobs. Delete is
-// DeleteGaussMySqlBackup. Preflight makes no call: TaurusDB documents no
+// DeleteGaussMySqlBackup, by backup ID alone (X-Language only when the
+// operation recorded one), so an operation rebuilt from a Result deletes. Preflight makes no call: TaurusDB documents no
 // remote precondition a call could check cheaply.
 //
 // # Idempotency and ownership
@@ -82,13 +84,10 @@ var _ provider.Driver = (*Driver)(nil)
 func (*Driver) Name() string       { return name }
 func (*Driver) SupportsCopy() bool { return false }
 
-// Validate enforces the documented rules locally, with no provider call.
-func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, _ time.Time) (provider.Target, error) {
-	s, err := parse(kind, section)
-	if err != nil {
-		return provider.Target{}, err
-	}
-	return provider.Target{Resource: s.InstanceID, BackupName: s.Name}, nil
+// Validate enforces the documented rules locally, with no provider call
+// (validate, the registered validation).
+func (d *Driver) Validate(kind backup.Kind, section json.RawMessage, now time.Time) (provider.Target, error) {
+	return validate(kind, section, now)
 }
 
 // Preflight re-validates. TaurusDB documents no remote precondition a call
@@ -190,22 +189,37 @@ func (d *Driver) Find(ctx context.Context, job provider.Job) (*provider.Operatio
 }
 
 func (d *Driver) findByName(ctx context.Context, s backup.TaurusDBCreate) (*model.Backups, error) {
-	return huaweicloud.FindInPages(func(offset int) (*[]model.Backups, error) {
-		req := &model.ShowGaussMySqlBackupListRequest{
-			XLanguage:  optional(s.Language),
-			InstanceId: &s.InstanceID,
-			Name:       &s.Name,
-			Offset:     ptr(strconv.Itoa(offset)),
-			Limit:      ptr(strconv.Itoa(huaweicloud.PageSize)),
-		}
-		resp, err := invoke(ctx, func() (*model.ShowGaussMySqlBackupListResponse, error) { return d.client.ShowGaussMySqlBackupList(req) })
-		if err != nil {
-			return nil, err
-		}
-		return resp.Backups, nil
-	}, func(b model.Backups) bool {
+	list := d.listPages(ctx, &model.ShowGaussMySqlBackupListRequest{XLanguage: optional(s.Language), InstanceId: &s.InstanceID, Name: &s.Name})
+	return huaweicloud.FindInPages(list, func(b model.Backups) bool {
 		return deref(b.Name) == s.Name && (b.InstanceId == nil || *b.InstanceId == s.InstanceID)
 	})
+}
+
+// listPages pages through ShowGaussMySqlBackupList with the filters of req.
+func (d *Driver) listPages(ctx context.Context, req *model.ShowGaussMySqlBackupListRequest) huaweicloud.ListPage[model.Backups] {
+	return func(offset int) (*[]model.Backups, int, error) {
+		page := *req
+		page.Offset, page.Limit = ptr(strconv.Itoa(offset)), ptr(strconv.Itoa(huaweicloud.PageSize))
+		resp, err := invoke(ctx, func() (*model.ShowGaussMySqlBackupListResponse, error) {
+			return d.client.ShowGaussMySqlBackupList(&page)
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		return resp.Backups, int(deref(resp.TotalCount)), nil
+	}
+}
+
+// manualBackups is the backup_type value of backups made by a create call
+// (the list's other type, auto, is the backup policy's).
+const manualBackups = "manual"
+
+// List returns the instance's manual backups (ShowGaussMySqlBackupList with
+// backup_type manual, every page): automated backups are the backup
+// policy's, never backupflow's.
+func (d *Driver) List(ctx context.Context, kind backup.Kind, instanceID string) ([]backup.Backup, error) {
+	list := d.listPages(ctx, &model.ShowGaussMySqlBackupListRequest{InstanceId: &instanceID, BackupType: ptr(manualBackups)})
+	return huaweicloud.ListBackups(name, kind, instanceID, list, summary)
 }
 
 // JobMatchWindow is how far from a backup's begin_time the creation of its
@@ -355,15 +369,18 @@ func (d *Driver) Delete(ctx context.Context, op provider.Operation) error {
 // Describe returns the final record, as the backup list shows it.
 func (d *Driver) Describe(ctx context.Context, op provider.Operation) (backup.Backup, error) {
 	b, err := d.backupByID(ctx, op)
-	return huaweicloud.Describe(name, op, b, err, func(b *model.Backups) backup.Backup {
-		out := backup.Backup{ID: deref(b.Id), Name: deref(b.Name), State: deref(b.Status),
-			CreateTime: huaweicloud.ParseTimePtr(deref(b.BeginTime))}
-		if b.Size != nil {
-			size := int64(math.Round(*b.Size * bytesPerMB))
-			out.SizeBytes = &size
-		}
-		return out
-	})
+	return huaweicloud.Describe(name, op, b, err, summary)
+}
+
+// summary is a backup-list entry as Describe and List report it.
+func summary(b *model.Backups) backup.Backup {
+	out := backup.Backup{ID: deref(b.Id), Name: deref(b.Name), State: deref(b.Status),
+		CreateTime: huaweicloud.ParseTimePtr(deref(b.BeginTime))}
+	if b.Size != nil {
+		size := int64(math.Round(*b.Size * bytesPerMB))
+		out.SizeBytes = &size
+	}
+	return out
 }
 
 // bytesPerMB converts the backup list's size, documented in MB, to bytes.

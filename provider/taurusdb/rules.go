@@ -51,3 +51,7 @@ func parse(kind backup.Kind, raw json.RawMessage) (backup.TaurusDBCreate, error)
 	}
 	return s, nil
 }
+
+// validate is the driver's registered, config-free validation: parse, and
+// the instance and backup name as the target.
+var validate = huaweicloud.Validate(parse, func(s backup.TaurusDBCreate) (string, string) { return s.InstanceID, s.Name })

@@ -93,12 +93,37 @@ func (s *Server) seed(now time.Time) {
 		if i == DailyBackupLimit-1 {
 			mode = "Automated"
 		}
-		s.backupSeq++
-		id := fmt.Sprintf("%d", s.backupSeq)
-		s.backups[id] = &backupSet{id: id, instance: full.id, status: "Success", mode: mode, method: "Physical",
-			backupType: "FullBackup", engine: full.engine, engineVersion: full.engineVersion,
-			start: start, end: start.Add(30 * time.Second), size: 1 << 30}
+		s.addSetLocked(full, mode, start)
 	}
+}
+
+// addSetLocked adds a finished physical full backup set of inst begun at
+// start, and returns its BackupId. s.mu is held.
+func (s *Server) addSetLocked(inst *instance, mode string, start time.Time) string {
+	s.backupSeq++
+	id := strconv.FormatInt(s.backupSeq, 10)
+	s.backups[id] = &backupSet{id: id, instance: inst.id, status: "Success", mode: mode, method: "Physical",
+		backupType: "FullBackup", engine: inst.engine, engineVersion: inst.engineVersion,
+		start: start, end: start.Add(30 * time.Second), size: 1 << 30}
+	return id
+}
+
+// AddBackups makes n manual backup sets of instance id as somebody else made
+// them in the last minutes, all finished, and returns their BackupIds.
+func (s *Server) AddBackups(id string, n int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.nowLocked()
+	s.settleLocked(now)
+	inst, ok := s.instances[id]
+	if !ok {
+		panic(fmt.Sprintf("%v: %s", ErrUnknownInstance, id))
+	}
+	ids := make([]string, 0, n)
+	for i := range n {
+		ids = append(ids, s.addSetLocked(inst, "Manual", now.Add(-time.Duration(n-i)*time.Minute).Truncate(time.Second)))
+	}
+	return ids
 }
 
 // SetInstanceStatus sets an instance's DBInstanceStatus, one of InstanceStatuses.

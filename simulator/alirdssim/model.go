@@ -469,6 +469,7 @@ func (s *Server) describeBackupsLocked(p url.Values, now time.Time) (map[string]
 	for _, b := range list {
 		total += b.size
 	}
+	pageSize = min(pageSize, s.opts.PageSize)
 	lo := min((pageNumber-1)*pageSize, len(list))
 	hi := min(lo+pageSize, len(list))
 	items := make([]map[string]any, 0, hi-lo)

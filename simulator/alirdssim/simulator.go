@@ -60,6 +60,11 @@ type Options struct {
 	AccessKeySecret string
 	// MaxClockSkew is how far a request's Timestamp may be from real time. Default 15m.
 	MaxClockSkew time.Duration
+	// PageSize is the most backup sets one DescribeBackups page holds,
+	// whatever PageSize (30 to 100) the caller asks for; pages are numbered
+	// in this size. Default 100; tests set it small so that callers' paging
+	// is exercised.
+	PageSize int
 }
 
 // DefaultResources is the fixture size CreateSection assumes.
@@ -89,6 +94,7 @@ func Start(opts Options) (*Server, error) {
 	opts.AccessKeyID = simkit.Default(opts.AccessKeyID, AccessKeyID)
 	opts.AccessKeySecret = simkit.Default(opts.AccessKeySecret, AccessKeySecret)
 	opts.MaxClockSkew = simkit.Default(opts.MaxClockSkew, 15*time.Minute)
+	opts.PageSize = simkit.Default(opts.PageSize, 100)
 	s := &Server{
 		opts:      opts,
 		instances: map[string]*instance{},

@@ -38,9 +38,16 @@ func CheckLanguage(r *http.Request) *APIError {
 	return Invalid("Invalid X-Language header: en-us or zh-cn")
 }
 
-// Page reads offset and limit query parameters (defaults 0 and 100, limit at most 100).
-func Page(r *http.Request) (offset, limit int, e *APIError) {
-	offset, limit = 0, 100
+// MaxLimit is the largest page the family's list APIs document (and their
+// default limit).
+const MaxLimit = 100
+
+// Page reads offset and limit query parameters (defaults 0 and MaxLimit,
+// limit 1 to MaxLimit). A page holds at most largest items (MaxLimit, or
+// less where a test makes the server's pages small so that callers' paging
+// is exercised).
+func Page(r *http.Request, largest int) (offset, limit int, e *APIError) {
+	offset, limit = 0, MaxLimit
 	if v := r.URL.Query().Get("offset"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -50,12 +57,12 @@ func Page(r *http.Request) (offset, limit int, e *APIError) {
 	}
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return 0, 0, Invalid("Invalid limit %q: 1 to 100", v)
+		if err != nil || n < 1 || n > MaxLimit {
+			return 0, 0, Invalid("Invalid limit %q: 1 to %d", v, MaxLimit)
 		}
 		limit = n
 	}
-	return offset, limit, nil
+	return offset, min(limit, largest), nil
 }
 
 // WritePage answers a list call: the page [offset, offset+limit) of items,

@@ -126,7 +126,7 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusBadRequest, CodeParameterError, "instance_id is mandatory"))
 		return
 	}
-	offset, limit, e := huaweicloudsim.Page(r)
+	offset, limit, e := huaweicloudsim.Page(r, s.opts.PageSize)
 	if e != nil {
 		huaweicloudsim.WriteError(w, withCode(e, CodeParameterError))
 		return
@@ -209,7 +209,7 @@ func (s *Server) instanceJSON(in *instance) map[string]any {
 }
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) {
-	offset, limit, e := huaweicloudsim.Page(r)
+	offset, limit, e := huaweicloudsim.Page(r, huaweicloudsim.MaxLimit)
 	if e != nil {
 		huaweicloudsim.WriteError(w, withCode(e, CodeParameterError))
 		return

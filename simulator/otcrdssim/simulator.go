@@ -64,6 +64,10 @@ type Options struct {
 	ManualBackupLimit int
 	// DeleteDuration is how long a deleted backup shows DELETING; default 1s.
 	DeleteDuration time.Duration
+	// PageSize is the most backups one page of ListBackups holds:
+	// huaweicloudsim.MaxLimit by default; tests set it small so that
+	// callers' paging is exercised.
+	PageSize int
 }
 
 // Server is a running simulator. It implements simkit.Simulator.
@@ -94,6 +98,7 @@ func Start(opts Options) (*Server, error) {
 	opts.TokenTTL = simkit.Default(opts.TokenTTL, DefaultTokenTTL)
 	opts.ManualBackupLimit = simkit.Default(opts.ManualBackupLimit, DefaultManualBackupLimit)
 	opts.DeleteDuration = simkit.Default(opts.DeleteDuration, DefaultDeleteDuration)
+	opts.PageSize = simkit.Default(opts.PageSize, huaweicloudsim.MaxLimit)
 	s := &Server{Simulator: huaweicloudsim.NewSimulator(), opts: opts, instances: map[string]*instance{}}
 	s.tokens = &huaweicloudsim.Tokens{Clock: s.Simulator, ProjectID: opts.ProjectID, TTL: opts.TokenTTL,
 		User: huaweicloudsim.IAMUser{Name: opts.Username, Password: opts.Password, Domain: opts.Domain}}
@@ -165,6 +170,27 @@ func (s *Server) SetInstanceStatus(id, status string) {
 	if in, ok := s.instances[id]; ok {
 		in.status = status
 	}
+}
+
+// AddBackups makes n backups of instance id as somebody else made them
+// earlier, one after another, all finished by now, and returns their IDs.
+func (s *Server) AddBackups(id string, n int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.instances[id]
+	if !ok {
+		panic("AddBackups: no instance " + id)
+	}
+	now := s.Now()
+	s.sweep(now)
+	ids := make([]string, 0, n)
+	for i := range n {
+		begin := now.Add(-time.Duration(n-i) * s.opts.Duration)
+		b := s.newBackup(in, "listed-"+huaweicloudsim.NewHex(8), huaweicloudsim.ForeignDescription, nil, begin)
+		s.backups.MustAddWith(b, now, s.createRules())
+		ids = append(ids, b.ID)
+	}
+	return ids
 }
 
 // AddForeign makes a backup of target as a person in the console would: on

@@ -434,7 +434,7 @@ func (s *Server) ListBackups(_ context.Context, req *databasepb.ListBackupsReque
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
-	from, to, next, err := page(len(all), req.GetPageSize(), req.GetPageToken())
+	from, to, next, err := page(len(all), s.backupPageSize(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,10 @@ type Options struct {
 	// "authorization: Bearer <Token>"; other calls get UNAUTHENTICATED. Empty
 	// accepts any caller (like SPANNER_EMULATOR_HOST mode). Tests use AccessToken.
 	Token string
+	// PageSize is the server's largest page of backups: ListBackups answers a
+	// page_size of 0 or more than this with this many. Default 100; tests
+	// set it small so callers' paging is exercised.
+	PageSize int
 }
 
 // Server is a running simulator. It implements simkit.Simulator.
@@ -73,6 +77,7 @@ func Start(opts Options) (*Server, error) {
 	opts.Addr = simkit.Default(opts.Addr, simkit.DefaultAddr)
 	opts.Duration = simkit.Default(opts.Duration, 2*time.Second)
 	opts.Resources = simkit.Default(opts.Resources, DefaultResources)
+	opts.PageSize = simkit.Default(opts.PageSize, 100)
 	s := &Server{
 		opts:    opts,
 		backups: map[string]*backupRecord{},
@@ -94,6 +99,15 @@ func Start(opts Options) (*Server, error) {
 
 // Options returns the options the server runs with, defaults filled in.
 func (s *Server) Options() Options { return s.opts }
+
+// backupPageSize is the page ListBackups answers a page_size with: the
+// server's largest page when the caller asks for none or for more.
+func (s *Server) backupPageSize(asked int32) int32 {
+	if asked <= 0 || int(asked) > s.opts.PageSize {
+		return int32(s.opts.PageSize)
+	}
+	return asked
+}
 
 // now is the simulator's clock, truncated to Spanner's microsecond granularity.
 // The caller holds s.mu.
@@ -208,6 +222,33 @@ func (s *Server) AddForeign(target provider.Target) string {
 		return s.addForeignCopy(target.Resource, src, now)
 	}
 	panic(fmt.Sprintf("spanner simulator: AddForeign: %q is neither a database nor a backup name", target.Resource))
+}
+
+// AddBackups makes n backups of fixture database database, as somebody else
+// made them earlier: READY by now, named listed-<n> in its instance. It
+// returns their names, as ListBackups shows them.
+func (s *Server) AddBackups(database string, n int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.expire(now)
+	db := s.databases[database]
+	if db == nil {
+		panic(fmt.Sprintf("spanner simulator: AddBackups: no database %q", database))
+	}
+	start := now.Add(-s.opts.Duration)
+	names := make([]string, 0, n)
+	for range n {
+		name := fmt.Sprintf("%s/backups/listed-%d", db.instance, len(s.opOrder)+1)
+		s.mustBeFree(name)
+		s.newOperation(&backupRecord{
+			name: name, database: db.name, createTime: start, versionTime: start, expireTime: foreignExpiry(now),
+			maxExpire: start.Add(maxExpiry), start: start, duration: s.opts.Duration,
+			size: int64(db.index+1) * 64 << 20, enc: db.encryption(),
+		}, false)
+		names = append(names, name)
+	}
+	return names
 }
 
 // AddForeignCopy makes a copy of source (a READY backup) named name (a full

@@ -106,7 +106,7 @@ func checkInstanceID(id string) *huaweicloudsim.APIError {
 }
 
 func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
-	offset, limit, e := huaweicloudsim.Page(r)
+	offset, limit, e := huaweicloudsim.Page(r, s.opts.PageSize)
 	if e != nil {
 		huaweicloudsim.WriteError(w, e)
 		return
@@ -168,7 +168,7 @@ func (s *Server) showJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	offset, limit, e := huaweicloudsim.Page(r)
+	offset, limit, e := huaweicloudsim.Page(r, huaweicloudsim.MaxLimit)
 	if e != nil {
 		huaweicloudsim.WriteError(w, e)
 		return

@@ -63,6 +63,10 @@ type Options struct {
 	// FinishedStatus is the backup-list status of a backup built without
 	// failure: COMPLETED (the default) or AVAILABLE.
 	FinishedStatus string
+	// PageSize is the most backups one page of the backup list holds:
+	// huaweicloudsim.MaxLimit by default; tests set it small so that
+	// callers' paging is exercised.
+	PageSize int
 }
 
 // Server is a running simulator. It implements simkit.Simulator.
@@ -87,6 +91,7 @@ func Start(opts Options) (*Server, error) {
 		opts.AccessKey, opts.SecretKey = AccessKey, SecretKey
 	}
 	opts.ManualBackupLimit = simkit.Default(opts.ManualBackupLimit, DefaultManualBackupLimit)
+	opts.PageSize = simkit.Default(opts.PageSize, huaweicloudsim.MaxLimit)
 	switch opts.UnknownJobStatus {
 	case 0:
 		opts.UnknownJobStatus = http.StatusNotFound
@@ -179,6 +184,27 @@ func (s *Server) AddForeign(target provider.Target) string {
 	s.backups.MustAddWith(b, now, s.createRules())
 	s.jobs[j.id] = j
 	return b.ID
+}
+
+// AddBackups makes n backups of instance id as somebody else made them
+// earlier, one after another, all finished by now, and returns their IDs.
+func (s *Server) AddBackups(id string, n int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.instances[id]
+	if !ok {
+		panic("AddBackups: no instance " + id)
+	}
+	now := s.Now()
+	ids := make([]string, 0, n)
+	for i := range n {
+		begin := now.Add(-time.Duration(n-i) * s.opts.Duration)
+		b, j := s.newBackup(in, "listed-"+huaweicloudsim.NewUUID()[:8], huaweicloudsim.ForeignDescription, begin)
+		s.backups.MustAddWith(b, now, s.createRules())
+		s.jobs[j.id] = j
+		ids = append(ids, b.ID)
+	}
+	return ids
 }
 
 // JobOf returns the ID of the job that builds backup id, if there is one.
