@@ -48,6 +48,7 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/ops"
+	"github.com/backupflow/backupflow/internal/searchattr"
 	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/wiring"
@@ -743,7 +744,7 @@ func TestSearchAttributeJob(t *testing.T) {
 	assert.True(t, strings.HasPrefix(c.Image, "temporalio/admin-tools:"), c.Image)
 	assert.NotContains(t, c.Image, ":latest")
 	script := strings.Join(append(c.Command, c.Args...), " ")
-	for _, name := range backup.SearchAttributeNames {
+	for _, name := range searchattr.Names {
 		assert.Contains(t, script, name)
 	}
 	assert.Contains(t, script, "--type Keyword")
@@ -887,7 +888,7 @@ func TestComposeFile(t *testing.T) {
 	assert.False(t, *override.Required, "worker.env is optional")
 
 	setup := strings.Join(c.Services["temporal-setup"].Command, " ")
-	for _, name := range backup.SearchAttributeNames {
+	for _, name := range searchattr.Names {
 		assert.Contains(t, setup, name)
 	}
 }

@@ -3,8 +3,10 @@
 // It holds the plan file format and its validation, the retention rules and
 // the names of the plan workflows, schedules, signals and queries.
 //
-// Everything here is deterministic and safe to use inside workflow code; it
-// imports no cloud SDK and no Temporal client.
+// Everything here but Client (client.go) is deterministic and safe to use
+// inside workflow code and imports no cloud SDK. Client is the client side:
+// it applies plans as Temporal Schedules and changes inventories for the
+// CLI and other services; do not use it inside workflow code.
 package plan
 
 import (

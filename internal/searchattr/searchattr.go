@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,12 +15,19 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/plan"
 )
+
+// Names lists every search attribute backupflow uses, all Keyword: the
+// backup workflows' and the plans'. Registration and the deployment
+// manifests (checked by deploy's tests) follow it; the Checker asks only for
+// the backup workflows' (backup.SearchAttributeNames), the ones it gates.
+var Names = append(slices.Clone(backup.SearchAttributeNames), plan.SearchAttributePlan)
 
 // Register adds the search attributes to namespace; existing ones are kept.
 func Register(ctx context.Context, c client.Client, namespace string) error {
 	attrs := map[string]enumspb.IndexedValueType{}
-	for _, n := range backup.SearchAttributeNames {
+	for _, n := range Names {
 		attrs[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
 	existing, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
@@ -39,10 +47,11 @@ func Register(ctx context.Context, c client.Client, namespace string) error {
 	return nil
 }
 
-// Checker answers whether the namespace has every backupflow search
-// attribute. A positive answer is kept for the life of the process; a
-// negative one is re-checked at most once a minute (so registering them later
-// takes effect without a restart) and is warned about once.
+// Checker answers whether the namespace has every search attribute the
+// backup workflows set (backup.SearchAttributeNames). A positive answer is
+// kept for the life of the process; a negative one is re-checked at most
+// once a minute (so registering them later takes effect without a restart)
+// and is warned about once.
 type Checker struct {
 	Client    client.Client
 	Namespace string
