@@ -99,6 +99,9 @@ func (f cronField) parseItem(item string) (uint64, error) {
 	case base == "*":
 	case strings.Contains(base, "-"):
 		a, b, _ := strings.Cut(base, "-")
+		if a == "" || b == "" || strings.Contains(b, "-") {
+			return 0, fmt.Errorf("%q is not a number %d-%d or a range a-b", base, f.min, f.max)
+		}
 		var err error
 		if lo, err = f.value(a); err != nil {
 			return 0, err

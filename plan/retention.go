@@ -158,7 +158,7 @@ func deleteReason(e Entry, r Retention, now time.Time) string {
 		why = append(why, fmt.Sprintf("not the newest of one of the last %d %s with a good backup (%s)", p.count, p.plural, p.rule))
 	}
 	if r.MaxAge > 0 {
-		why = append(why, fmt.Sprintf("%s old, older than maxAge %s", roundAge(now.Sub(e.ScheduledAt)), r.MaxAge))
+		why = append(why, fmt.Sprintf("%s old, not younger than maxAge %s", roundAge(now.Sub(e.ScheduledAt)), r.MaxAge))
 	}
 	if len(why) == 1 {
 		why = append(why, "no other rule is set")
