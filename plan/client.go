@@ -266,7 +266,7 @@ func (c *Client) settingsOf(p Plan) (settings, error) {
 	s.fields = append([]FieldChange{
 		{Field: FieldSpec, To: specText(p.Schedule)},
 		{Field: FieldTimeZone, To: timeZoneText(sc.TimeZone)},
-		{Field: FieldJitter, To: time.Duration(sc.Jitter).String()},
+		{Field: FieldJitter, To: sc.Jitter.String()},
 		{Field: FieldOverlap, To: overlapText(s.overlap)},
 		{Field: FieldStartWindow, To: startWindowText(p.StartWindow)},
 		{Field: FieldPaused, To: strconv.FormatBool(p.Paused)},
@@ -307,14 +307,14 @@ func (c *Client) liveSettings(desc *client.ScheduleDescription) settings {
 	if planErr == nil && specMatches(*spec, applied.Schedule) {
 		liveSpec = specText(applied.Schedule)
 	}
-	startWindow := "catch-up window " + s.catchupWindow.String()
+	startWindow := "catch-up window " + Duration(s.catchupWindow).String()
 	if planErr == nil && max(time.Duration(applied.StartWindow), MinCatchupWindow) == s.catchupWindow {
 		startWindow = startWindowText(applied.StartWindow)
 	}
 	s.fields = []FieldChange{
 		{Field: FieldSpec, To: liveSpec},
 		{Field: FieldTimeZone, To: agree(timeZoneText(spec.TimeZoneName), timeZoneText(applied.Schedule.TimeZone))},
-		{Field: FieldJitter, To: agree(spec.Jitter.String(), time.Duration(applied.Schedule.Jitter).String())},
+		{Field: FieldJitter, To: agree(Duration(spec.Jitter).String(), applied.Schedule.Jitter.String())},
 		{Field: FieldOverlap, To: agree(overlapText(s.overlap), overlapText(overlapOf(applied.Overlap)))},
 		{Field: FieldStartWindow, To: startWindow},
 		{Field: FieldPaused, To: agree(strconv.FormatBool(s.paused), strconv.FormatBool(applied.Paused))},
@@ -415,7 +415,7 @@ func specText(s Schedule) string {
 	if s.Cron != "" {
 		return "cron " + s.Cron
 	}
-	return "every " + time.Duration(s.Every).String()
+	return "every " + s.Every.String()
 }
 
 // specMatches reports whether a live spec has the shape the plan's schedule
@@ -439,9 +439,9 @@ func liveSpecText(spec client.ScheduleSpec) string {
 		parts = append(parts, "calendar "+CalendarText(c))
 	}
 	for _, i := range spec.Intervals {
-		t := "every " + i.Every.String()
+		t := "every " + Duration(i.Every).String()
 		if i.Offset != 0 {
-			t += " offset " + i.Offset.String()
+			t += " offset " + Duration(i.Offset).String()
 		}
 		parts = append(parts, t)
 	}
@@ -524,9 +524,9 @@ func overlapText(o enumspb.ScheduleOverlapPolicy) string {
 }
 
 func startWindowText(d Duration) string {
-	t := time.Duration(d).String()
-	if time.Duration(d) < MinCatchupWindow {
-		t += " (catch-up window " + MinCatchupWindow.String() + ", Temporal's minimum)"
+	t := d.String()
+	if d.Std() < MinCatchupWindow {
+		t += " (catch-up window " + Duration(MinCatchupWindow).String() + ", Temporal's minimum)"
 	}
 	return t
 }
@@ -624,14 +624,14 @@ type Description struct {
 	ScheduleID string `json:"scheduleId"`
 	// Spec is as the applied plan wrote it when the schedule still has that
 	// shape, otherwise as Temporal holds it.
-	Spec          string        `json:"spec"`
-	TimeZone      string        `json:"timeZone"`
-	Jitter        time.Duration `json:"jitter,omitempty"`
-	Overlap       string        `json:"overlap"`
-	CatchupWindow time.Duration `json:"catchupWindow"`
-	Paused        bool          `json:"paused"`
-	Note          string        `json:"note,omitempty"`
-	NextRuns      []time.Time   `json:"nextRuns"`
+	Spec          string      `json:"spec"`
+	TimeZone      string      `json:"timeZone"`
+	Jitter        Duration    `json:"jitter,omitempty"`
+	Overlap       string      `json:"overlap"`
+	CatchupWindow Duration    `json:"catchupWindow"`
+	Paused        bool        `json:"paused"`
+	Note          string      `json:"note,omitempty"`
+	NextRuns      []time.Time `json:"nextRuns"`
 	// RecentRuns are the latest runs started (by the schedule or a
 	// trigger), oldest first; Running those still running.
 	RecentRuns []RunRef  `json:"recentRuns"`
@@ -679,9 +679,9 @@ func (c *Client) Describe(ctx context.Context, name string) (*Description, error
 	if spec == nil {
 		spec = &client.ScheduleSpec{}
 	}
-	d.TimeZone, d.Jitter, d.Spec = timeZoneText(spec.TimeZoneName), spec.Jitter, liveSpecText(*spec)
+	d.TimeZone, d.Jitter, d.Spec = timeZoneText(spec.TimeZoneName), Duration(spec.Jitter), liveSpecText(*spec)
 	if sch.Policy != nil {
-		d.Overlap, d.CatchupWindow = overlapText(sch.Policy.Overlap), sch.Policy.CatchupWindow
+		d.Overlap, d.CatchupWindow = overlapText(sch.Policy.Overlap), Duration(sch.Policy.CatchupWindow)
 	}
 	if sch.State != nil {
 		d.Paused, d.Note = sch.State.Paused, sch.State.Note

@@ -203,7 +203,7 @@ func TestPauseResumeAndAChangeOutsideBackupflow(t *testing.T) {
 	}}))
 	diff, err = pc.Diff(ctx, p)
 	require.NoError(t, err)
-	assert.Equal(t, []plan.FieldChange{{Field: "jitter", From: "1m0s (the applied plan says 0s)", To: "0s"}}, diff.Fields)
+	assert.Equal(t, []plan.FieldChange{{Field: "jitter", From: "1m (the applied plan says 0s)", To: "0s"}}, diff.Fields)
 	_, err = pc.Apply(ctx, p)
 	require.NoError(t, err)
 	live, err := h.Describe(ctx)
@@ -298,7 +298,7 @@ func TestListShowsOnlyPlans(t *testing.T) {
 		list, err = pc.List(ctx)
 		return err == nil && len(list) == 1 && list[0].Paused
 	}, 30*time.Second, 50*time.Millisecond)
-	assert.Equal(t, "every 1h0m0s", list[0].Spec)
+	assert.Equal(t, "every 1h", list[0].Spec)
 	assert.Equal(t, "quiet", list[0].Note)
 	assert.Equal(t, plan.ScheduleID("hourly"), list[0].ScheduleID)
 }
