@@ -101,12 +101,6 @@ func Run[T any](ctx context.Context, providerName string, fn func() (T, error)) 
 	return provider.Call(ctx, fn)
 }
 
-// Invoke is Run with the error mapped into the taxonomy by MapError.
-func Invoke[T any](ctx context.Context, providerName string, fn func() (T, error)) (T, error) {
-	v, err := Run(ctx, providerName, fn)
-	return v, MapError(providerName, err)
-}
-
 // HeaderCapture is a RoundTripper that keeps the headers of the last response
 // it carried. Give a client of its own to a call whose successful answer's
 // headers matter (the SDK's response models drop them), e.g. Date, the

@@ -181,24 +181,30 @@ func TestMapErrorKinds(t *testing.T) {
 	assert.Empty(t, pe.Field, "WithField copies")
 }
 
-func TestInvokeHonoursContext(t *testing.T) {
+// TestRunHonoursContext runs calls as the drivers do: Run under the
+// activity's context, then the error through MapError (each driver's classify).
+func TestRunHonoursContext(t *testing.T) {
+	run := func(ctx context.Context, fn func() (int, error)) (int, error) {
+		v, err := huaweicloud.Run(ctx, "taurusdb", fn)
+		return v, huaweicloud.MapError("taurusdb", err)
+	}
 	release := make(chan struct{})
 	defer close(release)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	began := time.Now()
-	_, err := huaweicloud.Invoke(ctx, "taurusdb", func() (int, error) { <-release; return 1, nil })
+	_, err := run(ctx, func() (int, error) { <-release; return 1, nil })
 	assert.Less(t, time.Since(began), 5*time.Second)
 	assert.Equal(t, provider.Unavailable, provider.ClassOf(err))
 
 	called := false
 	done, cancelDone := context.WithCancel(context.Background())
 	cancelDone()
-	_, err = huaweicloud.Invoke(done, "taurusdb", func() (int, error) { called = true; return 1, nil })
+	_, err = run(done, func() (int, error) { called = true; return 1, nil })
 	assert.Equal(t, provider.Unavailable, provider.ClassOf(err))
 	assert.False(t, called, "no call with a context already done")
 
-	v, err := huaweicloud.Invoke(context.Background(), "taurusdb", func() (int, error) { return 0, &sdkerr.ServiceResponseError{StatusCode: 404} })
+	v, err := run(context.Background(), func() (int, error) { return 0, &sdkerr.ServiceResponseError{StatusCode: 404} })
 	assert.Zero(t, v)
 	assert.Equal(t, provider.NotFound, provider.ClassOf(err))
 }

@@ -2,7 +2,6 @@ package otcrds_test
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,24 +55,17 @@ func section(changes map[string]any) json.RawMessage {
 
 // invalidCases lists every documented constraint of OTC RDS v3
 // POST /v3/{project_id}/backups) that can be checked without a provider
-// call, one request breaking each:
+// call, one request breaking each: the name and description rules the
+// family shares (huaweiclient.NameAndDescriptionCases lists them) and:
 //
 //	documented constraint                              -> case name(s)
 //	instance_id mandatory                              -> instance_id missing, instance_id empty
 //	(OTC documents no instance ID format: an unknown ID is the provider's NotFound, TestUnknownInstanceIsProvidersNotFound)
-//	name mandatory                                     -> name missing
-//	name: 4 to 64 characters                           -> name 3 chars, name 65 chars
-//	name: starts with a letter                         -> name starts with digit, name starts with hyphen
-//	name: only letters, digits, - and _ (case-sens.)   -> name with dot, name with slash
-//	description: at most 256 characters, of which
-//	  backupflow's marker and a space take 32          -> description 225 chars, description 256 chars
-//	description: none of > ! < " & ' =                 -> description with > / ! / < / " / & / ' / =
-//	description: no carriage return (family rule)      -> description with carriage return
 //	databases[].name mandatory                         -> database name missing, database name empty
 //	(request shape) unknown fields are errors          -> unknown field, unknown database field
 //
 // Checked in Preflight, because they need the instance (ListInstances), with
-// explicit tests in otcrds_test.go:
+// explicit tests in driver_test.go:
 //
 //	read replicas do not support manual backups        -> TestPreflightRefusesReadReplica
 //	databases only for Microsoft SQL Server            -> TestPreflightRefusesDatabasesOnNonSQLServer
@@ -86,28 +78,14 @@ func invalidCases() []providertest.InvalidCase {
 		return providertest.InvalidCase{Name: n, Kind: backup.KindCreate, Section: json.RawMessage(js), Field: field}
 	}
 	id := otcrdssim.InstanceID(0)
-	cases := []providertest.InvalidCase{
+	return append(huaweiclient.NameAndDescriptionCases("otcrds", section),
 		c("instance_id missing", map[string]any{"instance_id": nil}, "otcrds.instance_id"),
 		c("instance_id empty", map[string]any{"instance_id": ""}, "otcrds.instance_id"),
-		c("name missing", map[string]any{"name": nil}, "otcrds.name"),
-		c("name 3 chars", map[string]any{"name": "abc"}, "otcrds.name"),
-		c("name 65 chars", map[string]any{"name": "a" + strings.Repeat("1", 64)}, "otcrds.name"),
-		c("name starts with digit", map[string]any{"name": "9backup"}, "otcrds.name"),
-		c("name starts with hyphen", map[string]any{"name": "-backup"}, "otcrds.name"),
-		c("name with dot", map[string]any{"name": "backup.1"}, "otcrds.name"),
-		c("name with slash", map[string]any{"name": "backup/1"}, "otcrds.name"),
-		c("description 225 chars", map[string]any{"description": strings.Repeat("x", 225)}, "otcrds.description"),
-		c("description 256 chars", map[string]any{"description": strings.Repeat("x", 256)}, "otcrds.description"),
-		c("description with carriage return", map[string]any{"description": "a\rb"}, "otcrds.description"),
 		c("database name missing", map[string]any{"databases": []map[string]string{{"name": "sales"}, {}}}, "otcrds.databases[1].name"),
 		c("database name empty", map[string]any{"databases": []map[string]string{{"name": ""}}}, "otcrds.databases[0].name"),
 		raw("unknown field", `{"instance_id":"`+id+`","name":"nightly","backup_database_individually":true}`, "otcrds"),
 		raw("unknown database field", `{"instance_id":"`+id+`","name":"nightly","databases":[{"name":"a","size":1}]}`, "otcrds"),
-	}
-	for _, ch := range `>!<"&'=` {
-		cases = append(cases, c("description with "+string(ch), map[string]any{"description": "a " + string(ch) + " b"}, "otcrds.description"))
-	}
-	return cases
+	)
 }
 
 func TestConformanceToken(t *testing.T) {

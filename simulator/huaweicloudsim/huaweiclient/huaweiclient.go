@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/provider/huaweicloud"
 	"github.com/backupflow/backupflow/provider/providertest"
 	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
 	"github.com/backupflow/backupflow/simulator/simkit"
@@ -154,4 +156,44 @@ func Section(base, changes map[string]any) json.RawMessage {
 	}
 	raw, _ := json.Marshal(m)
 	return raw
+}
+
+// NameAndDescriptionCases are the invalid requests of the backup-name and
+// description rules both create APIs document (provider/huaweicloud,
+// rules.go), for providerName's conformance suite: section returns a valid
+// create section with changes applied (a nil value removes the field).
+//
+//	documented constraint                               -> case name(s)
+//	name mandatory                                      -> name missing
+//	name: 4 to 64 characters                            -> name 3 chars, name 65 chars
+//	name: starts with a letter                          -> name starts with digit / hyphen / underscore
+//	name: only letters, digits, - and _                 -> name with dot / slash / space / non-ASCII letter
+//	description: at most 256 characters, of which
+//	  backupflow's marker and a space take 32           -> description 225 chars, description 256 chars
+//	description: no carriage return                     -> description with carriage return
+//	description: none of ! < " = ' > &                  -> description with each of them
+func NameAndDescriptionCases(providerName string, section func(changes map[string]any) json.RawMessage) []providertest.InvalidCase {
+	name, description := providerName+".name", providerName+".description"
+	c := func(n string, changes map[string]any, field string) providertest.InvalidCase {
+		return providertest.InvalidCase{Name: n, Kind: backup.KindCreate, Section: section(changes), Field: field}
+	}
+	cases := []providertest.InvalidCase{
+		c("name missing", map[string]any{"name": nil}, name),
+		c("name 3 chars", map[string]any{"name": "abc"}, name),
+		c("name 65 chars", map[string]any{"name": "a" + strings.Repeat("1", 64)}, name),
+		c("name starts with digit", map[string]any{"name": "9backup"}, name),
+		c("name starts with hyphen", map[string]any{"name": "-backup"}, name),
+		c("name starts with underscore", map[string]any{"name": "_backup"}, name),
+		c("name with dot", map[string]any{"name": "backup.1"}, name),
+		c("name with slash", map[string]any{"name": "backup/1"}, name),
+		c("name with space", map[string]any{"name": "backup 1"}, name),
+		c("name with non-ASCII letter", map[string]any{"name": "bäckup"}, name),
+		c("description 225 chars", map[string]any{"description": strings.Repeat("d", 225)}, description),
+		c("description 256 chars", map[string]any{"description": strings.Repeat("d", 256)}, description),
+		c("description with carriage return", map[string]any{"description": "line\rbreak"}, description),
+	}
+	for _, ch := range huaweicloud.DescriptionForbidden {
+		cases = append(cases, c("description with "+string(ch), map[string]any{"description": "a " + string(ch) + " b"}, description))
+	}
+	return cases
 }
