@@ -1,6 +1,8 @@
 package clouds
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,8 +11,20 @@ import (
 	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
+// Every simulator package (simulator/<name>sim, but the family plumbing) is
+// linked in simulators.go, so a new one cannot be forgotten there.
 func TestProvidersAreTheLinkedSimulators(t *testing.T) {
-	assert.Equal(t, []string{"alirds", "otcrds", "spanner", "taurusdb"}, Providers())
+	dirs, err := os.ReadDir("../../simulator")
+	require.NoError(t, err)
+	var packages []string
+	for _, d := range dirs {
+		name, ok := strings.CutSuffix(d.Name(), "sim")
+		if d.IsDir() && ok && name != "huaweicloud" {
+			packages = append(packages, name)
+		}
+	}
+	require.Contains(t, packages, "spanner", "the discovery sees the simulator packages")
+	assert.Equal(t, packages, Providers(), "simulator/<name>sim packages and the simulators linked in simulators.go")
 }
 
 func TestStartSetEnvGet(t *testing.T) {

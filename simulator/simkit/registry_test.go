@@ -69,5 +69,5 @@ func TestEverySimulatorHasTheLayout(t *testing.T) {
 			assert.True(t, optional[n] || slices.Contains(roles, n), "%s: %s is no file of the layout", d.Name(), n)
 		}
 	}
-	assert.Equal(t, 4, seen, "the four simulators")
+	assert.NotZero(t, seen, "the discovery sees the simulator packages")
 }
