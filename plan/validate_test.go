@@ -143,7 +143,9 @@ func TestValidateNamesPlanTargetFieldAndRule(t *testing.T) {
 
 		{"retention without a floor", func(p *plan.Plan) { p.Retention.KeepLastGood = 0 },
 			[]string{`plan "nightly": retention.keepLastGood: must be at least 1, got 0: the newest good backup is never deleted`}},
-		{"negative counts", func(p *plan.Plan) { p.Retention = plan.Retention{KeepLast: -1, Daily: -2, Weekly: -3, Monthly: -4, Yearly: -5, KeepLastGood: 1} },
+		{"negative counts", func(p *plan.Plan) {
+			p.Retention = plan.Retention{KeepLast: -1, Daily: -2, Weekly: -3, Monthly: -4, Yearly: -5, KeepLastGood: 1}
+		},
 			[]string{
 				`plan "nightly": retention.keepLast: must be 0 or more, got -1`,
 				`plan "nightly": retention.daily: must be 0 or more, got -2`,
