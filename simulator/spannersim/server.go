@@ -218,6 +218,61 @@ func copyEncryption(cfg *databasepb.CopyBackupEncryptionConfig, src *backupRecor
 	return nil, invalid("Unknown encryption_config.encryption_type %d.", t)
 }
 
+// locked runs a handler's body under s.mu at the simulator's time, once
+// the backups past their expire_time are gone (the provider deletes them
+// whichever call comes next). It is the shape every handler shares.
+func locked[T any](s *Server, body func(now time.Time) (T, error)) (T, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.expire(now)
+	return body(now)
+}
+
+// onBackup runs body on the named live backup (see lookupBackup), under locked.
+func onBackup[T any](s *Server, name, permission string, body func(b *backupRecord, now time.Time) (T, error)) (T, error) {
+	return locked(s, func(now time.Time) (T, error) {
+		b, err := s.lookupBackup(name, permission)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return body(b, now)
+	})
+}
+
+// onOperation runs body on the named operation (see lookupOperation), under locked.
+func onOperation[T any](s *Server, name string, body func(op *operation, now time.Time) (T, error)) (T, error) {
+	return locked(s, func(now time.Time) (T, error) {
+		op, err := s.lookupOperation(name)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return body(op, now)
+	})
+}
+
+// newBackupName checks the parent instance and the backup ID of a create or
+// copy and returns the new backup's name. Caller holds s.mu.
+func (s *Server) newBackupName(parent, backupID string) (string, error) {
+	if err := s.checkInstance(parent, "spanner.backups.create"); err != nil {
+		return "", err
+	}
+	if err := checkBackupID(backupID); err != nil {
+		return "", err
+	}
+	return parent + "/backups/" + backupID, nil
+}
+
+// checkNameFree refuses a backup name already taken. Caller holds s.mu.
+func (s *Server) checkNameFree(name string) error {
+	if _, exists := s.backups[name]; exists {
+		return status.Errorf(codes.AlreadyExists, "Backup already exists: %s", name)
+	}
+	return nil
+}
+
 // CreateBackup starts a backup of a database in the parent instance.
 //
 // Checks, in order: request format (INVALID_ARGUMENT), project (PERMISSION_DENIED),
@@ -225,14 +280,12 @@ func copyEncryption(cfg *databasepb.CopyBackupEncryptionConfig, src *backupRecor
 // (INVALID_ARGUMENT), database READY (FAILED_PRECONDITION), backup name free
 // (ALREADY_EXISTS), then one pending creation per database (FAILED_PRECONDITION).
 func (s *Server) CreateBackup(_ context.Context, req *databasepb.CreateBackupRequest) (*longrunningpb.Operation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	s.expire(now)
-	if err := s.checkInstance(req.GetParent(), "spanner.backups.create"); err != nil {
-		return nil, err
-	}
-	if err := checkBackupID(req.GetBackupId()); err != nil {
+	return locked(s, func(now time.Time) (*longrunningpb.Operation, error) { return s.createBackup(req, now) })
+}
+
+func (s *Server) createBackup(req *databasepb.CreateBackupRequest, now time.Time) (*longrunningpb.Operation, error) {
+	name, err := s.newBackupName(req.GetParent(), req.GetBackupId())
+	if err != nil {
 		return nil, err
 	}
 	in := req.GetBackup()
@@ -275,9 +328,8 @@ func (s *Server) CreateBackup(_ context.Context, req *databasepb.CreateBackupReq
 	if db.state != databasepb.Database_READY {
 		return nil, status.Errorf(codes.FailedPrecondition, "Database %s is not ready (state %s); a backup can be created once it is READY.", db.name, db.state)
 	}
-	name := req.GetParent() + "/backups/" + req.GetBackupId()
-	if _, exists := s.backups[name]; exists {
-		return nil, status.Errorf(codes.AlreadyExists, "Backup already exists: %s", name)
+	if err := s.checkNameFree(name); err != nil {
+		return nil, err
 	}
 	for _, b := range s.backups {
 		if b.source == "" && b.database == db.name && b.creating(now) {
@@ -296,14 +348,12 @@ func (s *Server) CreateBackup(_ context.Context, req *databasepb.CreateBackupReq
 
 // CopyBackup copies a READY backup into the parent instance.
 func (s *Server) CopyBackup(_ context.Context, req *databasepb.CopyBackupRequest) (*longrunningpb.Operation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	s.expire(now)
-	if err := s.checkInstance(req.GetParent(), "spanner.backups.create"); err != nil {
-		return nil, err
-	}
-	if err := checkBackupID(req.GetBackupId()); err != nil {
+	return locked(s, func(now time.Time) (*longrunningpb.Operation, error) { return s.copyBackup(req, now) })
+}
+
+func (s *Server) copyBackup(req *databasepb.CopyBackupRequest, now time.Time) (*longrunningpb.Operation, error) {
+	name, err := s.newBackupName(req.GetParent(), req.GetBackupId())
+	if err != nil {
 		return nil, err
 	}
 	m := backupRe.FindStringSubmatch(req.GetSourceBackup())
@@ -332,9 +382,8 @@ func (s *Server) CopyBackup(_ context.Context, req *databasepb.CopyBackupRequest
 	if err != nil {
 		return nil, err
 	}
-	name := req.GetParent() + "/backups/" + req.GetBackupId()
-	if _, exists := s.backups[name]; exists {
-		return nil, status.Errorf(codes.AlreadyExists, "Backup already exists: %s", name)
+	if err := s.checkNameFree(name); err != nil {
+		return nil, err
 	}
 	b := &backupRecord{
 		name: name, database: src.database, source: src.name, createTime: now, versionTime: src.versionTime,
@@ -362,29 +411,19 @@ func (s *Server) lookupBackup(name, permission string) (*backupRecord, error) {
 
 // GetBackup returns a backup.
 func (s *Server) GetBackup(_ context.Context, req *databasepb.GetBackupRequest) (*databasepb.Backup, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	s.expire(now)
-	b, err := s.lookupBackup(req.GetName(), "spanner.backups.get")
-	if err != nil {
-		return nil, err
-	}
-	return s.backupProto(b, now), nil
+	return onBackup(s, req.GetName(), "spanner.backups.get", func(b *backupRecord, now time.Time) (*databasepb.Backup, error) {
+		return s.backupProto(b, now), nil
+	})
 }
 
 // DeleteBackup deletes a pending or completed backup, as the SDK documents.
 // Deleting a backup still being made ends its create (or copy) operation
 // CANCELLED. A backup that is the source of a running copy cannot be deleted.
 func (s *Server) DeleteBackup(_ context.Context, req *databasepb.DeleteBackupRequest) (*emptypb.Empty, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	s.expire(now)
-	b, err := s.lookupBackup(req.GetName(), "spanner.backups.delete")
-	if err != nil {
-		return nil, err
-	}
+	return onBackup(s, req.GetName(), "spanner.backups.delete", s.deleteBackup)
+}
+
+func (s *Server) deleteBackup(b *backupRecord, now time.Time) (*emptypb.Empty, error) {
 	if copies := s.copiesOf(b, now); len(copies) > 0 {
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"Backup %s cannot be deleted while it is being copied (referencing backups: %s).", b.name, strings.Join(copies, ", "))
@@ -540,9 +579,10 @@ func (s *Server) ListBackupOperations(_ context.Context, req *databasepb.ListBac
 
 // GetDatabase returns a fixture database.
 func (s *Server) GetDatabase(_ context.Context, req *databasepb.GetDatabaseRequest) (*databasepb.Database, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	return locked(s, func(now time.Time) (*databasepb.Database, error) { return s.getDatabase(req, now) })
+}
+
+func (s *Server) getDatabase(req *databasepb.GetDatabaseRequest, now time.Time) (*databasepb.Database, error) {
 	m := databaseRe.FindStringSubmatch(req.GetName())
 	if m == nil {
 		return nil, invalid("Invalid database name %q: expected projects/<project>/instances/<instance>/databases/<database>.", req.GetName())
@@ -672,32 +712,22 @@ func (s *Server) lookupOperation(name string) (*operation, error) {
 
 // GetOperation returns an operation, finished or not.
 func (s *Server) GetOperation(_ context.Context, req *longrunningpb.GetOperationRequest) (*longrunningpb.Operation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	op, err := s.lookupOperation(req.GetName())
-	if err != nil {
-		return nil, err
-	}
-	return s.opProto(op, s.now()), nil
+	return onOperation(s, req.GetName(), func(op *operation, now time.Time) (*longrunningpb.Operation, error) {
+		return s.opProto(op, now), nil
+	})
 }
 
 // CancelOperation stops a running backup or copy: the operation ends with
 // CANCELLED and its backup is deleted (a copy also releases its source). On a
 // finished operation it is a no-op: the backup stays and the caller deletes it.
 func (s *Server) CancelOperation(_ context.Context, req *longrunningpb.CancelOperationRequest) (*emptypb.Empty, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	op, err := s.lookupOperation(req.GetName())
-	if err != nil {
-		return nil, err
-	}
-	if op.done(now) {
+	return onOperation(s, req.GetName(), func(op *operation, now time.Time) (*emptypb.Empty, error) {
+		if !op.done(now) {
+			s.stop(op, now, &spb.Status{Code: int32(codes.Canceled),
+				Message: fmt.Sprintf("Backup %s was cancelled at the caller's request; the backup was deleted.", op.b.name)}, true)
+		}
 		return &emptypb.Empty{}, nil
-	}
-	s.stop(op, now, &spb.Status{Code: int32(codes.Canceled),
-		Message: fmt.Sprintf("Backup %s was cancelled at the caller's request; the backup was deleted.", op.b.name)}, true)
-	return &emptypb.Empty{}, nil
+	})
 }
 
 // ListOperations lists the operations under a collection name such as
