@@ -1,6 +1,7 @@
 // Package devserver runs a single-process Temporal development server: the
 // four server services (frontend, history, matching, worker) on loopback,
-// SQLite persistence (a file under a data directory, or in memory), the
+// SQLite persistence (a file under a data directory, or in memory) or
+// PostgreSQL persistence with SQL advanced visibility (DatabaseURL), the
 // "default" namespace with backupflow's search attributes, and optionally the
 // Temporal Web UI (github.com/temporalio/ui-server), whose assets are embedded
 // in that module, so nothing is downloaded.
@@ -76,14 +77,21 @@ const (
 	DefaultNamespace = "default"
 )
 
-// Options configure a dev server. Set exactly one of DataDir and Ephemeral;
-// everything else has a default.
+// Options configure a dev server. Set exactly one of DataDir, Ephemeral and
+// DatabaseURL; everything else has a default.
 type Options struct {
 	// DataDir holds the SQLite database (DataDir/temporal.db). It is created
 	// when missing; an existing database is reused, so state survives a restart.
 	DataDir string
 	// Ephemeral keeps everything in an in-memory SQLite database instead.
 	Ephemeral bool
+	// DatabaseURL keeps everything in PostgreSQL instead:
+	// postgres://user:password@host:port/database. Temporal's state goes in
+	// that database and its visibility (SQL advanced visibility) in
+	// database_visibility; both are created when missing (the user then needs
+	// the right to create databases) and their schemas set up or updated by
+	// the server's own schema tool, so state survives a restart.
+	DatabaseURL string
 
 	// Port is the frontend gRPC port (TEMPORAL_ADDRESS). 0 picks a free port.
 	Port int
@@ -153,6 +161,7 @@ func (e *DataDirInUseError) Error() string {
 type Server struct {
 	opts     Options
 	dbPath   string
+	postgres *PostgresURL
 	temporal temporal.Server
 	ui       *uiserver.Server
 	uiDone   chan struct{}
@@ -196,8 +205,8 @@ func start(opts Options) (*Server, error) {
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = 15 * time.Second
 	}
-	if opts.Ephemeral == (opts.DataDir != "") {
-		return nil, errors.New("devserver: set exactly one of DataDir and Ephemeral")
+	if n := btoi(opts.Ephemeral) + btoi(opts.DataDir != "") + btoi(opts.DatabaseURL != ""); n != 1 {
+		return nil, errors.New("devserver: set exactly one of DataDir, Ephemeral and DatabaseURL")
 	}
 	switch opts.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -215,11 +224,6 @@ func start(opts Options) (*Server, error) {
 			s.release()
 		}
 	}()
-	sqlCfg, err := s.prepareDatabase()
-	if err != nil {
-		return nil, err
-	}
-	cfg := s.serverConfig(sqlCfg)
 	var logger log.Logger = opts.Logger
 	if logger == nil {
 		logger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: opts.LogLevel, Format: "console"}))
@@ -230,6 +234,11 @@ func start(opts Options) (*Server, error) {
 		logger = skipper.Skip(1) // report the caller, not the wrapper below
 	}
 	logger = quietable{Logger: logger, quiet: s.quiet}
+	persistence, err := s.prepareDatabase(logger)
+	if err != nil {
+		return nil, err
+	}
+	cfg := s.serverConfig(persistence)
 	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("devserver: authorizer: %w", err)
@@ -353,9 +362,20 @@ func FreePort() (int, error) {
 
 func hostPort(port int) string { return net.JoinHostPort(Host, strconv.Itoa(port)) }
 
-// prepareDatabase creates the schema in a new database (file or memory) and
-// the namespace when it does not exist yet.
-func (s *Server) prepareDatabase() (*config.SQL, error) {
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// prepareDatabase creates the schema in a new database (file, memory or
+// PostgreSQL) and the namespace when it does not exist yet, and returns the
+// server's persistence settings.
+func (s *Server) prepareDatabase(logger log.Logger) (config.Persistence, error) {
+	if s.opts.DatabaseURL != "" {
+		return s.preparePostgres(logger)
+	}
 	sqlCfg := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
 	if s.opts.Ephemeral {
 		// A shared-cache in-memory database lives while a connection is open;
@@ -366,13 +386,13 @@ func (s *Server) prepareDatabase() (*config.SQL, error) {
 	} else {
 		dir, err := filepath.Abs(s.opts.DataDir)
 		if err != nil {
-			return nil, fmt.Errorf("devserver: data directory: %w", err)
+			return config.Persistence{}, fmt.Errorf("devserver: data directory: %w", err)
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("devserver: data directory: %w", err)
+			return config.Persistence{}, fmt.Errorf("devserver: data directory: %w", err)
 		}
 		if s.unlock, err = lockDataDir(dir); err != nil {
-			return nil, err
+			return config.Persistence{}, err
 		}
 		s.dbPath = filepath.Join(dir, DatabaseFile)
 		sqlCfg.ConnectAttributes["mode"] = "rwc"
@@ -381,38 +401,76 @@ func (s *Server) prepareDatabase() (*config.SQL, error) {
 	// (An in-memory database gets its schema from the SQLite plugin itself.)
 	if _, err := os.Stat(s.dbPath); !s.opts.Ephemeral && errors.Is(err, os.ErrNotExist) {
 		if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
-			return nil, fmt.Errorf("devserver: create the database schema: %w", err)
+			return config.Persistence{}, fmt.Errorf("devserver: create the database schema: %w", err)
 		}
 	}
 	attrs := map[string]enumspb.IndexedValueType{}
 	for _, n := range backup.SearchAttributeNames {
 		attrs[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
+	if err := s.createNamespace(sqlCfg, attrs); err != nil {
+		return config.Persistence{}, err
+	}
+	return config.Persistence{
+		DefaultStore:     sqliteplugin.PluginName,
+		VisibilityStore:  sqliteplugin.PluginName,
+		NumHistoryShards: 1,
+		DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+	}, nil
+}
+
+// preparePostgres sets up both PostgreSQL databases and the namespace, which
+// it creates bare: waitForNamespace then registers the search attributes
+// through the operator API, as an operator does on a production cluster.
+func (s *Server) preparePostgres(logger log.Logger) (config.Persistence, error) {
+	p, err := ParsePostgresURL(s.opts.DatabaseURL)
+	if err != nil {
+		return config.Persistence{}, fmt.Errorf("devserver: %w", err)
+	}
+	s.postgres = &p
+	if err := preparePostgres(p, logger); err != nil {
+		return config.Persistence{}, err
+	}
+	state, visibility := p.postgresStores()
+	if err := s.createNamespace(state, nil); err != nil {
+		return config.Persistence{}, err
+	}
+	return config.Persistence{
+		DefaultStore:     "postgres",
+		VisibilityStore:  "postgres-visibility",
+		NumHistoryShards: postgresShards,
+		DataStores: map[string]config.DataStore{
+			"postgres":            {SQL: state},
+			"postgres-visibility": {SQL: visibility},
+		},
+	}, nil
+}
+
+// createNamespace writes the namespace into the state database unless it is
+// there, before the server starts, so it answers from the first call. The
+// helper lives in the server's SQLite package but works through the SQL
+// plugin interface, so it serves PostgreSQL as well.
+func (s *Server) createNamespace(state *config.SQL, attrs map[string]enumspb.IndexedValueType) error {
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, s.opts.Namespace, false, attrs)
 	if err != nil {
-		return nil, fmt.Errorf("devserver: namespace %s: %w", s.opts.Namespace, err)
+		return fmt.Errorf("devserver: namespace %s: %w", s.opts.Namespace, err)
 	}
-	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
-		return nil, fmt.Errorf("devserver: create namespace %s: %w", s.opts.Namespace, err)
+	if err := sqliteschema.CreateNamespaces(state, ns); err != nil {
+		return fmt.Errorf("devserver: create namespace %s: %w", s.opts.Namespace, err)
 	}
-	return sqlCfg, nil
+	return nil
 }
 
 const clusterName = "active"
 
 // serverConfig is lite_server.go's configuration with static hosts and
 // loopback-only listeners.
-func (s *Server) serverConfig(sqlCfg *config.SQL) *config.Config {
+func (s *Server) serverConfig(persistence config.Persistence) *config.Config {
 	o := s.opts
 	frontend := hostPort(o.Port)
 	cfg := &config.Config{}
 	cfg.Global.Membership = config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: Host}
-	cfg.Persistence = config.Persistence{
-		DefaultStore:     sqliteplugin.PluginName,
-		VisibilityStore:  sqliteplugin.PluginName,
-		NumHistoryShards: 1,
-		DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
-	}
+	cfg.Persistence = persistence
 	info := cluster.ClusterInformation{Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend, HTTPAddress: hostPort(o.HTTPPort)}
 	cfg.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
@@ -527,8 +585,16 @@ func (s *Server) UIURL() string {
 // Namespace is the namespace created at start.
 func (s *Server) Namespace() string { return s.opts.Namespace }
 
-// DatabasePath is the SQLite file's absolute path, "" when ephemeral.
+// DatabasePath is the SQLite file's absolute path, "" when ephemeral or on PostgreSQL.
 func (s *Server) DatabasePath() string { return s.dbPath }
+
+// PostgresDatabase is the PostgreSQL URL without its password, "" on SQLite.
+func (s *Server) PostgresDatabase() string {
+	if s.postgres == nil {
+		return ""
+	}
+	return s.postgres.Redacted()
+}
 
 // Options returns the options in force, with the ports that were picked:
 // Start(s.Options()) after s.Stop() restarts the same server on the same ports.
