@@ -623,3 +623,29 @@ func TestCreateSection(t *testing.T) {
 	require.NoError(t, backup.DecodeStrict(alirdssim.CreateSection(1001), &c))
 	assert.Equal(t, alirdssim.MySQLInstanceID(1001%alirdssim.DefaultResources), c.DBInstanceID)
 }
+
+// DescribeBackups pages by PageSize (30 to 100) and PageNumber (from 1),
+// counting every match in TotalRecordCount; Options.PageSize caps a page so
+// callers' paging is exercised with a few sets.
+func TestDescribeBackupsPages(t *testing.T) {
+	s, err := alirdssim.Start(alirdssim.Options{Duration: duration, Resources: 20, PageSize: 2})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	id := alirdssim.MySQLInstanceID(3)
+	made := s.AddBackups(id, 5)
+	var all []string
+	for page, sizes := 1, []int{2, 2, 1, 0}; page <= len(sizes); page++ {
+		total, sets := backups(t, s, id, "PageSize", "100", "PageNumber", fmt.Sprint(page), "BackupMode", "Manual")
+		assert.Equal(t, len(made), total)
+		require.Len(t, sets, sizes[page-1], "page %d", page)
+		for _, b := range sets {
+			assert.Equal(t, "Success", b["BackupStatus"])
+			all = append(all, b["BackupId"].(string))
+		}
+	}
+	assert.ElementsMatch(t, made, all, "the pages hold every set once")
+	total, sets := backups(t, s, id, "BackupMode", "Automated")
+	assert.Zero(t, total)
+	assert.Empty(t, sets)
+	requireError(t, do(t, s, request{params: action("DescribeBackups", "DBInstanceId", id, "PageSize", "101")}), 400, "InvalidPageSize")
+}

@@ -342,3 +342,17 @@ func TestFixture(t *testing.T) {
 	require.NoError(t, json.Unmarshal(otcrdssim.CreateSection(12), &sec))
 	assert.Equal(t, otcrdssim.InstanceID(12), sec["instance_id"])
 }
+
+func TestBackupListPages(t *testing.T) {
+	const pageSize = 2
+	s := start(t, otcrdssim.Options{PageSize: pageSize})
+	instance := otcrdssim.InstanceID(3)
+	made := s.AddBackups(instance, 5)
+	huaweiclient.CheckBackupListPaging(t, func(q url.Values) answer {
+		if q == nil {
+			q = url.Values{}
+		}
+		q.Set("instance_id", instance)
+		return call(t, s, http.MethodGet, project+"/backups", q, nil, signed(otcrdssim.SecretKey))
+	}, made, pageSize, otcrdssim.CodeParameterError)
+}

@@ -797,3 +797,32 @@ func TestAddForeign(t *testing.T) {
 	assert.Zero(t, cb.GetExpireTime().GetNanos())
 	assert.Len(t, srv.Inventory(), 3)
 }
+
+// ListBackups pages as Spanner documents: page_size and page_token in,
+// next_page_token out; a page_size of 0, or above the server's largest page
+// (Options.PageSize), gets the largest page. AddBackups's backups are READY.
+func TestListBackupsPagesInTheServersPageSize(t *testing.T) {
+	srv := start(t, spannersim.Options{PageSize: 3})
+	c := client(t, srv)
+	made := srv.AddBackups(spannersim.DatabaseName(4), 7)
+	for _, tc := range []struct {
+		pageSize int32
+		perPage  int
+		calls    int
+	}{{0, 3, 3}, {2, 2, 4}, {10, 3, 3}} {
+		before := srv.CallsTo("ListBackups")
+		var names []string
+		it := c.ListBackups(ctx(t), &databasepb.ListBackupsRequest{Parent: spannersim.Instance, PageSize: tc.pageSize}, noRetry)
+		for {
+			b, err := it.Next()
+			if err == iterator.Done {
+				break
+			}
+			require.NoError(t, err)
+			assert.Equal(t, databasepb.Backup_READY, b.GetState())
+			names = append(names, b.GetName())
+		}
+		assert.ElementsMatch(t, made, names, "page_size %d", tc.pageSize)
+		assert.Equal(t, tc.calls, srv.CallsTo("ListBackups")-before, "page_size %d: 7 backups in pages of %d", tc.pageSize, tc.perPage)
+	}
+}

@@ -315,3 +315,17 @@ func TestFixture(t *testing.T) {
 	assert.Equal(t, taurusdbsim.InstanceID(7), taurusdbsim.InstanceID(207%taurusdbsim.DefaultResources))
 	assert.NotEqual(t, a["name"], b["name"], "names never collide")
 }
+
+func TestBackupListPages(t *testing.T) {
+	const pageSize = 2
+	s := start(t, taurusdbsim.Options{PageSize: pageSize})
+	instance := taurusdbsim.InstanceID(3)
+	made := s.AddBackups(instance, 5)
+	huaweiclient.CheckBackupListPaging(t, func(q url.Values) answer {
+		if q == nil {
+			q = url.Values{}
+		}
+		q.Set("instance_id", instance)
+		return call(t, s, http.MethodGet, project+"/backups", q, nil, taurusdbsim.SecretKey)
+	}, made, pageSize, huaweicloudsim.CodeInvalidParameter)
+}

@@ -1,4 +1,4 @@
-// Package huaweitest holds the test helpers that the family's simulator
+// Package huaweiclient holds the test helpers that the family's simulator
 // tests and driver tests (TaurusDB, OTC RDS) share. Only tests import it.
 package huaweiclient
 
@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -196,4 +197,39 @@ func NameAndDescriptionCases(providerName string, section func(changes map[strin
 		cases = append(cases, c("description with "+string(ch), map[string]any{"description": "a " + string(ch) + " b"}, description))
 	}
 	return cases
+}
+
+// CheckBackupListPaging checks a family simulator's backup list pages as the
+// APIs document (offset from 0, limit 1 to 100, default 100, total_count of
+// all matches) in pages of at most pageSize (its Options.PageSize), and
+// filters by backup_type: list sends one list call with query added to the
+// instance's filter; made are the instance's only backups, all manual;
+// badLimit is the error code of a limit over 100.
+func CheckBackupListPaging(t *testing.T, list func(query url.Values) Answer, made []string, pageSize int, badLimit string) {
+	t.Helper()
+	ids := func(a Answer) []string {
+		require.Equal(t, http.StatusOK, a.Status, "%v", a.Body)
+		assert.EqualValues(t, len(made), a.Body["total_count"], "total_count counts every match, not the page")
+		var out []string
+		for _, b := range a.Body["backups"].([]any) {
+			out = append(out, b.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	assert.Len(t, ids(list(nil)), min(pageSize, len(made)), "no limit: the server's largest page")
+	assert.Len(t, ids(list(url.Values{"limit": {"1"}})), 1)
+	var all []string
+	for offset := 0; offset < len(made); {
+		page := ids(list(url.Values{"offset": {fmt.Sprint(offset)}, "limit": {"100"}, "backup_type": {"manual"}}))
+		require.NotEmpty(t, page, "offset %d", offset)
+		require.LessOrEqual(t, len(page), pageSize)
+		all = append(all, page...)
+		offset += len(page)
+	}
+	assert.ElementsMatch(t, made, all, "the pages hold every backup once")
+	assert.Empty(t, list(url.Values{"offset": {fmt.Sprint(len(made))}}).Body["backups"], "past the end: an empty page")
+	AssertError(t, list(url.Values{"limit": {"101"}}), http.StatusBadRequest, badLimit)
+	auto := list(url.Values{"backup_type": {"auto"}})
+	require.Equal(t, http.StatusOK, auto.Status)
+	assert.Empty(t, auto.Body["backups"], "no automated backups here")
 }
