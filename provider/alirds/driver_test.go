@@ -309,3 +309,24 @@ func TestConcurrentUse(t *testing.T) {
 		assert.Equal(t, provider.PhaseSucceeded, st.Phase)
 	}
 }
+
+// List reads only manual sets: the fixture's full instance holds an
+// automated set of the backup policy, which List leaves out.
+func TestListLeavesOutAutomatedSets(t *testing.T) {
+	s := startSim(t)
+	d := newDriver(t, simConfig(s))
+	got, err := d.List(testCtx(t), backup.KindCreate, alirdssim.FullInstance)
+	require.NoError(t, err)
+	require.Len(t, got, alirdssim.DailyBackupLimit-1, "every manual set of the fixture, not the automated one")
+	for _, b := range got {
+		assert.Equal(t, "Success", b.State)
+		assert.NotNil(t, b.CreateTime)
+	}
+
+	_, err = d.List(testCtx(t), backup.KindCopy, alirdssim.FullInstance)
+	assert.Equal(t, provider.Unsupported, provider.ClassOf(err), "RDS makes no copies to list")
+	_, err = d.List(testCtx(t), backup.KindCreate, "")
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "alirds.DBInstanceId", pe.Field)
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/huaweicloud"
 )
@@ -363,4 +364,44 @@ func TestStartOrAdoptOnNameConflict(t *testing.T) {
 			c.wantErr(t, err)
 		})
 	}
+}
+
+// TestListBackupsFollowsTotalCount: pages shorter than asked for do not end
+// the listing, total_count does; an entry a shifting list repeats is kept
+// once; an empty page ends it even below total_count.
+func TestListBackupsFollowsTotalCount(t *testing.T) {
+	type entry struct{ id string }
+	pages := map[int][]entry{0: {{"a"}, {"b"}}, 2: {{"b"}, {"c"}}, 4: {{"d"}}}
+	var offsets []int
+	list := func(offset int) (*[]entry, int, error) {
+		offsets = append(offsets, offset)
+		p := pages[offset]
+		return &p, 5, nil
+	}
+	got, err := huaweicloud.ListBackups("taurusdb", backup.KindCreate, "inst", list, func(e *entry) backup.Backup { return backup.Backup{ID: e.id} })
+	require.NoError(t, err)
+	var ids []string
+	for _, b := range got {
+		ids = append(ids, b.ID)
+	}
+	assert.Equal(t, []string{"a", "b", "c", "d"}, ids)
+	assert.Equal(t, []int{0, 2, 4}, offsets, "each next offset is after the items read, until total_count")
+
+	offsets = nil
+	pages = map[int][]entry{0: {{"a"}}}
+	got, err = huaweicloud.ListBackups("taurusdb", backup.KindCreate, "inst", list, func(e *entry) backup.Backup { return backup.Backup{ID: e.id} })
+	require.NoError(t, err)
+	assert.Len(t, got, 1)
+	assert.Equal(t, []int{0, 1}, offsets, "an empty page ends the listing")
+
+	_, err = huaweicloud.ListBackups("taurusdb", backup.KindCopy, "inst", list, func(e *entry) backup.Backup { return backup.Backup{} })
+	assert.Equal(t, provider.Unsupported, provider.ClassOf(err), "the family has no copies to list")
+	_, err = huaweicloud.ListBackups("otcrds", backup.KindCreate, "", list, func(e *entry) backup.Backup { return backup.Backup{} })
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "otcrds.instance_id", pe.Field)
+
+	failing := func(int) (*[]entry, int, error) { return nil, 0, provider.Errorf(provider.Unavailable, "down") }
+	_, err = huaweicloud.ListBackups("otcrds", backup.KindCreate, "inst", failing, func(e *entry) backup.Backup { return backup.Backup{} })
+	assert.Equal(t, provider.Unavailable, provider.ClassOf(err))
 }

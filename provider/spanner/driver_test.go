@@ -1035,3 +1035,49 @@ func TestFailedBackupIsFailed(t *testing.T) {
 	assert.Equal(t, "INTERNAL", st.ProviderState)
 	assert.Equal(t, "the backup could not be completed", st.Message)
 }
+
+// The database filter's ":" means "contains": a backup of db-12 matches a
+// filter on db-1, so List compares the database exactly.
+func TestListOfADatabaseIsExact(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, spannersim.AccessToken)
+	ours := srv.AddBackups(spannersim.DatabaseName(1), 2)
+	srv.AddBackups(spannersim.DatabaseName(12), 3)
+	got, err := d.List(testCtx(t), backup.KindCreate, spannersim.DatabaseName(1))
+	require.NoError(t, err)
+	var names []string
+	for _, b := range got {
+		names = append(names, b.ID)
+	}
+	assert.ElementsMatch(t, ours, names)
+}
+
+// A copy's target is its destination backup: List shows the backups of the
+// destination instance, and none of the source's.
+func TestListOfACopyTargetIsTheDestinationInstance(t *testing.T) {
+	srv := startSim(t)
+	d := newDriver(t, srv, spannersim.AccessToken)
+	source := srv.AddBackups(spannersim.DatabaseName(2), 1)[0]
+	job := jobOf(backup.KindCopy, copySection(t, "listed-copy", source, nil))
+	target, err := d.Validate(job.Kind, job.Section, time.Now())
+	require.NoError(t, err)
+	op := mustStart(t, d, job)
+	require.Equal(t, provider.PhaseSucceeded, finish(t, srv, d, op).Phase)
+
+	got, err := d.List(testCtx(t), backup.KindCopy, target.Resource)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, spannersim.CopyInstance+"/backups/listed-copy", got[0].ID)
+	assert.Equal(t, "listed-copy", got[0].Name)
+	assert.Equal(t, "READY", got[0].State)
+	assert.NotNil(t, got[0].ExpireTime, "Spanner reports the expire time")
+	assert.NotNil(t, got[0].SizeBytes)
+
+	for kind, resource := range map[backup.Kind]string{backup.KindCreate: target.Resource, backup.KindCopy: spannersim.DatabaseName(2)} {
+		_, err := d.List(testCtx(t), kind, resource)
+		var pe *provider.Error
+		require.ErrorAs(t, err, &pe, "a %s target is not %s", kind, resource)
+		assert.Equal(t, provider.InvalidArgument, pe.Class)
+		assert.Equal(t, "resource", pe.Field)
+	}
+}
