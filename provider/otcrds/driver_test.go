@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/provider"
 	"github.com/backupflow/backupflow/provider/otcrds"
 	"github.com/backupflow/backupflow/simulator/huaweicloudsim/huaweiclient"
@@ -314,6 +315,11 @@ func TestDeleteAndDeleting(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "DELETING", b.State)
 	assert.Nil(t, b.SizeBytes, "no size for a backup that is going away")
+	listed, err := d.List(ctx(t), backup.KindCreate, op.Resource)
+	require.NoError(t, err)
+	for _, l := range listed {
+		assert.NotEqual(t, op.BackupID, l.ID, "List leaves out a backup being deleted")
+	}
 
 	s.Advance(time.Minute)
 	require.NoError(t, d.Delete(ctx(t), op), "already gone is done")
