@@ -21,8 +21,9 @@ const FileVersion = 1
 // File is a plan file: the plans one `backupflow plan apply` manages.
 type File struct {
 	// Version is the file format, FileVersion.
-	Version int    `json:"version"`
-	Plans   []Plan `json:"plans"`
+	Version int `json:"version"`
+	// Plans are the plans, each with a name unique in the file.
+	Plans []Plan `json:"plans"`
 }
 
 // PathError is a plan file that does not decode: Path names the place in

@@ -10,8 +10,12 @@ import (
 type Outcome string
 
 const (
+	// OutcomeSucceeded: the backup was made; the only good outcome.
 	OutcomeSucceeded Outcome = "succeeded"
-	OutcomeFailed    Outcome = "failed"
+	// OutcomeFailed: the backup failed (a failed backup the provider kept
+	// has a BackupID, and retention deletes it unless held).
+	OutcomeFailed Outcome = "failed"
+	// OutcomeCancelled: the run was cancelled and its backup cleaned up.
 	OutcomeCancelled Outcome = "cancelled"
 	// OutcomeMissed: the run could not start within the start window.
 	OutcomeMissed Outcome = "missed"
@@ -103,6 +107,9 @@ type InventoryStart struct {
 type RetainRequest struct {
 	// DryRun decides and reports without deleting anything.
 	DryRun bool `json:"dryRun,omitempty"`
+	// Policy, on a dry run, replaces the recorded policy: what would a
+	// changed plan delete? A real pass always uses the recorded one.
+	Policy *Policy `json:"policy,omitempty"`
 }
 
 // Decision is retention's verdict on one backup, with its reason.

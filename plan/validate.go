@@ -55,9 +55,13 @@ const SampleBackupID = "sample-backup"
 
 // Limits of the plan rules.
 const (
-	MinEvery            = time.Minute
+	// MinEvery is the shortest interval schedule.
+	MinEvery = time.Minute
+	// MaxCompletionWindow is the longest a run's backups may take.
 	MaxCompletionWindow = 7 * Day
-	MinMaxAge           = time.Hour
+	// MinMaxAge is the shortest maxAge: shorter would delete backups
+	// while the next run is still due.
+	MinMaxAge = time.Hour
 	// MaxCronJitter bounds a cron schedule's jitter. A cron's runs need not
 	// be evenly spaced, so instead of "less than the interval" (the rule
 	// for every) jitter stays below an hour, which keeps runs in order for
@@ -210,6 +214,10 @@ func (v *validator) schedule(s scope, sc Schedule) {
 // Location is the schedule's time zone (UTC when unset): the zone cron
 // fields are read in and retention's days, weeks, months and years are
 // counted in. "Local" is refused: it would differ from machine to machine.
+// The zone's rules come from the system's tz database when it has one, else
+// from the copy built into the binary; a workflow that decides retention
+// should resolve the zone the same way on every worker (keep the tz
+// databases in step, or pass the location in) so replays decide alike.
 func (sc Schedule) Location() (*time.Location, error) {
 	switch sc.TimeZone {
 	case "":
