@@ -1,7 +1,8 @@
 // Package cli is backupflow's operator command (the backupflow binary,
 // built from ./starter): start a backup or a copy from the same JSON request
 // the Temporal CLI takes, follow its progress, cancel it, describe it, and
-// list backups through Temporal visibility. It reads the worker's TEMPORAL_*
+// list backups through Temporal visibility; validate, diff and apply plan
+// files as Temporal Schedules (plan.go) and hold a plan's backups (hold.go). It reads the worker's TEMPORAL_*
 // variables. Main runs it as a process; Command runs it in-process.
 //
 // Outcomes are classified by backup.FailureOf, as for every Go client: the
@@ -36,7 +37,7 @@ import (
 const (
 	ExitOK        = 0
 	ExitFailed    = 1 // the backup failed (or was terminated or timed out)
-	ExitBadInput  = 2 // usage, a request field, an unknown workflow
+	ExitBadInput  = 2 // usage, a request field, an unknown workflow, an invalid plan file, a plan never applied
 	ExitCancelled = 3 // the backup was cancelled
 	ExitConflict  = 4 // a different backup of the resource is running
 	ExitError     = 5 // connection and other errors; waiting interrupted
@@ -51,12 +52,22 @@ Usage:
   backupflow cancel   <workflow-id> [--reason <text>] [--wait]
   backupflow describe <workflow-id>
   backupflow list     [--provider p] [--resource r] [--state s] [--kind create|copy] [--limit n]
+  backupflow plan     validate|diff|apply -f <file>
+  backupflow plan     list
+  backupflow plan     describe|pause|resume|trigger|delete (<plan> | -f <file>)
+  backupflow hold     add|remove --plan <plan> [--target t] [--backup id] --reason <text> [--by who]
+  backupflow hold     list --plan <plan>
   backupflow <command> --help
 
 A request is the JSON that 'temporal workflow start --input' takes, e.g.
   {"provider": "alirds", "alirds": {"DBInstanceId": "rm-uf6wjk5xxxxxxx"}}
 one file per provider in docs/examples/. The workflow ID is derived from the
 request (create/<provider>/<resource>), so one backup per resource runs at a time.
+
+A plan file (YAML or JSON) lists plans: when each runs, its targets' requests,
+retention and copies. 'plan validate' checks it offline; 'plan diff' shows what
+'plan apply' would change in each plan's Temporal Schedule, field by field.
+'plan delete' removes a schedule only: no backup and no inventory is deleted.
 
 Every command takes:
   --address     Temporal frontend host:port   (TEMPORAL_ADDRESS, default 127.0.0.1:7233)
@@ -71,9 +82,12 @@ BACKUPFLOW_CODEC_KEY_FILE (and BACKUPFLOW_CODEC_OLD_KEY_FILES) to the same key f
 otherwise; with --output json, progress goes to stderr when it is a terminal.
 
 Exit codes:
-  0  success: started; with --wait or watch, the backup succeeded
+  0  success: started; with --wait or watch, the backup succeeded; plan diff
+     with or without changes
   1  the backup failed (or was terminated or timed out)
-  2  bad input: usage, a request field (named in the message), an unknown workflow
+  2  bad input: usage, a request field (named in the message), an unknown workflow;
+     an invalid plan file (every problem listed: plan, target, field, rule); a plan
+     that was never applied or was deleted
   3  the backup was cancelled; its cleanup report is printed
   4  conflict: a different backup of the same resource is running (its workflow ID is printed)
   5  connection or other errors; also an interrupted wait (the backup goes on)
@@ -161,6 +175,10 @@ func (c *Command) Run(ctx context.Context, args []string) int {
 		out = c.describe(ctx, rest, &o)
 	case "list":
 		out = c.list(ctx, rest, &o)
+	case "plan":
+		out = c.plan(ctx, rest, &o)
+	case "hold":
+		out = c.hold(ctx, rest, &o)
 	default:
 		fmt.Fprintf(c.Stderr, "backupflow: unknown command %q\n\n%s", cmd, usage)
 		return ExitBadInput

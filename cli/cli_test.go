@@ -40,7 +40,7 @@ func TestUsageDocumentsEveryExitCode(t *testing.T) {
 	for _, want := range []string{"0  success", "1  the backup failed", "2  bad input", "3  the backup was cancelled", "4  conflict", "5  connection"} {
 		assert.Contains(t, out, want)
 	}
-	for _, cmd := range []string{"create", "copy", "watch", "cancel", "describe", "list"} {
+	for _, cmd := range []string{"create", "copy", "watch", "cancel", "describe", "list", "plan", "hold"} {
 		assert.Contains(t, out, "backupflow "+cmd)
 	}
 
