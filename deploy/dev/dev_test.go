@@ -31,6 +31,7 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/deploy/dev/devserver"
+	"github.com/backupflow/backupflow/internal/clouds"
 	"github.com/backupflow/backupflow/wiring"
 )
 
@@ -143,13 +144,35 @@ func listWorkflows(t *testing.T, c client.Client, query string) []*workflowpb.Wo
 	return resp.GetExecutions()
 }
 
-// demoWorkflows is what the demo starts: a create per provider and one copy.
-var demoWorkflows = map[string]int{backup.CreateBackupWorkflow: 4, backup.CopyBackupWorkflow: 1}
+// demoWorkflows is what one demo run starts: a create per provider with a
+// simulator and a copy per provider with a copy API, so a new provider
+// needs no edit here.
+func demoWorkflows() map[string]int {
+	want := map[string]int{}
+	for _, p := range clouds.Providers() {
+		want[backup.CreateBackupWorkflow]++
+		if backup.HasSection(p, backup.KindCopy) {
+			want[backup.CopyBackupWorkflow]++
+		}
+	}
+	return want
+}
 
-// waitForDemo waits until n demo workflows have completed (visibility is
-// eventually consistent) and checks that nothing else ran or failed.
-func waitForDemo(t *testing.T, c client.Client, n int) []*workflowpb.WorkflowExecutionInfo {
+// demoSize is how many backups one demo run makes.
+func demoSize() int {
+	n := 0
+	for _, v := range demoWorkflows() {
+		n += v
+	}
+	return n
+}
+
+// waitForDemo waits until the workflows of runs demo runs have completed
+// (visibility is eventually consistent) and checks that nothing else ran or
+// failed.
+func waitForDemo(t *testing.T, c client.Client, runs int) []*workflowpb.WorkflowExecutionInfo {
 	t.Helper()
+	n := runs * demoSize()
 	var done []*workflowpb.WorkflowExecutionInfo
 	require.Eventually(t, func() bool {
 		done = listWorkflows(t, c, "ExecutionStatus = 'Completed'")
@@ -162,8 +185,8 @@ func waitForDemo(t *testing.T, c client.Client, n int) []*workflowpb.WorkflowExe
 		types[w.GetType().GetName()]++
 	}
 	want := map[string]int{}
-	for k, v := range demoWorkflows {
-		want[k] = v * n / 5
+	for k, v := range demoWorkflows() {
+		want[k] = v * runs
 	}
 	require.Equal(t, want, types)
 	return done
@@ -180,12 +203,12 @@ func TestDemoAndWebUI(t *testing.T) {
 	uiURL := fmt.Sprintf("http://127.0.0.1:%d", p.ui)
 	assert.Contains(t, out, uiURL+"/namespaces/default/workflows")
 	assert.Contains(t, out, fmt.Sprintf("export TEMPORAL_ADDRESS=127.0.0.1:%d TEMPORAL_NAMESPACE=default", p.frontend))
-	assert.Contains(t, out, "export BACKUPFLOW_PROVIDERS=alirds,otcrds,spanner,taurusdb")
+	assert.Contains(t, out, "export BACKUPFLOW_PROVIDERS="+strings.Join(clouds.Providers(), ","))
 	assert.Contains(t, out, "export BACKUPFLOW_SPANNER_ENDPOINT=127.0.0.1:")
 	assert.Contains(t, out, "TEST-ONLY credentials")
 
 	c := dial(t, p.frontend)
-	done := waitForDemo(t, c, 5)
+	done := waitForDemo(t, c, 1)
 	for _, w := range done {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		var res backup.Result
@@ -195,14 +218,14 @@ func TestDemoAndWebUI(t *testing.T) {
 	}
 	// The search attributes are registered and kept current for the UI.
 	require.Eventually(t, func() bool {
-		return len(listWorkflows(t, c, "BackupState = 'SUCCEEDED'")) == 5
+		return len(listWorkflows(t, c, "BackupState = 'SUCCEEDED'")) == demoSize()
 	}, 20*time.Second, 200*time.Millisecond)
 	assert.Len(t, listWorkflows(t, c, "BackupProvider = 'spanner'"), 2)
 
 	cmd.waitFor(t, "demo finished", 20*time.Second)
 	out = cmd.out.String()
-	assert.Contains(t, out, "5 of 5 backups succeeded")
-	for _, provider := range []string{"alirds", "otcrds", "spanner", "taurusdb"} {
+	assert.Contains(t, out, fmt.Sprintf("%d of %d backups succeeded", demoSize(), demoSize()))
+	for _, provider := range clouds.Providers() {
 		assert.Regexp(t, `(?m)^\s+\+\S+\s+`+provider+`\s+create\s+RUNNING\s+\d+%$`, out, "a progress line for %s", provider)
 		assert.Regexp(t, `(?m)^\s+\+\S+\s+`+provider+`\s+create\s+SUCCEEDED\s+100%  backup \S+$`, out)
 	}
@@ -212,7 +235,7 @@ func TestDemoAndWebUI(t *testing.T) {
 		n, _ := strconv.Atoi(m[3])
 		percents[m[1]+" "+m[2]] = append(percents[m[1]+" "+m[2]], n)
 	}
-	require.Len(t, percents, 5)
+	require.Len(t, percents, demoSize())
 	for k, ps := range percents {
 		assert.True(t, slices.IsSorted(ps), "%s: progress never goes backwards: %v", k, ps)
 	}
@@ -330,7 +353,7 @@ func TestRestartKeepsHistory(t *testing.T) {
 	first.waitFor(t, "Ctrl-C stops everything.", 60*time.Second)
 	assert.Contains(t, first.out.String(), filepath.Join(dataDir, devserver.DatabaseFile))
 	c1 := dial(t, p.frontend)
-	before := waitForDemo(t, c1, 5)
+	before := waitForDemo(t, c1, 1)
 	first.waitFor(t, "demo finished", 20*time.Second)
 	first.stop(t)
 	c1.Close()
@@ -359,8 +382,8 @@ func TestRestartKeepsHistory(t *testing.T) {
 		assert.Contains(t, events, enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, id)
 	}
 	// The demo ran again on the kept state: new runs of the same workflow IDs.
-	waitForDemo(t, c2, 10)
-	second.waitFor(t, "5 of 5 backups succeeded", 20*time.Second)
+	waitForDemo(t, c2, 2)
+	second.waitFor(t, fmt.Sprintf("%d of %d backups succeeded", demoSize(), demoSize()), 20*time.Second)
 	second.stop(t)
 }
 
