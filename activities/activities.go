@@ -5,6 +5,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -316,18 +317,9 @@ func (a *Activities) Cleanup(ctx context.Context, in CleanupInput) (backup.Clean
 	if err := d.Delete(ctx, *op); err != nil {
 		return report, a.whilePolling(ctx, known, err)
 	}
-	report.Deleted = append(report.Deleted, firstNonEmpty(op.BackupID, op.BackupName, op.ID))
+	report.Deleted = append(report.Deleted, cmp.Or(op.BackupID, op.BackupName, op.ID))
 	report.Note = fmt.Sprintf("the backup had reached %s before it could be stopped; deleted it", st.ProviderState)
 	return report, nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // toTemporal turns an error of Validate, StartOperation or Finalize into a

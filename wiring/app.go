@@ -298,7 +298,7 @@ func NewWorker(c client.Client, cfg Config, acts *activities.Activities, health 
 		OnFatalError:                            health.WorkerFailed,
 		Interceptors:                            []interceptor.WorkerInterceptor{&ops.LiveProgress{Client: c, DataConverter: dc, Logger: logger}},
 	})
-	workflows.Register(w, acts)
+	workflows.Register(w, acts, &activities.Inventories{Temporal: c, TaskQueue: cfg.Worker.TaskQueue})
 	return w
 }
 

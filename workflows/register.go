@@ -7,11 +7,15 @@ import (
 
 	"github.com/backupflow/backupflow/activities"
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/plan"
 )
 
-// Register registers both workflows, under their public type names, and the activities.
-func Register(r worker.Registry, acts *activities.Activities) {
+// Register registers the workflows, under their public type names, and the activities.
+func Register(r worker.Registry, acts *activities.Activities, inventories *activities.Inventories) {
 	r.RegisterWorkflowWithOptions(CreateBackup, workflow.RegisterOptions{Name: backup.CreateBackupWorkflow})
 	r.RegisterWorkflowWithOptions(CopyBackup, workflow.RegisterOptions{Name: backup.CopyBackupWorkflow})
+	r.RegisterWorkflowWithOptions(PlanRun, workflow.RegisterOptions{Name: plan.RunWorkflow})
+	r.RegisterWorkflowWithOptions(PlanInventory, workflow.RegisterOptions{Name: plan.InventoryWorkflow})
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+	r.RegisterActivityWithOptions(inventories, activity.RegisterOptions{})
 }

@@ -16,8 +16,11 @@ import (
 	"github.com/backupflow/backupflow/provider"
 )
 
-// a is a typed nil used only to name activity methods.
-var a *activities.Activities
+// a and inv are typed nils used only to name activity methods.
+var (
+	a   *activities.Activities
+	inv *activities.Inventories
+)
 
 // CreateBackup creates one backup: validate, start, poll until done, finalize.
 func CreateBackup(ctx workflow.Context, req backup.Request) (backup.Result, error) {

@@ -1,0 +1,290 @@
+package integration
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/plan"
+	"github.com/backupflow/backupflow/provider"
+)
+
+// memoryTarget is a plan target on the memory provider whose backups are
+// named after the run's time, so every run makes a new one.
+func memoryTarget(t *testing.T, name, resource string, seconds float64, failWith string) plan.Target {
+	req, err := backup.NewRequest(&backup.MemoryCreate{Target: resource, Name: name + "-${time}", DurationSeconds: seconds, FailWith: failWith})
+	require.NoError(t, err)
+	return plan.Target{Name: name, Request: req}
+}
+
+func testPlan(name string, r plan.Retention, targets ...plan.Target) plan.Plan {
+	return plan.Plan{
+		Name:             name,
+		Schedule:         plan.Schedule{Every: plan.Duration(24 * time.Hour)},
+		StartWindow:      plan.Duration(time.Hour),
+		CompletionWindow: plan.Duration(time.Hour),
+		Retention:        r,
+		Targets:          targets,
+	}
+}
+
+// runPlan runs the plan once, as of at, and waits for it to end.
+func (e *coreEnv) runPlan(t *testing.T, p plan.Plan, at time.Time) plan.RunResult {
+	t.Helper()
+	ctx := testenv.Context(t, 2*time.Minute)
+	run, err := e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:        fmt.Sprintf("plan-run/%s/%s", p.Name, at.UTC().Format(time.RFC3339Nano)),
+		TaskQueue: backup.TaskQueue,
+	}, plan.RunWorkflow, plan.Run{Plan: p, ScheduledAt: at})
+	require.NoError(t, err)
+	var res plan.RunResult
+	require.NoError(t, run.Get(ctx, &res))
+	return res
+}
+
+// retain runs a retention pass on the target's inventory and returns it.
+func (e *coreEnv) retain(t *testing.T, planName, target string, dryRun bool) plan.RetentionReport {
+	t.Helper()
+	ctx := testenv.Context(t, time.Minute)
+	h, err := e.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: plan.InventoryID(planName, target), UpdateName: plan.RetainUpdate,
+		Args: []any{plan.RetainRequest{DryRun: dryRun}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	require.NoError(t, err)
+	var rep plan.RetentionReport
+	require.NoError(t, h.Get(ctx, &rep))
+	return rep
+}
+
+func (e *coreEnv) inventory(t *testing.T, planName, target string) plan.Inventory {
+	t.Helper()
+	ctx := testenv.Context(t, time.Minute)
+	v, err := e.Client.QueryWorkflow(ctx, plan.InventoryID(planName, target), "", plan.InventoryQuery)
+	require.NoError(t, err)
+	var inv plan.Inventory
+	require.NoError(t, v.Get(&inv))
+	return inv
+}
+
+func (e *coreEnv) hold(t *testing.T, planName, target string, c plan.HoldChange) error {
+	ctx := testenv.Context(t, time.Minute)
+	h, err := e.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: plan.InventoryID(planName, target), UpdateName: plan.HoldUpdate,
+		Args: []any{c}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return err
+	}
+	return h.Get(ctx, nil)
+}
+
+// live lists the backup IDs the inventory holds as present, oldest first.
+func live(inv plan.Inventory) []string {
+	var ids []string
+	for _, e := range inv.Entries {
+		if e.BackupID != "" && e.DeletedAt == nil {
+			ids = append(ids, e.BackupID)
+		}
+	}
+	return ids
+}
+
+func sorted(s []string) []string { s = slices.Clone(s); sort.Strings(s); return s }
+
+func TestPlanRunBacksUpEveryTargetAndRetains(t *testing.T) {
+	e := startCore(t)
+	p := testPlan("nightly", plan.Retention{KeepLast: 2, KeepLastGood: 1},
+		memoryTarget(t, "orders", "orders-db", 0.2, ""), memoryTarget(t, "users", "users-db", 0.2, ""))
+	day := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		res := e.runPlan(t, p, day.AddDate(0, 0, i))
+		assert.Equal(t, map[plan.Outcome]int{plan.OutcomeSucceeded: 2}, res.Outcomes)
+		require.Len(t, res.Entries, 2)
+		assert.Equal(t, "create/memory/orders-db", res.Entries[0].WorkflowID)
+	}
+	for _, target := range []string{"orders", "users"} {
+		e.retain(t, "nightly", target, false)
+		inv := e.inventory(t, "nightly", target)
+		require.Len(t, inv.Entries, 3)
+		assert.NotNil(t, inv.Entries[0].DeletedAt, "the oldest of three goes under keepLast 2")
+		assert.Equal(t, []string{inv.Entries[1].BackupID, inv.Entries[2].BackupID}, live(inv))
+	}
+	assert.Equal(t, sorted(append(live(e.inventory(t, "nightly", "orders")), live(e.inventory(t, "nightly", "users"))...)),
+		sorted(e.cloud.Inventory()), "the provider holds exactly what the inventories say is live")
+}
+
+func TestPlanRunPastItsCompletionWindowIsCancelledAndCleanedUp(t *testing.T) {
+	e := startCore(t)
+	p := testPlan("slow", plan.Retention{KeepLastGood: 1}, memoryTarget(t, "big", "big-db", 3600, ""))
+	p.CompletionWindow = plan.Duration(2 * time.Second)
+	res := e.runPlan(t, p, time.Now())
+	assert.Equal(t, map[plan.Outcome]int{plan.OutcomeExpired: 1}, res.Outcomes)
+	assert.Contains(t, res.Entries[0].Failure, "completion window")
+	assert.Empty(t, e.cloud.Inventory(), "the expired backup's cleanup deleted what it had started")
+	inv := e.inventory(t, "slow", "big")
+	require.Len(t, inv.Entries, 1)
+	assert.Equal(t, plan.OutcomeExpired, inv.Entries[0].Outcome)
+}
+
+func TestKeepLastGoodHoldsWhileEveryNewRunFails(t *testing.T) {
+	e := startCore(t)
+	r := plan.Retention{KeepLast: 1, MaxAge: plan.Duration(time.Hour), KeepLastGood: 2}
+	good := testPlan("floor", r, memoryTarget(t, "db", "floor-db", 0, ""))
+	bad := testPlan("floor", r, memoryTarget(t, "db", "floor-db", 0, "disk full"))
+	day := time.Now().AddDate(0, 0, -10)
+	e.runPlan(t, good, day)
+	e.runPlan(t, good, day.AddDate(0, 0, 1))
+	for i := 2; i < 6; i++ {
+		res := e.runPlan(t, bad, day.AddDate(0, 0, i))
+		assert.Equal(t, map[plan.Outcome]int{plan.OutcomeFailed: 1}, res.Outcomes)
+	}
+	rep := e.retain(t, "floor", "db", false)
+	assert.Empty(t, rep.Deleted, "maxAge 1h and keepLast 1 would delete both, but they are the last two good backups")
+	inv := e.inventory(t, "floor", "db")
+	assert.Len(t, live(inv), 2)
+	assert.Len(t, e.cloud.Inventory(), 2)
+}
+
+func TestHeldBackupSurvivesEveryRule(t *testing.T) {
+	e := startCore(t)
+	p := testPlan("held", plan.Retention{KeepLast: 1, KeepLastGood: 1}, memoryTarget(t, "db", "held-db", 0, ""))
+	day := time.Now().AddDate(0, 0, -5)
+	first := e.runPlan(t, p, day).Entries[0].BackupID
+
+	err := e.hold(t, "held", "db", plan.HoldChange{Hold: plan.Hold{BackupID: first}})
+	require.Error(t, err, "a hold says who and why")
+	assert.Contains(t, err.Error(), "hold.by")
+	err = e.hold(t, "held", "db", plan.HoldChange{Hold: plan.Hold{BackupID: "not-ours", By: "auditor", Reason: "x"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "hold.backupId")
+	require.NoError(t, e.hold(t, "held", "db", plan.HoldChange{Hold: plan.Hold{BackupID: first, By: "auditor", Reason: "legal case 7", At: time.Now()}}))
+
+	for i := 1; i < 4; i++ {
+		e.runPlan(t, p, day.AddDate(0, 0, i))
+	}
+	e.retain(t, "held", "db", false)
+	inv := e.inventory(t, "held", "db")
+	assert.Contains(t, live(inv), first, "held")
+	assert.Len(t, live(inv), 2, "the held one and the newest")
+
+	require.NoError(t, e.hold(t, "held", "db", plan.HoldChange{Remove: true, Hold: plan.Hold{BackupID: first}}))
+	rep := e.retain(t, "held", "db", false)
+	assert.Equal(t, []string{first}, rep.Deleted, "released, it goes")
+	assert.Equal(t, live(e.inventory(t, "held", "db")), e.cloud.Inventory())
+}
+
+func TestRetentionNeverDeletesWhatThePlanDidNotMake(t *testing.T) {
+	e := startCore(t)
+	p := testPlan("own", plan.Retention{KeepLast: 1, KeepLastGood: 1}, memoryTarget(t, "db", "own-db", 0, ""))
+	day := time.Now().AddDate(0, 0, -5)
+	e.runPlan(t, p, day)
+	// A backup of the same resource, named as the plan names its own.
+	foreign := e.cloud.AddForeign(provider.Target{Resource: "own-db", BackupName: "db-" + day.AddDate(0, 0, -1).UTC().Format("20060102-150405")})
+	for i := 1; i < 4; i++ {
+		e.runPlan(t, p, day.AddDate(0, 0, i))
+	}
+	rep := e.retain(t, "own", "db", false)
+	assert.NotContains(t, rep.Deleted, foreign)
+	assert.Contains(t, e.cloud.Inventory(), foreign, "never deleted")
+	assert.Len(t, e.cloud.Inventory(), 2, "the foreign one and the plan's newest")
+
+	dry := e.retain(t, "own", "db", true)
+	assert.True(t, dry.DryRun)
+	for _, d := range dry.Decisions {
+		assert.NotEqual(t, foreign, d.BackupID, "retention never even considers it")
+	}
+}
+
+func TestRetentionDryRunDeletesNothing(t *testing.T) {
+	e := startCore(t)
+	p := testPlan("dry", plan.Retention{KeepLast: 5, KeepLastGood: 1}, memoryTarget(t, "db", "dry-db", 0, ""))
+	day := time.Now().AddDate(0, 0, -5)
+	for i := range 3 {
+		e.runPlan(t, p, day.AddDate(0, 0, i))
+	}
+	e.retain(t, "dry", "db", false)
+	require.Len(t, e.cloud.Inventory(), 3, "keepLast 5 keeps all three")
+
+	// What would keepLast 1 delete?
+	stricter := plan.Policy{Retention: plan.Retention{KeepLast: 1, KeepLastGood: 1}}
+	ctx := testenv.Context(t, time.Minute)
+	h, err := e.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: plan.InventoryID("dry", "db"), UpdateName: plan.RetainUpdate,
+		Args: []any{plan.RetainRequest{DryRun: true, Policy: &stricter}}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	require.NoError(t, err)
+	var dry plan.RetentionReport
+	require.NoError(t, h.Get(ctx, &dry))
+	assert.True(t, dry.DryRun)
+	assert.Empty(t, dry.Deleted)
+	var doomed []string
+	for _, d := range dry.Decisions {
+		if d.Delete {
+			doomed = append(doomed, d.BackupID)
+			assert.NotEmpty(t, d.Reason)
+		}
+	}
+	inv := e.inventory(t, "dry", "db")
+	assert.Equal(t, live(inv)[:2], doomed, "the two older ones, with reasons")
+	assert.Len(t, e.cloud.Inventory(), 3, "a dry run deletes nothing")
+	assert.False(t, inv.LastRetention.DryRun, "a dry run does not replace the last real pass")
+}
+// TestRetentionOverASimulatedYear makes a backup every other day for a year
+// (the provider's clock advanced with them, the runs dated as scheduled) under
+// daily 7, weekly 4, monthly 12, and checks that exactly the expected
+// backups are left, computed here by walking the calendar.
+func TestRetentionOverASimulatedYear(t *testing.T) {
+	t.Parallel()
+	e := startCore(t)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	p := testPlan("year", plan.Retention{Daily: 7, Weekly: 4, Monthly: 12, KeepLastGood: 1}, memoryTarget(t, "db", "year-db", 0, ""))
+	p.Schedule = plan.Schedule{Cron: "0 2 * * *", TimeZone: "Europe/Berlin"}
+	first := time.Date(2025, 12, 1, 2, 0, 0, 0, berlin)
+	e.cloud.Advance(first.Sub(time.Now()))
+	var days []time.Time
+	byDay := map[string]string{} // day → backup ID
+	for d := first; d.Before(first.AddDate(1, 0, 0)); d = d.AddDate(0, 0, 2) {
+		res := e.runPlan(t, p, d)
+		require.Equal(t, map[plan.Outcome]int{plan.OutcomeSucceeded: 1}, res.Outcomes, d)
+		days = append(days, d)
+		byDay[d.Format(time.DateOnly)] = res.Entries[0].BackupID
+		e.cloud.Advance(48 * time.Hour)
+	}
+	require.Len(t, days, 183)
+
+	// Expected: walk back from the newest day; a day's backup is kept when
+	// its day, ISO week or month is among the newest 7, 4 or 12 seen.
+	want := map[string]bool{}
+	seenDays, seenWeeks, seenMonths := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for i := len(days) - 1; i >= 0; i-- {
+		d := days[i]
+		y, w := d.ISOWeek()
+		keys := []struct {
+			seen  map[string]bool
+			key   string
+			limit int
+		}{{seenDays, d.Format(time.DateOnly), 7}, {seenWeeks, fmt.Sprint(y, "-W", w), 4}, {seenMonths, d.Format("2006-01"), 12}}
+		for _, k := range keys {
+			if !k.seen[k.key] && len(k.seen) < k.limit {
+				k.seen[k.key] = true
+				want[byDay[d.Format(time.DateOnly)]] = true
+			}
+		}
+	}
+	var expected []string
+	for id := range want {
+		expected = append(expected, id)
+	}
+	e.retain(t, "year", "db", false)
+	assert.Equal(t, sorted(expected), sorted(live(e.inventory(t, "year", "db"))))
+	assert.Equal(t, sorted(expected), sorted(e.cloud.Inventory()))
+}

@@ -1,0 +1,286 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/backupflow/backupflow/activities"
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/plan"
+	"github.com/backupflow/backupflow/provider"
+)
+
+// Inventory limits: retention runs at least this often, and the workflow
+// continues as new well before its history gets long. The entries it keeps
+// are bounded too: backups still present, plus the latest of the rest (for
+// status and audit).
+const (
+	retentionEvery = 24 * time.Hour
+	// keptHistory is how many ended entries (deleted backups, failed runs) stay.
+	keptHistory = 100
+	// inventoryEventLimit is the history length that makes it continue as new.
+	inventoryEventLimit = 2000
+)
+
+// PlanInventory is the durable record of one plan target: every backup the
+// plan made of it (from backupflow's own create and copy answers, which is
+// what proves them ours), the holds on them, and retention's decisions.
+//
+// Retention runs after each recorded run and at least daily. It deletes a
+// backup only when the inventory says the plan made it, the provider's
+// listing still shows it, the rules let it go, and no hold keeps it; the
+// newest KeepLastGood good backups are never deleted.
+func PlanInventory(ctx workflow.Context, in plan.InventoryStart) error {
+	inv := &inventory{state: plan.Inventory{Plan: in.Plan, Target: in.Target}, policy: in.Policy}
+	if in.State != nil {
+		inv.state = *in.State
+	}
+	records := workflow.GetSignalChannel(ctx, plan.RecordSignal)
+	if err := inv.handle(ctx, records); err != nil {
+		return err
+	}
+	for {
+		due := false
+		timer := workflow.NewTimer(ctx, retentionEvery)
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(records, func(c workflow.ReceiveChannel, _ bool) {
+			var r plan.Record
+			c.Receive(ctx, &r)
+			inv.record(r)
+			due = true
+		})
+		sel.AddFuture(timer, func(workflow.Future) { due = true })
+		sel.Select(ctx)
+		if due {
+			inv.retain(ctx, false)
+		}
+		if workflow.GetInfo(ctx).GetCurrentHistoryLength() > inventoryEventLimit || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			inv.drain(records) // no signal is left behind
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return err
+			}
+			state := inv.state
+			return workflow.NewContinueAsNewError(ctx, plan.InventoryWorkflow, plan.InventoryStart{
+				Plan: in.Plan, Target: in.Target, State: &state, Policy: inv.policy})
+		}
+	}
+}
+
+type inventory struct {
+	state  plan.Inventory
+	policy plan.Policy
+	// retaining is set while a retention pass runs; passes never overlap.
+	retaining bool
+}
+
+// drain records every run outcome already delivered.
+func (inv *inventory) drain(records workflow.ReceiveChannel) {
+	for {
+		var r plan.Record
+		if !records.ReceiveAsync(&r) {
+			return
+		}
+		inv.record(r)
+	}
+}
+
+// handle registers the query and the updates.
+func (inv *inventory) handle(ctx workflow.Context, records workflow.ReceiveChannel) error {
+	if err := workflow.SetQueryHandler(ctx, plan.InventoryQuery, func() (plan.Inventory, error) {
+		return inv.state, nil
+	}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, plan.HoldUpdate,
+		func(ctx workflow.Context, c plan.HoldChange) (plan.Inventory, error) {
+			inv.changeHold(c)
+			return inv.state, nil
+		}, workflow.UpdateHandlerOptions{Validator: inv.checkHold}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandler(ctx, plan.RetainUpdate, func(ctx workflow.Context, r plan.RetainRequest) (plan.RetentionReport, error) {
+		inv.drain(records) // decide on every outcome recorded before this request
+		if r.DryRun && r.Policy != nil {
+			return inv.decide(ctx, *r.Policy, true), nil
+		}
+		return inv.retain(ctx, r.DryRun), nil
+	})
+}
+
+// checkHold refuses a hold change that names nobody, gives no reason, or
+// names a backup this target's inventory does not hold.
+func (inv *inventory) checkHold(_ workflow.Context, c plan.HoldChange) error {
+	h := c.Hold
+	if !c.Remove && (h.By == "" || h.Reason == "") {
+		return temporal.NewApplicationError("hold.by and hold.reason: a hold says who placed it and why", string(backup.InvalidArgument))
+	}
+	if h.BackupID != "" && !slices.ContainsFunc(inv.state.Entries, func(e plan.Entry) bool { return e.BackupID == h.BackupID }) {
+		return temporal.NewApplicationError(fmt.Sprintf("hold.backupId: %q is not a backup plan %s made of target %s", h.BackupID, inv.state.Plan, inv.state.Target), string(backup.NotFound))
+	}
+	return nil
+}
+
+func (inv *inventory) changeHold(c plan.HoldChange) {
+	same := func(h plan.Hold) bool { return h.BackupID == c.Hold.BackupID }
+	inv.state.Holds = slices.DeleteFunc(inv.state.Holds, same)
+	if !c.Remove {
+		inv.state.Holds = append(inv.state.Holds, c.Hold)
+	}
+}
+
+// record merges a run's entries (a redelivered record changes nothing) and
+// takes the plan's latest policy.
+func (inv *inventory) record(r plan.Record) {
+	inv.policy = r.Policy
+	for _, e := range r.Entries {
+		if !slices.ContainsFunc(inv.state.Entries, func(have plan.Entry) bool { return have.Key() == e.Key() }) {
+			inv.state.Entries = append(inv.state.Entries, e)
+		}
+	}
+	slices.SortStableFunc(inv.state.Entries, func(a, b plan.Entry) int { return a.ScheduledAt.Compare(b.ScheduledAt) })
+	inv.trim()
+}
+
+// trim keeps every backup still present and the latest keptHistory others.
+func (inv *inventory) trim() {
+	ended := 0
+	for i := len(inv.state.Entries) - 1; i >= 0; i-- {
+		e := inv.state.Entries[i]
+		if e.BackupID != "" && e.DeletedAt == nil {
+			continue
+		}
+		if ended++; ended > keptHistory {
+			inv.state.Entries = slices.Delete(inv.state.Entries, i, i+1)
+		}
+	}
+}
+
+// retain runs one retention pass, for the target's backups and its copies.
+func (inv *inventory) retain(ctx workflow.Context, dryRun bool) plan.RetentionReport {
+	_ = workflow.Await(ctx, func() bool { return !inv.retaining })
+	inv.retaining = true
+	defer func() { inv.retaining = false }()
+
+	report := inv.decide(ctx, inv.policy, dryRun)
+	if !dryRun {
+		inv.state.LastRetention = &report
+		inv.trim()
+	}
+	return report
+}
+
+// decide runs retention's rules under pol and, unless dryRun, deletes what
+// they let go.
+func (inv *inventory) decide(ctx workflow.Context, pol plan.Policy, dryRun bool) plan.RetentionReport {
+	loc, err := time.LoadLocation(pol.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	report := plan.RetentionReport{At: workflow.Now(ctx), DryRun: dryRun}
+	for _, kind := range []backup.Kind{backup.KindCreate, backup.KindCopy} {
+		rules := pol.Retention
+		if kind == backup.KindCopy {
+			if pol.CopyRetention == nil {
+				continue
+			}
+			rules = *pol.CopyRetention
+		}
+		var mine []plan.Entry
+		for _, e := range inv.state.Entries {
+			if e.Kind == kind {
+				mine = append(mine, e)
+			}
+		}
+		decisions := plan.Decide(mine, inv.state.Holds, rules, loc, report.At)
+		report.Decisions = append(report.Decisions, decisions...)
+		if !dryRun {
+			inv.apply(ctx, decisions, &report)
+		}
+	}
+	return report
+}
+
+// apply deletes what the decisions let go, each only once the provider's
+// listing confirms the backup is still there as the plan recorded it.
+func (inv *inventory) apply(ctx workflow.Context, decisions []plan.Decision, report *plan.RetentionReport) {
+	listed := map[string]map[string]backup.Backup{} // provider/resource → ID → backup
+	for _, d := range decisions {
+		if !d.Delete {
+			continue
+		}
+		i := slices.IndexFunc(inv.state.Entries, func(e plan.Entry) bool { return e.Kind == d.Kind && e.BackupID == d.BackupID })
+		if i < 0 {
+			continue
+		}
+		e := inv.state.Entries[i]
+		refuse := func(reason string) {
+			report.Refused = append(report.Refused, plan.Decision{BackupID: d.BackupID, Kind: d.Kind, Reason: reason})
+		}
+		if inv.held(e.BackupID) {
+			refuse("held") // a hold placed while this pass ran
+			continue
+		}
+		key := e.Provider + "/" + e.Resource
+		if _, ok := listed[key]; !ok {
+			var out activities.ListOutput
+			err := workflow.ExecuteActivity(retentionOptions(ctx), a.ListBackups,
+				activities.ListInput{Provider: e.Provider, Kind: e.Kind, Resource: e.Resource}).Get(ctx, &out)
+			if err != nil {
+				refuse("the provider's listing could not be read: " + failureMessage(err))
+				continue
+			}
+			listed[key] = map[string]backup.Backup{}
+			for _, b := range out.Backups {
+				listed[key][b.ID] = b
+			}
+		}
+		b, ok := listed[key][e.BackupID]
+		switch {
+		case !ok:
+			// Gone already (expired at the provider, or deleted by hand).
+			now := workflow.Now(ctx)
+			inv.state.Entries[i].DeletedAt = &now
+			refuse("not in the provider's listing any more; recorded as gone")
+			continue
+		case e.CreateTime != nil && b.CreateTime != nil && !e.CreateTime.Equal(*b.CreateTime):
+			refuse(fmt.Sprintf("the listed backup %s was created at %s, not %s as recorded: not the one the plan made", b.ID, b.CreateTime.UTC().Format(time.RFC3339), e.CreateTime.UTC().Format(time.RFC3339)))
+			continue
+		}
+		op := provider.Operation{ID: e.OperationID, BackupID: e.BackupID, BackupName: e.BackupName, Resource: e.Resource, Kind: e.Kind}
+		err := workflow.ExecuteActivity(retentionOptions(ctx), a.DeleteBackup,
+			activities.DeleteInput{Provider: e.Provider, Operation: op}).Get(ctx, nil)
+		if err != nil {
+			refuse("delete failed: " + failureMessage(err))
+			continue
+		}
+		now := workflow.Now(ctx)
+		inv.state.Entries[i].DeletedAt = &now
+		report.Deleted = append(report.Deleted, e.BackupID)
+	}
+}
+
+func (inv *inventory) held(backupID string) bool {
+	return slices.ContainsFunc(inv.state.Holds, func(h plan.Hold) bool { return h.BackupID == "" || h.BackupID == backupID })
+}
+
+// retentionOptions: a listing or a delete is one provider call; busy or
+// throttled providers are retried for a while, then the pass reports the
+// refusal and the next pass tries again.
+func retentionOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    callTimeout,
+		HeartbeatTimeout:       heartbeatTimeout,
+		ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy:            retryPolicy(),
+	})
+}
+
+// failureMessage is an activity failure's message, without the SDK's wrapping.
+func failureMessage(err error) string {
+	_, msg := backup.FailureOf(err)
+	return msg
+}
