@@ -237,6 +237,7 @@ func TestRetentionDryRunDeletesNothing(t *testing.T) {
 	assert.Len(t, e.cloud.Inventory(), 3, "a dry run deletes nothing")
 	assert.False(t, inv.LastRetention.DryRun, "a dry run does not replace the last real pass")
 }
+
 // TestRetentionOverASimulatedYear makes a backup every other day for a year
 // (the provider's clock advanced with them, the runs dated as scheduled) under
 // daily 7, weekly 4, monthly 12, and checks that exactly the expected
