@@ -119,8 +119,8 @@ func receiverName(e ast.Expr) string {
 	return ""
 }
 
-// declares reports whether file declares a type, function or method name
-// (recv "" for a type or function).
+// declares reports whether file declares a type, function, variable or
+// method name (recv "" for all but a method).
 func (p parsedDir) declares(file, recv, name string) bool {
 	f := p[file]
 	if f == nil {
@@ -138,8 +138,17 @@ func (p parsedDir) declares(file, recv, name string) bool {
 			}
 		case *ast.GenDecl:
 			for _, s := range d.Specs {
-				if ts, ok := s.(*ast.TypeSpec); ok && recv == "" && ts.Name.Name == name {
-					return true
+				switch s := s.(type) {
+				case *ast.TypeSpec:
+					if recv == "" && s.Name.Name == name {
+						return true
+					}
+				case *ast.ValueSpec:
+					for _, n := range s.Names {
+						if recv == "" && n.Name == name {
+							return true
+						}
+					}
 				}
 			}
 		}
@@ -200,6 +209,7 @@ func TestDriverPackagesShareOneLayout(t *testing.T) {
 				{"config.go", "Config", "check", "the config check, func (c Config) check() error"},
 				{"errors.go", "", "classify", "classify, the mapping of the SDK's errors into the taxonomy"},
 				{"rules.go", "", "parse", "parse, which enforces the documented request constraints"},
+				{"rules.go", "", "validate", "validate, the config-free validation register.go registers and Validate runs"},
 			}
 			for _, r := range roles {
 				if !p.declares(r.file, r.recv, r.name) {
