@@ -55,7 +55,8 @@ Usage:
   backupflow plan     validate|diff|apply -f <file>
   backupflow plan     list
   backupflow plan     describe|pause|resume|trigger|delete (<plan> | -f <file>)
-  backupflow hold     add|remove --plan <plan> [--target t] [--backup id] --reason <text> [--by who]
+  backupflow hold     add --plan <plan> [--target t] [--backup id] --reason <text> [--by who]
+  backupflow hold     remove --plan <plan> [--target t] [--backup id]
   backupflow hold     list --plan <plan>
   backupflow <command> --help
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,17 +10,22 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/plan"
 )
 
 const holdUsage = `Usage:
   backupflow hold add    --plan <plan> [--target <target>] [--backup <id>] --reason <text> [--by <who>]
-  backupflow hold remove --plan <plan> [--target <target>] [--backup <id>] --reason <text> [--by <who>]
+  backupflow hold remove --plan <plan> [--target <target>] [--backup <id>]
   backupflow hold list   --plan <plan>
 
 A hold keeps backups from deletion by retention and cleanup until it is
 removed: one backup (--backup, with --target), every backup of a target
-(--target), or of every target of the plan. --by defaults to $USER.
+(--target), or of every target of the plan. A hold records who placed it
+(--by, default $USER) and why (--reason); remove takes the hold away by the
+same --target and --backup.
 Holds live in the targets' inventories: a worker must be running, and a
 target has an inventory once the plan has run for it.
 `
@@ -74,6 +80,8 @@ func (h holdRequest) check(sub string) error {
 		return nil
 	case h.backupID != "" && h.target == "":
 		return &InputError{Field: "--backup", Message: "needs --target: a backup belongs to one target"}
+	case sub == "remove":
+		return nil
 	case strings.TrimSpace(h.reason) == "":
 		return &InputError{Field: "--reason", Message: "is required: say why, it is kept with the hold"}
 	case strings.TrimSpace(h.by) == "":
@@ -97,15 +105,22 @@ func (c *Command) hold(ctx context.Context, args []string, o *options) Output {
 		return errorReport(&InputError{Message: fmt.Sprintf("unknown hold subcommand %q; one of add, remove, list", sub)})
 	}
 	var h holdRequest
-	pos, err := c.flags("hold "+sub, "--plan <plan> [--target <target>] [--backup <id>] [--reason <text>] [--by <who>] [flags]", rest, o, func(fs *flag.FlagSet) {
+	synopsis := map[string]string{
+		"add":    "--plan <plan> [--target <target>] [--backup <id>] --reason <text> [--by <who>] [flags]",
+		"remove": "--plan <plan> [--target <target>] [--backup <id>] [flags]",
+		"list":   "--plan <plan> [flags]",
+	}[sub]
+	pos, err := c.flags("hold "+sub, synopsis, rest, o, func(fs *flag.FlagSet) {
 		fs.StringVar(&h.plan, "plan", "", "the plan")
 		if sub == "list" {
 			return
 		}
 		fs.StringVar(&h.target, "target", "", "one target of the plan (default: every target)")
 		fs.StringVar(&h.backupID, "backup", "", "one backup, by the ID its inventory records (needs --target; default: all of the target's)")
-		fs.StringVar(&h.reason, "reason", "", "why (required)")
-		fs.StringVar(&h.by, "by", c.Env["USER"], "who holds (default $USER)")
+		if sub == "add" {
+			fs.StringVar(&h.reason, "reason", "", "why (required)")
+			fs.StringVar(&h.by, "by", c.Env["USER"], "who holds (default $USER)")
+		}
 	})
 	if out := flagOutcome(err); out != nil {
 		return out
@@ -135,7 +150,18 @@ func (c *Command) hold(ctx context.Context, args []string, o *options) Output {
 		rep.Holds = append(rep.Holds, plan.TargetHolds{Target: inv.Target, Holds: append([]plan.Hold{}, inv.Holds...)})
 	}
 	if err != nil {
-		rep.fail(err)
+		rep.fail(refusedHold(err))
 	}
 	return rep
+}
+
+// refusedHold makes an inventory's refusal of a hold change (a backup it
+// does not hold, a hold without who or why) bad input: the inventory's
+// validator names the field.
+func refusedHold(err error) error {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && (app.Type() == string(backup.InvalidArgument) || app.Type() == string(backup.NotFound)) {
+		return &InputError{Message: err.Error()}
+	}
+	return err
 }

@@ -136,7 +136,6 @@ func TestHoldFlagsAreCheckedBeforeDialling(t *testing.T) {
 		"unknown subcommand":   {user, []string{"hold", "release"}, ""},
 		"no plan":              {user, []string{"hold", "add", "--reason", "audit"}, "--plan"},
 		"no reason":            {user, []string{"hold", "add", "--plan", "nightly"}, "--reason"},
-		"remove needs reason":  {user, []string{"hold", "remove", "--plan", "nightly", "--target", "orders"}, "--reason"},
 		"backup needs target":  {user, []string{"hold", "add", "--plan", "nightly", "--backup", "b-1", "--reason", "audit"}, "--backup"},
 		"no user":              {nil, []string{"hold", "add", "--plan", "nightly", "--reason", "audit"}, "--by"},
 		"list takes no target": {user, []string{"hold", "list", "--plan", "nightly", "--target", "orders"}, ""},
@@ -162,6 +161,14 @@ func TestHoldFlagsAreCheckedBeforeDialling(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestHoldRemoveNeedsNoReason(t *testing.T) {
+	assert.NoError(t, holdRequest{plan: "nightly", target: "orders"}.check("remove"), "the hold goes; nothing records why")
+	assert.Error(t, holdRequest{plan: "nightly", target: "orders"}.check("add"))
+	code, _, errOut := run(t, nil, nil, "hold", "remove", "--plan", "nightly", "--reason", "x")
+	assert.Equal(t, ExitBadInput, code)
+	assert.Contains(t, errOut, "flag provided but not defined: -reason")
 }
 
 func TestPlanAndHoldHelp(t *testing.T) {
