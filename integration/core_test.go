@@ -33,6 +33,8 @@ type coreEnv struct {
 	*testenv.Env
 	cloud  *memory.Cloud
 	client *backup.Client
+	// lastRun is the plan run runPlan ran last.
+	lastRun client.WorkflowRun
 }
 
 func startCore(t *testing.T) *coreEnv {

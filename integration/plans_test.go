@@ -47,7 +47,15 @@ func (e *coreEnv) runPlan(t *testing.T, p plan.Plan, at time.Time) plan.RunResul
 	require.NoError(t, err)
 	var res plan.RunResult
 	require.NoError(t, run.Get(ctx, &res))
+	e.lastRun = run
 	return res
+}
+
+// recordPlanHistories adds the last run's history and the target's
+// inventory's (as far as it has got) to the replay corpus, when recording.
+func (e *coreEnv) recordPlanHistories(t *testing.T, name, planName, target string) {
+	e.RecordHistory(t, "plan-run-"+name, e.lastRun.GetID(), e.lastRun.GetRunID())
+	e.RecordHistory(t, "plan-inventory-"+name, plan.InventoryID(planName, target), "")
 }
 
 // retain runs a retention pass on the target's inventory and returns it.
@@ -119,6 +127,7 @@ func TestPlanRunBacksUpEveryTargetAndRetains(t *testing.T) {
 	}
 	assert.Equal(t, sorted(append(live(e.inventory(t, "nightly", "orders")), live(e.inventory(t, "nightly", "users"))...)),
 		sorted(e.cloud.Inventory()), "the provider holds exactly what the inventories say is live")
+	e.recordPlanHistories(t, "memory-success", "nightly", "orders")
 }
 
 func TestPlanRunPastItsCompletionWindowIsCancelledAndCleanedUp(t *testing.T) {
@@ -132,6 +141,7 @@ func TestPlanRunPastItsCompletionWindowIsCancelledAndCleanedUp(t *testing.T) {
 	inv := e.inventory(t, "slow", "big")
 	require.Len(t, inv.Entries, 1)
 	assert.Equal(t, plan.OutcomeExpired, inv.Entries[0].Outcome)
+	e.recordPlanHistories(t, "memory-expired", "slow", "big")
 }
 
 func TestKeepLastGoodHoldsWhileEveryNewRunFails(t *testing.T) {
@@ -179,6 +189,7 @@ func TestHeldBackupSurvivesEveryRule(t *testing.T) {
 	rep := e.retain(t, "held", "db", false)
 	assert.Equal(t, []string{first}, rep.Deleted, "released, it goes")
 	assert.Equal(t, live(e.inventory(t, "held", "db")), e.cloud.Inventory())
+	e.recordPlanHistories(t, "memory-hold", "held", "db")
 }
 
 func TestRetentionNeverDeletesWhatThePlanDidNotMake(t *testing.T) {

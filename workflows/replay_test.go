@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/plan"
 )
 
 // TestReplayRecordedHistories replays every committed history with the
@@ -27,6 +28,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(CreateBackup, workflow.RegisterOptions{Name: backup.CreateBackupWorkflow})
 			r.RegisterWorkflowWithOptions(CopyBackup, workflow.RegisterOptions{Name: backup.CopyBackupWorkflow})
+			r.RegisterWorkflowWithOptions(PlanRun, workflow.RegisterOptions{Name: plan.RunWorkflow})
+			r.RegisterWorkflowWithOptions(PlanInventory, workflow.RegisterOptions{Name: plan.InventoryWorkflow})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
@@ -45,5 +48,11 @@ func TestReplayCorpusCoversEveryOutcome(t *testing.T) {
 			require.NoError(t, err)
 			require.NotEmpty(t, files, "%s: no history matches %s", v.Name(), pattern)
 		}
+	}
+	// Plans came later: the current version and every one after it.
+	for _, pattern := range []string{"plan-run-*-success.json", "plan-run-*-expired.json", "plan-inventory-*-hold.json"} {
+		files, err := filepath.Glob(filepath.Join("testdata", "histories", "current", pattern))
+		require.NoError(t, err)
+		require.NotEmpty(t, files, "current: no history matches %s", pattern)
 	}
 }
