@@ -282,9 +282,10 @@ const (
 )
 
 // backups lists backup sets of an instance (DescribeBackups), every page:
-// PageNumber rises until the sets read reach TotalRecordCount or a page is
-// empty (a server may hold fewer a page than asked for). A set seen twice,
-// as the newest-first list shifts under the paging, is kept once.
+// PageNumber rises until the sets read reach TotalRecordCount, a page is
+// empty (a server may hold fewer a page than asked for) or brings no set not
+// seen before (a server that ignores PageNumber). A set seen twice, as the
+// newest-first list shifts under the paging, is kept once.
 func (d *Driver) backups(ctx context.Context, id string, tune func(*rds.DescribeBackupsRequest)) ([]rds.Backup, error) {
 	var out []rds.Backup
 	seen := map[string]bool{}
@@ -300,6 +301,7 @@ func (d *Driver) backups(ctx context.Context, id string, tune func(*rds.Describe
 		if err != nil {
 			return nil, err
 		}
+		before := len(out)
 		for _, b := range resp.Items.Backup {
 			if !seen[b.BackupId] {
 				seen[b.BackupId] = true
@@ -308,7 +310,7 @@ func (d *Driver) backups(ctx context.Context, id string, tune func(*rds.Describe
 		}
 		read += len(resp.Items.Backup)
 		total, err := strconv.Atoi(resp.TotalRecordCount)
-		if len(resp.Items.Backup) == 0 || err == nil && read >= total {
+		if len(out) == before || err == nil && read >= total {
 			return out, nil
 		}
 	}

@@ -123,13 +123,22 @@ func First[T any](items *[]T, match func(T) bool) *T {
 }
 
 // ListPage is one call of a family list API at offset (asking for PageSize
-// items): the items of the page and the total_count the answer reports.
+// items): the items of the page and the total_count the answer reports, -1
+// when it reports none.
 type ListPage[T any] func(offset int) (items *[]T, total int, err error)
 
+// TotalCount is an answer's total_count for a ListPage: -1 when absent.
+func TotalCount[N int32 | int64](n *N) int {
+	if n == nil {
+		return -1
+	}
+	return int(*n)
+}
+
 // eachItem calls list from offset 0, each next offset after the items read,
-// until it has read total_count items or a page is empty (a server may
-// answer fewer than asked for), and visit on each item until visit returns
-// false.
+// and visit on each item until visit returns false. It stops at an empty
+// page or once it has read total_count items: a server may answer fewer than
+// asked for, so a short page is the end only when total_count is missing.
 func eachItem[T any](list ListPage[T], visit func(*T) bool) error {
 	for offset := 0; ; {
 		items, total, err := list(offset)
@@ -145,7 +154,7 @@ func eachItem[T any](list ListPage[T], visit func(*T) bool) error {
 			}
 		}
 		offset += len(*items)
-		if offset >= total {
+		if total >= 0 && offset >= total || total < 0 && len(*items) < PageSize {
 			return nil
 		}
 	}

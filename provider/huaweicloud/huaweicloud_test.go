@@ -401,6 +401,22 @@ func TestListBackupsFollowsTotalCount(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "otcrds.instance_id", pe.Field)
 
+	offsets = nil
+	full := make([]entry, huaweicloud.PageSize)
+	for i := range full {
+		full[i] = entry{fmt.Sprint("e", i)}
+	}
+	pages = map[int][]entry{0: full, huaweicloud.PageSize: {{"last"}}}
+	unknownTotal := func(offset int) (*[]entry, int, error) {
+		offsets = append(offsets, offset)
+		p := pages[offset]
+		return &p, huaweicloud.TotalCount[int64](nil), nil
+	}
+	got, err = huaweicloud.ListBackups("taurusdb", backup.KindCreate, "inst", unknownTotal, func(e *entry) backup.Backup { return backup.Backup{ID: e.id} })
+	require.NoError(t, err)
+	assert.Len(t, got, huaweicloud.PageSize+1)
+	assert.Equal(t, []int{0, huaweicloud.PageSize}, offsets, "without total_count, a short page is the last")
+
 	failing := func(int) (*[]entry, int, error) { return nil, 0, provider.Errorf(provider.Unavailable, "down") }
 	_, err = huaweicloud.ListBackups("otcrds", backup.KindCreate, "inst", failing, func(e *entry) backup.Backup { return backup.Backup{} })
 	assert.Equal(t, provider.Unavailable, provider.ClassOf(err))

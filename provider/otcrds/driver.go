@@ -241,11 +241,7 @@ func (d *Driver) manualBackups(ctx context.Context, instanceID string) huaweiclo
 		if err != nil {
 			return nil, 0, err
 		}
-		total := 0
-		if resp.TotalCount != nil {
-			total = int(*resp.TotalCount)
-		}
-		return resp.Backups, total, nil
+		return resp.Backups, huaweicloud.TotalCount(resp.TotalCount), nil
 	}
 }
 

@@ -206,7 +206,7 @@ func (d *Driver) listPages(ctx context.Context, req *model.ShowGaussMySqlBackupL
 		if err != nil {
 			return nil, 0, err
 		}
-		return resp.Backups, int(deref(resp.TotalCount)), nil
+		return resp.Backups, huaweicloud.TotalCount(resp.TotalCount), nil
 	}
 }
 
