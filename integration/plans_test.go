@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -299,4 +300,113 @@ func TestRetentionOverASimulatedYear(t *testing.T) {
 	e.retain(t, "year", "db", false)
 	assert.Equal(t, sorted(expected), sorted(live(e.inventory(t, "year", "db"))))
 	assert.Equal(t, sorted(expected), sorted(e.cloud.Inventory()))
+}
+
+// applyEvery applies p as a schedule that fires every interval (shorter
+// than plan files allow, to see several runs in a test) and removes it when
+// the test ends.
+func (e *coreEnv) applyEvery(t *testing.T, p plan.Plan, interval time.Duration) client.ScheduleHandle {
+	t.Helper()
+	p.Schedule = plan.Schedule{Every: plan.Duration(interval)}
+	pc := plan.NewClient(e.Client)
+	_, err := pc.Apply(testenv.Context(t, time.Minute), p)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pc.Delete(context.Background(), p.Name) })
+	return e.Client.ScheduleClient().GetHandle(context.Background(), plan.ScheduleID(p.Name))
+}
+
+// describeUntil describes the schedule until ok holds (visibility and the
+// scheduler are eventually consistent).
+func describeUntil(t *testing.T, h client.ScheduleHandle, within time.Duration, ok func(*client.ScheduleDescription) bool) *client.ScheduleDescription {
+	t.Helper()
+	var last *client.ScheduleDescription
+	require.Eventually(t, func() bool {
+		d, err := h.Describe(context.Background())
+		if err != nil {
+			return false
+		}
+		last = d
+		return ok(d)
+	}, within, 200*time.Millisecond)
+	return last
+}
+
+func TestScheduleRunsThePlanAndRetentionKeepsUp(t *testing.T) {
+	e := startCore(t)
+	p := testPlan("every2s", plan.Retention{KeepLast: 2, KeepLastGood: 1}, memoryTarget(t, "db", "sched-db", 0, ""))
+	h := e.applyEvery(t, p, 2*time.Second)
+	d := describeUntil(t, h, time.Minute, func(d *client.ScheduleDescription) bool {
+		done := 0
+		for _, a := range d.Info.RecentActions {
+			if a.StartWorkflowResult != nil {
+				done++
+			}
+		}
+		return done >= 4
+	})
+	require.NoError(t, h.Pause(context.Background(), client.SchedulePauseOptions{Note: "test done"}))
+	// Wait for the started runs to end, then look.
+	ctx := testenv.Context(t, time.Minute)
+	for _, a := range d.Info.RecentActions {
+		run := e.Client.GetWorkflow(ctx, a.StartWorkflowResult.WorkflowID, a.StartWorkflowResult.FirstExecutionRunID)
+		var res plan.RunResult
+		require.NoError(t, run.Get(ctx, &res))
+		assert.Equal(t, map[plan.Outcome]int{plan.OutcomeSucceeded: 1}, res.Outcomes)
+	}
+	e.retain(t, "every2s", "db", false)
+	inv := e.inventory(t, "every2s", "db")
+	assert.GreaterOrEqual(t, len(inv.Entries), 4, "every scheduled run is in the inventory")
+	assert.Len(t, live(inv), 2, "keepLast 2")
+	assert.Equal(t, sorted(live(inv)), sorted(e.cloud.Inventory()))
+}
+
+func TestScheduleSkipsRunsWhileOneHangs(t *testing.T) {
+	e := startCore(t)
+	p := testPlan("hang", plan.Retention{KeepLastGood: 1}, memoryTarget(t, "db", "hang-db", 3600, ""))
+	h := e.applyEvery(t, p, time.Second)
+	d := describeUntil(t, h, time.Minute, func(d *client.ScheduleDescription) bool {
+		return d.Info.NumActionsSkippedOverlap >= 3
+	})
+	assert.Len(t, d.Info.RecentActions, 1, "overlap skip: one run, the hung one, and no pile-up")
+	assert.Len(t, d.Info.RunningWorkflows, 1)
+	require.NoError(t, h.Delete(context.Background()))
+	// Cancelling the run cancels its backup, which cleans up.
+	ctx := testenv.Context(t, time.Minute)
+	w := d.Info.RunningWorkflows[0]
+	require.NoError(t, e.Client.CancelWorkflow(ctx, w.WorkflowID, w.FirstExecutionRunID))
+	var res plan.RunResult
+	require.Error(t, e.Client.GetWorkflow(ctx, w.WorkflowID, w.FirstExecutionRunID).Get(ctx, &res))
+	require.Eventually(t, func() bool { return len(e.cloud.Inventory()) == 0 }, 30*time.Second, 100*time.Millisecond,
+		"the hung backup was cancelled and cleaned up")
+}
+
+func TestRunStartedPastItsStartWindowIsReportedMissed(t *testing.T) {
+	e := startCore(t)
+	p := testPlan("late", plan.Retention{KeepLastGood: 1}, memoryTarget(t, "db", "late-db", 6, ""))
+	p.Overlap = plan.OverlapBufferOne
+	p.StartWindow = plan.Duration(time.Second)
+	// The first run takes about 6 s; the run buffered behind it starts
+	// seconds after its time, past the 1 s start window.
+	e.applyEvery(t, p, 2*time.Second)
+	var missed plan.Entry
+	require.Eventually(t, func() bool {
+		ctx := testenv.Context(t, 10*time.Second)
+		v, err := e.Client.QueryWorkflow(ctx, plan.InventoryID("late", "db"), "", plan.InventoryQuery)
+		if err != nil {
+			return false
+		}
+		var inv plan.Inventory
+		if v.Get(&inv) != nil {
+			return false
+		}
+		for _, en := range inv.Entries {
+			if en.Outcome == plan.OutcomeMissed {
+				missed = en
+				return true
+			}
+		}
+		return false
+	}, 90*time.Second, 200*time.Millisecond)
+	assert.Contains(t, missed.Failure, "start window")
+	assert.Empty(t, missed.BackupID, "a missed run backs nothing up")
 }

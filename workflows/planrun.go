@@ -119,7 +119,7 @@ func splitRun(ctx workflow.Context, p plan.Plan, targets []plan.Target, schedule
 			WorkflowID:            fmt.Sprintf("%s/part-%d", id, i/runBatch+1),
 			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 			WaitForCancellation:   true,
-			TypedSearchAttributes: temporal.NewSearchAttributes(planKey.ValueSet(p.Name)),
+			TypedSearchAttributes: temporal.NewSearchAttributes(plan.PlanKey.ValueSet(p.Name)),
 		})
 		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, plan.RunWorkflow,
 			plan.Run{Plan: p, Targets: names, ScheduledAt: scheduledAt, Deadline: deadline}))
@@ -140,9 +140,6 @@ func splitRun(ctx workflow.Context, p plan.Plan, targets []plan.Target, schedule
 	}
 	return total, errors.Join(errs...)
 }
-
-// planKey is the BackupPlan search attribute.
-var planKey = temporal.NewSearchAttributeKeyKeyword(plan.SearchAttributePlan)
 
 // backUpTarget runs one target's backup, and its copy when the plan has one,
 // as child workflows, and says how each ended.
@@ -187,7 +184,7 @@ func backUp(ctx workflow.Context, planName string, kind backup.Kind, tmpl backup
 			backup.ProviderKey.ValueSet(req.Provider),
 			backup.ResourceKey.ValueSet(e.Resource),
 			backup.StateKey.ValueSet(string(backup.StateRunning)),
-			planKey.ValueSet(planName),
+			plan.PlanKey.ValueSet(planName),
 		),
 	})
 	f := workflow.ExecuteChildWorkflow(cctx, kind.WorkflowType(), req)
