@@ -14,6 +14,7 @@ import (
 
 	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/plan"
+	"github.com/backupflow/backupflow/provider/memory"
 )
 
 // planCLI runs the CLI in-process against one real Temporal server.
@@ -200,4 +201,102 @@ func TestHoldWithoutAnInventory(t *testing.T) {
 	code, _, errOut = p.run("hold", "add", "--plan", "never-applied", "--reason", "audit")
 	assert.Equal(t, ExitBadInput, code)
 	assert.Contains(t, errOut, "never applied")
+}
+
+// heldPlanFile is one plan with two memory targets whose backups end fast.
+const heldPlanFile = `
+version: 1
+plans:
+  - name: held
+    schedule:
+      cron: "0 2 * * *"
+    startWindow: 1h
+    completionWindow: 1h
+    retention:
+      keepLast: 5
+      keepLastGood: 1
+    targets:
+      - name: orders
+        request:
+          provider: memory
+          memory:
+            resource: orders-db
+            name: orders-${date}
+            durationSeconds: 0.1
+      - name: users
+        request:
+          provider: memory
+          memory:
+            resource: users-db
+            name: users-${date}
+            durationSeconds: 0.1
+`
+
+func TestHoldsOnARunPlan(t *testing.T) {
+	p, e := startPlanCLI(t)
+	const token = "plan-cli-test"
+	e.StartWorker(t, e.Config(t), memory.NewCloud(token).Driver(token))
+	code, _, errOut := p.run("plan", "apply", "-f", writePlanFile(t, heldPlanFile))
+	require.Equal(t, ExitOK, code, errOut)
+	code, _, errOut = p.run("plan", "trigger", "held")
+	require.Equal(t, ExitOK, code, errOut)
+
+	// The run records each target's backup in its inventory.
+	var described PlanActionReport
+	backupOf := map[string]string{}
+	require.Eventually(t, func() bool {
+		if p.json(&described, "plan", "describe", "held") != ExitOK {
+			return false
+		}
+		for _, ti := range described.Plans[0].Description.Inventories {
+			if ti.Inventory != nil && len(ti.Inventory.Entries) == 1 && ti.Inventory.Entries[0].Outcome.Good() {
+				backupOf[ti.Target] = ti.Inventory.Entries[0].BackupID
+			}
+		}
+		return len(backupOf) == 2
+	}, time.Minute, 100*time.Millisecond, "both targets have a good backup in their inventory")
+	code, out, _ := p.run("plan", "describe", "held")
+	assert.Equal(t, ExitOK, code)
+	assert.Contains(t, out, "1 entries, 1 good backups kept, 0 deleted by retention, 0 holds; last succeeded")
+
+	// One backup of one target.
+	var holds HoldReport
+	require.Equal(t, ExitOK, p.json(&holds, "hold", "add", "--plan", "held", "--target", "orders",
+		"--backup", backupOf["orders"], "--reason", "legal hold 42"))
+	require.Len(t, holds.Holds, 1)
+	require.Len(t, holds.Holds[0].Holds, 1)
+	h := holds.Holds[0].Holds[0]
+	assert.Equal(t, backupOf["orders"], h.BackupID)
+	assert.Equal(t, "alice", h.By, "--by defaults to $USER")
+	assert.Equal(t, "legal hold 42", h.Reason)
+	assert.False(t, h.At.IsZero())
+
+	// Every target, by someone else.
+	code, out, errOut = p.run("hold", "add", "--plan", "held", "--reason", "audit", "--by", "bob")
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, "held on plan held")
+	require.Equal(t, ExitOK, p.json(&holds, "hold", "list", "--plan", "held"))
+	require.Len(t, holds.Holds, 2)
+	assert.Equal(t, "orders", holds.Holds[0].Target)
+	assert.Len(t, holds.Holds[0].Holds, 2, "the backup's hold and the target's")
+	assert.Equal(t, "users", holds.Holds[1].Target)
+	require.Len(t, holds.Holds[1].Holds, 1)
+	assert.Equal(t, plan.Hold{By: "bob", Reason: "audit", At: holds.Holds[1].Holds[0].At}, holds.Holds[1].Holds[0])
+	code, out, _ = p.run("hold", "list", "--plan", "held")
+	assert.Equal(t, ExitOK, code)
+	assert.Contains(t, out, "(all backups)")
+	assert.Contains(t, out, backupOf["orders"])
+
+	// The inventory refuses a backup it does not hold: bad input.
+	code, _, errOut = p.run("hold", "add", "--plan", "held", "--target", "users", "--backup", "not-ours", "--reason", "x")
+	assert.Equal(t, ExitBadInput, code)
+	assert.Contains(t, errOut, "hold.backupId")
+
+	// Remove the target-wide holds; the backup's stays.
+	code, _, errOut = p.run("hold", "remove", "--plan", "held")
+	require.Equal(t, ExitOK, code, errOut)
+	require.Equal(t, ExitOK, p.json(&holds, "hold", "list", "--plan", "held"))
+	require.Len(t, holds.Holds[0].Holds, 1)
+	assert.Equal(t, backupOf["orders"], holds.Holds[0].Holds[0].BackupID)
+	assert.Empty(t, holds.Holds[1].Holds)
 }
