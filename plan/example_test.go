@@ -45,7 +45,7 @@ plans:
             spanner:
               parent: projects/shop/instances/dr
               backupId: ${target}-${date}-dr
-              sourceBackup: projects/shop/instances/main/backups/${backup}
+              sourceBackup: ${backup}
               expireTime: ${expireTime}
           retention:
             monthly: 3
@@ -78,7 +78,7 @@ plans:
 	fmt.Println("valid:", len(f.Plans), "plans")
 	// Output:
 	// spanner create: {"backup":{"database":"projects/shop/instances/main/databases/orders","expireTime":"2030-07-07T03:04:05Z"},"backupId":"orders-20300102","parent":"projects/shop/instances/main"}
-	// spanner copy: {"backupId":"orders-20300102-dr","expireTime":"2030-04-05T03:04:05Z","parent":"projects/shop/instances/dr","sourceBackup":"projects/shop/instances/main/backups/sample-backup"}
+	// spanner copy: {"backupId":"orders-20300102-dr","expireTime":"2030-04-05T03:04:05Z","parent":"projects/shop/instances/dr","sourceBackup":"sample-backup"}
 	// otcrds create: {"instance_id":"7c1b9bd2f0b44b5a9b6e0e1fe4d3ad9ain03","name":"billing-20300102-030405"}
 	// valid: 2 plans
 }

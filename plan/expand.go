@@ -22,8 +22,10 @@ type Vars struct {
 	// ExpireTime is ScheduledAt plus the retention's Horizon; zero when the
 	// retention has no time-based rule.
 	ExpireTime time.Time
-	// Backup is, for a copy, the ID of the backup the run just made
-	// (Entry.BackupID); empty for a create.
+	// Backup is, for a copy, the ID of the backup the run just made as the
+	// provider gave it (Entry.BackupID), which is what the providers' copy
+	// APIs take as their source: Spanner's is the full name
+	// projects/<p>/instances/<i>/backups/<b>. Empty for a create.
 	Backup string
 }
 
@@ -60,36 +62,56 @@ func Expand(req backup.Request, v Vars) (backup.Request, error) {
 	return req, nil
 }
 
+// expansion replaces the placeholders of one section and gathers the
+// problems, with their paths inside the section.
+type expansion struct {
+	vars     Vars
+	problems []PathError
+	// backupFields are the paths of the values that hold ${backup}: the
+	// provider gives their real value only when the run's backup exists.
+	backupFields []string
+}
+
 // expandSection replaces the placeholders in section's string values and
 // returns the problems with their paths inside the section.
 func expandSection(section json.RawMessage, v Vars) (json.RawMessage, []PathError) {
+	e := expansion{vars: v}
+	out := e.section(section)
+	return out, e.problems
+}
+
+func (e *expansion) section(section json.RawMessage) json.RawMessage {
 	if !bytes.Contains(section, []byte("${")) {
-		return section, nil
+		return section
 	}
 	dec := json.NewDecoder(bytes.NewReader(section))
 	dec.UseNumber() // numbers pass through unchanged
 	var tree any
 	if err := dec.Decode(&tree); err != nil {
-		return nil, []PathError{{Problem: "the section is not valid JSON: " + err.Error()}}
+		e.problems = append(e.problems, PathError{Problem: "the section is not valid JSON: " + err.Error()})
+		return nil
 	}
-	var problems []PathError
-	tree = expandValue("", tree, v, &problems)
-	if len(problems) > 0 {
-		return nil, problems
+	tree = e.value("", tree)
+	if len(e.problems) > 0 {
+		return nil
 	}
 	out, err := json.Marshal(tree)
 	if err != nil {
-		return nil, []PathError{{Problem: err.Error()}}
+		e.problems = append(e.problems, PathError{Problem: err.Error()})
+		return nil
 	}
-	return out, nil
+	return out
 }
 
-func expandValue(path string, value any, v Vars, problems *[]PathError) any {
+func (e *expansion) value(path string, value any) any {
 	switch x := value.(type) {
 	case string:
-		s, err := expandString(x, v)
+		if strings.Contains(x, PlaceholderBackup) {
+			e.backupFields = append(e.backupFields, path)
+		}
+		s, err := expandString(x, e.vars)
 		if err != nil {
-			*problems = append(*problems, PathError{Path: path, Problem: err.Error()})
+			e.problems = append(e.problems, PathError{Path: path, Problem: err.Error()})
 		}
 		return s
 	case map[string]any:
@@ -99,11 +121,11 @@ func expandValue(path string, value any, v Vars, problems *[]PathError) any {
 		}
 		slices.Sort(keys) // problems in a stable order
 		for _, k := range keys {
-			x[k] = expandValue(join(path, k), x[k], v, problems)
+			x[k] = e.value(join(path, k), x[k])
 		}
 	case []any:
 		for i := range x {
-			x[i] = expandValue(path+"["+strconv.Itoa(i)+"]", x[i], v, problems)
+			x[i] = e.value(path+"["+strconv.Itoa(i)+"]", x[i])
 		}
 	}
 	return value

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +46,9 @@ func (e *FieldError) Error() string {
 // SampleBackupID for ${backup}. A *FieldError it returns (or wraps) is
 // placed under the request: Field "spanner.backupId" reads
 // "request.spanner.backupId"; any other error is reported on "request".
+// A *FieldError on a field that holds ${backup} is not reported: the real
+// value is a provider's backup ID (Spanner's is a full resource name), and
+// the provider checks it when the run sends it.
 type SectionCheck func(provider string, kind backup.Kind, section json.RawMessage) error
 
 // SampleTime is the scheduled time placeholders get during validation.
@@ -305,11 +309,12 @@ func (v *validator) request(s scope, req backup.Request, kind backup.Kind, vars 
 		s.add(field(req.Provider), "is required: the %s section of the request", req.Provider)
 		return backup.Request{}
 	}
-	section, problems := expandSection(req.Section, vars)
-	for _, p := range problems {
+	e := expansion{vars: vars}
+	section := e.section(req.Section)
+	for _, p := range e.problems {
 		s.add(field(join(req.Provider, p.Path)), "%s", p.Problem)
 	}
-	if len(problems) > 0 {
+	if len(e.problems) > 0 {
 		return backup.Request{}
 	}
 	expanded := backup.Request{Provider: req.Provider, Section: section}
@@ -318,9 +323,13 @@ func (v *validator) request(s scope, req backup.Request, kind backup.Kind, vars 
 	}
 	if err := v.check(req.Provider, kind, section); err != nil {
 		var fe *FieldError
-		if errors.As(err, &fe) {
+		switch {
+		case errors.As(err, &fe) && slices.ContainsFunc(e.backupFields, func(path string) bool { return join(req.Provider, path) == fe.Field }):
+			// The sample stands where the provider's own backup ID will:
+			// its shape is the provider's, so the run checks this field.
+		case errors.As(err, &fe):
 			s.add(field(fe.Field), "%s", fe.Rule)
-		} else {
+		default:
 			s.add("", "%v", err)
 		}
 		return backup.Request{}

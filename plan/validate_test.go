@@ -22,21 +22,25 @@ type checked struct {
 	section  string
 }
 
-// fakeCheck stands in for a driver's validation with two simple rules: a
-// memory section needs a non-empty name (reported as a *FieldError), and no
-// section may say "boom" (reported as a plain error).
+// fakeCheck stands in for a driver's validation with simple rules: a
+// memory section needs a non-empty name and a copy's source must look like
+// a memory backup ID (reported as *FieldError), and no section may say
+// "boom" (reported as a plain error).
 func fakeCheck(calls *[]checked) plan.SectionCheck {
 	return func(provider string, kind backup.Kind, section json.RawMessage) error {
 		*calls = append(*calls, checked{provider, kind, string(section)})
 		if strings.Contains(string(section), "boom") {
 			return errors.New("memory: boom is not allowed")
 		}
-		var s struct{ Name string }
+		var s struct{ Name, Source string }
 		if err := json.Unmarshal(section, &s); err != nil {
 			return err
 		}
 		if provider == backup.ProviderMemory && s.Name == "" {
 			return fmt.Errorf("driver says: %w", &plan.FieldError{Field: "memory.name", Rule: "is required"})
+		}
+		if kind == backup.KindCopy && !strings.HasPrefix(s.Source, "mem-") {
+			return &plan.FieldError{Field: "memory.source", Rule: "must be a memory backup ID (mem-NNNN)"}
 		}
 		return nil
 	}
@@ -193,6 +197,14 @@ func TestValidateNamesPlanTargetFieldAndRule(t *testing.T) {
 		{"a copy with the provider's rule broken", func(p *plan.Plan) {
 			p.Targets[0].Copy.Request = memoryRequest(t, `{"source":"${backup}","resource":"dr"}`)
 		}, []string{`plan "nightly": target "orders": copy.request.memory.name: is required`}},
+		{"a copy's literal source of the wrong shape", func(p *plan.Plan) {
+			p.Targets[0].Copy.Request = memoryRequest(t, `{"source":"orders-1","resource":"dr","name":"x"}`)
+		}, []string{`plan "nightly": target "orders": copy.request.memory.source: must be a memory backup ID (mem-NNNN)`}},
+		// With ${backup} in source, the sample ID's shape is not the
+		// provider's: that field is left to the run (validPlan passes).
+		{"a copy's ${backup} source checked at run time, its other fields now", func(p *plan.Plan) {
+			p.Targets[0].Copy.Request = memoryRequest(t, `{"source":"${backup}","resource":"dr","name":"boom"}`)
+		}, []string{`plan "nightly": target "orders": copy.request: memory: boom is not allowed`}},
 		{"a copy's ${expireTime} without a time rule", func(p *plan.Plan) {
 			p.Targets[0].Copy.Request = memoryRequest(t, `{"source":"${backup}","resource":"dr","name":"${expireTime}"}`)
 			p.Targets[0].Copy.Retention = plan.Retention{KeepLast: 3, KeepLastGood: 1}
