@@ -410,3 +410,36 @@ func TestRunStartedPastItsStartWindowIsReportedMissed(t *testing.T) {
 	assert.Contains(t, missed.Failure, "start window")
 	assert.Empty(t, missed.BackupID, "a missed run backs nothing up")
 }
+
+func TestCopyStepCopiesEachNewBackupWithItsOwnRetention(t *testing.T) {
+	e := startCore(t)
+	target := memoryTarget(t, "db", "copy-db", 0, "")
+	copyReq, err := backup.NewRequest(&backup.MemoryCopy{Source: "${backup}", Target: "dr-site", Name: "db-${time}"})
+	require.NoError(t, err)
+	target.Copy = &plan.Copy{Request: copyReq, Retention: plan.Retention{KeepLast: 1, KeepLastGood: 1}}
+	p := testPlan("dr", plan.Retention{KeepLast: 3, KeepLastGood: 1}, target)
+	day := time.Now().AddDate(0, 0, -5)
+	for i := range 3 {
+		res := e.runPlan(t, p, day.AddDate(0, 0, i))
+		assert.Equal(t, map[plan.Outcome]int{plan.OutcomeSucceeded: 2}, res.Outcomes, "the backup and its copy")
+		require.Len(t, res.Entries, 2)
+		assert.Equal(t, backup.KindCopy, res.Entries[1].Kind)
+		assert.Equal(t, "copy/memory/dr-site/db-"+day.AddDate(0, 0, i).UTC().Format("20060102-150405"), res.Entries[1].WorkflowID)
+	}
+	e.retain(t, "dr", "db", false)
+	inv := e.inventory(t, "dr", "db")
+	var creates, copies []string
+	for _, en := range inv.Entries {
+		if en.BackupID == "" || en.DeletedAt != nil {
+			continue
+		}
+		if en.Kind == backup.KindCopy {
+			copies = append(copies, en.BackupID)
+		} else {
+			creates = append(creates, en.BackupID)
+		}
+	}
+	assert.Len(t, creates, 3, "keepLast 3 for the backups")
+	assert.Len(t, copies, 1, "keepLast 1 for the copies")
+	assert.Equal(t, sorted(append(creates, copies...)), sorted(e.cloud.Inventory()))
+}

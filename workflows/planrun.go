@@ -153,7 +153,7 @@ func backUpTarget(ctx workflow.Context, p plan.Plan, t plan.Target, scheduledAt 
 	if t.Copy == nil || created.Outcome != plan.OutcomeSucceeded {
 		return entries
 	}
-	vars.Backup = cmp.Or(created.BackupName, created.BackupID)
+	vars.Backup = created.BackupID // what copy APIs take as their source (Spanner: the full backup name)
 	vars.ExpireTime = time.Time{}
 	if h := t.Copy.Retention.Horizon(time.Duration(p.Schedule.Every)); h > 0 {
 		vars.ExpireTime = scheduledAt.Add(h)
