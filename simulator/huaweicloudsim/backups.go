@@ -134,6 +134,19 @@ func (t *Backups[R]) MustAddWith(r R, now time.Time, rules CreateRules) {
 	}
 }
 
+// MustAddEarlier stores n backups that newBackup makes, begun one after
+// another so that the last ends at now, as MustAddWith does (a test's own
+// fixture), and returns their IDs.
+func (t *Backups[R]) MustAddEarlier(n int, now time.Time, duration time.Duration, rules CreateRules, newBackup func(begin time.Time) R) []string {
+	ids := make([]string, 0, n)
+	for i := range n {
+		r := newBackup(now.Add(-time.Duration(n-i) * duration))
+		t.MustAddWith(r, now, rules)
+		ids = append(ids, r.Common().ID)
+	}
+	return ids
+}
+
 // Newest returns the backups match accepts, newest first.
 func (t *Backups[R]) Newest(match func(R) bool) []R {
 	t.mu.Lock()

@@ -349,9 +349,6 @@ func TestBackupListPages(t *testing.T) {
 	instance := otcrdssim.InstanceID(3)
 	made := s.AddBackups(instance, 5)
 	huaweiclient.CheckBackupListPaging(t, func(q url.Values) answer {
-		if q == nil {
-			q = url.Values{}
-		}
 		q.Set("instance_id", instance)
 		return call(t, s, http.MethodGet, project+"/backups", q, nil, signed(otcrdssim.SecretKey))
 	}, made, pageSize, otcrdssim.CodeParameterError)

@@ -183,14 +183,9 @@ func (s *Server) AddBackups(id string, n int) []string {
 	}
 	now := s.Now()
 	s.sweep(now)
-	ids := make([]string, 0, n)
-	for i := range n {
-		begin := now.Add(-time.Duration(n-i) * s.opts.Duration)
-		b := s.newBackup(in, "listed-"+huaweicloudsim.NewHex(8), huaweicloudsim.ForeignDescription, nil, begin)
-		s.backups.MustAddWith(b, now, s.createRules())
-		ids = append(ids, b.ID)
-	}
-	return ids
+	return s.backups.MustAddEarlier(n, now, s.opts.Duration, s.createRules(), func(begin time.Time) *backupRec {
+		return s.newBackup(in, "listed-"+huaweicloudsim.NewHex(8), huaweicloudsim.ForeignDescription, nil, begin)
+	})
 }
 
 // AddForeign makes a backup of target as a person in the console would: on

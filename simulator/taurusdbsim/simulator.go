@@ -195,16 +195,11 @@ func (s *Server) AddBackups(id string, n int) []string {
 	if !ok {
 		panic("AddBackups: no instance " + id)
 	}
-	now := s.Now()
-	ids := make([]string, 0, n)
-	for i := range n {
-		begin := now.Add(-time.Duration(n-i) * s.opts.Duration)
+	return s.backups.MustAddEarlier(n, s.Now(), s.opts.Duration, s.createRules(), func(begin time.Time) *huaweicloudsim.Backup {
 		b, j := s.newBackup(in, "listed-"+huaweicloudsim.NewUUID()[:8], huaweicloudsim.ForeignDescription, begin)
-		s.backups.MustAddWith(b, now, s.createRules())
 		s.jobs[j.id] = j
-		ids = append(ids, b.ID)
-	}
-	return ids
+		return b
+	})
 }
 
 // JobOf returns the ID of the job that builds backup id, if there is one.

@@ -202,9 +202,9 @@ func NameAndDescriptionCases(providerName string, section func(changes map[strin
 // CheckBackupListPaging checks a family simulator's backup list pages as the
 // APIs document (offset from 0, limit 1 to 100, default 100, total_count of
 // all matches) in pages of at most pageSize (its Options.PageSize), and
-// filters by backup_type: list sends one list call with query added to the
-// instance's filter; made are the instance's only backups, all manual;
-// badLimit is the error code of a limit over 100.
+// filters by backup_type: list sends one list call with query (to which it
+// adds the instance's filter); made are the instance's only backups, all
+// manual; badLimit is the error code of a limit over 100.
 func CheckBackupListPaging(t *testing.T, list func(query url.Values) Answer, made []string, pageSize int, badLimit string) {
 	t.Helper()
 	ids := func(a Answer) []string {
@@ -216,7 +216,7 @@ func CheckBackupListPaging(t *testing.T, list func(query url.Values) Answer, mad
 		}
 		return out
 	}
-	assert.Len(t, ids(list(nil)), min(pageSize, len(made)), "no limit: the server's largest page")
+	assert.Len(t, ids(list(url.Values{})), min(pageSize, len(made)), "no limit: the server's largest page")
 	assert.Len(t, ids(list(url.Values{"limit": {"1"}})), 1)
 	var all []string
 	for offset := 0; offset < len(made); {
