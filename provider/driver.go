@@ -60,6 +60,9 @@ type Driver interface {
 	// exists, not whose it is: it holds backups somebody else made, so
 	// deleting any of them needs the caller's own proof of ownership (the
 	// identifiers its create recorded), never a name or time matched here.
+	// Some providers list a backup only a while after it ended (their pages
+	// in docs/providers say so): a backup missing from the list moments
+	// after it was made is not yet proof that it is gone.
 	List(ctx context.Context, kind backup.Kind, resource string) ([]backup.Backup, error)
 }
 
