@@ -1,8 +1,9 @@
 // Command dev runs backupflow's whole development stack in one process, with
 // nothing installed but Go:
 //
-//   - a Temporal server (SQLite under --data-dir, or in memory with --ephemeral)
-//     with the "default" namespace and backupflow's search attributes,
+//   - a Temporal server (SQLite under --data-dir, in memory with --ephemeral,
+//     or PostgreSQL with --db) with the "default" namespace and backupflow's
+//     search attributes,
 //   - the Temporal Web UI,
 //   - a simulator for every provider (Spanner, TaurusDB, ApsaraDB RDS, OTC RDS),
 //     speaking the provider's real API on 127.0.0.1,
@@ -15,6 +16,7 @@
 //
 //	go run ./deploy/dev
 //	go run ./deploy/dev --ephemeral --backup-duration 5s
+//	go run ./deploy/dev --db postgres://temporal:secret@127.0.0.1:5432/temporal
 package main
 
 import (
@@ -52,6 +54,7 @@ func main() {
 type options struct {
 	dataDir        string
 	ephemeral      bool
+	db             string
 	port           int
 	httpPort       int
 	uiPort         int
@@ -74,6 +77,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	fs.StringVar(&o.dataDir, "data-dir", "./.data/dev", "directory of the Temporal SQLite database; state survives restarts")
 	fs.BoolVar(&o.ephemeral, "ephemeral", false, "keep Temporal's state in memory instead of --data-dir")
+	fs.StringVar(&o.db, "db", "", "keep Temporal's state in PostgreSQL instead of --data-dir: postgres://user:password@host:port/database\n"+
+		"(that database and database_visibility, created when missing; schemas set up by Temporal's schema tool)")
 	fs.IntVar(&o.port, "port", devserver.DefaultPort, "Temporal frontend gRPC port (TEMPORAL_ADDRESS)")
 	fs.IntVar(&o.httpPort, "http-port", 7243, "Temporal frontend HTTP API port")
 	fs.IntVar(&o.uiPort, "ui-port", devserver.DefaultUIPort, "Temporal Web UI port")
@@ -92,6 +97,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case "debug", "info", "warn", "error":
 	default:
 		return o, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	if o.db != "" {
+		if o.ephemeral {
+			return o, errors.New("--db and --ephemeral: choose one")
+		}
+		if _, err := devserver.ParsePostgresURL(o.db); err != nil {
+			return o, fmt.Errorf("--db: %w", err)
+		}
 	}
 	if o.serverOnly {
 		o.noDemo = true

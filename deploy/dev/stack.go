@@ -69,7 +69,10 @@ func startStack(o options, out *printer) (*stack, error) {
 		CodecEndpoint: st.codecURL,
 		LogLevel:      o.logLevel,
 	}
-	if !o.ephemeral {
+	switch {
+	case o.db != "":
+		srvOpts.DatabaseURL = o.db
+	case !o.ephemeral:
 		srvOpts.DataDir = o.dataDir
 	}
 	srv, err := devserver.Start(srvOpts)
@@ -276,7 +279,9 @@ func (st *stack) printBanner() {
 		fmt.Fprintf(&b, "  codec endpoint     %s  (decrypts payloads for the Web UI; loopback, no login)\n", st.codecURL)
 	}
 	fmt.Fprintf(&b, "  Temporal frontend  %s  (gRPC; HTTP API on %s)\n", s.FrontendAddress(), s.HTTPAddress())
-	if p := s.DatabasePath(); p != "" {
+	if db := s.PostgresDatabase(); db != "" {
+		fmt.Fprintf(&b, "  Temporal state     %s and its _visibility database  (PostgreSQL, --db)\n", db)
+	} else if p := s.DatabasePath(); p != "" {
 		fmt.Fprintf(&b, "  Temporal state     %s  (kept across restarts; --ephemeral for in-memory)\n", p)
 	} else {
 		fmt.Fprintf(&b, "  Temporal state     in memory (--ephemeral): gone when this process ends\n")
