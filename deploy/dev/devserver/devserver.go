@@ -60,7 +60,6 @@ import (
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 
-	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/searchattr"
 )
 
@@ -109,7 +108,7 @@ type Options struct {
 	ServicePorts [3]int
 
 	// Namespace is created at start (default "default"), with backupflow's
-	// search attributes (BackupProvider, BackupResource, BackupState).
+	// search attributes (searchattr.Names).
 	Namespace string
 
 	// CacheSearchAttributes keeps search-attribute definitions in memory, as
@@ -405,7 +404,7 @@ func (s *Server) prepareDatabase(logger log.Logger) (config.Persistence, error) 
 		}
 	}
 	attrs := map[string]enumspb.IndexedValueType{}
-	for _, n := range backup.SearchAttributeNames {
+	for _, n := range searchattr.Names {
 		attrs[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
 	if err := s.createNamespace(sqlCfg, attrs); err != nil {

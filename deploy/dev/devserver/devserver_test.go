@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/searchattr"
 )
 
 // waitForSignal runs until it is signalled, so it is in flight across a
@@ -52,7 +52,7 @@ func TestRestartMidFlight(t *testing.T) {
 	// The namespace has backupflow's search attributes.
 	sa, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: DefaultNamespace})
 	require.NoError(t, err)
-	for _, n := range backup.SearchAttributeNames {
+	for _, n := range searchattr.Names {
 		assert.Equal(t, enumspb.INDEXED_VALUE_TYPE_KEYWORD, sa.GetCustomAttributes()[n], n)
 	}
 
