@@ -3,7 +3,11 @@
 // Temporal server restarts (file-backed SQLite dev server), provider faults,
 // cancellation at random stages, bad input through the real workflow, and
 // secret hygiene (histories, worker logs, metrics, wrong credentials). The
-// fuzz target over every driver's validator is in ./validatefuzz.
+// fuzz target over every driver's validator is in ./validatefuzz. TestSoak
+// is the production shape of all of these at once: Temporal on a private
+// PostgreSQL cluster (internal/pgtest), three worker processes, kills, a
+// server restart, provider faults and cancels (go tool task soak runs its
+// full counts and writes reports/soak.md).
 //
 // Every test runs over every provider in internal/clouds — it iterates
 // clouds.Providers() and the started clouds.Set and never names a provider —
