@@ -111,7 +111,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		*d = 0
 		return nil
 	case !strings.HasPrefix(text, `"`):
-		return fmt.Errorf("%s has no unit; write %s", text, durationForm)
+		var number float64
+		if json.Unmarshal(b, &number) == nil {
+			return fmt.Errorf("%s has no unit; write %s", text, durationForm)
+		}
+		return fmt.Errorf("must be %s, got %s", durationForm, jsonKind(b))
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {

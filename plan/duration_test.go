@@ -83,7 +83,7 @@ func TestDurationJSON(t *testing.T) {
 		{json: `0`, want: 0},
 		{json: `null`, want: time.Hour}, // left as it was
 		{json: `3600`, wantErr: "3600 has no unit"},
-		{json: `true`, wantErr: "true has no unit"},
+		{json: `true`, wantErr: `must be a duration such as "7d", "36h", "90m" or "1d12h", got true or false`},
 		{json: `"-5m"`, wantErr: "is negative"},
 		{json: `"soon"`, wantErr: `"soon" is not a duration`},
 	} {

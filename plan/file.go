@@ -90,12 +90,12 @@ func decodeStrict(path string, raw json.RawMessage, v reflect.Value) []error {
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return nil
 	}
+	if v.Type() == requestType {
+		return decodeRequest(path, raw, v)
+	}
 	if reflect.PointerTo(v.Type()).Implements(unmarshalerType) {
 		if err := json.Unmarshal(raw, v.Addr().Interface()); err != nil {
 			return []error{&PathError{Path: path, Problem: describe(err, v.Type())}}
-		}
-		if v.Type() == requestType {
-			return requestUnknown(path, v.Interface().(backup.Request))
 		}
 		return nil
 	}
@@ -152,7 +152,23 @@ func decodeObject(path string, raw json.RawMessage, v reflect.Value) []error {
 	return errs
 }
 
-func requestUnknown(path string, r backup.Request) []error {
+// decodeRequest reads a backup.Request, which keeps unknown keys instead
+// of refusing them (a workflow must always decode its input): here they
+// are errors, as typos anywhere else are.
+func decodeRequest(path string, raw json.RawMessage, v reflect.Value) []error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return []error{&PathError{Path: path, Problem: "must be a mapping with provider and the provider's section, got " + jsonKind(raw)}}
+	}
+	var provider string
+	if p, ok := obj["provider"]; ok && json.Unmarshal(p, &provider) != nil {
+		return []error{&PathError{Path: join(path, "provider"), Problem: "must be a string, got " + jsonKind(p)}}
+	}
+	var r backup.Request
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return []error{&PathError{Path: path, Problem: err.Error()}}
+	}
+	v.Set(reflect.ValueOf(r))
 	var errs []error
 	for _, k := range r.UnknownFields() {
 		problem := "unknown field; a request holds \"provider\" and the provider's section"

@@ -139,6 +139,25 @@ plans:
 			},
 		},
 		{
+			name: "requests that are not requests",
+			file: `
+version: 1
+plans:
+  - name: nightly
+    startWindow: [1h]
+    targets:
+      - {name: a, request: spanner}
+      - {name: b, request: {provider: 5}}
+      - {name: c, request: {provider: spanner, spanner: {}}, copy: {request: [x]}}
+`,
+			want: []string{
+				`plans[0].startWindow: must be a duration such as "7d", "36h", "90m" or "1d12h", got a list`,
+				`plans[0].targets[0].request: must be a mapping with provider and the provider's section, got a string`,
+				`plans[0].targets[1].request.provider: must be a string, got a number`,
+				`plans[0].targets[2].copy.request: must be a mapping with provider and the provider's section, got a list`,
+			},
+		},
+		{
 			name: "unknown top-level field",
 			file: "version: 1\nplan: []\n",
 			want: []string{`plan: unknown field (did you mean "plans"?)`},
