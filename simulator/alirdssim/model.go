@@ -497,11 +497,15 @@ func (s *Server) deleteBackupLocked(p url.Values) (map[string]any, *apiError) {
 	}
 	for _, id := range ids {
 		if b, ok := s.backups[id]; !ok || b.instance != inst.id {
+			for _, refused := range ids {
+				s.CountDelete(refused, false)
+			}
 			return nil, apiErr("InvalidBackupSetID.NotFound", "Specified backup set ID does not exist.")
 		}
 	}
 	for _, id := range ids {
 		delete(s.backups, id)
+		s.CountDelete(id, true)
 	}
 	return map[string]any{}, nil
 }

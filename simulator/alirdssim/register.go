@@ -26,6 +26,7 @@ func startCloud(o simkit.Options) (*simkit.Cloud, error) {
 			"BACKUPFLOW_ALIRDS_ACCESS_KEY_SECRET": AccessKeySecret,
 		},
 		CreateSection:             CreateSection,
+		PlanSection:               CreateSection, // Alibaba names no backups: every run's request is the same
 		ProofByCreateResponseOnly: alirds.ProofByCreateResponseOnly,
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/plan"
 	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
 )
 
@@ -39,6 +40,14 @@ func InstanceID(i int) string { return huaweicloudsim.DemoID("otcrds", i) + "in0
 func CreateSection(n int) json.RawMessage {
 	d := huaweicloudsim.NewDemoBackup(n, DefaultResources)
 	raw, _ := json.Marshal(backup.OTCRDSCreate{InstanceID: InstanceID(d.Instance), Name: d.Name, Description: d.Description})
+	return raw
+}
+
+// PlanSection is CreateSection as a plan target's request: the backup name
+// "bf-<seed>-${time}" is new at each run.
+func PlanSection(seed int) json.RawMessage {
+	d := huaweicloudsim.NewDemoBackup(seed, DefaultResources)
+	raw, _ := json.Marshal(backup.OTCRDSCreate{InstanceID: InstanceID(d.Instance), Name: fmt.Sprintf("bf-%d-%s", seed, plan.PlaceholderTime), Description: d.Description})
 	return raw
 }
 

@@ -29,6 +29,7 @@ func startCloud(o simkit.Options) (*simkit.Cloud, error) {
 			"BACKUPFLOW_OTCRDS_EXPECTED_DURATION": o.Duration.String(),
 		},
 		CreateSection: CreateSection,
+		PlanSection:   PlanSection,
 		// OTC's backup list returns no description, so only a create's own
 		// answer proves a backup ours (as provider/otcrds's conformance
 		// harness declares).

@@ -158,6 +158,8 @@ func (s *Server) deleteBackup(w http.ResponseWriter, r *http.Request) {
 	s.sweep(now)
 	id := r.PathValue("backup_id")
 	b := s.backupByID(id)
+	applied := false
+	defer func() { s.CountDelete(id, applied) }()
 	switch {
 	case b == nil:
 		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusNotFound, CodeBackupNotFound, "The backup %s does not exist", id))
@@ -166,7 +168,7 @@ func (s *Server) deleteBackup(w http.ResponseWriter, r *http.Request) {
 	case !b.Done(now):
 		huaweicloudsim.WriteError(w, huaweicloudsim.Errf(http.StatusConflict, CodeBackupBuilding, "The backup %s is being created and cannot be deleted", id))
 	default:
-		b.deletedAt = now
+		b.deletedAt, applied = now, true
 		huaweicloudsim.WriteJSON(w, http.StatusOK, map[string]any{})
 	}
 }

@@ -40,6 +40,9 @@ type Simulator interface {
 	Endpoint() string
 	Close()
 	SetLatency(time.Duration)
+	// Deletes lists the delete calls that reached a backup: the suite's
+	// proof of which backups a worker tried to delete, and how often.
+	Deletes() []Delete
 	SetFaultRate(p float64, seed int64)
 	Faults() int
 }

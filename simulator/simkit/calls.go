@@ -9,9 +9,18 @@ import (
 // CallCounter counts the API calls a simulator receives, in all and by name
 // (an RPC method, an RPC action). Its zero value is ready.
 type CallCounter struct {
-	mu     sync.Mutex
-	total  int
-	byName map[string]int
+	mu      sync.Mutex
+	total   int
+	byName  map[string]int
+	deletes []Delete
+}
+
+// Delete is one delete call that reached a backup: which one (its ID as
+// Inventory lists it) and whether it took effect. A call the backup's
+// absence, state or a fault refused has Applied false.
+type Delete struct {
+	BackupID string
+	Applied  bool
 }
 
 // Count records one call named name ("" when the call names nothing).
@@ -37,6 +46,20 @@ func (c *CallCounter) CallsOf(name string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.byName[name]
+}
+
+// CountDelete records a delete call on backupID, and whether it applied.
+func (c *CallCounter) CountDelete(backupID string, applied bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deletes = append(c.deletes, Delete{BackupID: backupID, Applied: applied})
+}
+
+// Deletes lists the delete calls that reached a backup, in the order received.
+func (c *CallCounter) Deletes() []Delete {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.deletes)
 }
 
 // SortedKeys lists a map's keys, sorted: the inventory of a backup table

@@ -25,6 +25,11 @@ type Cloud struct {
 	// CreateSection returns a valid create section; distinct seeds below the
 	// fixture size target distinct resources.
 	CreateSection func(seed int) json.RawMessage
+	// PlanSection returns a create section for resource seed (as
+	// CreateSection) to use as a plan target's request: where the provider
+	// names backups, the name holds a plan placeholder (${time}), so each
+	// run of the plan names its backup anew.
+	PlanSection func(seed int) json.RawMessage
 	// CopySection is nil when the provider has no copy API.
 	CopySection func(seed int, sourceBackupID string) json.RawMessage
 	// ProofByCreateResponseOnly is the driver's own declaration that the

@@ -165,3 +165,14 @@ func TestDefault(t *testing.T) {
 	assert.Equal(t, "q", Default("q", "p"))
 	assert.Equal(t, 200, Default(0, 200))
 }
+
+func TestDeletesAreLoggedInOrder(t *testing.T) {
+	var c CallCounter
+	assert.Empty(t, c.Deletes())
+	c.CountDelete("b1", true)
+	c.CountDelete("b1", false)
+	got := c.Deletes()
+	assert.Equal(t, []Delete{{BackupID: "b1", Applied: true}, {BackupID: "b1", Applied: false}}, got)
+	got[0].BackupID = "changed"
+	assert.Equal(t, "b1", c.Deletes()[0].BackupID, "the log is a copy")
+}

@@ -9,6 +9,7 @@ import (
 	"cloud.google.com/go/spanner/admin/database/apiv1/databasepb"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/plan"
 )
 
 // The built-in fixture. Every simulator holds:
@@ -92,6 +93,18 @@ func CreateSection(n int) json.RawMessage {
 	s.BackupID = fmt.Sprintf("bk-%d", abs(n))
 	s.Backup.Database = DatabaseName(abs(n) % DefaultResources)
 	s.Backup.ExpireTime = sectionExpiry()
+	raw, _ := json.Marshal(s)
+	return raw
+}
+
+// PlanSection is CreateSection as a plan target's request: the backup ID
+// "pl-<n>-${time}" is new at each run.
+func PlanSection(n int) json.RawMessage {
+	var s backup.SpannerCreate
+	if err := json.Unmarshal(CreateSection(n), &s); err != nil {
+		panic(err)
+	}
+	s.BackupID = fmt.Sprintf("pl-%d-%s", abs(n), plan.PlaceholderTime)
 	raw, _ := json.Marshal(s)
 	return raw
 }

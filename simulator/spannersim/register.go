@@ -22,6 +22,7 @@ func startCloud(o simkit.Options) (*simkit.Cloud, error) {
 			"BACKUPFLOW_SPANNER_ACCESS_TOKEN": AccessToken,
 		},
 		CreateSection: CreateSection,
+		PlanSection:   PlanSection,
 		CopySection:   CopySection,
 	}, nil
 }

@@ -420,7 +420,9 @@ func (s *Server) GetBackup(_ context.Context, req *databasepb.GetBackupRequest) 
 // Deleting a backup still being made ends its create (or copy) operation
 // CANCELLED. A backup that is the source of a running copy cannot be deleted.
 func (s *Server) DeleteBackup(_ context.Context, req *databasepb.DeleteBackupRequest) (*emptypb.Empty, error) {
-	return onBackup(s, req.GetName(), "spanner.backups.delete", s.deleteBackup)
+	out, err := onBackup(s, req.GetName(), "spanner.backups.delete", s.deleteBackup)
+	s.CountDelete(req.GetName(), err == nil)
+	return out, err
 }
 
 func (s *Server) deleteBackup(b *backupRecord, now time.Time) (*emptypb.Empty, error) {

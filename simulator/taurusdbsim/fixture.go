@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/plan"
 )
 
 // Special fixture instances, outside the numbered demo instances.
@@ -31,6 +32,14 @@ func InstanceID(i int) string { return huaweicloudsim.DemoID("taurusdb", i) + "i
 func CreateSection(seed int) json.RawMessage {
 	d := huaweicloudsim.NewDemoBackup(seed, DefaultResources)
 	raw, _ := json.Marshal(backup.TaurusDBCreate{InstanceID: InstanceID(d.Instance), Name: d.Name, Description: d.Description})
+	return raw
+}
+
+// PlanSection is CreateSection as a plan target's request: the backup name
+// "bf-<seed>-${time}" is new at each run.
+func PlanSection(seed int) json.RawMessage {
+	d := huaweicloudsim.NewDemoBackup(seed, DefaultResources)
+	raw, _ := json.Marshal(backup.TaurusDBCreate{InstanceID: InstanceID(d.Instance), Name: fmt.Sprintf("bf-%d-%s", seed, plan.PlaceholderTime), Description: d.Description})
 	return raw
 }
 

@@ -23,5 +23,6 @@ func startCloud(o simkit.Options) (*simkit.Cloud, error) {
 			"BACKUPFLOW_TAURUSDB_SECRET_KEY": SecretKey,
 		},
 		CreateSection: CreateSection,
+		PlanSection:   PlanSection,
 	}, nil
 }

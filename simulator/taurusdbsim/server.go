@@ -130,6 +130,7 @@ func (s *Server) listBackups(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteBackup(w http.ResponseWriter, r *http.Request) {
 	b, e := s.backups.Delete(r.PathValue("backup_id"), s.Now())
+	s.CountDelete(r.PathValue("backup_id"), e == nil)
 	if e != nil {
 		huaweicloudsim.WriteError(w, e)
 		return
