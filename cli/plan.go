@@ -462,12 +462,21 @@ func inventoryText(ti plan.TargetInventory) string {
 			deleted++
 		}
 	}
-	text := fmt.Sprintf("%d entries, %d good backups kept, %d deleted by retention, %d holds", len(inv.Entries), good, deleted, len(inv.Holds))
+	text := fmt.Sprintf("%s, %s kept, %d deleted by retention, %s",
+		count(len(inv.Entries), "entry", "entries"), count(good, "good backup", "good backups"), deleted, count(len(inv.Holds), "hold", "holds"))
 	if n := len(inv.Entries); n > 0 {
 		last := inv.Entries[n-1]
 		text += fmt.Sprintf("; last %s at %s", last.Outcome, last.ScheduledAt.Local().Format(time.RFC3339))
 	}
 	return text
+}
+
+// count writes n with the noun's singular or plural.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // planAct runs describe, pause, resume, trigger and delete on one named

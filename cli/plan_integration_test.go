@@ -257,7 +257,7 @@ func TestHoldsOnARunPlan(t *testing.T) {
 	}, time.Minute, 100*time.Millisecond, "both targets have a good backup in their inventory")
 	code, out, _ := p.run("plan", "describe", "held")
 	assert.Equal(t, ExitOK, code)
-	assert.Contains(t, out, "1 entries, 1 good backups kept, 0 deleted by retention, 0 holds; last succeeded")
+	assert.Contains(t, out, "1 entry, 1 good backup kept, 0 deleted by retention, 0 holds; last succeeded")
 
 	// One backup of one target.
 	var holds HoldReport

@@ -303,6 +303,15 @@ func TestListShowsOnlyPlans(t *testing.T) {
 	assert.Equal(t, plan.ScheduleID("hourly"), list[0].ScheduleID)
 }
 
+func TestApplyNamesAnUnregisteredSearchAttribute(t *testing.T) {
+	env := testenv.Start(t, false)
+	pc := plan.NewClient(env.Client)
+	_, err := pc.Apply(testenv.Context(t, time.Minute), nightly(t, "bare"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the namespace has no BackupPlan search attribute; register it "+
+		"(temporal operator search-attribute create --name BackupPlan --type Keyword)")
+}
+
 func TestApplyRefusesAPlanWithoutASchedule(t *testing.T) {
 	pc := plan.NewClient(nil) // refused before Temporal is reached
 	ctx := testenv.Context(t, time.Second)
