@@ -14,14 +14,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
-	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/failuretest"
 )
 
 // documentedClass is one Class constant as backup/class.go declares it.
@@ -151,39 +148,18 @@ func TestRetryableClassesAreTheTransientOnes(t *testing.T) {
 	assert.Equal(t, 5*time.Minute, backup.Unavailable.RetryDelay(100), "capped")
 }
 
-var fc = temporal.GetDefaultFailureConverter()
-
 // activityErr is what a workflow gets from an activity that failed with cause.
-func activityErr(cause error) error {
-	return fc.FailureToError(&failurepb.Failure{
-		Message: "activity error",
-		FailureInfo: &failurepb.Failure_ActivityFailureInfo{ActivityFailureInfo: &failurepb.ActivityFailureInfo{
-			ActivityType: &commonpb.ActivityType{Name: "PollOperation"}, RetryState: enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE}},
-		Cause: fc.ErrorToFailure(cause),
-	})
-}
+func activityErr(cause error) error { return failuretest.ActivityError("PollOperation", cause) }
 
-// ended is what a client receives for a workflow that ended with err: the
-// SDK's test environment runs a workflow returning err and hands back its
-// *temporal.WorkflowExecutionError.
-func ended(t *testing.T, err error) error {
-	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.ExecuteWorkflow(func(workflow.Context) error { return err })
-	got := env.GetWorkflowError()
-	var wee *temporal.WorkflowExecutionError
-	require.ErrorAs(t, got, &wee)
-	return got
-}
+// ended is what a client receives for a workflow that ended with err.
+var ended = failuretest.Ended
 
 func TestFailureOf(t *testing.T) {
 	busy := temporal.NewApplicationError("instance busy", string(backup.Busy))
 	timeout := temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE, busy)
 	failed := temporal.NewNonRetryableApplicationError("memory: disk full", string(backup.BackupFailed), nil)
 	report := backup.CleanupReport{Reason: "window closed", Created: true}
-	terminated := fc.FailureToError(&failurepb.Failure{Message: "terminated",
-		FailureInfo: &failurepb.Failure_TerminatedFailureInfo{TerminatedFailureInfo: &failurepb.TerminatedFailureInfo{}}})
+	terminated := failuretest.Terminated()
 
 	cases := []struct {
 		name  string
