@@ -67,6 +67,8 @@ func (t *Tokens) Verify(token, project string) *APIError {
 	return nil
 }
 
+// tokenRequest repeats provider/otcrds's token body on purpose: the simulator
+// reads what the driver sends independently of it, so keep the two apart.
 type tokenRequest struct {
 	Auth struct {
 		Identity struct {

@@ -1,4 +1,4 @@
-// Package huaweicloud is the simulator code shared by the Huawei Cloud API
+// Package huaweicloudsim is the simulator code shared by the Huawei Cloud API
 // family simulators (TaurusDB, OTC RDS): AK/SK SDK-HMAC-SHA256 signature
 // verification, the {error_code, error_msg} error writer, fault injection, a
 // movable clock and the gateway that ties them in front of a provider's API,
@@ -41,7 +41,8 @@ func SingleKey(accessKey, secretKey string) SecretLookup {
 }
 
 // VerifySignature checks an SDK-HMAC-SHA256 signed request in the Huawei
-// SDK's form, written independently of the SDK from its documented algorithm:
+// SDK's form, written independently of the SDK from its documented algorithm
+// (so that it checks the SDK; do not replace it with the SDK's signer):
 //
 //	Authorization: SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<h1;h2>, Signature=<hex>
 //	string to sign = "SDK-HMAC-SHA256\n" + X-Sdk-Date + "\n" + hex(sha256(canonical request))
@@ -256,7 +257,8 @@ const ScopeTerminator = "sdk_request"
 // service are taken from the scope as given (OTC's SDK leaves both empty);
 // the scope's date must be X-Sdk-Date's. A request signed in the Huawei SDK's
 // Access= form cannot be verified this way and is refused like any bad
-// signature. now is the real time.
+// signature. now is the real time. It repeats provider/otcrds's signer on
+// purpose, from the documented algorithm, so that it checks the driver: keep the two apart.
 func VerifyScopedSignature(r *http.Request, body []byte, secretOf SecretLookup, now time.Time) *APIError {
 	fields, e := authorizationFields(r)
 	if e != nil {
