@@ -7,6 +7,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/backupflow/backupflow/backup"
@@ -54,31 +55,37 @@ func countHistory(ctx context.Context, c client.Client, id, run string) (history
 		if err != nil {
 			return h, err
 		}
-		h.Events++
-		switch ev.GetEventType() {
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-			h.WorkflowStarts++
-		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
-			h.WorkflowTasks++
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-			scheduled[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-			a := ev.GetActivityTaskStartedEventAttributes()
-			h.ActivityAttempts += int(a.GetAttempt())
-			if scheduled[a.GetScheduledEventId()] == "PollOperation" {
-				h.PollAttempts = int(a.GetAttempt())
-			}
-		case enumspb.EVENT_TYPE_MARKER_RECORDED:
-			h.LocalActivities++
-		case enumspb.EVENT_TYPE_TIMER_STARTED:
-			h.Timers++
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-			h.Signals++
-		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-			h.Upserts++
-		}
+		h.count(ev, scheduled)
 	}
 	return h, nil
+}
+
+// count adds one event; scheduled maps activity-scheduled event IDs to
+// activity types, as the events go by.
+func (h *historyCount) count(ev *historypb.HistoryEvent, scheduled map[int64]string) {
+	h.Events++
+	switch ev.GetEventType() {
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+		h.WorkflowStarts++
+	case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+		h.WorkflowTasks++
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+		scheduled[ev.GetEventId()] = ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+	case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+		a := ev.GetActivityTaskStartedEventAttributes()
+		h.ActivityAttempts += int(a.GetAttempt())
+		if scheduled[a.GetScheduledEventId()] == "PollOperation" {
+			h.PollAttempts = int(a.GetAttempt())
+		}
+	case enumspb.EVENT_TYPE_MARKER_RECORDED:
+		h.LocalActivities++
+	case enumspb.EVENT_TYPE_TIMER_STARTED:
+		h.Timers++
+	case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+		h.Signals++
+	case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+		h.Upserts++
+	}
 }
 
 // measureHistory runs successful backups of simulated durations and counts

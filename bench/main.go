@@ -10,7 +10,10 @@
 //  4. in-flight capacity: many concurrent long backups on one worker process
 //     with few activity slots (worker RSS, server and worker CPU);
 //  5. start latency: start call to the provider's create call, vs a bare
-//     one-activity workflow.
+//     one-activity workflow;
+//  6. plan: a triggered plan over many targets (time until every backup has
+//     started, vs the provider call limit) and its history events and
+//     actions per target and day.
 //
 // Temporal runs in a child process (backupflow's deploy/dev/devserver:
 // in-memory SQLite, all services in one process, loopback only). Run it from
@@ -56,9 +59,11 @@ type options struct {
 	workerBin                                  string
 	inflightCacheSize                          int
 	merge                                      bool
+
+	plan planOptions
 }
 
-var allSections = []string{"policy", "throughput", "history", "latency", "inflight"}
+var allSections = []string{"policy", "throughput", "history", "latency", "inflight", "plan"}
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == serveArg {
@@ -87,6 +92,12 @@ func main() {
 	flag.DurationVar(&o.inflightTimeout, "inflight-timeout", 0, "give up on the in-flight test after this long (0: duration + 40 min)")
 	flag.StringVar(&o.workerBin, "worker-bin", "", "worker binary for the in-flight test (default: go build ./worker)")
 	flag.IntVar(&o.inflightCacheSize, "inflight-cache-size", defaultWorkflowCacheSize(), "BACKUPFLOW_WORKFLOW_CACHE_SIZE of the in-flight worker (default: the worker's own default)")
+	flag.IntVar(&o.plan.targets, "plan-targets", 10000, "targets of the plan in the plan section (200 for a quick run)")
+	flag.IntVar(&o.plan.runs, "plan-runs", 2, "triggered runs of the plan, one after the other (the last one's counts are a steady day's)")
+	flag.IntVar(&o.plan.sample, "plan-sample", 300, "backups and inventories whose histories the plan section counts")
+	flag.Float64Var(&o.plan.rateLimit, "plan-rate", 100, "BACKUPFLOW_PROVIDER_RATE_LIMIT of the plan section's worker (provider calls per second)")
+	flag.IntVar(&o.plan.rateBurst, "plan-burst", 10, "BACKUPFLOW_PROVIDER_RATE_BURST of the plan section's worker")
+	flag.DurationVar(&o.plan.timeout, "plan-timeout", 90*time.Minute, "give up on the plan section after this long")
 	renderOnly := flag.Bool("render", false, "only rewrite bench.md in -out from the bench.json a run wrote there")
 	flag.BoolVar(&o.merge, "merge", false, "re-measure only -sections and merge them into the bench.json already in -out")
 	flag.Parse()
@@ -174,6 +185,14 @@ func run(o options, args []string) error {
 		d, err := throughputRefreshingSearchAttributes(ctx, o)
 		rep.ThroughputRefreshOnRead, rep.ThroughputRefreshOnReadErr = d, errText(err)
 	}
+
+	section("plan", func() {
+		r, err := measurePlanOnItsOwnServer(ctx, o.plan)
+		rep.Plan, rep.PlanErr = r, errText(err)
+		if err != nil {
+			progress("plan: %v", err)
+		}
+	})
 
 	section("inflight", func() {
 		bin := o.workerBin
@@ -301,6 +320,26 @@ func runInProcessSections(ctx context.Context, o options, rep *report, section f
 		rep.History, rep.HistoryErr = &r, errText(err)
 	})
 	return nil
+}
+
+// measurePlanOnItsOwnServer runs the plan section on a fresh server, so the
+// other sections' workflows do not weigh on it.
+func measurePlanOnItsOwnServer(ctx context.Context, o planOptions) (*planResult, error) {
+	if o.targets < 1 || o.runs < 1 || o.sample < 1 || o.rateLimit <= 0 {
+		return nil, fmt.Errorf("-plan-targets, -plan-runs, -plan-sample and -plan-rate must be positive")
+	}
+	s, err := startServer(false)
+	if err != nil {
+		return nil, err
+	}
+	defer s.stop()
+	c, err := s.dial()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	r, err := measurePlan(ctx, s, c, o)
+	return &r, err
 }
 
 // throughputRefreshingSearchAttributes repeats the throughput measurement on

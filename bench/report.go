@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +50,8 @@ type report struct {
 	LatencyErr                 string
 	Inflight                   *inflightResult
 	InflightErr                string
+	Plan                       *planResult
+	PlanErr                    string
 	ServerErr                  string
 }
 
@@ -147,6 +150,14 @@ func (r *report) summary() []row {
 	} else {
 		rows = append(rows, notRun("5. Start latency p50, backupflow ÷ bare", "≤ 1.5", r.LatencyErr))
 	}
+	if p := r.Plan; p != nil && len(p.Rounds) > 0 {
+		first := p.Rounds[0]
+		rows = append(rows, row{fmt.Sprintf("6. Plan over %d targets: trigger → every backup started, ÷ the call limit's lower bound", p.Targets),
+			fmt.Sprintf("%s ÷ %s = %.1f (run completed after %s)", secs(first.AllStarted), secs(p.startLowerBound()), first.AllStarted.Seconds()/p.startLowerBound().Seconds(), secs(first.Completed)),
+			"reported", "-"})
+	} else {
+		rows = append(rows, notRun("6. Plan over many targets", "reported", r.PlanErr))
+	}
 	return rows
 }
 
@@ -185,6 +196,7 @@ func (r *report) markdown() string {
 	r.writePolicy(w)
 	r.writeInflight(w)
 	r.writeLatency(w)
+	r.writePlan(w)
 	w("## Reproduce\n\n```\n%s\n", r.command())
 	for _, m := range r.Merges {
 		w("%s\n", m)
@@ -543,4 +555,110 @@ func (r *report) writeLatency(w func(string, ...any)) {
 	}
 	b, f := quantileDur(l.Bare, 0.5), quantileDur(l.Backupflow, 0.5)
 	w("\np50 ratio **%.2f** (target ≤ 1.5: %s).\n\n", float64(f)/float64(b), verdict(float64(f) <= 1.5*float64(b)))
+}
+
+func (r *report) writePlan(w func(string, ...any)) {
+	w("## 6. A plan over many targets\n\n")
+	r.measured(w, "plan")
+	p := r.Plan
+	if p == nil {
+		if r.PlanErr != "" {
+			w("Error: %v\n\n", r.PlanErr)
+		} else {
+			w("Not run.\n\n")
+		}
+		return
+	}
+	if r.PlanErr != "" {
+		w("Error: %v\n\n", r.PlanErr)
+	}
+	w("A fresh server (child process) and one in-process worker (`wiring.InitializeWorkerWithClient`, default settings) with\n")
+	w("`BACKUPFLOW_PROVIDER_RATE_LIMIT=%g` and `BACKUPFLOW_PROVIDER_RATE_BURST=%d`: the worker's per-provider call limiter\n", p.RateLimit, p.RateBurst)
+	w("(`internal/ops/limiter.go`) is off by default, so the bench sets this limit. A daily plan (`every: 24h`, retention\n")
+	w("keep last 1) over **%d targets**, each its own resource on the in-process memory provider with instant backups (done\n", p.Targets)
+	w("at their first poll), is applied as a paused Temporal Schedule (`plan.Client.Apply`; the plan is %s of JSON in\n", kib(p.PlanBytes))
+	w("the schedule's action input) and triggered (`plan.Client.Trigger`) %d times, each run after the one before has ended\n", len(p.Rounds))
+	if p.ChildRuns > 0 {
+		w("and its inventories have recorded it. Each run splits into %d child PlanRuns of %d targets; each child runs its\n", p.ChildRuns, planRunBatch)
+		w("targets' CreateBackup children and records their outcomes (RecordRun: a signal-with-start per target's PlanInventory).\n")
+	} else {
+		w("and its inventories have recorded it. The run backs up every target itself (a run over %d targets would split).\n", planRunBatch)
+	}
+	w("Started = the memory provider receiving the create call (a `provider.Driver` decorator in `bench/` timestamps `Start`).\n\n")
+	w("| Run | Creates received | Trigger → first create | → half | → every create | → run completed | Provider calls (per target) | Server / bench CPU |\n|---|---|---|---|---|---|---|---|\n")
+	for _, rd := range p.Rounds {
+		w("| %s | %d | %s | %s | **%s** | **%s** | %s (%.2f) | %s / %s |\n", rd.Label, rd.Started, secs(rd.FirstStart), secs(rd.StartP50), secs(rd.AllStarted), secs(rd.Completed),
+			callsText(rd.ProviderCalls), rd.calls()/float64(max(p.Targets, 1)), cpuShare(rd.ServerCPU, rd.Completed), cpuShare(rd.BenchCPU, rd.Completed))
+	}
+	bound := p.startLowerBound()
+	w("\nLower bound set by the call limit: %d creates ÷ %g calls/s = **%s**. ", p.Targets, p.RateLimit, secs(bound))
+	for _, rd := range p.Rounds {
+		w("%s: every create after %.2f× that bound. ", rd.Label, rd.AllStarted.Seconds()/bound.Seconds())
+	}
+	if first := p.Rounds[0]; first.calls() > 0 {
+		w("The limiter paces every provider call, not only creates: the first run made %.1f calls per target (%s), so its\n", first.calls()/float64(p.Targets), callsText(first.ProviderCalls))
+		w("bound is %s (calls ÷ limit); from the second run on retention's deletes of the run before's backups add to them.\n", secs(time.Duration(first.calls()/p.RateLimit*float64(time.Second))))
+		w("Calls are counted from the trigger until the sampled inventories had recorded the run.\n")
+	}
+	w("The section took %s in all, %s of it reading histories.\n\n", secs(p.Wall), secs(p.CountWall))
+
+	steady, ok := p.steadyRound()
+	if !ok || len(steady.Costs) == 0 {
+		return
+	}
+	day := "the last run, on a plan that had run before: its inventories existed and retention deleted the previous run's backup"
+	if len(p.Rounds) == 1 {
+		day = "the plan's first run: it also starts every inventory"
+	}
+	w("### Per target per day (daily plan)\n\n")
+	w("Counted from histories of %s. Actions are counted as in section 2 (workflow starts, activity attempts,\n", day)
+	w("local activities, timers, signals, upserts); a child workflow's start is the child's own `WorkflowExecutionStarted`, a\n")
+	w("record is the inventory's signal (its start, on the first run, is the signal-with-start's). Runs: the parent and all\n")
+	w("child PlanRuns counted, ÷ %d targets; backups and inventories: the mean over %d sampled targets spread evenly over the\n", p.Targets, p.Sample)
+	w("plan (inventories: the events the run added to their histories).\n\n")
+	w("| Part | Histories counted | Events | Actions | Workflow starts | Activity attempts | Local activities | Timers | Signals | Upserts |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	var events, actions float64
+	for _, c := range steady.Costs {
+		events += c.Events
+		actions += c.Actions
+		if c.Note != "" {
+			w("| %s | - | - | %.4f | - | - | - | - | - | - |\n", c.Part, c.Actions)
+			continue
+		}
+		n := float64(max(p.Targets, 1))
+		if c.Sampled || c.Part != partRun {
+			n = float64(max(c.Histories, 1))
+		}
+		counted := fmt.Sprint(c.Histories)
+		if c.Sampled {
+			counted += " (sample)"
+		}
+		k := c.Counts
+		w("| %s | %s | %.2f | %.2f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", c.Part, counted, c.Events, c.Actions,
+			float64(k.WorkflowStarts)/n, float64(k.ActivityAttempts)/n, float64(k.LocalActivities)/n, float64(k.Timers)/n, float64(k.Signals)/n, float64(k.Upserts)/n)
+	}
+	w("| **total per target per day** | | **%.1f** | **%.1f** | | | | | | |\n\n", events, actions)
+	w("For the whole plan: about %.0f events and %.0f actions a day for %d targets. Schedule: %s.\n", events*float64(p.Targets), actions*float64(p.Targets), p.Targets, steady.Costs[0].Note)
+	w("Not in the counts: the inventory's 24-hour retention timer started the day before fires once a day (`TimerFired` and a\n")
+	w("workflow task: about 4 events, no action); when it fires before that day's record arrives it runs a retention pass and\n")
+	w("starts one more timer (one more action). An inventory continues as new after %d events, a workflow start every few\n", 2000)
+	w("hundred days at these rates.\n\n")
+}
+
+func kib(n int) string { return fmt.Sprintf("%.0f KiB", float64(n)/1024) }
+
+// callsText lists provider calls by kind, in a stable order.
+func callsText(calls map[string]float64) string {
+	var names []string
+	total := 0.0
+	for k, v := range calls {
+		names = append(names, k)
+		total += v
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, calls[k]))
+	}
+	return fmt.Sprintf("%.0f: %s", total, strings.Join(parts, ", "))
 }

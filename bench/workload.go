@@ -152,9 +152,16 @@ func startInProcess(c client.Client, s *server, namespace, queue string, poll *w
 	if err != nil {
 		return nil, err
 	}
-	w := &inProcess{cloud: memory.NewCloud(memoryToken), starts: newStamps(), stamps: newStamps(), queue: queue}
+	return startConfiguredInProcess(c, cfg)
+}
+
+// startConfiguredInProcess starts a worker configured by cfg (from
+// workerConfig, then adjusted) with a fresh memory cloud.
+func startConfiguredInProcess(c client.Client, cfg wiring.Config) (*inProcess, error) {
+	w := &inProcess{cloud: memory.NewCloud(memoryToken), starts: newStamps(), stamps: newStamps(), queue: cfg.Worker.TaskQueue}
 	d := recordingDriver{Driver: w.cloud.Driver(memoryToken), starts: w.starts}
 	cfg.Providers = []string{d.Name()}
+	var err error
 	w.app, err = wiring.InitializeWorkerWithClient(cfg, c, wiring.ExtraDrivers{d})
 	if err != nil {
 		return nil, err
