@@ -86,3 +86,8 @@ func (d *observedDriver) Describe(ctx context.Context, op provider.Operation) (b
 	err = d.call(ctx, "Describe", func() error { b, err = d.Driver.Describe(ctx, op); return err })
 	return b, err
 }
+
+func (d *observedDriver) List(ctx context.Context, kind backup.Kind, resource string) (bs []backup.Backup, err error) {
+	err = d.call(ctx, "List", func() error { bs, err = d.Driver.List(ctx, kind, resource); return err })
+	return bs, err
+}

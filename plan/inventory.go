@@ -49,8 +49,12 @@ type Entry struct {
 	CreateTime  *time.Time `json:"createTime,omitempty"`
 	// Failure says why a run did not leave a good backup.
 	Failure string `json:"failure,omitempty"`
-	// DeletedAt is set once retention deleted the backup.
+	// DeletedAt is set once retention deleted the backup, or found it gone.
 	DeletedAt *time.Time `json:"deletedAt,omitempty"`
+	// MissingSince is when retention first found the backup missing from
+	// the provider's listing. Listings can lag behind a new backup, so it
+	// counts as gone only once it has been missing for a day.
+	MissingSince *time.Time `json:"missingSince,omitempty"`
 }
 
 // Key is the entry's identity within an inventory.

@@ -24,6 +24,9 @@ const (
 	keptHistory = 100
 	// inventoryEventLimit is the history length that makes it continue as new.
 	inventoryEventLimit = 2000
+	// goneAfter is how long a backup must be missing from the provider's
+	// listing before the inventory counts it as gone.
+	goneAfter = 24 * time.Hour
 )
 
 // PlanInventory is the durable record of one plan target: every backup the
@@ -44,8 +47,11 @@ func PlanInventory(ctx workflow.Context, in plan.InventoryStart) error {
 		return err
 	}
 	for {
+		// One timer at a time: cancelled when a record comes first, since
+		// the pass that follows the record restarts the day.
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		timer := workflow.NewTimer(timerCtx, retentionEvery)
 		due := false
-		timer := workflow.NewTimer(ctx, retentionEvery)
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(records, func(c workflow.ReceiveChannel, _ bool) {
 			var r plan.Record
@@ -53,8 +59,12 @@ func PlanInventory(ctx workflow.Context, in plan.InventoryStart) error {
 			inv.record(r)
 			due = true
 		})
-		sel.AddFuture(timer, func(workflow.Future) { due = true })
+		sel.AddFuture(timer, func(f workflow.Future) { due = f.Get(ctx, nil) == nil })
 		sel.Select(ctx)
+		cancelTimer()
+		if ctx.Err() != nil {
+			return ctx.Err() // cancelled or terminated: the inventory's state is in its history
+		}
 		if due {
 			inv.retain(ctx, false)
 		}
@@ -239,13 +249,12 @@ func (inv *inventory) apply(ctx workflow.Context, decisions []plan.Decision, rep
 			}
 		}
 		b, ok := listed[key][e.BackupID]
-		switch {
-		case !ok:
-			// Gone already (expired at the provider, or deleted by hand).
-			now := workflow.Now(ctx)
-			inv.state.Entries[i].DeletedAt = &now
-			refuse("not in the provider's listing any more; recorded as gone")
+		if !ok {
+			refuse(inv.missing(ctx, i))
 			continue
+		}
+		inv.state.Entries[i].MissingSince = nil
+		switch {
 		case e.CreateTime != nil && b.CreateTime != nil && !e.CreateTime.Equal(*b.CreateTime):
 			refuse(fmt.Sprintf("the listed backup %s was created at %s, not %s as recorded: not the one the plan made", b.ID, b.CreateTime.UTC().Format(time.RFC3339), e.CreateTime.UTC().Format(time.RFC3339)))
 			continue
@@ -261,6 +270,22 @@ func (inv *inventory) apply(ctx workflow.Context, decisions []plan.Decision, rep
 		inv.state.Entries[i].DeletedAt = &now
 		report.Deleted = append(report.Deleted, e.BackupID)
 	}
+}
+
+// missing notes that entry i is not in the provider's listing and says
+// what that means: gone (expired at the provider, or deleted by hand) once
+// it has been missing for goneAfter, else a lagging listing, checked again.
+func (inv *inventory) missing(ctx workflow.Context, i int) string {
+	now := workflow.Now(ctx)
+	e := &inv.state.Entries[i]
+	if e.MissingSince == nil {
+		e.MissingSince = &now
+	}
+	if now.Sub(*e.MissingSince) < goneAfter {
+		return "not in the provider's listing; checked again on the next pass (listings can lag)"
+	}
+	e.DeletedAt = &now
+	return "missing from the provider's listing since " + e.MissingSince.UTC().Format(time.RFC3339) + "; recorded as gone"
 }
 
 func (inv *inventory) held(backupID string) bool {
