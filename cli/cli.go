@@ -55,6 +55,7 @@ Usage:
   backupflow plan     validate|diff|apply -f <file>
   backupflow plan     list
   backupflow plan     describe|pause|resume|trigger|delete (<plan> | -f <file>)
+  backupflow plan     retain <plan> [--target t] [--dry-run] [-f <file>]
   backupflow hold     add --plan <plan> [--target t] [--backup id] --reason <text> [--by who]
   backupflow hold     remove --plan <plan> [--target t] [--backup id]
   backupflow hold     list --plan <plan>

@@ -27,13 +27,15 @@ const planUsage = `Usage:
   backupflow plan resume   (<plan> | -f <file>) [--note <text>]
   backupflow plan trigger  (<plan> | -f <file>)  start a run now
   backupflow plan delete   (<plan> | -f <file>)  remove the schedule; backups and inventories stay
+  backupflow plan retain   <plan> [--target <t>] [--dry-run] [-f <file>]
+                                                 run retention now; --dry-run deletes nothing
 
 -f reads a plan file (YAML or JSON; - reads stdin) with one or more plans;
 with pause, resume, trigger, describe and delete it acts on every plan in it.
 `
 
 // planSubcommands are plan's subcommands, in usage order.
-var planSubcommands = []string{"validate", "diff", "apply", "list", "describe", "pause", "resume", "trigger", "delete"}
+var planSubcommands = []string{"validate", "diff", "apply", "list", "describe", "pause", "resume", "trigger", "delete", "retain"}
 
 // plan runs "backupflow plan <subcommand>".
 func (c *Command) plan(ctx context.Context, args []string, o *options) Output {
@@ -53,6 +55,8 @@ func (c *Command) plan(ctx context.Context, args []string, o *options) Output {
 		return c.planList(ctx, rest, o)
 	case "describe", "pause", "resume", "trigger", "delete":
 		return c.planAct(ctx, sub, rest, o)
+	case "retain":
+		return c.planRetain(ctx, rest, o)
 	}
 	return errorReport(&InputError{Message: fmt.Sprintf("unknown plan subcommand %q; one of %s", sub, strings.Join(planSubcommands, ", "))})
 }

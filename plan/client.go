@@ -851,3 +851,52 @@ func (c *Client) targets(ctx context.Context, plan, target string) ([]string, er
 	}
 	return names, nil
 }
+
+// TargetRetention is one target's retention pass, as Retain ran it.
+type TargetRetention struct {
+	Target string          `json:"target"`
+	Report RetentionReport `json:"report"`
+}
+
+// Retain runs a retention pass on the plan's targets (or on target only)
+// and returns what each decided and did. With req.DryRun nothing is
+// deleted; with a dry run and under set, each target is judged by under's
+// retention instead of the applied one (what would this file delete?).
+func (c *Client) Retain(ctx context.Context, name, target string, req RetainRequest, under *Plan) ([]TargetRetention, error) {
+	targets, err := c.targets(ctx, name, target)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TargetRetention, 0, len(targets))
+	for _, t := range targets {
+		r := req
+		if under != nil && r.DryRun {
+			i := slices.IndexFunc(under.Targets, func(x Target) bool { return x.Name == t })
+			if i < 0 {
+				return out, fmt.Errorf("plan %q in the file has no target %q", under.Name, t)
+			}
+			pol := under.PolicyOf(under.Targets[i])
+			r.Policy = &pol
+		}
+		handle, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID:   InventoryID(name, t),
+			UpdateName:   RetainUpdate,
+			Args:         []any{r},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		var rep RetentionReport
+		if err == nil {
+			err = handle.Get(ctx, &rep)
+		}
+		var nf *serviceerror.NotFound
+		switch {
+		case errors.As(err, &nf):
+			return out, fmt.Errorf("plan %q target %q has no inventory (%s) yet: the plan's first run creates it: %w",
+				name, t, InventoryID(name, t), err)
+		case err != nil:
+			return out, fmt.Errorf("retention of plan %q target %q: %w", name, t, err)
+		}
+		out = append(out, TargetRetention{Target: t, Report: rep})
+	}
+	return out, nil
+}

@@ -97,6 +97,16 @@ type Policy struct {
 	TimeZone string `json:"timeZone,omitempty"`
 }
 
+// PolicyOf is what target t's inventory needs of plan p.
+func (p Plan) PolicyOf(t Target) Policy {
+	pol := Policy{Retention: p.Retention, TimeZone: p.Schedule.TimeZone}
+	if t.Copy != nil {
+		r := t.Copy.Retention
+		pol.CopyRetention = &r
+	}
+	return pol
+}
+
 // InventoryStart is InventoryWorkflow's input.
 type InventoryStart struct {
 	Plan   string `json:"plan"`

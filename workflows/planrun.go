@@ -241,7 +241,7 @@ func recordRun(ctx workflow.Context, p plan.Plan, targets []plan.Target, perTarg
 			res.Outcomes[e.Outcome]++
 			res.Entries = append(res.Entries, e)
 		}
-		in.Targets = append(in.Targets, activities.TargetRecord{Target: t.Name, Record: plan.Record{Entries: perTarget[i], Policy: policyOf(p, t)}})
+		in.Targets = append(in.Targets, activities.TargetRecord{Target: t.Name, Record: plan.Record{Entries: perTarget[i], Policy: p.PolicyOf(t)}})
 	}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Minute,
@@ -249,14 +249,4 @@ func recordRun(ctx workflow.Context, p plan.Plan, targets []plan.Target, perTarg
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	}), inv.RecordRun, in).Get(ctx, nil)
 	return res, err
-}
-
-// policyOf is what the target's inventory needs of the plan.
-func policyOf(p plan.Plan, t plan.Target) plan.Policy {
-	pol := plan.Policy{Retention: p.Retention, TimeZone: p.Schedule.TimeZone}
-	if t.Copy != nil {
-		r := t.Copy.Retention
-		pol.CopyRetention = &r
-	}
-	return pol
 }
