@@ -3,6 +3,7 @@ package huaweicloudsim
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/backupflow/backupflow/plan"
 	"github.com/backupflow/backupflow/simulator/simkit"
 )
 
@@ -222,4 +224,38 @@ func NewDemoBackup(seed, resources int) DemoBackup {
 		Name:        fmt.Sprintf("bf-%d-%s-%d", seed, strconv.FormatInt(time.Now().UnixNano()%1e9, 36), n),
 		Description: fmt.Sprintf("backupflow demo backup %d", seed),
 	}
+}
+
+// DemoSections builds a family simulator's fixture request sections (its
+// CreateSection and PlanSection) from its demo instances and its API's
+// section type.
+type DemoSections[S any] struct {
+	// Resources is the number of numbered demo instances by default.
+	Resources int
+	// InstanceID names demo instance i.
+	InstanceID func(i int) string
+	// Section is the API's create section for a backup of an instance.
+	Section func(instanceID, name, description string) S
+}
+
+// Create returns a valid create section for demo instance seed%Resources,
+// with a name unique per call (see NewDemoBackup).
+func (d DemoSections[S]) Create(seed int) json.RawMessage {
+	b := NewDemoBackup(seed, d.Resources)
+	return mustJSON(d.Section(d.InstanceID(b.Instance), b.Name, b.Description))
+}
+
+// Plan is Create as a plan target's request: the backup name
+// "bf-<seed>-${time}" is new at each run.
+func (d DemoSections[S]) Plan(seed int) json.RawMessage {
+	b := NewDemoBackup(seed, d.Resources)
+	return mustJSON(d.Section(d.InstanceID(b.Instance), fmt.Sprintf("bf-%d-%s", seed, plan.PlaceholderTime), b.Description))
+}
+
+func mustJSON(v any) json.RawMessage {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return raw
 }

@@ -23,6 +23,17 @@ func Serve(sim *Simulator, addr string, gw *Gateway) error {
 	return sim.Base.Serve(simkit.ServeHTTP(addr, gw))
 }
 
+// MustInstance returns fixture instance id of a family simulator's
+// instances; asking for one the fixture lacks is a test's mistake, so it
+// panics naming call (the test control that asked).
+func MustInstance[I any](instances map[string]I, call, id string) I {
+	in, ok := instances[id]
+	if !ok {
+		panic(call + ": no instance " + id)
+	}
+	return in
+}
+
 // AnswerNext makes the next call (IAM calls excepted) fail with status and
 // code, whatever it asked.
 func (s *Simulator) AnswerNext(status int, code, message string) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 
 	"github.com/backupflow/backupflow/backup"
-	"github.com/backupflow/backupflow/plan"
 	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
 )
 
@@ -35,21 +34,18 @@ var SQLServerDatabases = []string{"sales", "inventory", "audit"}
 // 32 hex characters and "in01", the form of OTC's documented example.
 func InstanceID(i int) string { return huaweicloudsim.DemoID("otcrds", i) + "in01" }
 
+var sections = huaweicloudsim.DemoSections[backup.OTCRDSCreate]{Resources: DefaultResources, InstanceID: InstanceID,
+	Section: func(id, name, description string) backup.OTCRDSCreate {
+		return backup.OTCRDSCreate{InstanceID: id, Name: name, Description: description}
+	}}
+
 // CreateSection returns a valid create section for demo instance
 // n%DefaultResources; the name is unique per call.
-func CreateSection(n int) json.RawMessage {
-	d := huaweicloudsim.NewDemoBackup(n, DefaultResources)
-	raw, _ := json.Marshal(backup.OTCRDSCreate{InstanceID: InstanceID(d.Instance), Name: d.Name, Description: d.Description})
-	return raw
-}
+func CreateSection(n int) json.RawMessage { return sections.Create(n) }
 
 // PlanSection is CreateSection as a plan target's request: the backup name
 // "bf-<seed>-${time}" is new at each run.
-func PlanSection(seed int) json.RawMessage {
-	d := huaweicloudsim.NewDemoBackup(seed, DefaultResources)
-	raw, _ := json.Marshal(backup.OTCRDSCreate{InstanceID: InstanceID(d.Instance), Name: fmt.Sprintf("bf-%d-%s", seed, plan.PlaceholderTime), Description: d.Description})
-	return raw
-}
+func PlanSection(seed int) json.RawMessage { return sections.Plan(seed) }
 
 // seed builds the fixture: the numbered demo instances (MySQL primaries) and
 // the special ones.

@@ -177,10 +177,7 @@ func (s *Server) SetInstanceStatus(id, status string) {
 func (s *Server) AddBackups(id string, n int) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in, ok := s.instances[id]
-	if !ok {
-		panic("AddBackups: no instance " + id)
-	}
+	in := huaweicloudsim.MustInstance(s.instances, "AddBackups", id)
 	now := s.Now()
 	s.sweep(now)
 	return s.backups.MustAddEarlier(n, now, s.opts.Duration, s.createRules(), func(begin time.Time) *backupRec {
@@ -195,10 +192,7 @@ func (s *Server) AddBackups(id string, n int) []string {
 func (s *Server) AddForeign(target provider.Target) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in, ok := s.instances[target.Resource]
-	if !ok {
-		panic("AddForeign: no instance " + target.Resource)
-	}
+	in := huaweicloudsim.MustInstance(s.instances, "AddForeign", target.Resource)
 	now := s.Now()
 	s.sweep(now)
 	if s.nameTaken(target.BackupName) {

@@ -1,13 +1,11 @@
 package taurusdbsim
 
 import (
-	"fmt"
-	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
-
 	"encoding/json"
+	"fmt"
 
 	"github.com/backupflow/backupflow/backup"
-	"github.com/backupflow/backupflow/plan"
+	"github.com/backupflow/backupflow/simulator/huaweicloudsim"
 )
 
 // Special fixture instances, outside the numbered demo instances.
@@ -29,19 +27,16 @@ func InstanceID(i int) string { return huaweicloudsim.DemoID("taurusdb", i) + "i
 // CreateSection returns a valid create section for demo instance
 // seed%DefaultResources. The backup name starts with the seed and ends with a
 // per-process sequence, so two sections never collide on a name.
-func CreateSection(seed int) json.RawMessage {
-	d := huaweicloudsim.NewDemoBackup(seed, DefaultResources)
-	raw, _ := json.Marshal(backup.TaurusDBCreate{InstanceID: InstanceID(d.Instance), Name: d.Name, Description: d.Description})
-	return raw
-}
+func CreateSection(seed int) json.RawMessage { return sections.Create(seed) }
 
 // PlanSection is CreateSection as a plan target's request: the backup name
 // "bf-<seed>-${time}" is new at each run.
-func PlanSection(seed int) json.RawMessage {
-	d := huaweicloudsim.NewDemoBackup(seed, DefaultResources)
-	raw, _ := json.Marshal(backup.TaurusDBCreate{InstanceID: InstanceID(d.Instance), Name: fmt.Sprintf("bf-%d-%s", seed, plan.PlaceholderTime), Description: d.Description})
-	return raw
-}
+func PlanSection(seed int) json.RawMessage { return sections.Plan(seed) }
+
+var sections = huaweicloudsim.DemoSections[backup.TaurusDBCreate]{Resources: DefaultResources, InstanceID: InstanceID,
+	Section: func(id, name, description string) backup.TaurusDBCreate {
+		return backup.TaurusDBCreate{InstanceID: id, Name: name, Description: description}
+	}}
 
 // seed builds the fixture: the numbered demo instances and the special ones.
 func (s *Server) seed() {

@@ -175,10 +175,7 @@ func (s *Server) SetJobOutcome(instanceID, status string) error {
 func (s *Server) AddForeign(target provider.Target) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in, ok := s.instances[target.Resource]
-	if !ok {
-		panic("AddForeign: no instance " + target.Resource)
-	}
+	in := huaweicloudsim.MustInstance(s.instances, "AddForeign", target.Resource)
 	now := s.Now()
 	b, j := s.newBackup(in, target.BackupName, huaweicloudsim.ForeignDescription, now)
 	s.backups.MustAddWith(b, now, s.createRules())
@@ -191,10 +188,7 @@ func (s *Server) AddForeign(target provider.Target) string {
 func (s *Server) AddBackups(id string, n int) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in, ok := s.instances[id]
-	if !ok {
-		panic("AddBackups: no instance " + id)
-	}
+	in := huaweicloudsim.MustInstance(s.instances, "AddBackups", id)
 	return s.backups.MustAddEarlier(n, s.Now(), s.opts.Duration, s.createRules(), func(begin time.Time) *huaweicloudsim.Backup {
 		b, j := s.newBackup(in, "listed-"+huaweicloudsim.NewUUID()[:8], huaweicloudsim.ForeignDescription, begin)
 		s.jobs[j.id] = j
