@@ -152,8 +152,8 @@ func (f cronField) value(text string) (int, error) {
 	return 0, fmt.Errorf("%q is not a number %d-%d", text, f.min, f.max)
 }
 
-func (c cronSpec) matchesDay(d time.Time) bool {
-	return c.dom&(1<<d.Day()) != 0 && c.month&(1<<int(d.Month())) != 0 && c.dow&(1<<int(d.Weekday())) != 0
+func (c cronSpec) matches(day, month, weekday int) bool {
+	return c.dom&(1<<day) != 0 && c.month&(1<<month) != 0 && c.dow&(1<<weekday) != 0
 }
 
 // minutesOfDay lists the minutes after midnight at which the schedule fires
@@ -173,10 +173,8 @@ func (c cronSpec) minutesOfDay() []int {
 	return out
 }
 
-// gapCycle is the Gregorian calendar's repeat of weekdays and leap days
-// between 1901 and 2099: 28 years.
-var gapCycleStart = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
-
+// gapCycleDays is the Gregorian calendar's repeat of weekdays and leap
+// days between 1901 and 2099: 28 years, walked from 2001-01-01, a Monday.
 const gapCycleDays = 28*365 + 7
 
 // longestGap is the longest time between two consecutive runs, on the
@@ -190,8 +188,20 @@ func (c cronSpec) longestGap() (gap time.Duration, ok bool) {
 	}
 	// Walk one cycle plus the wrap to the next cycle's first matching day.
 	prev, firstDay := -1, -1
+	// The walk counts dates by hand: time.AddDate per day would make
+	// validating a large file slow.
+	year, month, dom, weekday := 2001, 1, 1, int(time.Monday)
 	for day := 0; day < gapCycleDays; day++ {
-		if !c.matchesDay(gapCycleStart.AddDate(0, 0, day)) {
+		match := c.matches(dom, month, weekday)
+		weekday = (weekday + 1) % 7
+		if dom++; dom > daysIn(month, year) {
+			dom = 1
+			if month++; month > 12 {
+				month = 1
+				year++
+			}
+		}
+		if !match {
 			continue
 		}
 		if prev >= 0 {
@@ -207,6 +217,13 @@ func (c cronSpec) longestGap() (gap time.Duration, ok bool) {
 	wrap := firstDay + gapCycleDays
 	gap = max(gap, time.Duration((wrap-prev)*24*60+first-last)*time.Minute)
 	return gap, true
+}
+
+func daysIn(month, year int) int {
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month]
 }
 
 // LongestGap is the longest time between two consecutive runs of the

@@ -11,6 +11,10 @@ import (
 	"go.temporal.io/server/service/worker/scheduler"
 )
 
+func (c cronSpec) matchesDay(d time.Time) bool {
+	return c.matches(d.Day(), int(d.Month()), int(d.Weekday()))
+}
+
 // next is the first run after t (UTC), found by walking days: the test's
 // reading of cronSpec, compared below with the Temporal server's own.
 func (c cronSpec) next(t time.Time) time.Time {
