@@ -2,7 +2,11 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+
+	"go.temporal.io/api/serviceerror"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -109,4 +113,35 @@ func (r *Inventories) RecordRun(ctx context.Context, in RecordInput) error {
 		hb.Record(ctx, i+1)
 	}
 	return nil
+}
+
+// HeldInput is the input of HeldTargets.
+type HeldInput struct {
+	Plan    string   `json:"plan"`
+	Targets []string `json:"targets"`
+}
+
+// HeldTargets returns the targets whose inventory holds a target-wide hold
+// (a target without an inventory yet has none), so a plan run at the end
+// of its completion window does not cancel, and so clean up, their backups.
+func (r *Inventories) HeldTargets(ctx context.Context, in HeldInput) ([]string, error) {
+	var held []string
+	for _, t := range in.Targets {
+		v, err := r.Temporal.QueryWorkflow(ctx, plan.InventoryID(in.Plan, t), "", plan.InventoryQuery)
+		var nf *serviceerror.NotFound
+		switch {
+		case errors.As(err, &nf):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("query the inventory of plan %s target %s: %w", in.Plan, t, err)
+		}
+		var inv plan.Inventory
+		if err := v.Get(&inv); err != nil {
+			return nil, fmt.Errorf("decode the inventory of plan %s target %s: %w", in.Plan, t, err)
+		}
+		if slices.ContainsFunc(inv.Holds, func(h plan.Hold) bool { return h.BackupID == "" }) {
+			held = append(held, t)
+		}
+	}
+	return held, nil
 }

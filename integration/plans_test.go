@@ -443,3 +443,22 @@ func TestCopyStepCopiesEachNewBackupWithItsOwnRetention(t *testing.T) {
 	assert.Len(t, copies, 1, "keepLast 1 for the copies")
 	assert.Equal(t, sorted(append(creates, copies...)), sorted(e.cloud.Inventory()))
 }
+
+func TestHoldKeepsARunningBackupFromCleanupAtTheWindowsEnd(t *testing.T) {
+	e := startCore(t)
+	quick := testPlan("legal", plan.Retention{KeepLastGood: 1},
+		memoryTarget(t, "held", "legal-held-db", 0, ""), memoryTarget(t, "free", "legal-free-db", 0, ""))
+	day := time.Now().AddDate(0, 0, -1)
+	e.runPlan(t, quick, day) // creates both inventories
+	require.NoError(t, e.hold(t, "legal", "held", plan.HoldChange{Hold: plan.Hold{By: "counsel", Reason: "litigation", At: time.Now()}}))
+
+	slow := testPlan("legal", plan.Retention{KeepLastGood: 1},
+		memoryTarget(t, "held", "legal-held-db", 5, ""), memoryTarget(t, "free", "legal-free-db", 5, ""))
+	slow.CompletionWindow = plan.Duration(2 * time.Second)
+	res := e.runPlan(t, slow, day.Add(time.Hour))
+	require.Len(t, res.Entries, 2)
+	assert.Equal(t, plan.OutcomeSucceeded, res.Entries[0].Outcome, "held: it ran on past the window, not cancelled and cleaned up")
+	assert.Equal(t, plan.OutcomeExpired, res.Entries[1].Outcome, "not held: cancelled at the window's end")
+	assert.Contains(t, e.cloud.Inventory(), res.Entries[0].BackupID)
+	assert.Len(t, e.cloud.Inventory(), 3, "both first backups and the held target's second")
+}

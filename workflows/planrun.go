@@ -64,27 +64,61 @@ func PlanRun(ctx workflow.Context, in plan.Run) (plan.RunResult, error) {
 	}
 
 	// The completion window: at the deadline every backup still running is
-	// cancelled; each one's own cleanup then deletes what it created.
-	work, cancelWork := workflow.WithCancel(ctx)
-	expired := false
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		if workflow.NewTimer(gctx, deadline.Sub(workflow.Now(gctx))).Get(gctx, nil) == nil {
-			expired = true
-			cancelWork()
-		}
-	})
-
+	// cancelled, and its own cleanup deletes what it made; except on a
+	// target under a hold, whose backup runs on (a hold keeps backups from
+	// cleanup as from retention).
 	results := make([][]plan.Entry, len(targets))
-	wg := workflow.NewWaitGroup(ctx)
+	cancels := make([]workflow.CancelFunc, len(targets))
+	expired := make([]bool, len(targets))
+	done := 0
 	for i, t := range targets {
-		wg.Add(1)
+		work, cancel := workflow.WithCancel(ctx)
+		cancels[i] = cancel
 		workflow.Go(work, func(gctx workflow.Context) {
-			defer wg.Done()
-			results[i] = backUpTarget(gctx, p, t, scheduledAt, func() bool { return expired })
+			results[i] = backUpTarget(gctx, p, t, scheduledAt, func() bool { return expired[i] })
+			done++
 		})
 	}
-	wg.Wait(ctx)
+	timerCtx, stopTimer := workflow.WithCancel(ctx)
+	workflow.Go(timerCtx, func(gctx workflow.Context) {
+		if workflow.NewTimer(gctx, deadline.Sub(workflow.Now(gctx))).Get(gctx, nil) != nil {
+			return
+		}
+		held := heldTargets(gctx, p.Name, targets, results)
+		for i, t := range targets {
+			if results[i] == nil && !held[t.Name] {
+				expired[i] = true
+				cancels[i]()
+			}
+		}
+	})
+	if err := workflow.Await(ctx, func() bool { return done == len(targets) }); err != nil {
+		return plan.RunResult{}, err
+	}
+	stopTimer()
 	return recordRun(ctx, p, targets, results)
+}
+
+// heldTargets asks the inventories of the targets still running which are
+// under a target-wide hold. If that cannot be learned, none are: the run's
+// window is kept, and cleanup deletes only what the backup itself made.
+func heldTargets(ctx workflow.Context, planName string, targets []plan.Target, results [][]plan.Entry) map[string]bool {
+	in := activities.HeldInput{Plan: planName}
+	for i, t := range targets {
+		if results[i] == nil {
+			in.Targets = append(in.Targets, t.Name)
+		}
+	}
+	var held []string
+	_ = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    callTimeout,
+		ScheduleToCloseTimeout: 2 * time.Minute,
+	}), inv.HeldTargets, in).Get(ctx, &held)
+	out := map[string]bool{}
+	for _, t := range held {
+		out[t] = true
+	}
+	return out
 }
 
 // selectTargets returns the targets named in names, in plan order (all when names is empty).
