@@ -188,10 +188,10 @@ func run(o options, args []string) error {
 
 	section("plan", func() {
 		r, err := measurePlanOnItsOwnServer(ctx, o.plan)
-		rep.Plan, rep.PlanErr = r, errText(err)
 		if err != nil {
 			progress("plan: %v", err)
 		}
+		rep.recordPlan(r, err, "go run ./bench "+strings.Join(args, " "))
 	})
 
 	section("inflight", func() {

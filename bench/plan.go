@@ -81,6 +81,15 @@ func (r planRound) calls() float64 {
 	return n
 }
 
+// planFailure is a plan size whose run did not complete.
+type planFailure struct {
+	Targets   int
+	PlanBytes int
+	Err       string
+	Command   string
+	At        time.Time
+}
+
 type planResult struct {
 	Targets, Sample, ChildRuns int
 	RateLimit                  float64
@@ -178,9 +187,14 @@ func measurePlan(ctx context.Context, s *server, c client.Client, o planOptions)
 			return res, err
 		}
 		var out plan.RunResult
-		stopProgress := reportStarts(w.starts, o.targets, r.Label)
-		err = c.GetWorkflow(ctx, ref.WorkflowID, ref.RunID).Get(ctx, &out)
-		stopProgress()
+		runCtx, stopRun := context.WithCancelCause(ctx)
+		stopWatching := watchRun(runCtx, c, ref, w.starts, o.targets, r.Label, stopRun)
+		err = c.GetWorkflow(runCtx, ref.WorkflowID, ref.RunID).Get(runCtx, &out)
+		stopWatching()
+		if cause := context.Cause(runCtx); err != nil && cause != nil {
+			err = cause
+		}
+		stopRun(nil)
 		if err != nil {
 			return res, fmt.Errorf("%s: plan run %s: %w", r.Label, ref.WorkflowID, err)
 		}
@@ -248,27 +262,56 @@ func sampleIDs(p plan.Plan, n int) (backups, inventories []string) {
 	return backups, inventories
 }
 
-// reportStarts prints how many creates the provider has received every
-// 30 seconds, until the returned function is called.
-func reportStarts(starts *stamps, targets int, label string) (stop func()) {
-	done := make(chan struct{})
+// stuckTaskAttempts is how many failed attempts of a plan run's workflow
+// task make the bench give up on the run: it would retry for ever.
+const stuckTaskAttempts = 3
+
+// watchRun prints how many creates the provider has received every 30
+// seconds, and stops the run's wait (stop, with the reason) when the plan
+// run's workflow task keeps failing; until the returned function is called.
+func watchRun(ctx context.Context, c client.Client, ref plan.RunRef, starts *stamps, targets int, label string, stop context.CancelCauseFunc) (done func()) {
+	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
 		for {
 			select {
-			case <-done:
+			case <-quit:
 				return
 			case <-t.C:
 				starts.mu.Lock()
 				n := len(starts.at)
 				starts.mu.Unlock()
 				progress("plan: %s: %d of %d creates received", label, n, targets)
+				if err := stuckTask(ctx, c, ref); err != nil {
+					stop(err)
+					return
+				}
 			}
 		}
 	})
-	return func() { close(done); wg.Wait() }
+	return func() { close(quit); wg.Wait() }
+}
+
+// stuckTask says why the run's workflow task keeps failing, or nil.
+func stuckTask(ctx context.Context, c client.Client, ref plan.RunRef) error {
+	desc, err := c.DescribeWorkflowExecution(ctx, ref.WorkflowID, ref.RunID)
+	if err != nil || desc.GetPendingWorkflowTask().GetAttempt() < stuckTaskAttempts {
+		return nil
+	}
+	why := "no WorkflowTaskFailed event"
+	it := c.GetWorkflowHistory(ctx, ref.WorkflowID, ref.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			break
+		}
+		if a := ev.GetWorkflowTaskFailedEventAttributes(); a != nil {
+			why = fmt.Sprintf("%s: %s", a.GetCause(), a.GetFailure().GetMessage())
+		}
+	}
+	return fmt.Errorf("its workflow task failed %d times (%s)", desc.GetPendingWorkflowTask().GetAttempt(), why)
 }
 
 // awaitScheduledRun waits until the schedule has started its n-th run and returns it.

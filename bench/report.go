@@ -52,7 +52,10 @@ type report struct {
 	InflightErr                string
 	Plan                       *planResult
 	PlanErr                    string
-	ServerErr                  string
+	// PlanFailures are plan sizes whose run did not complete; Plan keeps
+	// the last size that did.
+	PlanFailures []planFailure
+	ServerErr    string
 }
 
 func verdict(ok bool) string {
@@ -150,12 +153,15 @@ func (r *report) summary() []row {
 	} else {
 		rows = append(rows, notRun("5. Start latency p50, backupflow ÷ bare", "≤ 1.5", r.LatencyErr))
 	}
+	for _, f := range r.PlanFailures {
+		rows = append(rows, row{fmt.Sprintf("6. Plan over %d targets", f.Targets), "run did not complete: " + f.Err, "completes", verdict(false)})
+	}
 	if p := r.Plan; p != nil && len(p.Rounds) > 0 {
 		first := p.Rounds[0]
 		rows = append(rows, row{fmt.Sprintf("6. Plan over %d targets: trigger → every backup started, ÷ the call limit's lower bound", p.Targets),
 			fmt.Sprintf("%s ÷ %s = %.1f (run completed after %s)", secs(first.AllStarted), secs(p.startLowerBound()), first.AllStarted.Seconds()/p.startLowerBound().Seconds(), secs(first.Completed)),
 			"reported", "-"})
-	} else {
+	} else if len(r.PlanFailures) == 0 {
 		rows = append(rows, notRun("6. Plan over many targets", "reported", r.PlanErr))
 	}
 	return rows
@@ -560,6 +566,16 @@ func (r *report) writeLatency(w func(string, ...any)) {
 func (r *report) writePlan(w func(string, ...any)) {
 	w("## 6. A plan over many targets\n\n")
 	r.measured(w, "plan")
+	for _, f := range r.PlanFailures {
+		w("**A plan over %d targets (%s of plan JSON) did not run** (`%s`, %s): %s\n\n", f.Targets, kib(f.PlanBytes), f.Command, f.At.UTC().Format("2006-01-02 15:04 UTC"), f.Err)
+		if n := childRuns(f.Targets); n > 0 && f.PlanBytes > 0 {
+			w("Why: the run splits into %d child PlanRuns, and each child's input (`plan.Run`) carries the whole plan, so the\n", n)
+			w("parent's first workflow task encodes %d × %s = %s of child inputs. That is more than a workflow task may spend\n", n, kib(f.PlanBytes), mib(int64(n*f.PlanBytes)))
+			w("before the SDK's deadlock detector (1 s) fails it, and more than the 4 MiB a gRPC message to the frontend may\n")
+			w("carry or the 50 MiB a history may hold (the server's defaults); the task fails on every attempt. Child inputs that carry\n")
+			w("only their own targets would keep the parent at about one plan's size in all.\n\n")
+		}
+	}
 	p := r.Plan
 	if p == nil {
 		if r.PlanErr != "" {
@@ -589,6 +605,9 @@ func (r *report) writePlan(w func(string, ...any)) {
 	for _, rd := range p.Rounds {
 		w("| %s | %d | %s | %s | **%s** | **%s** | %s (%.2f) | %s / %s |\n", rd.Label, rd.Started, secs(rd.FirstStart), secs(rd.StartP50), secs(rd.AllStarted), secs(rd.Completed),
 			callsText(rd.ProviderCalls), rd.calls()/float64(max(p.Targets, 1)), cpuShare(rd.ServerCPU, rd.Completed), cpuShare(rd.BenchCPU, rd.Completed))
+	}
+	if len(p.Rounds) == 0 {
+		return
 	}
 	bound := p.startLowerBound()
 	w("\nLower bound set by the call limit: %d creates ÷ %g calls/s = **%s**. ", p.Targets, p.RateLimit, secs(bound))
@@ -661,4 +680,20 @@ func callsText(calls map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%s %.0f", k, calls[k]))
 	}
 	return fmt.Sprintf("%.0f: %s", total, strings.Join(parts, ", "))
+}
+
+// recordPlan keeps a plan measurement: a run that completed replaces the
+// earlier one; a size whose run did not complete is listed as a failure and
+// leaves the earlier measurement of another size in place.
+func (r *report) recordPlan(res *planResult, err error, command string) {
+	if res == nil || len(res.Rounds) == 0 {
+		f := planFailure{Err: errText(err), Command: command, At: time.Now()}
+		if res != nil {
+			f.Targets, f.PlanBytes = res.Targets, res.PlanBytes
+		}
+		r.PlanFailures = append(slices.DeleteFunc(r.PlanFailures, func(o planFailure) bool { return o.Targets == f.Targets }), f)
+		return
+	}
+	r.Plan, r.PlanErr = res, errText(err)
+	r.PlanFailures = slices.DeleteFunc(r.PlanFailures, func(o planFailure) bool { return o.Targets == res.Targets })
 }
