@@ -259,32 +259,30 @@ func checkRetention(s scope, r Retention) {
 func (v *validator) target(s scope, p Plan, t Target) {
 	checkName(s, "name", t.Name)
 	created := v.request(s.under("request"), t.Request, backup.KindCreate, p.VarsFor(t.Name, SampleTime))
-	if created.Provider != "" {
-		key := created.Provider + " " + created.NamedResource(backup.KindCreate)
-		where := fmt.Sprintf("plan %q target %q", p.Name, t.Name)
-		if first, dup := v.resources[key]; dup && created.NamedResource(backup.KindCreate) != "" {
-			s.add("request", "backs up the same resource as %s (%s); their runs would conflict", first, created.NamedResource(backup.KindCreate))
+	if resource := created.NamedResource(backup.KindCreate); resource != "" {
+		key := created.Provider + " " + resource
+		if first, dup := v.resources[key]; dup {
+			s.add("request", "backs up the same resource as %s (%s); their runs would conflict", first, resource)
 		} else {
-			v.resources[key] = where
+			v.resources[key] = fmt.Sprintf("plan %q target %q", p.Name, t.Name)
 		}
 	}
 	if t.Copy == nil {
 		return
 	}
 	cs := s.under("copy.")
+	checkRetention(cs.under("retention."), t.Copy.Retention)
 	provider := t.Request.Provider
 	switch {
 	case !backup.IsProvider(provider):
 		// Reported on the request already.
 	case !backup.HasSection(provider, backup.KindCopy):
 		cs.add("", "provider %s has no copy API", provider)
-		return
 	case t.Copy.Request.Provider != "" && t.Copy.Request.Provider != provider:
 		cs.add("request.provider", "must be the target's provider (%s): a copy API copies its own provider's backups, got %q", provider, t.Copy.Request.Provider)
-		return
+	default:
+		v.request(cs.under("request"), t.Copy.Request, backup.KindCopy, p.CopyVarsFor(t, SampleTime, SampleBackupID))
 	}
-	v.request(cs.under("request"), t.Copy.Request, backup.KindCopy, p.CopyVarsFor(t, SampleTime, SampleBackupID))
-	checkRetention(cs.under("retention."), t.Copy.Retention)
 }
 
 // request checks a create or copy request and returns it expanded with
