@@ -32,6 +32,7 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/deploy/dev/devserver"
 	"github.com/backupflow/backupflow/internal/clouds"
+	"github.com/backupflow/backupflow/plan"
 	"github.com/backupflow/backupflow/wiring"
 )
 
@@ -178,7 +179,8 @@ func waitForDemo(t *testing.T, c client.Client, runs int) []*workflowpb.Workflow
 		done = listWorkflows(t, c, "ExecutionStatus = 'Completed'")
 		return len(done) >= n
 	}, 60*time.Second, 200*time.Millisecond, "demo workflows did not all complete")
-	all := listWorkflows(t, c, "")
+	// The demo plan's runs (from its schedule, applied after the demo) are not the demo's.
+	all := listWorkflows(t, c, "BackupPlan IS NULL AND WorkflowType != 'PlanInventory'")
 	require.Len(t, all, n, "no workflow other than the demo's, none failed or still running")
 	types := map[string]int{}
 	for _, w := range done {
@@ -223,6 +225,14 @@ func TestDemoAndWebUI(t *testing.T) {
 	assert.Len(t, listWorkflows(t, c, "BackupProvider = 'spanner'"), 2)
 
 	cmd.waitFor(t, "demo finished", 20*time.Second)
+	cmd.waitFor(t, "demo plan applied", 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sched, err := c.ScheduleClient().GetHandle(ctx, plan.ScheduleID("demo")).Describe(ctx)
+	require.NoError(t, err, "the demo plan's schedule is on the Schedules page")
+	action, ok := sched.Schedule.Action.(*client.ScheduleWorkflowAction)
+	require.True(t, ok)
+	assert.Equal(t, plan.RunWorkflow, action.Workflow)
 	out = cmd.out.String()
 	assert.Contains(t, out, fmt.Sprintf("%d of %d backups succeeded", demoSize(), demoSize()))
 	for _, provider := range clouds.Providers() {
@@ -324,11 +334,25 @@ func TestDemoAndWebUI(t *testing.T) {
 		assert.Contains(t, body, "queryResult")
 	})
 
+	// A triggered run of the demo plan backs up every simulated provider's plan database.
+	tctx, tcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer tcancel()
+	require.NoError(t, c.ScheduleClient().GetHandle(tctx, plan.ScheduleID("demo")).Trigger(tctx, client.ScheduleTriggerOptions{}))
+	var runs []*workflowpb.WorkflowExecutionInfo
+	require.Eventually(t, func() bool {
+		runs = listWorkflows(t, c, "WorkflowType = 'PlanRun' AND ExecutionStatus = 'Completed'")
+		return len(runs) > 0
+	}, 60*time.Second, 200*time.Millisecond)
+	var res plan.RunResult
+	require.NoError(t, c.GetWorkflow(tctx, runs[0].GetExecution().GetWorkflowId(), runs[0].GetExecution().GetRunId()).Get(tctx, &res))
+	assert.Equal(t, map[plan.Outcome]int{plan.OutcomeSucceeded: len(clouds.Providers())}, res.Outcomes)
+
 	cmd.stop(t)
 	assert.Contains(t, cmd.out.String(), "stopping: worker, Web UI, Temporal server, simulators\n")
 	for _, port := range []int{p.frontend, p.http, p.ui} {
 		assert.NoError(t, devserver.CheckPort(port), "port %d released", port)
 	}
+
 }
 
 func get(t *testing.T, hc *http.Client, u string) (string, *http.Response) {

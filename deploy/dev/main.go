@@ -135,6 +135,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		go func() {
 			defer close(demoDone)
 			st.runDemo(ctx)
+			if ctx.Err() == nil {
+				st.applyDemoPlan(ctx)
+			}
 		}()
 	}
 
