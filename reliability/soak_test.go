@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -379,11 +380,12 @@ func retryTransient(ctx context.Context, call func() error) error {
 	}
 }
 
-// transient reports errors of a server that is restarting.
+// transient reports errors of a server that is restarting: unreachable,
+// shutting down, or not answering in time.
 func transient(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "Unavailable") || strings.Contains(s, "connection refused") ||
-		strings.Contains(s, "unavailable") || strings.Contains(s, "shutting down") || strings.Contains(s, "context deadline exceeded")
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	return errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // activityAttempt is one activity attempt in flight on a worker.
