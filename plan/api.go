@@ -100,7 +100,7 @@ type Target struct {
 // Copy copies each backup a target's run made, with its own retention.
 type Copy struct {
 	// Request is the copy request; placeholders include ${backup} (the new
-	// backup's name or ID).
+	// backup's provider ID, which copy APIs take as their source).
 	Request   backup.Request `json:"request"`
 	Retention Retention      `json:"retention"`
 }

@@ -178,21 +178,18 @@ func splitRun(ctx workflow.Context, p plan.Plan, targets []plan.Target, schedule
 // backUpTarget runs one target's backup, and its copy when the plan has one,
 // as child workflows, and says how each ended.
 func backUpTarget(ctx workflow.Context, p plan.Plan, t plan.Target, scheduledAt time.Time, expired func() bool) []plan.Entry {
-	vars := plan.Vars{Plan: p.Name, Target: t.Name, ScheduledAt: scheduledAt}
-	if h := p.Retention.Horizon(time.Duration(p.Schedule.Every)); h > 0 {
-		vars.ExpireTime = scheduledAt.Add(h)
-	}
+	// The same placeholder values validation checked, expire times included.
+	//workflowcheck:ignore
+	vars := p.VarsFor(t.Name, scheduledAt)
 	created := backUp(ctx, p.Name, backup.KindCreate, t.Request, vars, scheduledAt, expired)
 	entries := []plan.Entry{created}
 	if t.Copy == nil || created.Outcome != plan.OutcomeSucceeded {
 		return entries
 	}
-	vars.Backup = created.BackupID // what copy APIs take as their source (Spanner: the full backup name)
-	vars.ExpireTime = time.Time{}
-	if h := t.Copy.Retention.Horizon(time.Duration(p.Schedule.Every)); h > 0 {
-		vars.ExpireTime = scheduledAt.Add(h)
-	}
-	return append(entries, backUp(ctx, p.Name, backup.KindCopy, t.Copy.Request, vars, scheduledAt, expired))
+	// The copy's source is the new backup's provider ID (Spanner: its full name).
+	//workflowcheck:ignore
+	copyVars := p.CopyVarsFor(t, scheduledAt, created.BackupID)
+	return append(entries, backUp(ctx, p.Name, backup.KindCopy, t.Copy.Request, copyVars, scheduledAt, expired))
 }
 
 // backUp runs one CreateBackup or CopyBackup child and turns its end into an entry.
