@@ -25,6 +25,9 @@ const (
 	// planPollEvery is how often the bench re-reads a condition it waits on
 	// (the schedule's recent actions, an inventory's history).
 	planPollEvery = 200 * time.Millisecond
+	// inventoryEventLimit is the history length at which PlanInventory
+	// continues as new (workflows/inventory.go).
+	inventoryEventLimit = 2000
 )
 
 // Parts of a plan's cost per target and day.

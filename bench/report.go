@@ -208,7 +208,7 @@ func (r *report) markdown() string {
 		w("%s\n", m)
 	}
 	w("```\n\n")
-	w("Run from the repository root. Smaller, quicker run: `go run ./bench -out /tmp/bench -inflight-n 1000 -inflight-duration 3m -throughput-n 200 -policy-n 2000`.\n")
+	w("Run from the repository root. Smaller, quicker run: `go run ./bench -out /tmp/bench -inflight-n 1000 -inflight-duration 3m -throughput-n 200 -policy-n 2000 -plan-targets 200`.\n")
 	w("`-sections` picks sections (%s).\n", strings.Join(allSections, ","))
 	return b.String()
 }
@@ -660,8 +660,9 @@ func (r *report) writePlan(w func(string, ...any)) {
 	w("For the whole plan: about %.0f events and %.0f actions a day for %d targets. Schedule: %s.\n", events*float64(p.Targets), actions*float64(p.Targets), p.Targets, steady.Costs[0].Note)
 	w("Not in the counts: the inventory's 24-hour retention timer started the day before fires once a day (`TimerFired` and a\n")
 	w("workflow task: about 4 events, no action); when it fires before that day's record arrives it runs a retention pass and\n")
-	w("starts one more timer (one more action). An inventory continues as new after %d events, a workflow start every few\n", 2000)
-	w("hundred days at these rates.\n\n")
+	perDay := steady.Costs[len(steady.Costs)-1].Events + 4
+	w("starts one more timer (one more action). An inventory continues as new after %d events: at about %.0f events a day\n", inventoryEventLimit, perDay)
+	w("(with the timer's), one more workflow start every %.0f days or so.\n\n", float64(inventoryEventLimit)/perDay)
 }
 
 func kib(n int) string { return fmt.Sprintf("%.0f KiB", float64(n)/1024) }
