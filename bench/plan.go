@@ -194,8 +194,11 @@ func measurePlan(ctx context.Context, s *server, c client.Client, o planOptions)
 		stopWatching := watchRun(runCtx, c, ref, w.starts, o.targets, r.Label, stopRun)
 		err = c.GetWorkflow(runCtx, ref.WorkflowID, ref.RunID).Get(runCtx, &out)
 		stopWatching()
-		if cause := context.Cause(runCtx); err != nil && cause != nil {
+		switch cause := context.Cause(runCtx); {
+		case err != nil && cause != nil:
 			err = cause
+		case err != nil:
+			err = fmt.Errorf("%w (%s)", err, runFailures(ctx, c, ref))
 		}
 		stopRun(nil)
 		if err != nil {
@@ -303,18 +306,27 @@ func stuckTask(ctx context.Context, c client.Client, ref plan.RunRef) error {
 	if err != nil || desc.GetPendingWorkflowTask().GetAttempt() < stuckTaskAttempts {
 		return nil
 	}
+	return fmt.Errorf("its workflow task failed %d times (%s)", desc.GetPendingWorkflowTask().GetAttempt(), runFailures(ctx, c, ref))
+}
+
+// runFailures says how the run's last workflow task failed and why it was
+// terminated, from its history.
+func runFailures(ctx context.Context, c client.Client, ref plan.RunRef) string {
 	why := "no WorkflowTaskFailed event"
 	it := c.GetWorkflowHistory(ctx, ref.WorkflowID, ref.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			break
+			return why + "; history: " + err.Error()
 		}
 		if a := ev.GetWorkflowTaskFailedEventAttributes(); a != nil {
-			why = fmt.Sprintf("%s: %s", a.GetCause(), a.GetFailure().GetMessage())
+			why = fmt.Sprintf("last workflow task failure %s: %s", a.GetCause(), a.GetFailure().GetMessage())
+		}
+		if a := ev.GetWorkflowExecutionTerminatedEventAttributes(); a != nil {
+			why += fmt.Sprintf("; terminated: %s", a.GetReason())
 		}
 	}
-	return fmt.Errorf("its workflow task failed %d times (%s)", desc.GetPendingWorkflowTask().GetAttempt(), why)
+	return why
 }
 
 // awaitScheduledRun waits until the schedule has started its n-th run and returns it.

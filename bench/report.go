@@ -569,11 +569,15 @@ func (r *report) writePlan(w func(string, ...any)) {
 	for _, f := range r.PlanFailures {
 		w("**A plan over %d targets (%s of plan JSON) did not run** (`%s`, %s): %s\n\n", f.Targets, kib(f.PlanBytes), f.Command, f.At.UTC().Format("2006-01-02 15:04 UTC"), f.Err)
 		if n := childRuns(f.Targets); n > 0 && f.PlanBytes > 0 {
+			total := n * f.PlanBytes
+			limits := "the frontend's 4 MiB gRPC message limit"
+			if total > 50<<20 {
+				limits += " and the 50 MiB a history may hold"
+			}
 			w("Why: the run splits into %d child PlanRuns, and each child's input (`plan.Run`) carries the whole plan, so the\n", n)
-			w("parent's first workflow task encodes %d × %s = %s of child inputs. That is more than a workflow task may spend\n", n, kib(f.PlanBytes), mib(int64(n*f.PlanBytes)))
-			w("before the SDK's deadlock detector (1 s) fails it, and more than the 4 MiB a gRPC message to the frontend may\n")
-			w("carry or the 50 MiB a history may hold (the server's defaults); the task fails on every attempt. Child inputs that carry\n")
-			w("only their own targets would keep the parent at about one plan's size in all.\n\n")
+			w("parent's first workflow task encodes %d × %s = %s of child inputs, over %s (the server's defaults;\n", n, kib(f.PlanBytes), fmt.Sprintf("%.1f MiB", float64(total)/(1<<20)), limits)
+			w("the error above says which check stopped it first). Child inputs that carry only their own targets would keep the\n")
+			w("parent at about one plan's size in all. By that arithmetic the largest plan that runs is about %d targets of this size.\n\n", largestPlan(f.Targets, f.PlanBytes))
 		}
 	}
 	p := r.Plan
@@ -686,15 +690,25 @@ func callsText(calls map[string]float64) string {
 // recordPlan keeps a plan measurement: a run that completed replaces the
 // earlier one; a size whose run did not complete is listed as a failure and
 // leaves the earlier measurement of another size in place.
-func (r *report) recordPlan(res *planResult, err error, command string) {
+// It reports whether res replaced the earlier measurement.
+func (r *report) recordPlan(res *planResult, err error, command string) (replaced bool) {
 	if res == nil || len(res.Rounds) == 0 {
 		f := planFailure{Err: errText(err), Command: command, At: time.Now()}
 		if res != nil {
 			f.Targets, f.PlanBytes = res.Targets, res.PlanBytes
 		}
 		r.PlanFailures = append(slices.DeleteFunc(r.PlanFailures, func(o planFailure) bool { return o.Targets == f.Targets }), f)
-		return
+		return false
 	}
 	r.Plan, r.PlanErr = res, errText(err)
 	r.PlanFailures = slices.DeleteFunc(r.PlanFailures, func(o planFailure) bool { return o.Targets == res.Targets })
+	return true
+}
+
+// largestPlan is the most targets whose split run's first workflow task
+// stays under the frontend's 4 MiB gRPC limit, when every child run's input
+// carries the whole plan: (n / batch) × n × bytes per target < 4 MiB.
+func largestPlan(targets, planBytes int) int {
+	perTarget := float64(planBytes) / float64(max(targets, 1))
+	return int(math.Sqrt(float64(4<<20) * planRunBatch / perTarget))
 }
