@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/testenv"
@@ -461,4 +462,33 @@ func TestHoldKeepsARunningBackupFromCleanupAtTheWindowsEnd(t *testing.T) {
 	assert.Equal(t, plan.OutcomeExpired, res.Entries[1].Outcome, "not held: cancelled at the window's end")
 	assert.Contains(t, e.cloud.Inventory(), res.Entries[0].BackupID)
 	assert.Len(t, e.cloud.Inventory(), 3, "both first backups and the held target's second")
+}
+
+// TestLargePlanSplitsIntoChildRuns: a run over more targets than one run
+// holds hands them to child runs, each given only its own targets, so no
+// history grows with the plan.
+func TestLargePlanSplitsIntoChildRuns(t *testing.T) {
+	t.Parallel()
+	e := startCore(t)
+	var targets []plan.Target
+	for i := range 201 {
+		targets = append(targets, memoryTarget(t, fmt.Sprintf("db-%03d", i), fmt.Sprintf("large-%03d", i), 0, ""))
+	}
+	p := testPlan("large", plan.Retention{KeepLastGood: 1}, targets...)
+	res := e.runPlan(t, p, time.Now())
+	assert.Equal(t, map[plan.Outcome]int{plan.OutcomeSucceeded: 201}, res.Outcomes)
+	assert.Empty(t, res.Entries, "the parent holds counts only")
+	assert.Len(t, e.cloud.Inventory(), 201)
+
+	parent := e.History(t, e.lastRun.GetID(), e.lastRun.GetRunID())
+	assert.Less(t, len(parent.GetEvents()), 40, "three child runs, not 201 backups, in the parent's history")
+	var inputs []int
+	for _, ev := range parent.GetEvents() {
+		if a := ev.GetStartChildWorkflowExecutionInitiatedEventAttributes(); a != nil {
+			var run plan.Run
+			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &run))
+			inputs = append(inputs, len(run.Plan.Targets))
+		}
+	}
+	assert.Equal(t, []int{100, 100, 1}, inputs, "each child run gets only its own targets")
 }

@@ -144,11 +144,11 @@ func splitRun(ctx workflow.Context, p plan.Plan, targets []plan.Target, schedule
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
 	var futures []workflow.ChildWorkflowFuture
 	for i := 0; i < len(targets); i += runBatch {
-		chunk := targets[i:min(i+runBatch, len(targets))]
-		names := make([]string, len(chunk))
-		for j, t := range chunk {
-			names[j] = t.Name
-		}
+		// Each child gets the plan with its own targets only: the whole plan
+		// per child would make the parent's start commands grow with the
+		// square of the plan's size.
+		part := p
+		part.Targets = targets[i:min(i+runBatch, len(targets))]
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID:            fmt.Sprintf("%s/part-%d", id, i/runBatch+1),
 			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
@@ -156,7 +156,7 @@ func splitRun(ctx workflow.Context, p plan.Plan, targets []plan.Target, schedule
 			TypedSearchAttributes: temporal.NewSearchAttributes(plan.PlanKey.ValueSet(p.Name)),
 		})
 		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, plan.RunWorkflow,
-			plan.Run{Plan: p, Targets: names, ScheduledAt: scheduledAt, Deadline: deadline}))
+			plan.Run{Plan: part, ScheduledAt: scheduledAt, Deadline: deadline}))
 	}
 	total := plan.RunResult{Outcomes: map[plan.Outcome]int{}}
 	var errs []error
