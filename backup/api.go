@@ -29,6 +29,15 @@ const (
 	ProgressQuery = "progress"
 )
 
+// ProviderTaskQueue names the task queue of one provider's activities for
+// workflows on taskQueue: "backups" and "spanner" give "backups-spanner".
+// Each provider has its own queue so the Temporal server can cap the rate at
+// which that provider's activities start across every worker polling it
+// (BACKUPFLOW_<PROVIDER>_CALLS_PER_SECOND), however many replicas run.
+func ProviderTaskQueue(taskQueue, provider string) string {
+	return taskQueue + "-" + provider
+}
+
 // Search attributes the workflows keep current so the Web UI can filter on them.
 // All are of type Keyword.
 const (

@@ -284,22 +284,31 @@ func NewSearchAttributeChecker(c client.Client, cfg Config, logger *slog.Logger)
 // NewPollPolicy returns the configured poll policy.
 func NewPollPolicy(cfg Config) provider.PollPolicy { return cfg.Poll.Policy() }
 
-// NewWorker creates the worker and registers the workflows and activities.
-// Its progress queries answer with the live figures (ops.LiveProgress).
+// NewWorker creates the main worker, which registers the workflows and
+// activities, and one worker per provider on that provider's task queue
+// (backup.ProviderTaskQueue), capped at the provider's
+// BACKUPFLOW_<PROVIDER>_CALLS_PER_SECOND by the server. The main worker's
+// progress queries answer with the live figures (ops.LiveProgress).
 func NewWorker(c client.Client, cfg Config, acts *activities.Activities, health *ops.Health, codec *ops.Codec,
-	logger *slog.Logger) worker.Worker {
+	logger *slog.Logger) (worker.Worker, error) {
 	// Process-wide; it takes effect when the process's first worker starts.
 	worker.SetStickyWorkflowCacheSize(cfg.Worker.WorkflowCacheSize)
 	dc := codec.DataConverter() // a nil codec's is the default
-	w := worker.New(c, cfg.Worker.TaskQueue, worker.Options{
-		MaxConcurrentActivityExecutionSize:      cfg.Worker.MaxConcurrentActivities,
-		MaxConcurrentLocalActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
-		WorkerStopTimeout:                       cfg.Worker.StopTimeout,
-		OnFatalError:                            health.WorkerFailed,
-		Interceptors:                            []interceptor.WorkerInterceptor{&ops.LiveProgress{Client: c, DataConverter: dc, Logger: logger}},
-	})
+	activityOptions := worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.Worker.MaxConcurrentActivities,
+		WorkerStopTimeout:                  cfg.Worker.StopTimeout,
+		OnFatalError:                       health.WorkerFailed,
+	}
+	mainOptions := activityOptions
+	mainOptions.MaxConcurrentLocalActivityExecutionSize = cfg.Worker.MaxConcurrentActivities
+	mainOptions.Interceptors = []interceptor.WorkerInterceptor{&ops.LiveProgress{Client: c, DataConverter: dc, Logger: logger}}
+	w := worker.New(c, cfg.Worker.TaskQueue, mainOptions)
 	workflows.Register(w, acts, &activities.Inventories{Temporal: c, TaskQueue: cfg.Worker.TaskQueue})
-	return w
+	providers, err := newProviderWorkers(c, cfg, acts, activityOptions)
+	if err != nil {
+		return nil, err
+	}
+	return &workers{Worker: w, providers: providers}, nil
 }
 
 // NewApp bundles the parts.

@@ -115,7 +115,9 @@ type OpsConfig struct {
 	// UI's origin, e.g. https://temporal-ui.example.com); never "*".
 	CodecCORSOrigins []string `env:"BACKUPFLOW_CODEC_CORS_ORIGINS" envSeparator:","`
 	// ProviderRateLimit caps each provider's API calls per second from this
-	// worker; 0 means no limit.
+	// worker; 0 means no limit. A per-pod guard, mostly for the calls of
+	// local activities; the cluster-wide limit is each provider's
+	// BACKUPFLOW_<PROVIDER>_CALLS_PER_SECOND (CallsPerSecond).
 	ProviderRateLimit float64 `env:"BACKUPFLOW_PROVIDER_RATE_LIMIT" envDefault:"0"`
 	// ProviderRateBurst is the number of calls allowed at once above the rate.
 	ProviderRateBurst int `env:"BACKUPFLOW_PROVIDER_RATE_BURST" envDefault:"10"`
@@ -206,6 +208,9 @@ func (c Config) Validate() error {
 	}
 	if o.ProviderRateBurst < 1 {
 		bad("BACKUPFLOW_PROVIDER_RATE_BURST", "must be at least 1, got %d", o.ProviderRateBurst)
+	}
+	if _, err := c.CallsPerSecond(); err != nil {
+		errs = append(errs, err)
 	}
 	p := c.Poll
 	if p.Min <= 0 || p.Max < p.Min {

@@ -141,3 +141,28 @@ func TestConvertersWithoutCurrentKey(t *testing.T) {
 	assert.NotNil(t, dc)
 	assert.NotNil(t, fc)
 }
+
+func TestCallsPerSecondIsReadPerProvider(t *testing.T) {
+	cfg, err := ParseConfig(map[string]string{
+		"BACKUPFLOW_PROVIDERS":                 "spanner,alirds,taurusdb",
+		"BACKUPFLOW_SPANNER_CALLS_PER_SECOND":  "5",
+		"BACKUPFLOW_ALIRDS_CALLS_PER_SECOND":   "0",
+		"BACKUPFLOW_OTCRDS_CALLS_PER_SECOND":   "3", // not a configured provider
+		"BACKUPFLOW_TAURUSDB_CALLS_PER_SECOND": "0.5",
+	})
+	require.NoError(t, err)
+	limits, err := cfg.CallsPerSecond()
+	require.NoError(t, err)
+	assert.Equal(t, map[string]float64{"spanner": 5, "taurusdb": 0.5}, limits, "0 and unset mean no limit")
+
+	cfg, err = ParseConfig(map[string]string{
+		"BACKUPFLOW_PROVIDERS":                "spanner,alirds",
+		"BACKUPFLOW_SPANNER_CALLS_PER_SECOND": "fast",
+		"BACKUPFLOW_ALIRDS_CALLS_PER_SECOND":  "NaN",
+	})
+	require.NoError(t, err)
+	err = cfg.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `BACKUPFLOW_SPANNER_CALLS_PER_SECOND: must be a non-negative number of calls per second, got "fast"`)
+	assert.Contains(t, err.Error(), `BACKUPFLOW_ALIRDS_CALLS_PER_SECOND: must be a non-negative number of calls per second, got "NaN"`)
+}

@@ -47,7 +47,11 @@ func InitializeWorker(cfg Config) (*App, func(), error) {
 	callLimiter := NewLimiter(cfg)
 	activities := NewActivities(registry, pollPolicy, searchAttributeChecker, metrics, callLimiter)
 	health := NewHealth(client)
-	worker := NewWorker(client, cfg, activities, health, codec, logger)
+	worker, err := NewWorker(client, cfg, activities, health, codec, logger)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	app := NewApp(cfg, client, worker, logger, metrics, health, codec)
 	return app, func() {
 		cleanup()
@@ -79,7 +83,10 @@ func InitializeWorkerWithClient(cfg Config, c client.Client, extra ExtraDrivers)
 	if err != nil {
 		return nil, err
 	}
-	worker := NewWorker(c, cfg, activities, health, codec, logger)
+	worker, err := NewWorker(c, cfg, activities, health, codec, logger)
+	if err != nil {
+		return nil, err
+	}
 	app := NewApp(cfg, c, worker, logger, metrics, health, codec)
 	return app, nil
 }

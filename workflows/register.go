@@ -19,3 +19,9 @@ func Register(r worker.Registry, acts *activities.Activities, inventories *activ
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 	r.RegisterActivityWithOptions(inventories, activity.RegisterOptions{})
 }
+
+// RegisterProviderActivities registers only the provider activities, for a
+// worker on a provider's task queue (backup.ProviderTaskQueue).
+func RegisterProviderActivities(r worker.ActivityRegistry, acts *activities.Activities) {
+	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+}

@@ -78,6 +78,10 @@ type run struct {
 	everyStage bool
 	// visible: this run follows visibleFromStart (see there).
 	visible bool
+	// activityQueue is where the provider's regular activities run: the
+	// provider's own task queue (providerTaskQueues), or "" for the
+	// workflow's queue in histories recorded before it.
+	activityQueue string
 }
 
 // coarseSearchAttributes gates the change to writing BackupState only when
@@ -95,6 +99,12 @@ const coarseSearchAttributes = "coarse-search-attributes"
 // they ran. It implies coarseSearchAttributes.
 const visibleFromStart = "visible-from-start"
 
+// providerTaskQueues gates running each provider's regular activities on
+// the provider's own task queue (backup.ProviderTaskQueue), where the server
+// caps their rate across all workers. Workflows started before stay on the
+// workflow's queue, the only one older workers poll.
+const providerTaskQueues = "provider-task-queues"
+
 func newRun(root workflow.Context, kind backup.Kind, req backup.Request) *run {
 	info := workflow.GetInfo(root)
 	r := &run{root: root, kind: kind, req: req}
@@ -109,6 +119,9 @@ func newRun(root workflow.Context, kind backup.Kind, req backup.Request) *run {
 		r.setSearchAttributes, r.indexed = true, backup.State(state)
 	} else if !r.visible {
 		r.everyStage = workflow.GetVersion(root, coarseSearchAttributes, workflow.DefaultVersion, 1) == workflow.DefaultVersion
+	}
+	if workflow.GetVersion(root, providerTaskQueues, workflow.DefaultVersion, 1) == 1 {
+		r.activityQueue = backup.ProviderTaskQueue(info.TaskQueueName, req.Provider)
 	}
 	return r
 }
@@ -256,6 +269,7 @@ func (r *run) localOptions() workflow.Context {
 
 func (r *run) activityOptions(limit time.Duration, waitForCancellation bool) workflow.Context {
 	return workflow.WithActivityOptions(r.ctx, workflow.ActivityOptions{
+		TaskQueue:              r.activityQueue,
 		StartToCloseTimeout:    callTimeout,
 		ScheduleToCloseTimeout: limit,
 		HeartbeatTimeout:       heartbeatTimeout,
@@ -312,6 +326,7 @@ func (r *run) setState(s backup.State) {
 func (r *run) cleanup(op *provider.Operation, reason string) (backup.CleanupReport, error) {
 	dctx, _ := workflow.NewDisconnectedContext(r.root)
 	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
+		TaskQueue:              r.activityQueue,
 		StartToCloseTimeout:    callTimeout,
 		ScheduleToCloseTimeout: WaitLimit,
 		HeartbeatTimeout:       heartbeatTimeout,

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 )
 
 // CallCounter counts the API calls a simulator receives, in all and by name
@@ -13,6 +14,31 @@ type CallCounter struct {
 	total   int
 	byName  map[string]int
 	deletes []Delete
+	// log holds every call with its time once KeepLog has run.
+	log     []Call
+	logging bool
+}
+
+// Call is one call received: its name and when it arrived.
+type Call struct {
+	Name string
+	At   time.Time
+}
+
+// KeepLog makes the counter remember every call from now on, with its
+// time (Log), for tests that measure call rates. Off by default: a long
+// run would hold every call.
+func (c *CallCounter) KeepLog() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.logging = true
+}
+
+// Log lists the calls received since KeepLog, in the order received.
+func (c *CallCounter) Log() []Call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.log)
 }
 
 // Delete is one delete call that reached a backup: which one (its ID as
@@ -32,6 +58,9 @@ func (c *CallCounter) Count(name string) {
 		c.byName = map[string]int{}
 	}
 	c.byName[name]++
+	if c.logging {
+		c.log = append(c.log, Call{Name: name, At: time.Now()})
+	}
 }
 
 // Calls counts every call received (refused and faulted ones too).

@@ -1,0 +1,143 @@
+package integration
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/clouds"
+	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/provider"
+	"github.com/backupflow/backupflow/simulator/simkit"
+	"github.com/backupflow/backupflow/wiring"
+)
+
+// callLog is the part of a simulator that timestamps its calls.
+type callLog interface {
+	KeepLog()
+	Log() []simkit.Call
+}
+
+// TestProviderCallLimitHoldsAcrossWorkers runs three workers on one server,
+// all busy with many Spanner backups, with BACKUPFLOW_SPANNER_CALLS_PER_SECOND=5,
+// and checks the rate the simulator sees.
+//
+// The bound asserted: the calls the provider's regular activities make
+// (CreateBackup, GetOperation) number at most 2 × limit in any sliding 1 s
+// window. The server's token bucket refills at the limit and holds up to one
+// second's worth (its burst duration), so a window that opens on a full
+// bucket can take that second's worth plus the refill. Validation's
+// GetDatabase and the final GetBackup are local activities of the workflow
+// worker, outside the provider's queue, and are reported but not bounded.
+func TestProviderCallLimitHoldsAcrossWorkers(t *testing.T) {
+	const (
+		limit   = 5.0
+		backups = 30
+		workers = 3
+		name    = "spanner"
+		// Longer than the limit's 200 ms interval and than the 5 s a
+		// Throttled answer without a hint waits, so only the hint explains it.
+		throttle = 9 * time.Second
+	)
+	set, err := clouds.Start(simkit.Options{Duration: 8 * time.Second, Resources: backups + 1}, name)
+	require.NoError(t, err)
+	t.Cleanup(set.Close)
+	cloud, err := set.Get(name)
+	require.NoError(t, err)
+	sim, ok := cloud.Simulator.(callLog)
+	require.True(t, ok, "the simulator timestamps its calls")
+	sim.KeepLog()
+
+	e := testenv.Start(t, true)
+	environment := set.Env()
+	environment[wiring.CallsPerSecondVariable(name)] = strconv.FormatFloat(limit, 'f', -1, 64)
+	for range workers {
+		e.StartWorker(t, e.ConfigFromEnv(t, environment, name))
+	}
+	bc := e.BackupClient()
+
+	ctx := testenv.Context(t, 3*time.Minute)
+	var wg sync.WaitGroup
+	errs := make(chan error, backups)
+	for i := range backups {
+		h, err := bc.StartCreate(ctx, backup.Request{Provider: name, Section: cloud.CreateSection(i)})
+		require.NoError(t, err)
+		wg.Go(func() {
+			if _, err := h.Result(ctx); err != nil {
+				errs <- fmt.Errorf("backup %d: %w", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+
+	calls := sim.Log()
+	require.NotEmpty(t, calls)
+	byName := map[string]int{}
+	var limited []time.Time
+	for _, c := range calls {
+		byName[c.Name]++
+		if c.Name == "CreateBackup" || c.Name == "GetOperation" {
+			limited = append(limited, c.At)
+		}
+	}
+	require.Equal(t, backups, byName["CreateBackup"], "one create per backup: %v", byName)
+	peak, peakAll := maxInWindow(limited, time.Second), maxInWindow(callTimes(calls), time.Second)
+	elapsed := calls[len(calls)-1].At.Sub(calls[0].At)
+	mean := float64(len(limited)) / elapsed.Seconds()
+	t.Logf("%s: limit %.0f/s cluster-wide, %d workers, %d backups: activity calls peak %d in 1 s, mean %.2f/s over %s; all calls peak %d in 1 s (by name %v)",
+		name, limit, workers, backups, peak, mean, elapsed.Round(time.Millisecond), peakAll, byName)
+	fmt.Printf("FIGURES call-limit provider=%s limit_per_s=%.0f workers=%d backups=%d activity_calls_peak_1s=%d activity_calls_mean_per_s=%.2f all_calls_peak_1s=%d\n",
+		name, limit, workers, backups, peak, mean, peakAll)
+	assert.LessOrEqual(t, peak, int(2*limit), "the provider's activity calls in any 1 s window, across %d workers", workers)
+	assert.LessOrEqual(t, mean, limit*1.1, "the mean rate stays at the limit")
+	assert.Greater(t, mean, limit/2, "the backups kept the limit busy, so the bound was tested")
+
+	t.Run("Retry-After wins over the limit", func(t *testing.T) {
+		ctx := testenv.Context(t, time.Minute)
+		before := len(cloud.Simulator.Inventory())
+		h, err := bc.StartCreate(ctx, backup.Request{Provider: name, Section: cloud.CreateSection(backups)})
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return len(cloud.Simulator.Inventory()) > before }, 30*time.Second, 10*time.Millisecond)
+		from := len(sim.Log())
+		cloud.Simulator.FailNext(provider.Throttled, 1, throttle)
+		_, err = h.Result(ctx)
+		require.NoError(t, err)
+		after := sim.Log()[from:]
+		require.GreaterOrEqual(t, len(after), 2, "the throttled call and the next one")
+		wait := after[1].At.Sub(after[0].At)
+		t.Logf("throttled %s, next call %s after it (Retry-After %s, limit interval %s)", after[0].Name, wait, throttle, time.Duration(float64(time.Second)/limit))
+		assert.GreaterOrEqual(t, wait, throttle, "the next call waits for the provider's Retry-After")
+	})
+}
+
+func callTimes(calls []simkit.Call) []time.Time {
+	out := make([]time.Time, len(calls))
+	for i, c := range calls {
+		out[i] = c.At
+	}
+	return out
+}
+
+// maxInWindow is the most times (sorted) that fall within any window of length w.
+func maxInWindow(times []time.Time, w time.Duration) int {
+	times = slices.SortedFunc(slices.Values(times), func(a, b time.Time) int { return a.Compare(b) })
+	peak, start := 0, 0
+	for end := range times {
+		for times[end].Sub(times[start]) >= w {
+			start++
+		}
+		peak = max(peak, end-start+1)
+	}
+	return peak
+}
