@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -11,8 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/stretchr/testify/suite"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/backupflow/backupflow/activities"
 	"github.com/backupflow/backupflow/backup"
@@ -332,4 +337,32 @@ func TestWithCleanupKeepsWhatFailedTheBackup(t *testing.T) {
 	require.True(t, errors.As(failed, &app))
 	assert.Equal(t, string(provider.BackupFailed), app.Type())
 	assert.Equal(t, "disk full", app.Message())
+}
+
+// activityQueues runs a happy-path backup started on the "backups" queue and
+// returns the task queue each activity type was scheduled on.
+func (s *workflowSuite) activityQueues() map[string]string {
+	queues := map[string]string{}
+	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{TaskQueue: backup.TaskQueue})
+	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		queues[info.ActivityType.Name] = info.TaskQueue
+	})
+	s.expectHappyPath(2)
+	s.env.ExecuteWorkflow(CreateBackup, request)
+	s.NoError(s.env.GetWorkflowError())
+	return queues
+}
+
+func (s *workflowSuite) TestProviderActivitiesRunOnTheProviderQueue() {
+	queues := s.activityQueues()
+	s.Equal("backups-memory", backup.ProviderTaskQueue(backup.TaskQueue, request.Provider))
+	s.Equal("backups-memory", queues["StartOperation"])
+	s.Equal("backups-memory", queues["PollOperation"])
+}
+
+func (s *workflowSuite) TestWorkflowsStartedBeforeProviderQueuesKeepTheSharedQueue() {
+	s.env.OnGetVersion(providerTaskQueues, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	queues := s.activityQueues()
+	s.Equal(backup.TaskQueue, queues["StartOperation"])
+	s.Equal(backup.TaskQueue, queues["PollOperation"])
 }
