@@ -90,6 +90,7 @@ func configVars() map[string]bool {
 		for _, v := range r.Variables {
 			vars[v] = true
 		}
+		vars[wiring.CallsPerSecondVariable(r.Name)] = true
 	}
 	return vars
 }
@@ -97,7 +98,8 @@ func configVars() map[string]bool {
 func TestConfigVarsAreCollected(t *testing.T) {
 	vars := configVars()
 	for _, v := range []string{"TEMPORAL_ADDRESS", "BACKUPFLOW_OPS_ADDR", "BACKUPFLOW_STOP_TIMEOUT", "BACKUPFLOW_SPANNER_CREDENTIALS_FILE",
-		"BACKUPFLOW_OTCRDS_SECRET_KEY_FILE", "BACKUPFLOW_CODEC_KEY_FILE", "BACKUPFLOW_PROVIDER_RATE_LIMIT"} {
+		"BACKUPFLOW_OTCRDS_SECRET_KEY_FILE", "BACKUPFLOW_CODEC_KEY_FILE", "BACKUPFLOW_PROVIDER_RATE_LIMIT",
+		"BACKUPFLOW_SPANNER_CALLS_PER_SECOND"} {
 		assert.True(t, vars[v], v)
 	}
 }
@@ -660,7 +662,11 @@ func TestConfigMapLoads(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 	assert.Equal(t, backup.TaskQueue, cfg.Worker.TaskQueue)
 	assert.Equal(t, "0.0.0.0:9090", cfg.Ops.Addr)
-	assert.Positive(t, cfg.Ops.ProviderRateLimit)
+	limits, err := cfg.CallsPerSecond()
+	require.NoError(t, err)
+	for _, p := range cfg.Providers {
+		assert.Positive(t, limits[p], "%s has a cluster-wide call limit", wiring.CallsPerSecondVariable(p))
+	}
 	reg, err := wiring.NewRegistry(cfg, nil)
 	require.NoError(t, err, "every provider in the ConfigMap is fully configured")
 	assert.ElementsMatch(t, cfg.Providers, reg.Names())
