@@ -263,7 +263,7 @@ func TestRetentionOverASimulatedYear(t *testing.T) {
 	p := testPlan("year", plan.Retention{Daily: 7, Weekly: 4, Monthly: 12, KeepLastGood: 1}, memoryTarget(t, "db", "year-db", 0, ""))
 	p.Schedule = plan.Schedule{Cron: "0 2 * * *", TimeZone: "Europe/Berlin"}
 	first := time.Date(2025, 12, 1, 2, 0, 0, 0, berlin)
-	e.cloud.Advance(first.Sub(time.Now()))
+	e.cloud.Advance(time.Until(first))
 	var days []time.Time
 	byDay := map[string]string{} // day → backup ID
 	for d := first; d.Before(first.AddDate(1, 0, 0)); d = d.AddDate(0, 0, 2) {
