@@ -237,7 +237,7 @@ func (inv *inventory) apply(ctx workflow.Context, decisions []plan.Decision, rep
 		key := e.Provider + "/" + e.Resource
 		if _, ok := listed[key]; !ok {
 			var out activities.ListOutput
-			err := workflow.ExecuteActivity(retentionOptions(ctx), a.ListBackups,
+			err := workflow.ExecuteActivity(retentionOptions(ctx, e.Provider), a.ListBackups,
 				activities.ListInput{Provider: e.Provider, Kind: e.Kind, Resource: e.Resource}).Get(ctx, &out)
 			if err != nil {
 				refuse("the provider's listing could not be read: " + failureMessage(err))
@@ -260,7 +260,7 @@ func (inv *inventory) apply(ctx workflow.Context, decisions []plan.Decision, rep
 			continue
 		}
 		op := provider.Operation{ID: e.OperationID, BackupID: e.BackupID, BackupName: e.BackupName, Resource: e.Resource, Kind: e.Kind}
-		err := workflow.ExecuteActivity(retentionOptions(ctx), a.DeleteBackup,
+		err := workflow.ExecuteActivity(retentionOptions(ctx, e.Provider), a.DeleteBackup,
 			activities.DeleteInput{Provider: e.Provider, Operation: op}).Get(ctx, nil)
 		if err != nil {
 			refuse("delete failed: " + failureMessage(err))
@@ -292,11 +292,13 @@ func (inv *inventory) held(backupID string) bool {
 	return slices.ContainsFunc(inv.state.Holds, func(h plan.Hold) bool { return h.BackupID == "" || h.BackupID == backupID })
 }
 
-// retentionOptions: a listing or a delete is one provider call; busy or
-// throttled providers are retried for a while, then the pass reports the
-// refusal and the next pass tries again.
-func retentionOptions(ctx workflow.Context) workflow.Context {
+// retentionOptions: a listing or a delete is one provider call, on the
+// provider's task queue, so the server's per-provider call limit paces it
+// like the backups' calls; busy or throttled providers are retried for a
+// while, then the pass reports the refusal and the next pass tries again.
+func retentionOptions(ctx workflow.Context, providerName string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:              backup.ProviderTaskQueue(workflow.GetInfo(ctx).TaskQueueName, providerName),
 		StartToCloseTimeout:    callTimeout,
 		HeartbeatTimeout:       heartbeatTimeout,
 		ScheduleToCloseTimeout: time.Hour,
