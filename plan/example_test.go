@@ -110,6 +110,7 @@ plans:
 	fmt.Println(f.Validate(nil))
 	// Output:
 	// plan "nightly": schedule.jitter: must be less than 1h with a cron schedule, got 2h
+	// plan "nightly": startWindow: must be more than schedule.jitter (2h): a run delayed by jitter would be reported missed
 	// plan "nightly": retention.keepLastGood: must be at least 1, got 0: the newest good backup is never deleted
 	// plan "nightly": target "orders": request.alirds.DBName: unknown placeholder ${database}; known: ${plan}, ${target}, ${date}, ${time}, ${unix}, ${expireTime}, ${backup}
 	// plan "nightly": target "orders": copy: provider alirds has no copy API

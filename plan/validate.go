@@ -146,8 +146,12 @@ func (s scope) under(prefix string) scope {
 func (v *validator) plan(s scope, p Plan) {
 	checkName(s, "name", p.Name)
 	v.schedule(s.under("schedule."), p.Schedule)
-	if p.StartWindow <= 0 {
+	switch {
+	case p.StartWindow <= 0:
 		s.add("startWindow", "is required and must be more than 0 (how late a run may start)")
+	case p.Schedule.Jitter >= p.StartWindow:
+		// The start window counts from the run's nominal time, before jitter.
+		s.add("startWindow", "must be more than schedule.jitter (%s): a run delayed by jitter would be reported missed", p.Schedule.Jitter)
 	}
 	switch {
 	case p.CompletionWindow <= 0:

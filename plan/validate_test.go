@@ -124,10 +124,16 @@ func TestValidateNamesPlanTargetFieldAndRule(t *testing.T) {
 		{"every below a minute", func(p *plan.Plan) {
 			p.Schedule = plan.Schedule{Every: plan.Duration(30 * time.Second)}
 		}, []string{`plan "nightly": schedule.every: must be at least 1m, got 30s`}},
+		{"jitter as long as the start window", func(p *plan.Plan) {
+			p.StartWindow, p.Schedule.Jitter = plan.Duration(10*time.Minute), plan.Duration(10*time.Minute)
+		}, []string{`plan "nightly": startWindow: must be more than schedule.jitter (10m): a run delayed by jitter would be reported missed`}},
 		{"jitter as long as every", func(p *plan.Plan) {
 			p.Schedule = plan.Schedule{Every: plan.Duration(time.Hour), Jitter: plan.Duration(time.Hour)}
+			p.StartWindow = plan.Duration(2 * time.Hour)
 		}, []string{`plan "nightly": schedule.jitter: must be less than every (1h), got 1h`}},
-		{"an hour's jitter on a cron", func(p *plan.Plan) { p.Schedule.Jitter = plan.Duration(time.Hour) },
+		{"an hour's jitter on a cron", func(p *plan.Plan) {
+			p.Schedule.Jitter, p.StartWindow = plan.Duration(time.Hour), plan.Duration(2*time.Hour)
+		},
 			[]string{`plan "nightly": schedule.jitter: must be less than 1h with a cron schedule, got 1h`}},
 		{"negative jitter", func(p *plan.Plan) { p.Schedule.Jitter = plan.Duration(-time.Minute) },
 			[]string{`plan "nightly": schedule.jitter: must be 0 or more, got -1m0s`}},
