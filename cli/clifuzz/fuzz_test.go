@@ -1,4 +1,4 @@
-package cli
+package clifuzz_test
 
 import (
 	"encoding/json"
@@ -8,10 +8,11 @@ import (
 	"github.com/temporalio/sqlparser"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/cli"
 )
 
 // FuzzParseRequest feeds arbitrary bytes to the CLI's request parser: it
-// never panics, every refusal is an *InputError, and an accepted request
+// never panics, every refusal is a *cli.InputError, and an accepted request
 // survives a round trip through JSON (what the workflow receives) unchanged.
 func FuzzParseRequest(f *testing.F) {
 	for _, seed := range []string{
@@ -30,11 +31,11 @@ func FuzzParseRequest(f *testing.F) {
 		if copyKind {
 			kind = backup.KindCopy
 		}
-		req, err := ParseRequest(raw, kind)
+		req, err := cli.ParseRequest(raw, kind)
 		if err != nil {
-			var ie *InputError
+			var ie *cli.InputError
 			if !errors.As(err, &ie) {
-				t.Fatalf("refusal is %T, not *InputError: %v", err, err)
+				t.Fatalf("refusal is %T, not *cli.InputError: %v", err, err)
 			}
 			if ie.Message == "" {
 				t.Fatalf("refusal without a message: %#v", ie)
@@ -49,7 +50,7 @@ func FuzzParseRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted request does not marshal: %v", err)
 		}
-		back, err := ParseRequest(again, kind)
+		back, err := cli.ParseRequest(again, kind)
 		if err != nil {
 			t.Fatalf("accepted request %s is refused after a round trip: %v", again, err)
 		}
@@ -68,9 +69,9 @@ func FuzzListQuery(f *testing.F) {
 	f.Add("copy", "\"double\"", "new\nline", "FAILED")
 	f.Add("nope", "", "", "weird")
 	f.Fuzz(func(t *testing.T, kind, providerName, resource, state string) {
-		q, err := ListQuery(kind, providerName, resource, state)
+		q, err := cli.ListQuery(kind, providerName, resource, state)
 		if err != nil {
-			var ie *InputError
+			var ie *cli.InputError
 			if !errors.As(err, &ie) || ie.Field == "" {
 				t.Fatalf("refusal does not name its flag: %v", err)
 			}
