@@ -62,14 +62,10 @@ func (a *Activities) DeleteBackup(ctx context.Context, in DeleteInput) error {
 	if err != nil {
 		return toTemporal(ctx, err)
 	}
-	return toTemporalOrNil(ctx, d.Delete(ctx, in.Operation))
-}
-
-func toTemporalOrNil(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
+	if err := d.Delete(ctx, in.Operation); err != nil {
+		return toTemporal(ctx, err)
 	}
-	return toTemporal(ctx, err)
+	return nil
 }
 
 // Inventories hands plan runs' outcomes to the targets' inventory

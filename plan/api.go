@@ -130,9 +130,6 @@ type Retention struct {
 // carries it, so a run never depends on a file that may have changed).
 type Run struct {
 	Plan Plan `json:"plan"`
-	// Targets limits the run to these target names (empty: all). A large
-	// plan's run splits its targets over child runs this way.
-	Targets []string `json:"targets,omitempty"`
 	// ScheduledAt is the run's nominal time; zero means the schedule's
 	// (TemporalScheduledStartTime) or, for a manual trigger, the start time.
 	ScheduledAt time.Time `json:"scheduledAt,omitempty"`

@@ -36,7 +36,7 @@ var scheduledStartKey = temporal.NewSearchAttributeKeyTime("TemporalScheduledSta
 func PlanRun(ctx workflow.Context, in plan.Run) (plan.RunResult, error) {
 	info := workflow.GetInfo(ctx)
 	p := in.Plan
-	targets := selectTargets(p.Targets, in.Targets)
+	targets := p.Targets
 	scheduledAt, fromSchedule := in.ScheduledAt, false
 	if scheduledAt.IsZero() {
 		scheduledAt = info.WorkflowStartTime
@@ -117,24 +117,6 @@ func heldTargets(ctx workflow.Context, planName string, targets []plan.Target, r
 	out := map[string]bool{}
 	for _, t := range held {
 		out[t] = true
-	}
-	return out
-}
-
-// selectTargets returns the targets named in names, in plan order (all when names is empty).
-func selectTargets(all []plan.Target, names []string) []plan.Target {
-	if len(names) == 0 {
-		return all
-	}
-	want := map[string]bool{}
-	for _, n := range names {
-		want[n] = true
-	}
-	var out []plan.Target
-	for _, t := range all {
-		if want[t.Name] {
-			out = append(out, t)
-		}
 	}
 	return out
 }
