@@ -37,6 +37,11 @@ type Activities struct {
 	Metrics Metrics
 	// Limiter, when set, paces provider calls per provider.
 	Limiter CallLimiter
+	// ClusterLimited names the providers whose activities the Temporal
+	// server rate-limits across all workers (BACKUPFLOW_<PROVIDER>_CALLS_PER_SECOND).
+	// Their every call must run in a regular activity on the provider's
+	// task queue, so Validate defers its preflight when asked.
+	ClusterLimited map[string]bool
 }
 
 // New returns the activities over a registry of drivers.
@@ -48,6 +53,10 @@ func New(registry *provider.Registry, policy provider.PollPolicy, sa SearchAttri
 type ValidateInput struct {
 	Request backup.Request `json:"request"`
 	Job     provider.Job   `json:"job"`
+	// DeferPreflight asks a local Validate to skip the provider call when
+	// the provider is ClusterLimited (the workflow then validates again
+	// in a regular activity on the provider's queue).
+	DeferPreflight bool `json:"deferPreflight,omitempty"`
 }
 
 // ValidateOutput is what Validate learned about the request.
@@ -55,6 +64,9 @@ type ValidateOutput struct {
 	Target provider.Target `json:"target"`
 	// SearchAttributes reports whether the workflow may set its search attributes.
 	SearchAttributes bool `json:"searchAttributes"`
+	// PreflightDeferred reports that the provider call was left out, as
+	// DeferPreflight asked: the provider is ClusterLimited.
+	PreflightDeferred bool `json:"preflightDeferred,omitempty"`
 }
 
 // Validate checks the request: locally against every documented rule, then
@@ -78,10 +90,12 @@ func (a *Activities) Validate(ctx context.Context, in ValidateInput) (ValidateOu
 	if err != nil {
 		return ValidateOutput{}, toTemporal(ctx, err)
 	}
-	if err := d.Preflight(ctx, in.Job); err != nil {
+	out := ValidateOutput{Target: target}
+	if in.DeferPreflight && a.ClusterLimited[d.Name()] {
+		out.PreflightDeferred = true
+	} else if err := d.Preflight(ctx, in.Job); err != nil {
 		return ValidateOutput{}, toTemporal(ctx, err)
 	}
-	out := ValidateOutput{Target: target}
 	if a.SearchAttributes != nil {
 		out.SearchAttributes = a.SearchAttributes.SearchAttributesRegistered(ctx)
 	}
@@ -231,6 +245,7 @@ type FinalizeOutput struct {
 // Finalize confirms the finished backup through the provider's listing and
 // returns its final record.
 func (a *Activities) Finalize(ctx context.Context, in OperationInput) (FinalizeOutput, error) {
+	defer beat(ctx).Stop()
 	d, err := a.driver(in.Provider)
 	if err != nil {
 		return FinalizeOutput{}, toTemporal(ctx, err)

@@ -267,13 +267,22 @@ func NewLimiter(cfg Config) activities.CallLimiter {
 	return nil
 }
 
-// NewActivities returns the activities, reporting to metrics and paced by limiter.
-func NewActivities(registry *provider.Registry, policy provider.PollPolicy, sa activities.SearchAttributeChecker,
-	metrics *ops.Metrics, limiter activities.CallLimiter) *activities.Activities {
+// NewActivities returns the activities, reporting to metrics and paced by
+// limiter, knowing which providers the server limits (CallsPerSecond).
+func NewActivities(cfg Config, registry *provider.Registry, policy provider.PollPolicy, sa activities.SearchAttributeChecker,
+	metrics *ops.Metrics, limiter activities.CallLimiter) (*activities.Activities, error) {
+	limits, err := cfg.CallsPerSecond()
+	if err != nil {
+		return nil, err
+	}
 	a := activities.New(registry, policy, sa)
 	a.Metrics = metrics
 	a.Limiter = limiter
-	return a
+	a.ClusterLimited = map[string]bool{}
+	for p := range limits {
+		a.ClusterLimited[p] = true
+	}
+	return a, nil
 }
 
 // NewSearchAttributeChecker checks the namespace's search attributes once per process.

@@ -45,7 +45,11 @@ func InitializeWorker(cfg Config) (*App, func(), error) {
 	pollPolicy := NewPollPolicy(cfg)
 	searchAttributeChecker := NewSearchAttributeChecker(client, cfg, logger)
 	callLimiter := NewLimiter(cfg)
-	activities := NewActivities(registry, pollPolicy, searchAttributeChecker, metrics, callLimiter)
+	activities, err := NewActivities(cfg, registry, pollPolicy, searchAttributeChecker, metrics, callLimiter)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	health := NewHealth(client)
 	worker, err := NewWorker(client, cfg, activities, health, codec, logger)
 	if err != nil {
@@ -77,7 +81,10 @@ func InitializeWorkerWithClient(cfg Config, c client.Client, extra ExtraDrivers)
 		return nil, err
 	}
 	callLimiter := NewLimiter(cfg)
-	activities := NewActivities(registry, pollPolicy, searchAttributeChecker, metrics, callLimiter)
+	activities, err := NewActivities(cfg, registry, pollPolicy, searchAttributeChecker, metrics, callLimiter)
+	if err != nil {
+		return nil, err
+	}
 	health := NewHealth(c)
 	codec, err := NewCodec(cfg)
 	if err != nil {

@@ -82,6 +82,11 @@ type run struct {
 	// provider's own task queue (providerTaskQueues), or "" for the
 	// workflow's queue in histories recorded before it.
 	activityQueue string
+	// limitEveryCall: this run follows limitEveryCall (see there).
+	limitEveryCall bool
+	// callsLimited: the provider has a cluster-wide call limit, so
+	// validation's preflight and finalize run on activityQueue too.
+	callsLimited bool
 }
 
 // coarseSearchAttributes gates the change to writing BackupState only when
@@ -105,6 +110,15 @@ const visibleFromStart = "visible-from-start"
 // workflow's queue, the only one older workers poll.
 const providerTaskQueues = "provider-task-queues"
 
+// limitEveryCall gates two changes. When the provider has a cluster-wide
+// call limit, validation's preflight (it reads the resource) and finalize
+// (it describes the backup) run as regular activities on the provider's
+// task queue, so the server's limit counts every call a backup makes; that
+// costs 11 events, paid only where a limit is set. And its one marker
+// stands for visibleFromStart and providerTaskQueues as well, which new
+// runs no longer record, so a backup's history stays as short as before.
+const limitEveryCall = "limit-every-call"
+
 func newRun(root workflow.Context, kind backup.Kind, req backup.Request) *run {
 	info := workflow.GetInfo(root)
 	r := &run{root: root, kind: kind, req: req}
@@ -114,13 +128,18 @@ func newRun(root workflow.Context, kind backup.Kind, req backup.Request) *run {
 		StartedAt:  info.WorkflowStartTime,
 	}}
 	r.progress = backup.Progress{State: backup.StateValidating, Provider: req.Provider}
-	r.visible = workflow.GetVersion(root, visibleFromStart, workflow.DefaultVersion, 1) == 1
+	if workflow.GetVersion(root, limitEveryCall, workflow.DefaultVersion, 1) == 1 {
+		r.limitEveryCall, r.visible = true, true
+		r.activityQueue = backup.ProviderTaskQueue(info.TaskQueueName, req.Provider)
+	} else {
+		r.visible = workflow.GetVersion(root, visibleFromStart, workflow.DefaultVersion, 1) == 1
+	}
 	if state, ok := workflow.GetTypedSearchAttributes(root).GetKeyword(backup.StateKey); ok {
 		r.setSearchAttributes, r.indexed = true, backup.State(state)
 	} else if !r.visible {
 		r.everyStage = workflow.GetVersion(root, coarseSearchAttributes, workflow.DefaultVersion, 1) == workflow.DefaultVersion
 	}
-	if workflow.GetVersion(root, providerTaskQueues, workflow.DefaultVersion, 1) == 1 {
+	if !r.limitEveryCall && workflow.GetVersion(root, providerTaskQueues, workflow.DefaultVersion, 1) == 1 {
 		r.activityQueue = backup.ProviderTaskQueue(info.TaskQueueName, req.Provider)
 	}
 	return r
@@ -211,8 +230,12 @@ func (r *run) execute() (backup.Result, error) {
 	r.setState(backup.StateFinalizing)
 
 	var final activities.FinalizeOutput
-	err = workflow.ExecuteLocalActivity(r.localOptions(), a.Finalize,
-		activities.OperationInput{Provider: r.req.Provider, Operation: op}).Get(r.ctx, &final)
+	finalize := activities.OperationInput{Provider: r.req.Provider, Operation: op}
+	if r.callsLimited {
+		err = workflow.ExecuteActivity(r.activityOptions(validateLimit, false), a.Finalize, finalize).Get(r.ctx, &final)
+	} else {
+		err = workflow.ExecuteLocalActivity(r.localOptions(), a.Finalize, finalize).Get(r.ctx, &final)
+	}
 	r.attempts += final.Attempts
 	if r.cancelled() {
 		return r.cancel(&op)
@@ -236,18 +259,28 @@ func (r *run) execute() (backup.Result, error) {
 // validate checks the request: as a local activity (it only reads, and it
 // keeps history short), and, when that finds the resource busy or a source
 // not ready, again as a regular activity that waits between attempts on the
-// server, visibly (visibleFromStart).
+// server, visibly (visibleFromStart). Where the provider's calls are limited
+// cluster-wide (limitEveryCall), the local activity checks only what needs
+// no call and leaves the preflight to a regular activity on the provider's
+// task queue.
 func (r *run) validate() (activities.ValidateOutput, error) {
-	in := activities.ValidateInput{Request: r.req, Job: r.job}
+	in := activities.ValidateInput{Request: r.req, Job: r.job, DeferPreflight: r.limitEveryCall}
 	var v activities.ValidateOutput
 	local := r.localOptions()
+	busyStops := retryPolicy()
+	busyStops.NonRetryableErrorTypes = []string{string(provider.Busy)}
 	if r.visible {
-		policy := retryPolicy()
-		policy.NonRetryableErrorTypes = []string{string(provider.Busy)}
 		local = workflow.WithLocalActivityOptions(r.ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: callTimeout, ScheduleToCloseTimeout: validateLimit, RetryPolicy: policy})
+			StartToCloseTimeout: callTimeout, ScheduleToCloseTimeout: validateLimit, RetryPolicy: busyStops})
 	}
 	err := workflow.ExecuteLocalActivity(local, a.Validate, in).Get(r.ctx, &v)
+	if err == nil && v.PreflightDeferred && !r.cancelled() {
+		r.callsLimited = true
+		in.DeferPreflight = false
+		opts := workflow.GetActivityOptions(r.activityOptions(validateLimit, false))
+		opts.RetryPolicy = busyStops
+		err = workflow.ExecuteActivity(workflow.WithActivityOptions(r.ctx, opts), a.Validate, in).Get(r.ctx, &v)
+	}
 	var busy *temporal.ApplicationError
 	if !r.visible || !errors.As(err, &busy) || busy.Type() != string(provider.Busy) || r.cancelled() {
 		return v, err

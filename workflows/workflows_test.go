@@ -360,7 +360,41 @@ func (s *workflowSuite) TestProviderActivitiesRunOnTheProviderQueue() {
 	s.Equal("backups-memory", queues["PollOperation"])
 }
 
+// A provider with a cluster-wide limit: the local Validate leaves out its
+// provider call, which then runs, with finalize's, as regular activities on
+// the provider's queue; without a limit they stay local (the other tests).
+func (s *workflowSuite) TestClusterLimitedProviderMakesEveryCallOnItsQueue() {
+	deferred := target
+	deferred.PreflightDeferred = true
+	var asked []activities.ValidateInput
+	s.env.OnActivity(a.Validate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ValidateInput) (activities.ValidateOutput, error) {
+			asked = append(asked, in)
+			if in.DeferPreflight {
+				return deferred, nil
+			}
+			return target, nil
+		}).Twice()
+	queues := map[string]string{}
+	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{TaskQueue: backup.TaskQueue})
+	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		queues[info.ActivityType.Name] = info.TaskQueue
+	})
+	s.env.OnActivity(a.StartOperation, mock.Anything, mock.Anything).Return(activities.StartOutput{Operation: op, Attempts: 1}, nil).Once()
+	s.env.OnActivity(a.PollOperation, mock.Anything, mock.Anything).Return(activities.PollOutput{Status: provider.Status{Phase: provider.PhaseSucceeded}, Attempts: 1}, nil).Once()
+	s.env.OnActivity(a.Finalize, mock.Anything, mock.Anything).Return(final, nil).Once()
+	s.env.ExecuteWorkflow(CreateBackup, request)
+	s.NoError(s.env.GetWorkflowError())
+	s.Require().Len(asked, 2)
+	s.True(asked[0].DeferPreflight, "the local check defers the call")
+	s.False(asked[1].DeferPreflight, "the regular one makes it")
+	for _, name := range []string{"Validate", "StartOperation", "PollOperation", "Finalize"} {
+		s.Equal("backups-memory", queues[name], name)
+	}
+}
+
 func (s *workflowSuite) TestWorkflowsStartedBeforeProviderQueuesKeepTheSharedQueue() {
+	s.env.OnGetVersion(limitEveryCall, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(providerTaskQueues, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	queues := s.activityQueues()
 	s.Equal(backup.TaskQueue, queues["StartOperation"])
