@@ -38,6 +38,19 @@ const (
 	// SearchAttributePlan holds the plan name on plan runs, inventories and
 	// the backup workflows a plan starts, so the Web UI can filter on it.
 	SearchAttributePlan = "BackupPlan"
+	// SearchAttributeRPO holds an inventory's RPO state, RPOMet or
+	// RPOBreached (absent when the target has no RPO), so the Web UI and the
+	// CLI can list every breached target: BackupRPO = "breached".
+	SearchAttributeRPO = "BackupRPO"
+	// MemoRPO is the inventory's memo key for its RPOState, which the
+	// worker's RPO watch reads from the listing without querying each one.
+	MemoRPO = "rpo"
+)
+
+// Values of SearchAttributeRPO.
+const (
+	RPOMet      = "met"
+	RPOBreached = "breached"
 )
 
 // ScheduleID is the Temporal Schedule that triggers the plan's runs.
@@ -72,7 +85,11 @@ type Plan struct {
 	CompletionWindow Duration  `json:"completionWindow"`
 	Overlap          Overlap   `json:"overlap,omitempty"`
 	Retention        Retention `json:"retention"`
-	Targets          []Target  `json:"targets"`
+	// RPO is the recovery point objective: the oldest the newest good
+	// backup of each target may get before the target counts as breached
+	// (0: none). A target may set its own.
+	RPO     Duration `json:"rpo,omitempty"`
+	Targets []Target `json:"targets"`
 	// Paused plans are applied with their schedule paused.
 	Paused bool `json:"paused,omitempty"`
 }
@@ -95,6 +112,16 @@ type Target struct {
 	Request backup.Request `json:"request"`
 	// Copy, when set, copies each new backup (providers with a copy API).
 	Copy *Copy `json:"copy,omitempty"`
+	// RPO, when set, replaces the plan's for this target.
+	RPO *Duration `json:"rpo,omitempty"`
+}
+
+// RPOOf is target t's recovery point objective under plan p (0: none).
+func (p Plan) RPOOf(t Target) Duration {
+	if t.RPO != nil {
+		return *t.RPO
+	}
+	return p.RPO
 }
 
 // Copy copies each backup a target's run made, with its own retention.

@@ -49,8 +49,10 @@ type Entry struct {
 	CreateTime  *time.Time `json:"createTime,omitempty"`
 	// Failure says why a run did not leave a good backup.
 	Failure string `json:"failure,omitempty"`
-	// DeletedAt is set once retention deleted the backup, or found it gone.
-	DeletedAt *time.Time `json:"deletedAt,omitempty"`
+	// DeletedAt is set once retention deleted the backup, or found it gone;
+	// DeletedReason says which (the rules that let it go, or gone).
+	DeletedAt     *time.Time `json:"deletedAt,omitempty"`
+	DeletedReason string     `json:"deletedReason,omitempty"`
 	// MissingSince is when retention first found the backup missing from
 	// the provider's listing. Listings can lag behind a new backup, so it
 	// counts as gone only once it has been missing for a day.
@@ -95,11 +97,13 @@ type Policy struct {
 	CopyRetention *Retention `json:"copyRetention,omitempty"`
 	// TimeZone places daily, weekly, monthly and yearly periods.
 	TimeZone string `json:"timeZone,omitempty"`
+	// RPO is the target's recovery point objective (0: none).
+	RPO Duration `json:"rpo,omitempty"`
 }
 
 // PolicyOf is what target t's inventory needs of plan p.
 func (p Plan) PolicyOf(t Target) Policy {
-	pol := Policy{Retention: p.Retention, TimeZone: p.Schedule.TimeZone}
+	pol := Policy{Retention: p.Retention, TimeZone: p.Schedule.TimeZone, RPO: p.RPOOf(t)}
 	if t.Copy != nil {
 		r := t.Copy.Retention
 		pol.CopyRetention = &r
@@ -154,4 +158,76 @@ type Inventory struct {
 	Holds   []Hold  `json:"holds,omitempty"`
 	// LastRetention is the latest retention pass.
 	LastRetention *RetentionReport `json:"lastRetention,omitempty"`
+	// Since is when the inventory recorded its first run: a target that
+	// never had a good backup is measured against its RPO from then.
+	Since time.Time `json:"since,omitzero"`
+	// RPO is the target's recovery point objective (0: none), as of the
+	// latest recorded run.
+	RPO Duration `json:"rpo,omitempty"`
+	// Breaches lists the times the target was past its RPO, oldest first;
+	// the last one is open (Until nil) while it still is.
+	Breaches []Breach `json:"breaches,omitempty"`
+}
+
+// Breach is one stretch of time a target had no good backup within its RPO.
+type Breach struct {
+	Since time.Time  `json:"since"`
+	Until *time.Time `json:"until,omitempty"`
+	// LastGood is the create time of the newest good backup when the
+	// breach began (nil: the target never had one).
+	LastGood *time.Time `json:"lastGood,omitempty"`
+	RPO      Duration   `json:"rpo"`
+}
+
+// LastGood is the newest good backup (not a copy) the provider still
+// holds as far as the inventory knows: succeeded, not deleted, and seen in
+// the provider's latest listing (not missing from it). Nil when none.
+func (inv Inventory) LastGood() *Entry {
+	for i := len(inv.Entries) - 1; i >= 0; i-- {
+		e := inv.Entries[i]
+		if e.Kind == backup.KindCreate && e.Outcome.Good() && e.BackupID != "" && e.DeletedAt == nil && e.MissingSince == nil {
+			return &e
+		}
+	}
+	return nil
+}
+
+// GoodAt is when entry e's backup was taken: its create time, or the
+// run's nominal time when the provider gave none.
+func (e Entry) GoodAt() time.Time {
+	if e.CreateTime != nil {
+		return *e.CreateTime
+	}
+	return e.ScheduledAt
+}
+
+// Breached reports whether the inventory's last breach is still open.
+func (inv Inventory) Breached() bool {
+	return len(inv.Breaches) > 0 && inv.Breaches[len(inv.Breaches)-1].Until == nil
+}
+
+// BreachAt is when the target passes its RPO unless a new good backup
+// comes first; ok is false without an RPO or before the first record.
+func (inv Inventory) BreachAt() (at time.Time, ok bool) {
+	if inv.RPO <= 0 {
+		return time.Time{}, false
+	}
+	if g := inv.LastGood(); g != nil {
+		return g.GoodAt().Add(time.Duration(inv.RPO)), true
+	}
+	if inv.Since.IsZero() {
+		return time.Time{}, false
+	}
+	return inv.Since.Add(time.Duration(inv.RPO)), true
+}
+
+// RPOState is what an inventory shows of its RPO in its memo (MemoRPO),
+// for the RPO watch's metrics and for status.
+type RPOState struct {
+	Provider string     `json:"provider,omitempty"`
+	Resource string     `json:"resource,omitempty"`
+	RPO      Duration   `json:"rpo"`
+	LastGood *time.Time `json:"lastGood,omitempty"`
+	// BreachedSince is set while the RPO is breached.
+	BreachedSince *time.Time `json:"breachedSince,omitempty"`
 }

@@ -305,3 +305,33 @@ func TestDecideCopiesWithTheCopyRetention(t *testing.T) {
 		assert.Equal(t, backup.KindCopy, d.Kind)
 	}
 }
+
+func TestLastGoodAndBreachAt(t *testing.T) {
+	day := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	at := func(h int) *time.Time { x := day.Add(time.Duration(h) * time.Hour); return &x }
+	inv := plan.Inventory{Since: day, RPO: plan.Duration(26 * time.Hour)}
+	_, ok := (plan.Inventory{}).BreachAt()
+	assert.False(t, ok, "no RPO, no breach")
+	got, ok := inv.BreachAt()
+	require.True(t, ok)
+	assert.Equal(t, day.Add(26*time.Hour), got, "never a good backup: counted from the first record")
+
+	inv.Entries = []plan.Entry{
+		{ScheduledAt: day, Outcome: plan.OutcomeSucceeded, Kind: backup.KindCreate, BackupID: "b1", CreateTime: at(1)},
+		{ScheduledAt: day.Add(24 * time.Hour), Outcome: plan.OutcomeSucceeded, Kind: backup.KindCreate, BackupID: "b2", CreateTime: at(25)},
+		{ScheduledAt: day.Add(24 * time.Hour), Outcome: plan.OutcomeSucceeded, Kind: backup.KindCopy, BackupID: "c2", CreateTime: at(26)},
+		{ScheduledAt: day.Add(48 * time.Hour), Outcome: plan.OutcomeFailed, Kind: backup.KindCreate, BackupID: "b3", CreateTime: at(49)},
+	}
+	require.NotNil(t, inv.LastGood())
+	assert.Equal(t, "b2", inv.LastGood().BackupID, "the newest successful create: copies and failed runs do not count")
+	got, _ = inv.BreachAt()
+	assert.Equal(t, at(25).Add(26*time.Hour), got)
+
+	inv.Entries[1].MissingSince = at(30)
+	assert.Equal(t, "b1", inv.LastGood().BackupID, "a backup missing from the provider's listing is not counted")
+	inv.Entries[0].DeletedAt = at(31)
+	assert.Nil(t, inv.LastGood())
+	assert.False(t, inv.Breached())
+	inv.Breaches = []plan.Breach{{Since: *at(51)}}
+	assert.True(t, inv.Breached())
+}

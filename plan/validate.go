@@ -165,6 +165,7 @@ func (v *validator) plan(s scope, p Plan) {
 		s.add("overlap", "must be %q (the default) or %q, got %q", OverlapSkip, OverlapBufferOne, p.Overlap)
 	}
 	checkRetention(s.under("retention."), p.Retention)
+	checkRPO(s, p, p.RPO)
 	if len(p.Targets) == 0 {
 		s.add("targets", "must list at least one target")
 	}
@@ -260,8 +261,27 @@ func checkRetention(s scope, r Retention) {
 	}
 }
 
+// checkRPO refuses an RPO the schedule cannot meet: the newest good backup
+// is up to the longest gap between runs plus the completion window old
+// when the next one lands, so a shorter RPO would breach on every run.
+func checkRPO(s scope, p Plan, rpo Duration) {
+	if rpo < 0 {
+		s.add("rpo", "must be 0 or more (0: no RPO), got %s", rpo)
+		return
+	}
+	if rpo == 0 || p.CompletionWindow <= 0 {
+		return
+	}
+	if need := p.Schedule.LongestGap() + p.Schedule.Jitter.Std() + p.CompletionWindow.Std(); rpo.Std() <= need {
+		s.add("rpo", "must be more than the longest gap between runs plus jitter plus completionWindow (%s), or every run would breach it; got %s", Duration(need), rpo)
+	}
+}
+
 func (v *validator) target(s scope, p Plan, t Target) {
 	checkName(s, "name", t.Name)
+	if t.RPO != nil {
+		checkRPO(s, p, *t.RPO)
+	}
 	created := v.request(s.under("request"), t.Request, backup.KindCreate, p.VarsFor(t.Name, SampleTime))
 	if resource := created.NamedResource(backup.KindCreate); resource != "" {
 		key := created.Provider + " " + resource

@@ -115,6 +115,12 @@ func TestValidateNamesPlanTargetFieldAndRule(t *testing.T) {
 			p.Targets = append(p.Targets, plan.Target{Name: "orders-again", Request: memoryRequest(t, `{"resource":"orders-db","name":"again"}`)})
 		}, []string{`plan "nightly": target "orders-again": request: backs up the same resource as plan "nightly" target "orders" (orders-db); their runs would conflict`}},
 
+		{"negative rpo", func(p *plan.Plan) { p.RPO = plan.Duration(-time.Hour) },
+			[]string{`plan "nightly": rpo: must be 0 or more (0: no RPO), got -1h0m0s`}},
+		{"rpo the daily schedule cannot meet", func(p *plan.Plan) { p.RPO = plan.Duration(30 * time.Hour) },
+			[]string{`plan "nightly": rpo: must be more than the longest gap between runs plus jitter plus completionWindow (1d6h10m), or every run would breach it; got 1d6h`}},
+		{"target rpo the schedule cannot meet", func(p *plan.Plan) { d := plan.Duration(24 * time.Hour); p.Targets[0].RPO = &d },
+			[]string{`plan "nightly": target "orders": rpo: must be more than the longest gap between runs plus jitter plus completionWindow (1d6h10m), or every run would breach it; got 1d`}},
 		{"cron and every", func(p *plan.Plan) { p.Schedule.Every = plan.Duration(time.Hour) },
 			[]string{`plan "nightly": schedule: set exactly one of cron and every, not both`}},
 		{"neither cron nor every", func(p *plan.Plan) { p.Schedule.Cron = "" },
@@ -307,4 +313,15 @@ func TestScheduleLocation(t *testing.T) {
 	require.NoError(t, err)
 	_, offset := time.Date(2026, 1, 1, 0, 0, 0, 0, loc).Zone()
 	assert.Equal(t, 5*3600+1800, offset)
+}
+
+func TestRPOThatTheScheduleCanMeetIsValid(t *testing.T) {
+	p := validPlan(t)
+	p.RPO = plan.Duration(31 * time.Hour)
+	require.NoError(t, p.Validate(nil))
+	target := plan.Duration(48 * time.Hour)
+	p.Targets[0].RPO = &target
+	require.NoError(t, p.Validate(nil))
+	assert.Equal(t, target, p.RPOOf(p.Targets[0]), "the target's own RPO wins")
+	assert.Equal(t, target, p.PolicyOf(p.Targets[0]).RPO)
 }
