@@ -105,7 +105,9 @@ func CloudEvent(e Event) (event.Event, error) {
 		ce.SetExtension(PlanExtension, e.Plan)
 	}
 	if len(e.Data) > 0 {
-		if err := ce.SetData(event.ApplicationJSON, []byte(e.Data)); err != nil {
+		// A json.RawMessage (not []byte, which the SDK sends as
+		// data_base64) makes the data a JSON value in the body.
+		if err := ce.SetData(event.ApplicationJSON, e.Data); err != nil {
 			return ce, err
 		}
 	} else {
@@ -122,6 +124,22 @@ func FromCloudEvent(ce event.Event) Event {
 		e.Plan = plan
 	}
 	return e
+}
+
+// ParseCloudEvent reads a structured CloudEvents 1.0 JSON body, as a
+// webhook receives it (after checking its signature with Verify).
+func ParseCloudEvent(body []byte) (Event, error) {
+	var ce event.Event
+	if err := json.Unmarshal(body, &ce); err != nil {
+		return Event{}, fmt.Errorf("not a structured CloudEvent: %w", err)
+	}
+	if v := ce.SpecVersion(); v != event.CloudEventsVersionV1 {
+		return Event{}, fmt.Errorf("specversion %q is not 1.0", v)
+	}
+	if err := ce.Validate(); err != nil {
+		return Event{}, fmt.Errorf("not a valid CloudEvent: %w", err)
+	}
+	return FromCloudEvent(ce), nil
 }
 
 func (d *Deliverer) deliverWebhook(ctx context.Context, s Sink, e Event) error {

@@ -28,10 +28,10 @@ func files(m map[string]string) func(string) ([]byte, error) {
 }
 
 var secretFiles = files(map[string]string{
-	"/etc/bf/secret":   testSecret + "\n",
-	"/etc/bf/crlf":     testSecret + "\r\n",
-	"/etc/bf/empty":    "\n",
-	"/etc/bf/short":    "tooshort\n",
+	"/etc/bf/secret":    testSecret + "\n",
+	"/etc/bf/crlf":      testSecret + "\r\n",
+	"/etc/bf/empty":     "\n",
+	"/etc/bf/short":     "tooshort\n",
 	"/etc/bf/nonewline": testSecret,
 })
 
