@@ -2,7 +2,8 @@
 // built from ./starter): start a backup or a copy from the same JSON request
 // the Temporal CLI takes, follow its progress, cancel it, describe it, and
 // list backups through Temporal visibility; validate, diff and apply plan
-// files as Temporal Schedules (plan.go) and hold a plan's backups (hold.go). It reads the worker's TEMPORAL_*
+// files as Temporal Schedules (plan.go), hold a plan's backups (hold.go),
+// check RPOs (status.go) and write audit reports (audit.go). It reads the worker's TEMPORAL_*
 // variables. Main runs it as a process; Command runs it in-process.
 //
 // Outcomes are classified by backup.FailureOf, as for every Go client: the
@@ -41,6 +42,8 @@ const (
 	ExitCancelled = 3 // the backup was cancelled
 	ExitConflict  = 4 // a different backup of the resource is running
 	ExitError     = 5 // connection and other errors; waiting interrupted
+	ExitBreached  = 6 // status: a target's RPO is breached
+	ExitUnknown   = 7 // status: no breach, but a target's RPO state could not be read; report: an inventory could not be read
 )
 
 const usage = `backupflow: start and follow database backups run by backupflow workers on Temporal.
@@ -59,6 +62,8 @@ Usage:
   backupflow hold     add --plan <plan> [--target t] [--backup id] --reason <text> [--by who]
   backupflow hold     remove --plan <plan> [--target t] [--backup id]
   backupflow hold     list --plan <plan>
+  backupflow status   [--plan <plan>]
+  backupflow report   --since <30d|time> [--until <time>] [--plan <plan>] [--format markdown|csv|json] [--out <file>]
   backupflow <command> --help
 
 A request is the JSON that 'temporal workflow start --input' takes, e.g.
@@ -93,6 +98,9 @@ Exit codes:
   3  the backup was cancelled; its cleanup report is printed
   4  conflict: a different backup of the same resource is running (its workflow ID is printed)
   5  connection or other errors; also an interrupted wait (the backup goes on)
+  6  status: a target's RPO is breached (a monitoring check fails)
+  7  status: no RPO is breached but a target's state is unknown (its inventory
+     or the applied plan could not be read); report: an inventory could not be read
 `
 
 // Command is the backupflow command with its surroundings (environment,
@@ -107,6 +115,8 @@ type Command struct {
 	StdoutTTY, StderrTTY bool
 	// Dial connects to Temporal; nil means client.DialContext.
 	Dial func(context.Context, client.Options) (client.Client, error)
+	// Now is the clock status and report measure ages and windows by; nil means time.Now.
+	Now func() time.Time
 }
 
 // Main runs the backupflow command with args (the process's arguments
@@ -181,6 +191,10 @@ func (c *Command) Run(ctx context.Context, args []string) int {
 		out = c.plan(ctx, rest, &o)
 	case "hold":
 		out = c.hold(ctx, rest, &o)
+	case "status":
+		out = c.status(ctx, rest, &o)
+	case "report":
+		out = c.report(ctx, rest, &o)
 	default:
 		fmt.Fprintf(c.Stderr, "backupflow: unknown command %q\n\n%s", cmd, usage)
 		return ExitBadInput
