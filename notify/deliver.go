@@ -120,6 +120,11 @@ func CloudEvent(e Event) (event.Event, error) {
 func FromCloudEvent(ce event.Event) Event {
 	e := Event{ID: ce.ID(), Type: Type(ce.Type()), Source: ce.Source(), Subject: ce.Subject(),
 		Time: ce.Time().UTC(), Data: json.RawMessage(ce.Data())}
+	// Compact, as New makes it: an indented body gives the same Event.
+	var compact bytes.Buffer
+	if json.Compact(&compact, e.Data) == nil {
+		e.Data = compact.Bytes()
+	}
 	if plan, ok := ce.Extensions()[PlanExtension].(string); ok {
 		e.Plan = plan
 	}
