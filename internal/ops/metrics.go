@@ -1,11 +1,12 @@
 // Package ops is the worker's operations surface: Prometheus metrics (the
 // Temporal SDK's and backupflow's own), health and readiness, the optional
 // payload codec (AES-GCM) with its codec-server endpoint, the per-provider
-// call limiter, and the HTTP server that serves them.
+// call limiter, the RPO watch's gauges, and the HTTP server that serves them.
 package ops
 
 import (
 	"maps"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,13 +33,31 @@ const (
 	MetricProviderCalls        = "backupflow_provider_calls_total"
 	MetricProviderErrors       = "backupflow_provider_errors_total"
 	MetricProviderCallDuration = "backupflow_provider_call_duration_seconds"
+
+	// The RPO watch's gauges (RPOWatch), by plan, target and provider.
+	MetricLastGoodBackupAge = "backupflow_last_good_backup_age_seconds"
+	MetricRPO               = "backupflow_rpo_seconds"
+	MetricRPOBreached       = "backupflow_rpo_breached"
+	MetricRPOWatchLastRun   = "backupflow_rpo_watch_last_run_timestamp_seconds"
+
+	// NotificationsDeadLettered is the counter the notification workflows
+	// add to through the SDK's metrics handler when a sink gives up on an
+	// event; /metrics serves it as MetricNotificationsDeadLettered.
+	NotificationsDeadLettered       = "backupflow_notifications_dead_lettered"
+	MetricNotificationsDeadLettered = NotificationsDeadLettered + "_total"
+)
+
+// Labels of the RPO watch's gauges.
+const (
+	MetricLabelPlan   = "plan"
+	MetricLabelTarget = "target"
 )
 
 // Metrics is one worker's metrics registry. It implements
 // activities.Metrics (provider calls), and its SDK handler takes the
 // workflows' outcome metrics (backup.MetricBackupsStarted, ...). Every label
-// is a provider name, a kind, a driver method or an error class, so no label
-// can carry a secret.
+// is a provider name, a kind, a driver method, an error class, or a plan or
+// target name (of the RPO watch's gauges), so no label can carry a secret.
 type Metrics struct {
 	Registry *prometheus.Registry
 	sdk      client.MetricsHandler
@@ -50,6 +69,16 @@ type Metrics struct {
 	duration          *prometheus.HistogramVec
 	calls, callErrors *prometheus.CounterVec
 	callDuration      *prometheus.HistogramVec
+	// deadLettered has no labels, so it is served (at 0) from the start: an
+	// alert on its increase then sees the first dead letter too.
+	deadLettered prometheus.Counter
+
+	rpoAge, rpo, rpoBreached *prometheus.GaugeVec
+	// rpoLastRun is registered only when an RPO watch runs, so a worker with
+	// the watch off serves no timestamp for the stall alert to fire on.
+	rpoLastRun     prometheus.Gauge
+	rpoLastRunOnce sync.Once
+	rpoLastRunErr  error
 }
 
 // backupBuckets span a quick simulator backup to a three-day one (seconds).
@@ -82,9 +111,21 @@ func NewMetrics() (*Metrics, error) {
 		Help: "Provider API calls that returned an error, by driver method and error class."}, []string{"provider", "call", "class"})
 	m.callDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricProviderCallDuration,
 		Help: "Provider API call latency, by driver method.", Buckets: callBuckets}, []string{"provider", "call"})
+	m.deadLettered = prometheus.NewCounter(prometheus.CounterOpts{Name: MetricNotificationsDeadLettered,
+		Help: "Notifications a sink gave up on (dead-lettered) after their retries."})
+	rpoLabels := []string{MetricLabelPlan, MetricLabelTarget, backup.MetricLabelProvider}
+	m.rpoAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricLastGoodBackupAge,
+		Help: "Age of the target's newest good backup, as its inventory records it (absent while it has none)."}, rpoLabels)
+	m.rpo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricRPO,
+		Help: "The target's recovery point objective."}, rpoLabels)
+	m.rpoBreached = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricRPOBreached,
+		Help: "1 while the target's newest good backup is older than its RPO, else 0."}, rpoLabels)
+	m.rpoLastRun = prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricRPOWatchLastRun,
+		Help: "When the RPO watch last listed every inventory (Unix seconds)."})
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.started, m.succeeded, m.failed, m.cancelled, m.duration, m.calls, m.callErrors, m.callDuration,
+		m.deadLettered, m.rpoAge, m.rpo, m.rpoBreached,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -136,6 +177,13 @@ func (h outcomeHandler) WithTags(tags map[string]string) client.MetricsHandler {
 }
 
 func (h outcomeHandler) Counter(name string) client.MetricsCounter {
+	if name == NotificationsDeadLettered {
+		return counterFunc(func(n int64) {
+			if n > 0 { // a Prometheus counter panics on a negative add
+				h.m.deadLettered.Add(float64(n))
+			}
+		})
+	}
 	vec, ok := h.m.outcomes[name]
 	if !ok {
 		return h.MetricsHandler.Counter(name)
