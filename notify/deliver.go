@@ -194,6 +194,7 @@ func (d *Deliverer) deliverSlack(ctx context.Context, s Sink, e Event) error {
 	if err != nil {
 		return networkError(s, err, rec.sent)
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	_ = resp.Body.Close()
 	return classify(s, rec.status, rec.header, rec.body)
 }
