@@ -35,6 +35,9 @@ type App struct {
 	Health *ops.Health
 	// Codec encrypts payloads when BACKUPFLOW_CODEC_KEY_FILE is set, else nil.
 	Codec *ops.Codec
+	// RPOWatch exports the inventories' RPO gauges while the worker runs;
+	// nil when BACKUPFLOW_RPO_WATCH_INTERVAL disables it.
+	RPOWatch *ops.RPOWatch
 	// opsAddr and codecAddr receive the servers' bound addresses once they listen.
 	opsAddr, codecAddr chan string
 }
@@ -70,6 +73,7 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	a.Health.Started()
+	stopWatch := a.startRPOWatch()
 	a.Logger.Info("worker polling", "taskQueue", a.Config.Worker.TaskQueue, "namespace", a.Config.Temporal.Namespace,
 		"address", a.Config.Temporal.Address, "providers", a.Config.Providers)
 	var runErr error
@@ -82,6 +86,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.Health.Stopping()
 	a.Logger.Info("stopping worker", "stopTimeout", a.Config.Worker.StopTimeout)
 	a.Worker.Stop()
+	stopWatch()
 	a.Logger.Info("worker stopped")
 	a.shutdown(codecSrv)
 	a.shutdown(srv)
@@ -324,7 +329,7 @@ func NewWorker(c client.Client, cfg Config, acts *activities.Activities, health 
 func NewApp(cfg Config, c client.Client, w worker.Worker, logger *slog.Logger, metrics *ops.Metrics,
 	health *ops.Health, codec *ops.Codec) *App {
 	return &App{Config: cfg, Client: c, Worker: w, Logger: logger, Metrics: metrics, Health: health, Codec: codec,
-		opsAddr: make(chan string, 1), codecAddr: make(chan string, 1)}
+		RPOWatch: newRPOWatch(cfg, c, metrics, codec, logger), opsAddr: make(chan string, 1), codecAddr: make(chan string, 1)}
 }
 
 // String describes the config without secrets, for start-up logs.

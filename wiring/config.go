@@ -121,6 +121,10 @@ type OpsConfig struct {
 	ProviderRateLimit float64 `env:"BACKUPFLOW_PROVIDER_RATE_LIMIT" envDefault:"0"`
 	// ProviderRateBurst is the number of calls allowed at once above the rate.
 	ProviderRateBurst int `env:"BACKUPFLOW_PROVIDER_RATE_BURST" envDefault:"10"`
+	// RPOWatchInterval is how often the RPO watch lists the inventories for
+	// the RPO gauges (ops.ParseRPOWatchInterval: at least 5s; 0 or off
+	// disables it).
+	RPOWatchInterval string `env:"BACKUPFLOW_RPO_WATCH_INTERVAL" envDefault:"1m"`
 }
 
 // PollConfig tunes the poll policy (see provider.PollPolicy).
@@ -208,6 +212,9 @@ func (c Config) Validate() error {
 	}
 	if o.ProviderRateBurst < 1 {
 		bad("BACKUPFLOW_PROVIDER_RATE_BURST", "must be at least 1, got %d", o.ProviderRateBurst)
+	}
+	if err := o.validateRPOWatch(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := c.CallsPerSecond(); err != nil {
 		errs = append(errs, err)
