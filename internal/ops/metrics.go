@@ -40,11 +40,11 @@ const (
 	MetricRPOBreached       = "backupflow_rpo_breached"
 	MetricRPOWatchLastRun   = "backupflow_rpo_watch_last_run_timestamp_seconds"
 
-	// NotificationsDeadLettered is the counter the notification workflows
-	// add to through the SDK's metrics handler when a sink gives up on an
-	// event; /metrics serves it as MetricNotificationsDeadLettered.
-	NotificationsDeadLettered       = "backupflow_notifications_dead_lettered"
-	MetricNotificationsDeadLettered = NotificationsDeadLettered + "_total"
+	// MetricNotificationsDeadLettered is the counter the notification
+	// workflows add to through the SDK's metrics handler (as
+	// "backupflow_notifications_dead_lettered", tagged by sink and event
+	// type) when a delivery is given up on; the SDK's exporter adds _total.
+	MetricNotificationsDeadLettered = "backupflow_notifications_dead_lettered_total"
 )
 
 // Labels of the RPO watch's gauges.
@@ -65,14 +65,10 @@ type Metrics struct {
 
 	started, succeeded, failed, cancelled *prometheus.CounterVec
 	// outcomes are those four by the name the workflows count them under.
-	outcomes          map[string]*prometheus.CounterVec
-	duration          *prometheus.HistogramVec
-	calls, callErrors *prometheus.CounterVec
-	callDuration      *prometheus.HistogramVec
-	// deadLettered has no labels, so it is served (at 0) from the start: an
-	// alert on its increase then sees the first dead letter too.
-	deadLettered prometheus.Counter
-
+	outcomes                 map[string]*prometheus.CounterVec
+	duration                 *prometheus.HistogramVec
+	calls, callErrors        *prometheus.CounterVec
+	callDuration             *prometheus.HistogramVec
 	rpoAge, rpo, rpoBreached *prometheus.GaugeVec
 	// rpoLastRun is registered only when an RPO watch runs, so a worker with
 	// the watch off serves no timestamp for the stall alert to fire on.
@@ -111,8 +107,6 @@ func NewMetrics() (*Metrics, error) {
 		Help: "Provider API calls that returned an error, by driver method and error class."}, []string{"provider", "call", "class"})
 	m.callDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricProviderCallDuration,
 		Help: "Provider API call latency, by driver method.", Buckets: callBuckets}, []string{"provider", "call"})
-	m.deadLettered = prometheus.NewCounter(prometheus.CounterOpts{Name: MetricNotificationsDeadLettered,
-		Help: "Notifications a sink gave up on (dead-lettered) after their retries."})
 	rpoLabels := []string{MetricLabelPlan, MetricLabelTarget, backup.MetricLabelProvider}
 	m.rpoAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricLastGoodBackupAge,
 		Help: "Age of the target's newest good backup, as its inventory records it (absent while it has none)."}, rpoLabels)
@@ -125,7 +119,7 @@ func NewMetrics() (*Metrics, error) {
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.started, m.succeeded, m.failed, m.cancelled, m.duration, m.calls, m.callErrors, m.callDuration,
-		m.deadLettered, m.rpoAge, m.rpo, m.rpoBreached,
+		m.rpoAge, m.rpo, m.rpoBreached,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -177,13 +171,6 @@ func (h outcomeHandler) WithTags(tags map[string]string) client.MetricsHandler {
 }
 
 func (h outcomeHandler) Counter(name string) client.MetricsCounter {
-	if name == NotificationsDeadLettered {
-		return counterFunc(func(n int64) {
-			if n > 0 { // a Prometheus counter panics on a negative add
-				h.m.deadLettered.Add(float64(n))
-			}
-		})
-	}
 	vec, ok := h.m.outcomes[name]
 	if !ok {
 		return h.MetricsHandler.Counter(name)
