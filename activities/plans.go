@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"slices"
 
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/plan"
@@ -73,6 +75,7 @@ func (a *Activities) DeleteBackup(ctx context.Context, in DeleteInput) error {
 type Inventories struct {
 	Temporal  client.Client
 	TaskQueue string
+	Namespace string
 }
 
 // TargetRecord is one target's part of RecordInput.
@@ -101,7 +104,7 @@ func (r *Inventories) RecordRun(ctx context.Context, in RecordInput) error {
 	for i := done; i < len(in.Targets); i++ {
 		t := in.Targets[i]
 		_, err := r.Temporal.SignalWithStartWorkflow(ctx, plan.InventoryID(in.Plan, t.Target), plan.RecordSignal, t.Record,
-			client.StartWorkflowOptions{TaskQueue: r.TaskQueue},
+			client.StartWorkflowOptions{TaskQueue: r.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(plan.PlanKey.ValueSet(in.Plan))},
 			plan.InventoryWorkflow, plan.InventoryStart{Plan: in.Plan, Target: t.Target, Policy: t.Record.Policy})
 		if err != nil {
 			return fmt.Errorf("record plan %s target %s: %w", in.Plan, t.Target, err)
@@ -109,6 +112,18 @@ func (r *Inventories) RecordRun(ctx context.Context, in RecordInput) error {
 		hb.Record(ctx, i+1)
 	}
 	return nil
+}
+
+// RPOIndexed reports whether the namespace has the BackupRPO search
+// attribute, so an inventory sets it only where that cannot fail its task
+// (a namespace registered before it existed lacks it until registered).
+func (r *Inventories) RPOIndexed(ctx context.Context) (bool, error) {
+	resp, err := r.Temporal.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: r.Namespace})
+	if err != nil {
+		return false, err
+	}
+	_, ok := resp.GetCustomAttributes()[plan.SearchAttributeRPO]
+	return ok, nil
 }
 
 // HeldInput is the input of HeldTargets.

@@ -34,6 +34,9 @@ const InventoryQueryTimeout = 5 * time.Second
 // schedule starts so the Web UI and list queries can filter on the plan.
 var PlanKey = temporal.NewSearchAttributeKeyKeyword(SearchAttributePlan)
 
+// RPOKey is the BackupRPO search attribute of inventories (RPOMet, RPOBreached).
+var RPOKey = temporal.NewSearchAttributeKeyKeyword(SearchAttributeRPO)
+
 // Client applies plans as Temporal Schedules and reads and changes their
 // inventories, for the backupflow CLI and other Go services. It talks to
 // Temporal: never use it inside workflow code.

@@ -303,7 +303,7 @@ func NewPollPolicy(cfg Config) provider.PollPolicy { return cfg.Poll.Policy() }
 // (backup.ProviderTaskQueue), capped at the provider's
 // BACKUPFLOW_<PROVIDER>_CALLS_PER_SECOND by the server. The main worker's
 // progress queries answer with the live figures (ops.LiveProgress).
-func NewWorker(c client.Client, cfg Config, acts *activities.Activities, health *ops.Health, codec *ops.Codec,
+func NewWorker(c client.Client, cfg Config, acts *activities.Activities, notifier *activities.Notifier, health *ops.Health, codec *ops.Codec,
 	logger *slog.Logger) (worker.Worker, error) {
 	// Process-wide; it takes effect when the process's first worker starts.
 	worker.SetStickyWorkflowCacheSize(cfg.Worker.WorkflowCacheSize)
@@ -317,7 +317,7 @@ func NewWorker(c client.Client, cfg Config, acts *activities.Activities, health 
 	mainOptions.MaxConcurrentLocalActivityExecutionSize = cfg.Worker.MaxConcurrentActivities
 	mainOptions.Interceptors = []interceptor.WorkerInterceptor{&ops.LiveProgress{Client: c, DataConverter: dc, Logger: logger}}
 	w := worker.New(c, cfg.Worker.TaskQueue, mainOptions)
-	workflows.Register(w, acts, &activities.Inventories{Temporal: c, TaskQueue: cfg.Worker.TaskQueue})
+	workflows.Register(w, acts, &activities.Inventories{Temporal: c, TaskQueue: cfg.Worker.TaskQueue, Namespace: cfg.Temporal.Namespace}, notifier)
 	providers, err := newProviderWorkers(c, cfg, acts, activityOptions)
 	if err != nil {
 		return nil, err

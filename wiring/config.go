@@ -24,6 +24,7 @@ type Config struct {
 	Worker   WorkerConfig
 	Poll     PollConfig
 	Ops      OpsConfig
+	Notify   NotifyConfig
 	// Providers lists the providers this worker runs, e.g. "spanner,alirds".
 	Providers []string `env:"BACKUPFLOW_PROVIDERS" envSeparator:","`
 	// Environment is where the drivers read their own settings (nil: the
@@ -219,6 +220,7 @@ func (c Config) Validate() error {
 	if _, err := c.CallsPerSecond(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Notify.validate()...)
 	p := c.Poll
 	if p.Min <= 0 || p.Max < p.Min {
 		bad("BACKUPFLOW_POLL_MIN", "must be positive and not above BACKUPFLOW_POLL_MAX (%s > %s)", p.Min, p.Max)

@@ -17,6 +17,7 @@ var workerParts = wire.NewSet(
 	NewHealth,
 	NewLimiter,
 	NewActivities,
+	NewNotifier,
 	NewWorker,
 	NewApp,
 )

@@ -50,8 +50,13 @@ func InitializeWorker(cfg Config) (*App, func(), error) {
 		cleanup()
 		return nil, nil, err
 	}
+	notifier, err := NewNotifier(client, cfg)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	health := NewHealth(client)
-	worker, err := NewWorker(client, cfg, activities, health, codec, logger)
+	worker, err := NewWorker(client, cfg, activities, notifier, health, codec, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -85,12 +90,16 @@ func InitializeWorkerWithClient(cfg Config, c client.Client, extra ExtraDrivers)
 	if err != nil {
 		return nil, err
 	}
+	notifier, err := NewNotifier(c, cfg)
+	if err != nil {
+		return nil, err
+	}
 	health := NewHealth(c)
 	codec, err := NewCodec(cfg)
 	if err != nil {
 		return nil, err
 	}
-	worker, err := NewWorker(c, cfg, activities, health, codec, logger)
+	worker, err := NewWorker(c, cfg, activities, notifier, health, codec, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +119,7 @@ var workerParts = wire.NewSet(
 	NewHealth,
 	NewLimiter,
 	NewActivities,
+	NewNotifier,
 	NewWorker,
 	NewApp,
 )

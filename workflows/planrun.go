@@ -12,6 +12,7 @@ import (
 
 	"github.com/backupflow/backupflow/activities"
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/notify"
 	"github.com/backupflow/backupflow/plan"
 )
 
@@ -247,6 +248,9 @@ func expandRequest(kind backup.Kind, tmpl backup.Request, vars plan.Vars) (backu
 // recordRun hands each target's entries (perTarget, in target order) to
 // its inventory, and counts outcomes.
 func recordRun(ctx workflow.Context, p plan.Plan, targets []plan.Target, perTarget [][]plan.Entry) (plan.RunResult, error) {
+	if workflow.GetVersion(ctx, planRunNotifications, workflow.DefaultVersion, 1) == 1 {
+		emit(ctx, runEvents(ctx, p.Name, targets, perTarget)...)
+	}
 	res := plan.RunResult{Outcomes: map[plan.Outcome]int{}}
 	in := activities.RecordInput{Plan: p.Name}
 	for i, t := range targets {
@@ -262,4 +266,27 @@ func recordRun(ctx workflow.Context, p plan.Plan, targets []plan.Target, perTarg
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	}), inv.RecordRun, in).Get(ctx, nil)
 	return res, err
+}
+
+// planRunNotifications gates the run's missed and expired events.
+const planRunNotifications = "plan-run-notifications"
+
+// runEvents are the events of the targets the run missed or let expire
+// (the backups themselves report started, succeeded, failed, cancelled).
+func runEvents(ctx workflow.Context, planName string, targets []plan.Target, perTarget [][]plan.Entry) []notify.Event {
+	var events []notify.Event
+	for i, t := range targets {
+		for _, e := range perTarget[i] {
+			typ := map[plan.Outcome]notify.Type{plan.OutcomeMissed: notify.PlanRunMissed, plan.OutcomeExpired: notify.PlanRunExpired}[e.Outcome]
+			if typ == "" {
+				continue
+			}
+			at := e.ScheduledAt
+			d := notify.Data{Plan: planName, Target: t.Name, Provider: e.Provider, Kind: string(e.Kind), Resource: e.Resource,
+				WorkflowID: e.WorkflowID, RunID: e.RunID, Failure: e.Failure, ScheduledAt: &at}
+			events = append(events, notify.New(typ, workflow.GetInfo(ctx).WorkflowExecution.ID, e.Resource, planName, workflow.Now(ctx), d,
+				planName, t.Name, string(e.Kind), at.UTC().Format(time.RFC3339Nano)))
+		}
+	}
+	return events
 }

@@ -11,13 +11,15 @@ import (
 )
 
 // Register registers the workflows, under their public type names, and the activities.
-func Register(r worker.Registry, acts *activities.Activities, inventories *activities.Inventories) {
+func Register(r worker.Registry, acts *activities.Activities, inventories *activities.Inventories, notifier *activities.Notifier) {
 	r.RegisterWorkflowWithOptions(CreateBackup, workflow.RegisterOptions{Name: backup.CreateBackupWorkflow})
 	r.RegisterWorkflowWithOptions(CopyBackup, workflow.RegisterOptions{Name: backup.CopyBackupWorkflow})
 	r.RegisterWorkflowWithOptions(PlanRun, workflow.RegisterOptions{Name: plan.RunWorkflow})
 	r.RegisterWorkflowWithOptions(PlanInventory, workflow.RegisterOptions{Name: plan.InventoryWorkflow})
 	r.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 	r.RegisterActivityWithOptions(inventories, activity.RegisterOptions{})
+	r.RegisterWorkflowWithOptions(Notify, workflow.RegisterOptions{Name: activities.NotifyWorkflow})
+	r.RegisterActivityWithOptions(notifier, activity.RegisterOptions{})
 }
 
 // RegisterProviderActivities registers only the provider activities, for a

@@ -13,6 +13,8 @@ import (
 
 	"github.com/backupflow/backupflow/activities"
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/notify"
+	"github.com/backupflow/backupflow/plan"
 	"github.com/backupflow/backupflow/provider"
 )
 
@@ -82,8 +84,13 @@ type run struct {
 	// provider's own task queue (providerTaskQueues), or "" for the
 	// workflow's queue in histories recorded before it.
 	activityQueue string
-	// limitEveryCall: this run follows limitEveryCall (see there).
+	// limitEveryCall: this run follows versionLimitEveryCall (see there).
 	limitEveryCall bool
+	// notifies: this run emits events (versionNotifications).
+	notifies bool
+	// plan is the plan that started the backup (its BackupPlan search
+	// attribute), "" for one started by hand.
+	plan string
 	// callsLimited: the provider has a cluster-wide call limit, so
 	// validation's preflight and finalize run on activityQueue too.
 	callsLimited bool
@@ -110,14 +117,24 @@ const visibleFromStart = "visible-from-start"
 // workflow's queue, the only one older workers poll.
 const providerTaskQueues = "provider-task-queues"
 
-// limitEveryCall gates two changes. When the provider has a cluster-wide
-// call limit, validation's preflight (it reads the resource) and finalize
-// (it describes the backup) run as regular activities on the provider's
-// task queue, so the server's limit counts every call a backup makes; that
-// costs 11 events, paid only where a limit is set. And its one marker
-// stands for visibleFromStart and providerTaskQueues as well, which new
-// runs no longer record, so a backup's history stays as short as before.
-const limitEveryCall = "limit-every-call"
+// backupVersion is the backup workflows' one version marker since
+// versionLimitEveryCall: its value says which changes a run follows, where
+// before each change recorded a marker of its own (two events each).
+const backupVersion = "backup-workflow"
+
+const (
+	// versionLimitEveryCall: when the provider has a cluster-wide call
+	// limit, validation's preflight (it reads the resource) and finalize
+	// (it describes the backup) run as regular activities on the provider's
+	// task queue, so the server's limit counts every call a backup makes;
+	// that costs 11 events, paid only where a limit is set. It implies
+	// visibleFromStart and providerTaskQueues, which such runs no longer
+	// record.
+	versionLimitEveryCall = 1
+	// versionNotifications: the run emits backup started, succeeded (or
+	// copy succeeded), failed and cancelled events (one marker each).
+	versionNotifications = 2
+)
 
 func newRun(root workflow.Context, kind backup.Kind, req backup.Request) *run {
 	info := workflow.GetInfo(root)
@@ -128,14 +145,15 @@ func newRun(root workflow.Context, kind backup.Kind, req backup.Request) *run {
 		StartedAt:  info.WorkflowStartTime,
 	}}
 	r.progress = backup.Progress{State: backup.StateValidating, Provider: req.Provider}
-	if workflow.GetVersion(root, limitEveryCall, workflow.DefaultVersion, 1) == 1 {
-		r.limitEveryCall, r.visible = true, true
+	if v := workflow.GetVersion(root, backupVersion, workflow.DefaultVersion, versionNotifications); v >= versionLimitEveryCall {
+		r.limitEveryCall, r.visible, r.notifies = true, true, v >= versionNotifications
 		r.activityQueue = backup.ProviderTaskQueue(info.TaskQueueName, req.Provider)
 	} else {
 		r.visible = workflow.GetVersion(root, visibleFromStart, workflow.DefaultVersion, 1) == 1
 	}
 	if state, ok := workflow.GetTypedSearchAttributes(root).GetKeyword(backup.StateKey); ok {
 		r.setSearchAttributes, r.indexed = true, backup.State(state)
+		r.plan, _ = workflow.GetTypedSearchAttributes(root).GetKeyword(plan.PlanKey)
 	} else if !r.visible {
 		r.everyStage = workflow.GetVersion(root, coarseSearchAttributes, workflow.DefaultVersion, 1) == workflow.DefaultVersion
 	}
@@ -211,6 +229,7 @@ func (r *run) execute() (backup.Result, error) {
 	}
 	op := started.Operation
 	r.metrics().Counter(backup.MetricBackupsStarted).Inc(1)
+	r.notify(notify.BackupStarted, notify.Data{BackupID: op.BackupID})
 	r.progress.Operation, r.progress.BackupID = op.ID, op.BackupID
 	r.setState(backup.StateRunning)
 
@@ -402,6 +421,7 @@ func (r *run) cancel(op *provider.Operation) (backup.Result, error) {
 	}
 	r.setState(backup.StateCancelled)
 	r.metrics().Counter(backup.MetricBackupsCancelled).Inc(1)
+	r.notify(notify.BackupCancelled, notify.Data{Failure: reason})
 	return backup.Result{}, temporal.NewCanceledError(report)
 }
 
@@ -456,6 +476,11 @@ func (r *run) metrics() client.MetricsHandler {
 // from the operation's start (or the backup's creation) when the provider
 // reported one.
 func (r *run) recordSuccess(op provider.Operation, b backup.Backup) {
+	typ := notify.BackupSucceeded
+	if r.kind == backup.KindCopy {
+		typ = notify.CopySucceeded
+	}
+	r.notify(typ, notify.Data{BackupID: b.ID, BackupName: b.Name})
 	m := r.metrics()
 	m.Counter(backup.MetricBackupsSucceeded).Inc(1)
 	start := op.StartedAt
@@ -472,6 +497,20 @@ func (r *run) recordSuccess(op provider.Operation, b backup.Backup) {
 
 func (r *run) recordFailure(class string) {
 	r.metrics().WithTags(map[string]string{backup.MetricLabelClass: class}).Counter(backup.MetricBackupsFailed).Inc(1)
+	r.notify(notify.BackupFailed, notify.Data{Failure: r.progress.LastError, Class: class, BackupID: r.progress.BackupID})
+}
+
+// notify emits one of this run's events (versionNotifications); the
+// workflow's ID and run ID make its event ID, so a replay or a retried
+// emit names the same occurrence.
+func (r *run) notify(typ notify.Type, d notify.Data) {
+	if !r.notifies {
+		return
+	}
+	id := workflow.GetInfo(r.root).WorkflowExecution
+	d.Plan, d.Provider, d.Kind, d.Resource = r.plan, r.req.Provider, string(r.kind), r.progress.Resource
+	d.WorkflowID, d.RunID = id.ID, id.RunID
+	emit(r.root, notify.New(typ, id.ID, d.Resource, r.plan, workflow.Now(r.root), d, id.ID, id.RunID))
 }
 
 // failureClass is the class label of the error a backup failed with: a

@@ -394,7 +394,7 @@ func (s *workflowSuite) TestClusterLimitedProviderMakesEveryCallOnItsQueue() {
 }
 
 func (s *workflowSuite) TestWorkflowsStartedBeforeProviderQueuesKeepTheSharedQueue() {
-	s.env.OnGetVersion(limitEveryCall, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	s.env.OnGetVersion(backupVersion, workflow.DefaultVersion, versionNotifications).Return(workflow.DefaultVersion)
 	s.env.OnGetVersion(providerTaskQueues, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	queues := s.activityQueues()
 	s.Equal(backup.TaskQueue, queues["StartOperation"])

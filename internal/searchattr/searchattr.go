@@ -22,7 +22,7 @@ import (
 // backup workflows' and the plans'. Registration and the deployment
 // manifests (checked by deploy's tests) follow it; the Checker asks only for
 // the backup workflows' (backup.SearchAttributeNames), the ones it gates.
-var Names = append(slices.Clone(backup.SearchAttributeNames), plan.SearchAttributePlan)
+var Names = append(slices.Clone(backup.SearchAttributeNames), plan.SearchAttributePlan, plan.SearchAttributeRPO)
 
 // Register adds the search attributes to namespace; existing ones are kept.
 func Register(ctx context.Context, c client.Client, namespace string) error {
