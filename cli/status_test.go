@@ -257,3 +257,17 @@ func TestAgeText(t *testing.T) {
 		assert.Equal(t, want, ageText(d), d)
 	}
 }
+
+func TestUsageDocumentsStatusAndReport(t *testing.T) {
+	code, out, _ := run(t, nil, nil, "--help")
+	assert.Equal(t, ExitOK, code)
+	for _, want := range []string{"backupflow status   [--plan <plan>]", "backupflow report   --since <30d|time>",
+		"6  status: a target's RPO is breached", "7  status: no RPO is breached but a target's state is unknown"} {
+		assert.Contains(t, out, want)
+	}
+	code, out, _ = run(t, nil, nil, "report", "--help")
+	assert.Equal(t, ExitOK, code)
+	for _, flag := range []string{"-since", "-until", "-plan", "-format", "-out"} {
+		assert.Contains(t, out, flag)
+	}
+}
