@@ -275,7 +275,7 @@ func auditTarget(d *plan.Description, ti plan.TargetInventory, since, until, now
 		inv = &plan.Inventory{}
 	}
 	for _, e := range inv.Entries {
-		if e.Outcome.Good() && e.BackupID != "" && inWindow(e.GoodAt(), since, until) {
+		if e.Outcome.Good() && inWindow(e.GoodAt(), since, until) {
 			at.Made = append(at.Made, AuditBackup{At: e.GoodAt().UTC(), Kind: e.Kind, BackupID: e.BackupID, BackupName: e.BackupName, WorkflowID: e.WorkflowID})
 		}
 		if !e.Outcome.Good() && inWindow(e.ScheduledAt, since, until) {
