@@ -977,11 +977,14 @@ func (p panel) all() []panel {
 // exportedMetrics runs a real worker (InitializeWorker, as worker/main.go
 // does) on an in-process Temporal server, puts backups through it (one
 // succeeding, one failing at the provider, a copy the provider refuses, one
-// cancelled) and returns what /metrics serves.
+// cancelled), with an inventory for its RPO watch and a sink refusing their
+// notifications (alerts_test.go), and returns what /metrics serves.
 func exportedMetrics(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
 	e := testenv.Start(t, true)
-	cfg := e.ConfigFromEnv(t, map[string]string{"BACKUPFLOW_PROVIDERS": "memory", "BACKUPFLOW_OPS_ADDR": "127.0.0.1:0"})
+	startRPOInventory(t, e)
+	cfg := e.ConfigFromEnv(t, map[string]string{"BACKUPFLOW_PROVIDERS": "memory", "BACKUPFLOW_OPS_ADDR": "127.0.0.1:0",
+		"BACKUPFLOW_RPO_WATCH_INTERVAL": "5s", "BACKUPFLOW_NOTIFY_SINKS_FILE": refusingSink(t)})
 	app, cleanup, err := wiring.InitializeWorker(cfg)
 	require.NoError(t, err)
 	t.Cleanup(cleanup)
@@ -1055,8 +1058,14 @@ func exportedMetrics(t *testing.T) map[string]*dto.MetricFamily {
 				return false
 			}
 		}
+		for _, name := range alertSeries {
+			if families[name] == nil {
+				return false
+			}
+		}
 		return true
-	}, 30*time.Second, 50*time.Millisecond, "the worker counts the completed, failed and cancelled workflows")
+	}, 30*time.Second, 50*time.Millisecond, "the worker counts the completed, failed and cancelled workflows, "+
+		"serves the RPO gauges and counts the dead-lettered notifications")
 
 	// Shutdown order: Run returns once the worker has stopped, and only then
 	// is the ops server gone.
