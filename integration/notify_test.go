@@ -138,6 +138,7 @@ func TestNotificationsForEveryBackupOutcome(t *testing.T) {
 	require.NoError(t, e.Client.GetWorkflow(ctx, activities.NotifyWorkflowID(ok.ID), "").Get(ctx, &result))
 	assert.Equal(t, []string{"ops-webhook"}, result.Delivered)
 	assert.Empty(t, result.DeadLetters)
+	e.RecordHistory(t, "notify-webhook-delivered", activities.NotifyWorkflowID(ok.ID), "")
 }
 
 // TestFailingSinkDelaysNoBackup: a webhook answering 500 throughout: the
@@ -169,6 +170,7 @@ func TestFailingSinkDelaysNoBackup(t *testing.T) {
 	require.Len(t, result.DeadLetters, 1)
 	assert.Equal(t, "ops-webhook", result.DeadLetters[0].Sink)
 	assert.Contains(t, result.DeadLetters[0].Error, "500")
+	e.RecordHistory(t, "notify-webhook-dead-letter", activities.NotifyWorkflowID(started.ID), "")
 	assert.GreaterOrEqual(t, e.hook.Requests(), 2, "retried before giving up")
 	assert.Empty(t, e.hook.Events())
 
@@ -239,6 +241,7 @@ func TestRPOBreachAndRecoveryOnARealServer(t *testing.T) {
 	require.NotEmpty(t, inv.Breaches)
 	assert.NotNil(t, inv.Breaches[0].Until, "the first breach closed when the good backup was recorded")
 	require.NoError(t, e.Client.TerminateWorkflow(ctx, id, "", "test done"))
+	e.RecordHistory(t, "plan-inventory-memory-rpo", id, "")
 }
 
 func queryInventory(t *testing.T, e *testenv.Env, id string) plan.Inventory {

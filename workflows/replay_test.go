@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/backupflow/backupflow/activities"
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/plan"
 )
@@ -30,6 +31,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(CopyBackup, workflow.RegisterOptions{Name: backup.CopyBackupWorkflow})
 			r.RegisterWorkflowWithOptions(PlanRun, workflow.RegisterOptions{Name: plan.RunWorkflow})
 			r.RegisterWorkflowWithOptions(PlanInventory, workflow.RegisterOptions{Name: plan.InventoryWorkflow})
+			r.RegisterWorkflowWithOptions(Notify, workflow.RegisterOptions{Name: activities.NotifyWorkflow})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
@@ -50,7 +52,8 @@ func TestReplayCorpusCoversEveryOutcome(t *testing.T) {
 		}
 	}
 	// Plans came later: the current version and every one after it.
-	for _, pattern := range []string{"plan-run-*-success.json", "plan-run-*-expired.json", "plan-inventory-*-hold.json"} {
+	for _, pattern := range []string{"plan-run-*-success.json", "plan-run-*-expired.json", "plan-inventory-*-hold.json",
+		"plan-inventory-*-rpo.json", "notify-*-delivered.json", "notify-*-dead-letter.json"} {
 		files, err := filepath.Glob(filepath.Join("testdata", "histories", "current", pattern))
 		require.NoError(t, err)
 		require.NotEmpty(t, files, "current: no history matches %s", pattern)
