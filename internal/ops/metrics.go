@@ -115,7 +115,7 @@ func NewMetrics() (*Metrics, error) {
 	m.rpoBreached = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricRPOBreached,
 		Help: "1 while the target's newest good backup is older than its RPO, else 0."}, rpoLabels)
 	m.rpoLastRun = prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricRPOWatchLastRun,
-		Help: "When the RPO watch last listed every inventory (Unix seconds)."})
+		Help: "When the RPO watch last listed every inventory (Unix seconds; 0 until its first complete listing)."})
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.started, m.succeeded, m.failed, m.cancelled, m.duration, m.calls, m.callErrors, m.callDuration,
