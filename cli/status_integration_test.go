@@ -12,7 +12,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/plan"
 	"github.com/backupflow/backupflow/provider/memory"
 )
@@ -223,4 +226,86 @@ func TestStatusBreachedByFailingTarget(t *testing.T) {
 	require.Len(t, tgt.Breaches, 1)
 	assert.True(t, tgt.Breaches[0].Open)
 	assert.Equal(t, "2d", tgt.Breaches[0].RPO)
+}
+
+// TestStatusFollowsTheInventorysBreach: the inventory itself records the
+// breach when its newest good backup ages past the RPO, and the recovery
+// when a good backup comes; status and report show both, on the real clock.
+func TestStatusFollowsTheInventorysBreach(t *testing.T) {
+	p, e := startPlanCLI(t)
+	const token = "status-inventory-breach-test"
+	e.StartWorker(t, e.Config(t), memory.NewCloud(token).Driver(token))
+	watched := strings.NewReplacer("name: guarded", "name: watched", "orders-db", "watched-db").Replace(rpoPlanFile)
+	code, _, errOut := p.run("plan", "apply", "-f", writePlanFile(t, watched))
+	require.Equal(t, ExitOK, code, errOut)
+
+	// A failed run recorded under an RPO of two seconds: plans refuse an RPO
+	// their schedule cannot meet, the inventory takes what it is given, so
+	// the breach comes within the test.
+	ctx := testenv.Context(t, 2*time.Minute)
+	policy := plan.Policy{Retention: plan.Retention{KeepLast: 5, KeepLastGood: 1}, RPO: plan.Duration(2 * time.Second)}
+	id := plan.InventoryID("watched", "orders")
+	failed := plan.Entry{ScheduledAt: time.Now().UTC(), Outcome: plan.OutcomeFailed, Kind: backup.KindCreate, Provider: "memory",
+		Resource: "watched-db", Failure: "disk full"}
+	_, err := e.Client.SignalWithStartWorkflow(ctx, id, plan.RecordSignal, plan.Record{Entries: []plan.Entry{failed}, Policy: policy},
+		client.StartWorkflowOptions{TaskQueue: backup.TaskQueue, TypedSearchAttributes: temporal.NewSearchAttributes(plan.PlanKey.ValueSet("watched"))},
+		plan.InventoryWorkflow, plan.InventoryStart{Plan: "watched", Target: "orders", Policy: policy})
+	require.NoError(t, err)
+
+	var rep StatusReport
+	require.Eventually(t, func() bool {
+		code, rep = p.statusOf(time.Now, "--plan", "watched")
+		return code == ExitBreached
+	}, time.Minute, 100*time.Millisecond, "status exits 6 once the inventory records the breach")
+	orders := rep.Plans[0].Targets[0]
+	assert.Equal(t, RPOStateBreached, orders.RPOState)
+	inv := queryInventory(t, e, id)
+	require.Len(t, inv.Breaches, 1)
+	require.Nil(t, inv.Breaches[0].Until)
+	assert.Equal(t, inv.Breaches[0].Since.UTC(), *orders.BreachedSince,
+		"the inventory's breach, not the applied plan's two days: status reads the record")
+	assert.Equal(t, plan.OutcomeFailed, orders.LastRun.Outcome)
+	assert.Nil(t, orders.LastGood)
+
+	// A good backup recorded: the inventory closes the breach, status exits 0.
+	req, err := backup.NewRequest(&backup.MemoryCreate{Target: "watched-db", Name: "watched-manual", DurationSeconds: 0.1})
+	require.NoError(t, err)
+	h, err := e.BackupClient().StartCreate(ctx, req)
+	require.NoError(t, err)
+	res, err := h.Result(ctx)
+	require.NoError(t, err)
+	good := plan.Entry{ScheduledAt: time.Now().UTC(), Outcome: plan.OutcomeSucceeded, Kind: backup.KindCreate, Provider: "memory",
+		Resource: res.Resource, BackupID: res.Backup.ID, BackupName: res.Backup.Name, OperationID: res.OperationID, CreateTime: res.Backup.CreateTime}
+	require.NoError(t, e.Client.SignalWorkflow(ctx, id, "", plan.RecordSignal, plan.Record{Entries: []plan.Entry{good}, Policy: policy}))
+	require.Eventually(t, func() bool {
+		code, rep = p.statusOf(time.Now, "--plan", "watched")
+		return code == ExitOK
+	}, time.Minute, 100*time.Millisecond, "status exits 0 once a good backup is recorded")
+	orders = rep.Plans[0].Targets[0]
+	assert.Equal(t, RPOStateMet, orders.RPOState)
+	require.NotNil(t, orders.LastGood)
+	assert.Equal(t, res.Backup.ID, orders.LastGood.BackupID)
+
+	// The report has the failure, the backup made and the closed breach.
+	var audit AuditReport
+	require.Equal(t, ExitOK, p.json(&audit, "report", "--since", "1h", "--plan", "watched"))
+	tgt := audit.Plans[0].Targets[0]
+	require.Len(t, tgt.Failures, 1)
+	assert.Equal(t, "disk full", tgt.Failures[0].Failure)
+	require.Len(t, tgt.Made, 1)
+	assert.Equal(t, res.Backup.ID, tgt.Made[0].BackupID)
+	require.Len(t, tgt.Breaches, 1, "the recorded breach, closed")
+	assert.False(t, tgt.Breaches[0].Open)
+	require.NotNil(t, tgt.Breaches[0].Until)
+	assert.Equal(t, "2s", tgt.Breaches[0].RPO)
+	require.NoError(t, e.Client.TerminateWorkflow(ctx, id, "", "test done"))
+}
+
+func queryInventory(t *testing.T, e *testenv.Env, id string) plan.Inventory {
+	t.Helper()
+	v, err := e.Client.QueryWorkflow(testenv.Context(t, 10*time.Second), id, "", plan.InventoryQuery)
+	require.NoError(t, err)
+	var inv plan.Inventory
+	require.NoError(t, v.Get(&inv))
+	return inv
 }
