@@ -29,7 +29,9 @@ func Notify(ctx workflow.Context, in activities.NotifyInput) (activities.NotifyR
 		giveUp = 24 * time.Hour
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    time.Minute,
+		// One HTTP request (the deliverer's own timeout is 10 s): a worker
+		// that died mid-request costs this long before the retry.
+		StartToCloseTimeout:    15 * time.Second,
 		ScheduleToCloseTimeout: giveUp,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 10 * time.Minute},
