@@ -19,17 +19,20 @@ import (
 
 	"github.com/backupflow/backupflow/activities"
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/ops"
 	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/notify"
 	"github.com/backupflow/backupflow/notify/notifytest"
 	"github.com/backupflow/backupflow/plan"
 	"github.com/backupflow/backupflow/provider/memory"
+	"github.com/backupflow/backupflow/wiring"
 )
 
 // notifyEnv is a server and a memory-provider worker whose sinks file
 // names a signed webhook and a Slack-compatible receiver, both on loopback.
 type notifyEnv struct {
 	*coreEnv
+	app   *wiring.App
 	hook  *notifytest.Receiver
 	slack *notifytest.SlackReceiver
 }
@@ -56,8 +59,8 @@ func startNotifying(t *testing.T, giveUpAfter string) *notifyEnv {
 	e := testenv.Start(t, true)
 	cloud := memory.NewCloud(token)
 	cfg := e.ConfigFromEnv(t, map[string]string{"BACKUPFLOW_NOTIFY_SINKS_FILE": sinks, "BACKUPFLOW_NOTIFY_GIVE_UP_AFTER": giveUpAfter})
-	e.StartWorker(t, cfg, cloud.Driver(token))
-	return &notifyEnv{coreEnv: &coreEnv{Env: e, cloud: cloud, client: e.BackupClient()}, hook: hook, slack: slack}
+	app := e.StartWorker(t, cfg, cloud.Driver(token))
+	return &notifyEnv{coreEnv: &coreEnv{Env: e, cloud: cloud, client: e.BackupClient()}, app: app, hook: hook, slack: slack}
 }
 
 func typesOf(events []notify.Event) map[notify.Type]int {
@@ -228,6 +231,14 @@ func TestRPOBreachAndRecoveryOnARealServer(t *testing.T) {
 			assert.True(t, d.LastGood.Equal(*res.Backup.CreateTime))
 		}
 	}
+	// The worker's RPO watch reads the inventory's memo into its gauges.
+	require.NotNil(t, e.app.RPOWatch, "the watch runs by default")
+	require.NoError(t, e.app.RPOWatch.RunOnce(ctx))
+	labels := map[string]string{"plan": "rpo-plan", "target": "orders", "provider": "memory"}
+	assert.Equal(t, 1.0, gauge(t, e.app, ops.MetricRPOBreached, labels))
+	assert.Equal(t, 3.0, gauge(t, e.app, ops.MetricRPO, labels))
+	assert.GreaterOrEqual(t, gauge(t, e.app, ops.MetricLastGoodBackupAge, labels), 3.0)
+
 	texts := e.slack.WaitFor(t, time.Minute, func(s []string) bool { return len(s) >= 1 })
 	assert.True(t, strings.Contains(strings.Join(texts, "\n"), "orders"), "the chat hears of the breach: %q", texts)
 
@@ -240,6 +251,10 @@ func TestRPOBreachAndRecoveryOnARealServer(t *testing.T) {
 	inv = queryInventory(t, e.Env, id)
 	require.NotEmpty(t, inv.Breaches)
 	assert.NotNil(t, inv.Breaches[0].Until, "the first breach closed when the good backup was recorded")
+	if !inv.Breached() { // the new backup may have aged past 3 s already
+		require.NoError(t, e.app.RPOWatch.RunOnce(ctx))
+		assert.Equal(t, 0.0, gauge(t, e.app, ops.MetricRPOBreached, labels))
+	}
 	require.NoError(t, e.Client.TerminateWorkflow(ctx, id, "", "test done"))
 	e.RecordHistory(t, "plan-inventory-memory-rpo", id, "")
 }
@@ -251,4 +266,27 @@ func queryInventory(t *testing.T, e *testenv.Env, id string) plan.Inventory {
 	var inv plan.Inventory
 	require.NoError(t, v.Get(&inv))
 	return inv
+}
+
+// gauge reads one series of a worker's metrics registry.
+func gauge(t *testing.T, app *wiring.App, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := app.Metrics.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
+					continue series
+				}
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no series %s%v", name, labels)
+	return 0
 }
