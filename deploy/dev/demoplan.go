@@ -13,8 +13,9 @@ import (
 const demoPlanSeed = 2
 
 // demoPlan backs up one database per simulated provider every few minutes
-// and keeps the last three backups of each: the Web UI's Schedules page
-// shows it running, and `backupflow plan describe demo` its inventories.
+// and keeps the last three backups of each, with a 10-minute RPO: the Web
+// UI's Schedules page shows it running, `backupflow plan describe demo` its
+// inventories and `backupflow status` whether each database is protected.
 func (st *stack) demoPlan() plan.Plan {
 	p := plan.Plan{
 		Name:             "demo",
@@ -23,6 +24,7 @@ func (st *stack) demoPlan() plan.Plan {
 		CompletionWindow: plan.Duration(2 * time.Minute),
 		Overlap:          plan.OverlapSkip,
 		Retention:        plan.Retention{KeepLast: 3, KeepLastGood: 1},
+		RPO:              plan.Duration(10 * time.Minute),
 	}
 	for _, c := range st.clouds {
 		if c.PlanSection == nil {
@@ -44,7 +46,7 @@ func (st *stack) applyDemoPlan(ctx context.Context) {
 		st.out.printf("demo plan: not applied: %v\n", err)
 		return
 	}
-	st.out.printf("demo plan applied: schedule %s backs up %d databases every %s and keeps 3 of each\n"+
-		"  watch it on the Web UI's Schedules page, or: go run ./starter plan describe demo\n",
-		plan.ScheduleID(p.Name), len(p.Targets), time.Duration(p.Schedule.Every))
+	st.out.printf("demo plan applied: schedule %s backs up %d databases every %s and keeps 3 of each (RPO %s)\n"+
+		"  watch it on the Web UI's Schedules page, or: go run ./starter plan describe demo; go run ./starter status\n",
+		plan.ScheduleID(p.Name), len(p.Targets), time.Duration(p.Schedule.Every), p.RPO)
 }

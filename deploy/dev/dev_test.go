@@ -346,6 +346,10 @@ func TestDemoAndWebUI(t *testing.T) {
 	var res plan.RunResult
 	require.NoError(t, c.GetWorkflow(tctx, runs[0].GetExecution().GetWorkflowId(), runs[0].GetExecution().GetRunId()).Get(tctx, &res))
 	assert.Equal(t, map[plan.Outcome]int{plan.OutcomeSucceeded: len(clouds.Providers())}, res.Outcomes)
+	// Every target is protected within the demo's RPO, and the Web UI can list them by it.
+	require.Eventually(t, func() bool {
+		return len(listWorkflows(t, c, "BackupRPO = 'met'")) == len(clouds.Providers())
+	}, 30*time.Second, 200*time.Millisecond)
 
 	cmd.stop(t)
 	assert.Contains(t, cmd.out.String(), "stopping: worker, Web UI, Temporal server, simulators\n")
