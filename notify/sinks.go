@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/backupflow/backupflow/internal/didyoumean"
 )
 
 // SinkKind is how a sink receives events.
@@ -121,7 +123,7 @@ func ParseSinks(data []byte, readFile func(string) ([]byte, error)) ([]Sink, err
 	var errs []error
 	for _, k := range sortedKeys(top) {
 		if k != "sinks" {
-			errs = append(errs, &sinkError{Path: k, Problem: "unknown field" + suggest(k, []string{"sinks"})})
+			errs = append(errs, &sinkError{Path: k, Problem: "unknown field" + didyoumean.Suggest(k, []string{"sinks"})})
 		}
 	}
 	var f sinkFile
@@ -186,7 +188,7 @@ func parseSink(i int, raw json.RawMessage, readFile func(string) ([]byte, error)
 		case "types":
 			err = json.Unmarshal(obj[k], &e.Types)
 		default:
-			fail(k, "unknown field"+suggest(k, sinkFields))
+			fail(k, "unknown field"+didyoumean.Suggest(k, sinkFields))
 			continue
 		}
 		if err != nil {
@@ -437,39 +439,4 @@ func jsonKind(raw json.RawMessage) string {
 		return "a mapping"
 	}
 	return "null"
-}
-
-// suggest names the known field a typo most likely meant.
-func suggest(key string, fields []string) string {
-	best, bestDistance := "", 3
-	for _, name := range fields {
-		d := editDistance(strings.ToLower(key), strings.ToLower(name))
-		if d < bestDistance || d == bestDistance && name < best {
-			best, bestDistance = name, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/internal/didyoumean"
 )
 
 // FileVersion is the plan file format this package reads.
@@ -144,7 +146,7 @@ func decodeObject(path string, raw json.RawMessage, v reflect.Value) []error {
 	for _, k := range keys {
 		i, ok := fields[k]
 		if !ok {
-			errs = append(errs, &PathError{Path: join(path, k), Problem: "unknown field" + suggest(k, fields)})
+			errs = append(errs, &PathError{Path: join(path, k), Problem: "unknown field" + didyoumean.Suggest(k, slices.Collect(maps.Keys(fields)))})
 			continue
 		}
 		errs = append(errs, decodeStrict(join(path, k), obj[k], v.Field(i))...)
@@ -185,41 +187,6 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-// suggest names the known field a typo most likely meant.
-func suggest(key string, fields map[string]int) string {
-	best, bestDistance := "", 3
-	for name := range fields {
-		d := editDistance(strings.ToLower(key), strings.ToLower(name))
-		if d < bestDistance || d == bestDistance && name < best {
-			best, bestDistance = name, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // describe turns a decoding error into a problem without Go type names.

@@ -1,0 +1,45 @@
+// Package didyoumean suggests the known name a mistyped one most likely
+// meant, for the strict file parsers' "unknown field" errors.
+package didyoumean
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Suggest returns ` (did you mean "name"?)` for the known name closest to
+// key (at most two edits apart, ties broken alphabetically), or "".
+func Suggest(key string, known []string) string {
+	best, bestDistance := "", 3
+	for _, name := range known {
+		d := editDistance(strings.ToLower(key), strings.ToLower(name))
+		if d < bestDistance || d == bestDistance && name < best {
+			best, bestDistance = name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance of a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
