@@ -231,3 +231,10 @@ type RPOState struct {
 	// BreachedSince is set while the RPO is breached.
 	BreachedSince *time.Time `json:"breachedSince,omitempty"`
 }
+
+// Equal reports whether s and o show the same state.
+func (s RPOState) Equal(o RPOState) bool {
+	same := func(a, b *time.Time) bool { return a == nil && b == nil || a != nil && b != nil && a.Equal(*b) }
+	return s.Provider == o.Provider && s.Resource == o.Resource && s.RPO == o.RPO &&
+		same(s.LastGood, o.LastGood) && same(s.BreachedSince, o.BreachedSince)
+}

@@ -335,3 +335,24 @@ func TestLastGoodAndBreachAt(t *testing.T) {
 	inv.Breaches = []plan.Breach{{Since: *at(51)}}
 	assert.True(t, inv.Breached())
 }
+
+func TestRPOStateEqual(t *testing.T) {
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	later := at.Add(time.Hour)
+	sameInstant := at.In(time.FixedZone("x", 3600))
+	a := plan.RPOState{Provider: "memory", Resource: "db", RPO: plan.Duration(time.Hour), LastGood: &at}
+	b := a
+	b.LastGood = &sameInstant
+	assert.True(t, a.Equal(b), "the same instant in another zone")
+	b.LastGood = &later
+	assert.False(t, a.Equal(b))
+	b = a
+	b.BreachedSince = &later
+	assert.False(t, a.Equal(b))
+	b = a
+	b.LastGood = nil
+	assert.False(t, a.Equal(b))
+	b = a
+	b.RPO = plan.Duration(2 * time.Hour)
+	assert.False(t, a.Equal(b))
+}

@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"time"
 
@@ -434,7 +433,7 @@ func (inv *inventory) show(ctx workflow.Context) {
 	if st.RPO == 0 && inv.shown == nil {
 		return
 	}
-	if inv.shown != nil && reflect.DeepEqual(*inv.shown, st) {
+	if inv.shown != nil && inv.shown.Equal(st) {
 		return
 	}
 	if err := workflow.UpsertMemo(ctx, map[string]any{plan.MemoRPO: st}); err != nil {
