@@ -97,8 +97,10 @@ func TestInvalidRejectedBeforeAnyCall(t *testing.T) {
 			h, err := history(ctx, e.Client, run.GetID(), run.GetRunID())
 			require.NoError(t, err)
 			// Started without search attributes: the Index local activity
-			// sets them first, then one Validate attempt, and nothing beyond.
-			assert.Equal(t, []int32{1, 1}, testenv.Attempts(t, h), "one Index and one Validate attempt and no activity beyond them")
+			// sets them first, then one Validate attempt, and nothing beyond
+			// but the emit of the backup-failed event.
+			assert.Equal(t, []string{"Index", "Validate", "Emit"}, testenv.ActivityTypes(t, h), "no activity beyond them")
+			assert.Equal(t, []int32{1, 1, 1}, testenv.Attempts(t, h), "one attempt each")
 			assert.Equal(t, callsBefore, c.Simulator.Calls(), "no provider call")
 			t.Logf("%s: rejected %s: %s", c.Provider, field, strings.TrimSpace(pe.Message))
 		})

@@ -126,6 +126,24 @@ func (e *Env) RecordHistory(t *testing.T, name, workflowID, runID string) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), raw, 0o644))
 }
 
+// ActivityTypes lists the type of every activity and local activity a
+// history ran, in order.
+func ActivityTypes(t *testing.T, h *historypb.History) []string {
+	t.Helper()
+	var types []string
+	for _, ev := range h.GetEvents() {
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			types = append(types, a.GetActivityType().GetName())
+		}
+		if m := ev.GetMarkerRecordedEventAttributes(); m.GetMarkerName() == "LocalActivity" {
+			var data struct{ ActivityType string }
+			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(m.GetDetails()["data"], &data))
+			types = append(types, data.ActivityType)
+		}
+	}
+	return types
+}
+
 // Attempts lists the attempt number of every activity and local activity a
 // history ran (a local activity's retries are one marker with its last attempt).
 func Attempts(t *testing.T, h *historypb.History) []int32 {
