@@ -15,7 +15,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/backupflow/backupflow/internal/didyoumean"
+	"github.com/backupflow/backupflow/internal/strictparse"
 )
 
 // SinkKind is how a sink receives events.
@@ -118,18 +118,18 @@ func ParseSinks(data []byte, readFile func(string) ([]byte, error)) ([]Sink, err
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(js, &top); err != nil {
-		return nil, &sinkError{Problem: "a sinks file is a mapping with a sinks list, got " + jsonKind(js)}
+		return nil, &sinkError{Problem: "a sinks file is a mapping with a sinks list, got " + strictparse.Kind(js)}
 	}
 	var errs []error
 	for _, k := range sortedKeys(top) {
 		if k != "sinks" {
-			errs = append(errs, &sinkError{Path: k, Problem: "unknown field" + didyoumean.Suggest(k, []string{"sinks"})})
+			errs = append(errs, &sinkError{Path: k, Problem: "unknown field" + strictparse.Suggest(k, []string{"sinks"})})
 		}
 	}
 	var f sinkFile
 	if raw, ok := top["sinks"]; ok && !isNull(raw) {
 		if err := json.Unmarshal(raw, &f.Sinks); err != nil {
-			errs = append(errs, &sinkError{Path: "sinks", Problem: "must be a list, got " + jsonKind(raw)})
+			errs = append(errs, &sinkError{Path: "sinks", Problem: "must be a list, got " + strictparse.Kind(raw)})
 		}
 	}
 	sinks := make([]Sink, 0, len(f.Sinks))
@@ -157,7 +157,7 @@ func parseSink(i int, raw json.RawMessage, readFile func(string) ([]byte, error)
 	path := fmt.Sprintf("sinks[%d]", i)
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-		return Sink{}, []error{&sinkError{Path: path, Problem: "must be a mapping with name, kind and url, got " + jsonKind(raw)}}
+		return Sink{}, []error{&sinkError{Path: path, Problem: "must be a mapping with name, kind and url, got " + strictparse.Kind(raw)}}
 	}
 	var e sinkEntry
 	// The name first, so every later problem can name the sink.
@@ -165,7 +165,7 @@ func parseSink(i int, raw json.RawMessage, readFile func(string) ([]byte, error)
 	rawName, hasName := obj["name"]
 	if hasName {
 		if err := json.Unmarshal(rawName, &e.Name); err != nil {
-			errs = append(errs, &sinkError{Path: path + ".name", Problem: "must be a string, got " + jsonKind(rawName)})
+			errs = append(errs, &sinkError{Path: path + ".name", Problem: "must be a string, got " + strictparse.Kind(rawName)})
 			hasName = false
 		}
 	}
@@ -188,7 +188,7 @@ func parseSink(i int, raw json.RawMessage, readFile func(string) ([]byte, error)
 		case "types":
 			err = json.Unmarshal(obj[k], &e.Types)
 		default:
-			fail(k, "unknown field"+didyoumean.Suggest(k, sinkFields))
+			fail(k, "unknown field"+strictparse.Suggest(k, sinkFields))
 			continue
 		}
 		if err != nil {
@@ -196,7 +196,7 @@ func parseSink(i int, raw json.RawMessage, readFile func(string) ([]byte, error)
 			if k == "plans" || k == "types" {
 				want = "a list of strings"
 			}
-			fail(k, "must be "+want+", got "+jsonKind(obj[k]))
+			fail(k, "must be "+want+", got "+strictparse.Kind(obj[k]))
 		}
 	}
 
@@ -419,24 +419,4 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 
 func isNull(raw json.RawMessage) bool {
 	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
-}
-
-func jsonKind(raw json.RawMessage) string {
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return "invalid JSON"
-	}
-	switch v.(type) {
-	case string:
-		return "a string"
-	case float64:
-		return "a number"
-	case bool:
-		return "true or false"
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "a mapping"
-	}
-	return "null"
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/backupflow/backupflow/internal/strictparse"
 )
 
 // Day is the "d" of a Duration: 24 hours. Plan durations count days as
@@ -115,7 +117,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		if json.Unmarshal(b, &number) == nil {
 			return fmt.Errorf("%s has no unit; write %s", text, durationForm)
 		}
-		return fmt.Errorf("must be %s, got %s", durationForm, jsonKind(b))
+		return fmt.Errorf("must be %s, got %s", durationForm, strictparse.Kind(b))
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {

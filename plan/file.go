@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/backupflow/backupflow/backup"
-	"github.com/backupflow/backupflow/internal/didyoumean"
+	"github.com/backupflow/backupflow/internal/strictparse"
 )
 
 // FileVersion is the plan file format this package reads.
@@ -110,7 +110,7 @@ func decodeStrict(path string, raw json.RawMessage, v reflect.Value) []error {
 	case reflect.Slice:
 		var items []json.RawMessage
 		if err := json.Unmarshal(raw, &items); err != nil {
-			return []error{&PathError{Path: path, Problem: "must be a list, got " + jsonKind(raw)}}
+			return []error{&PathError{Path: path, Problem: "must be a list, got " + strictparse.Kind(raw)}}
 		}
 		v.Set(reflect.MakeSlice(v.Type(), len(items), len(items)))
 		var errs []error
@@ -128,7 +128,7 @@ func decodeStrict(path string, raw json.RawMessage, v reflect.Value) []error {
 func decodeObject(path string, raw json.RawMessage, v reflect.Value) []error {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return []error{&PathError{Path: path, Problem: "must be a mapping, got " + jsonKind(raw)}}
+		return []error{&PathError{Path: path, Problem: "must be a mapping, got " + strictparse.Kind(raw)}}
 	}
 	fields := map[string]int{}
 	for i := range v.NumField() {
@@ -146,7 +146,7 @@ func decodeObject(path string, raw json.RawMessage, v reflect.Value) []error {
 	for _, k := range keys {
 		i, ok := fields[k]
 		if !ok {
-			errs = append(errs, &PathError{Path: join(path, k), Problem: "unknown field" + didyoumean.Suggest(k, slices.Collect(maps.Keys(fields)))})
+			errs = append(errs, &PathError{Path: join(path, k), Problem: "unknown field" + strictparse.Suggest(k, slices.Collect(maps.Keys(fields)))})
 			continue
 		}
 		errs = append(errs, decodeStrict(join(path, k), obj[k], v.Field(i))...)
@@ -160,11 +160,11 @@ func decodeObject(path string, raw json.RawMessage, v reflect.Value) []error {
 func decodeRequest(path string, raw json.RawMessage, v reflect.Value) []error {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return []error{&PathError{Path: path, Problem: "must be a mapping with provider and the provider's section, got " + jsonKind(raw)}}
+		return []error{&PathError{Path: path, Problem: "must be a mapping with provider and the provider's section, got " + strictparse.Kind(raw)}}
 	}
 	var provider string
 	if p, ok := obj["provider"]; ok && json.Unmarshal(p, &provider) != nil {
-		return []error{&PathError{Path: join(path, "provider"), Problem: "must be a string, got " + jsonKind(p)}}
+		return []error{&PathError{Path: join(path, "provider"), Problem: "must be a string, got " + strictparse.Kind(p)}}
 	}
 	var r backup.Request
 	if err := json.Unmarshal(raw, &r); err != nil {
@@ -203,24 +203,4 @@ func describe(err error, t reflect.Type) string {
 		return fmt.Sprintf("must be %s, got %s", want, typeErr.Value)
 	}
 	return err.Error()
-}
-
-func jsonKind(raw json.RawMessage) string {
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return "invalid JSON"
-	}
-	switch v.(type) {
-	case string:
-		return "a string"
-	case float64:
-		return "a number"
-	case bool:
-		return "true or false"
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "a mapping"
-	}
-	return "null"
 }

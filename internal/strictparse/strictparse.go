@@ -1,8 +1,10 @@
-// Package didyoumean suggests the known name a mistyped one most likely
-// meant, for the strict file parsers' "unknown field" errors.
-package didyoumean
+// Package strictparse holds what the strict file parsers (plan files,
+// sinks files) share for their errors: the known field a mistyped one most
+// likely meant, and the kind of a value that has the wrong type.
+package strictparse
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -42,4 +44,25 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// Kind names the JSON kind of raw, for "must be a list, got a string".
+func Kind(raw json.RawMessage) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return "invalid JSON"
+	}
+	switch v.(type) {
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "true or false"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return "null"
 }

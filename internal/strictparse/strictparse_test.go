@@ -1,4 +1,4 @@
-package didyoumean
+package strictparse
 
 import (
 	"testing"
@@ -13,4 +13,11 @@ func TestSuggest(t *testing.T) {
 	assert.Equal(t, "", Suggest("completely-different", known), "more than two edits: no guess")
 	assert.Equal(t, ` (did you mean "rpo"?)`, Suggest("rp", known))
 	assert.Equal(t, ` (did you mean "ab"?)`, Suggest("a", []string{"ac", "ab"}), "ties go to the first alphabetically")
+}
+
+func TestKind(t *testing.T) {
+	for raw, want := range map[string]string{`"x"`: "a string", `1.5`: "a number", `true`: "true or false",
+		`[1]`: "a list", `{"a":1}`: "a mapping", `null`: "null", `{`: "invalid JSON"} {
+		assert.Equal(t, want, Kind([]byte(raw)), raw)
+	}
 }
