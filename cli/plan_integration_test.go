@@ -33,6 +33,16 @@ func startPlanCLI(t *testing.T) (*planCLI, *testenv.Env) {
 	}}, e
 }
 
+// applyOnWorker starts a worker with the memory provider and applies the
+// plan file.
+func (p *planCLI) applyOnWorker(e *testenv.Env, file string) {
+	p.t.Helper()
+	const token = "plan-cli-test"
+	e.StartWorker(p.t, e.Config(p.t), memory.NewCloud(token).Driver(token))
+	code, _, errOut := p.run("plan", "apply", "-f", writePlanFile(p.t, file))
+	require.Equal(p.t, ExitOK, code, errOut)
+}
+
 func (p *planCLI) run(args ...string) (int, string, string) {
 	p.t.Helper()
 	return run(p.t, p.env, client.DialContext, args...)
@@ -234,11 +244,8 @@ plans:
 
 func TestHoldsOnARunPlan(t *testing.T) {
 	p, e := startPlanCLI(t)
-	const token = "plan-cli-test"
-	e.StartWorker(t, e.Config(t), memory.NewCloud(token).Driver(token))
-	code, _, errOut := p.run("plan", "apply", "-f", writePlanFile(t, heldPlanFile))
-	require.Equal(t, ExitOK, code, errOut)
-	code, _, errOut = p.run("plan", "trigger", "held")
+	p.applyOnWorker(e, heldPlanFile)
+	code, _, errOut := p.run("plan", "trigger", "held")
 	require.Equal(t, ExitOK, code, errOut)
 
 	// The run records each target's backup in its inventory.

@@ -17,7 +17,6 @@ import (
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/internal/testenv"
 	"github.com/backupflow/backupflow/plan"
-	"github.com/backupflow/backupflow/provider/memory"
 )
 
 // rpoPlanFile is one plan with an RPO of two days: a target whose backups
@@ -89,10 +88,7 @@ func (p *planCLI) statusOf(now func() time.Time, args ...string) (int, StatusRep
 
 func TestStatusAndReportAfterARun(t *testing.T) {
 	p, e := startPlanCLI(t)
-	const token = "status-cli-test"
-	e.StartWorker(t, e.Config(t), memory.NewCloud(token).Driver(token))
-	code, _, errOut := p.run("plan", "apply", "-f", writePlanFile(t, rpoPlanFile))
-	require.Equal(t, ExitOK, code, errOut)
+	p.applyOnWorker(e, rpoPlanFile)
 
 	// Before any run: no inventory, the RPO counts from the schedule's creation.
 	code, rep := p.statusOf(time.Now, "--plan", "guarded")
@@ -104,7 +100,7 @@ func TestStatusAndReportAfterARun(t *testing.T) {
 	assert.Equal(t, "2d", rep.Plans[0].Targets[0].RPO)
 
 	triggered := time.Now()
-	code, _, errOut = p.run("plan", "trigger", "guarded")
+	code, _, errOut := p.run("plan", "trigger", "guarded")
 	require.Equal(t, ExitOK, code, errOut)
 	var orders TargetStatus
 	require.Eventually(t, func() bool {
@@ -182,11 +178,8 @@ func TestStatusAndReportAfterARun(t *testing.T) {
 
 func TestStatusBreachedByFailingTarget(t *testing.T) {
 	p, e := startPlanCLI(t)
-	const token = "status-breach-test"
-	e.StartWorker(t, e.Config(t), memory.NewCloud(token).Driver(token))
-	code, _, errOut := p.run("plan", "apply", "-f", writePlanFile(t, failingPlanFile))
-	require.Equal(t, ExitOK, code, errOut)
-	code, _, errOut = p.run("plan", "trigger", "doomed")
+	p.applyOnWorker(e, failingPlanFile)
+	code, _, errOut := p.run("plan", "trigger", "doomed")
 	require.Equal(t, ExitOK, code, errOut)
 
 	var ledger TargetStatus
@@ -233,11 +226,7 @@ func TestStatusBreachedByFailingTarget(t *testing.T) {
 // when a good backup comes; status and report show both, on the real clock.
 func TestStatusFollowsTheInventorysBreach(t *testing.T) {
 	p, e := startPlanCLI(t)
-	const token = "status-inventory-breach-test"
-	e.StartWorker(t, e.Config(t), memory.NewCloud(token).Driver(token))
-	watched := strings.NewReplacer("name: guarded", "name: watched", "orders-db", "watched-db").Replace(rpoPlanFile)
-	code, _, errOut := p.run("plan", "apply", "-f", writePlanFile(t, watched))
-	require.Equal(t, ExitOK, code, errOut)
+	p.applyOnWorker(e, strings.NewReplacer("name: guarded", "name: watched", "orders-db", "watched-db").Replace(rpoPlanFile))
 
 	// A failed run recorded under an RPO of two seconds: plans refuse an RPO
 	// their schedule cannot meet, the inventory takes what it is given, so
@@ -252,7 +241,10 @@ func TestStatusFollowsTheInventorysBreach(t *testing.T) {
 		plan.InventoryWorkflow, plan.InventoryStart{Plan: "watched", Target: "orders", Policy: policy})
 	require.NoError(t, err)
 
-	var rep StatusReport
+	var (
+		code int
+		rep  StatusReport
+	)
 	require.Eventually(t, func() bool {
 		code, rep = p.statusOf(time.Now, "--plan", "watched")
 		return code == ExitBreached
