@@ -328,17 +328,21 @@ func viewRPO(rpo plan.Duration, inv *plan.Inventory, created, now time.Time) rpo
 	if rpo <= 0 {
 		return rpoView{state: RPOStateNone}
 	}
-	var deadline time.Time
-	switch g := inventoryLastGood(inv); {
-	case g != nil:
-		deadline = g.GoodAt().Add(rpo.Std())
-	case inv != nil && !inv.Since.IsZero():
-		deadline = inv.Since.Add(rpo.Std())
-	case inv != nil && len(inv.Entries) > 0:
-		deadline = inv.Entries[0].ScheduledAt.Add(rpo.Std())
-	case !created.IsZero():
-		deadline = created.Add(rpo.Std())
+	// The inventory's own deadline, under the applied plan's RPO; an
+	// inventory recorded before it kept Since counts from its first entry,
+	// and none at all from the schedule's creation.
+	var view plan.Inventory
+	if inv != nil {
+		view = *inv
 	}
+	if view.Since.IsZero() && len(view.Entries) > 0 {
+		view.Since = view.Entries[0].ScheduledAt
+	}
+	if view.Since.IsZero() {
+		view.Since = created
+	}
+	view.RPO = rpo
+	deadline, _ := view.BreachAt()
 	if inv != nil && inv.Breached() {
 		since := inv.Breaches[len(inv.Breaches)-1].Since.UTC()
 		if !deadline.IsZero() && deadline.Before(since) {
