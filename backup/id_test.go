@@ -31,3 +31,9 @@ func TestWorkflowIDRefusesWhatTemporalOrATerminalWould(t *testing.T) {
 		})
 	}
 }
+
+func TestMetricProvider(t *testing.T) {
+	assert.Equal(t, "spanner", MetricProvider("spanner"))
+	assert.Equal(t, "memory", MetricProvider("memory"))
+	assert.Equal(t, MetricUnknown, MetricProvider("drop table; --"))
+}

@@ -27,3 +27,12 @@ const (
 	// a bad request cannot put its text into a label.
 	MetricUnknown = "unknown"
 )
+
+// MetricProvider is the provider label for name: name when it is a known
+// provider, else MetricUnknown.
+func MetricProvider(name string) string {
+	if IsProvider(name) {
+		return name
+	}
+	return MetricUnknown
+}

@@ -464,12 +464,8 @@ func describe(err error) string {
 // backup's labels. The provider label is the request's only when it names a
 // known provider.
 func (r *run) metrics() client.MetricsHandler {
-	p := r.req.Provider
-	if !backup.IsProvider(p) {
-		p = backup.MetricUnknown
-	}
 	return workflow.GetMetricsHandler(r.root).WithTags(map[string]string{
-		backup.MetricLabelProvider: p, backup.MetricLabelKind: string(r.kind)})
+		backup.MetricLabelProvider: backup.MetricProvider(r.req.Provider), backup.MetricLabelKind: string(r.kind)})
 }
 
 // recordSuccess counts a confirmed backup and its run time at the provider,

@@ -17,7 +17,6 @@ import (
 
 	"github.com/backupflow/backupflow/backup"
 	"github.com/backupflow/backupflow/plan"
-	"github.com/backupflow/backupflow/provider"
 )
 
 // RPOWatchQuery is the visibility query of the RPO watch: every running
@@ -179,7 +178,7 @@ func (w *RPOWatch) observe(ex *workflowpb.WorkflowExecutionInfo, now time.Time, 
 	if st.RPO <= 0 {
 		return
 	}
-	s := rpoSeries{plan: m[1], target: m[2], provider: providerLabel(st.Provider)}
+	s := rpoSeries{plan: m[1], target: m[2], provider: backup.MetricProvider(st.Provider)}
 	w.Metrics.rpo.WithLabelValues(s.values()...).Set(time.Duration(st.RPO).Seconds())
 	breached := 0.0
 	if st.BreachedSince != nil {
@@ -192,14 +191,6 @@ func (w *RPOWatch) observe(ex *workflowpb.WorkflowExecutionInfo, now time.Time, 
 		w.Metrics.rpoAge.DeleteLabelValues(s.values()...)
 	}
 	seen[s] = true
-}
-
-// providerLabel bounds the provider label to the known providers.
-func providerLabel(name string) string {
-	if _, ok := provider.Lookup(name); ok {
-		return name
-	}
-	return backup.MetricUnknown
 }
 
 func (w *RPOWatch) logger() *slog.Logger {
