@@ -16,6 +16,13 @@ import (
 	"time"
 )
 
+// Counters the Notify workflow adds to through the SDK's metrics handler,
+// tagged by sink and event type (the Prometheus exporter adds _total).
+const (
+	MetricDelivered    = "backupflow_notifications_delivered"
+	MetricDeadLettered = "backupflow_notifications_dead_lettered"
+)
+
 // Type is an event's CloudEvents type. The trailing version changes only
 // when the event's data changes incompatibly.
 type Type string

@@ -13,12 +13,6 @@ import (
 // nt is a typed nil used only to name the notifier's activities.
 var nt *activities.Notifier
 
-// Metric names of deliveries, by sink and event type.
-const (
-	MetricNotificationsDelivered    = "backupflow_notifications_delivered"
-	MetricNotificationsDeadLettered = "backupflow_notifications_dead_lettered"
-)
-
 // Notify delivers one event to each sink that wanted it, all at once, each
 // with retries for in.GiveUpAfter. A sink that refuses for good or is
 // still failing then gets a dead letter: in the result, the log and the
@@ -47,11 +41,11 @@ func Notify(ctx workflow.Context, in activities.NotifyInput) (activities.NotifyR
 			msg := failureMessage(err)
 			res.DeadLetters = append(res.DeadLetters, activities.DeadLetter{Sink: s, Error: msg, At: workflow.Now(ctx)})
 			workflow.GetLogger(ctx).Error("notification dead-lettered", "sink", s, "type", in.Event.Type, "id", in.Event.ID, "error", msg)
-			workflow.GetMetricsHandler(ctx).WithTags(tags).Counter(MetricNotificationsDeadLettered).Inc(1)
+			workflow.GetMetricsHandler(ctx).WithTags(tags).Counter(notify.MetricDeadLettered).Inc(1)
 			continue
 		}
 		res.Delivered = append(res.Delivered, s)
-		workflow.GetMetricsHandler(ctx).WithTags(tags).Counter(MetricNotificationsDelivered).Inc(1)
+		workflow.GetMetricsHandler(ctx).WithTags(tags).Counter(notify.MetricDelivered).Inc(1)
 	}
 	return res, nil
 }

@@ -18,6 +18,7 @@ import (
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 
 	"github.com/backupflow/backupflow/backup"
+	"github.com/backupflow/backupflow/notify"
 	"github.com/backupflow/backupflow/provider"
 )
 
@@ -40,11 +41,9 @@ const (
 	MetricRPOBreached       = "backupflow_rpo_breached"
 	MetricRPOWatchLastRun   = "backupflow_rpo_watch_last_run_timestamp_seconds"
 
-	// MetricNotificationsDeadLettered is the counter the notification
-	// workflows add to through the SDK's metrics handler (as
-	// "backupflow_notifications_dead_lettered", tagged by sink and event
-	// type) when a delivery is given up on; the SDK's exporter adds _total.
-	MetricNotificationsDeadLettered = "backupflow_notifications_dead_lettered_total"
+	// MetricNotificationsDeadLettered is notify.MetricDeadLettered as
+	// /metrics serves it (the SDK's exporter adds _total).
+	MetricNotificationsDeadLettered = notify.MetricDeadLettered + "_total"
 )
 
 // Labels of the RPO watch's gauges.

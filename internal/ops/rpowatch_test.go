@@ -16,6 +16,7 @@ import (
 
 	"github.com/backupflow/backupflow/internal/ops"
 	"github.com/backupflow/backupflow/internal/testenv"
+	"github.com/backupflow/backupflow/notify"
 	"github.com/backupflow/backupflow/plan"
 )
 
@@ -281,7 +282,7 @@ func TestDeadLetteredCounterName(t *testing.T) {
 	require.NoError(t, err)
 	h := m.SDKHandler().WithTags(map[string]string{"namespace": "default", "task_queue": "backups", "workflow_type": "Notify"})
 	h.WithTags(map[string]string{"sink": "ops-webhook", "type": "io.backupflow.rpo.breached.v1"}).
-		Counter(strings.TrimSuffix(ops.MetricNotificationsDeadLettered, "_total")).Inc(2)
+		Counter(notify.MetricDeadLettered).Inc(2)
 	v, found := sample(t, m.Registry, ops.MetricNotificationsDeadLettered, map[string]string{"namespace": "default",
 		"task_queue": "backups", "workflow_type": "Notify", "sink": "ops-webhook", "type": "io.backupflow.rpo.breached.v1"})
 	require.True(t, found)
